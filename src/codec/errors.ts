@@ -49,6 +49,8 @@ export const MQTT_ERROR_CODES = {
   INVALID_RETURN_CODE: 'close',
   /** The encoder was given something that is not a valid packet object. */
   INVALID_PACKET: 'close',
+  /** `encodeInto` was given a target without room for the packet at the offset (nothing is written). */
+  BUFFER_TOO_SMALL: 'close',
 } as const;
 
 export type MqttErrorCode = keyof typeof MQTT_ERROR_CODES;

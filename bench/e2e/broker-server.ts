@@ -1,0 +1,80 @@
+/**
+ * A Node broker under test, in its own process: `broker-server.ts mini` runs broker-mini,
+ * `broker-server.ts aedes` runs aedes. argv[3] is a JSON object of broker options.
+ *
+ * It listens on a free port of 127.0.0.1 and answers the harness over IPC: `info` (the port),
+ * `cpu` (its own process.cpuUsage, µs), `gc` (a full collection, when started with --expose-gc,
+ * so memory readings do not depend on when the collector last ran) and `stop`.
+ */
+import { createServer, type Server } from 'node:net';
+import { cpuMicros, serve } from './rpc.js';
+
+/** Options the harness passes to a Node broker. */
+export interface NodeBrokerOptions {
+  /** Per-client queue limit, raised so no broker drops messages because of a small default. */
+  maxQueuedMessages?: number;
+}
+
+interface Running {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function startMini(opts: NodeBrokerOptions): Promise<Running> {
+  const { startBroker } = await import('../../src/broker-mini/index.js');
+  const broker = await startBroker({
+    port: 0,
+    host: '127.0.0.1',
+    ...(opts.maxQueuedMessages ? { maxQueuedMessages: opts.maxQueuedMessages } : {}),
+  });
+  return { port: broker.address.port, close: () => broker.close() };
+}
+
+async function startAedes(): Promise<Running> {
+  const { Aedes } = await import('aedes');
+  const broker = await Aedes.createBroker();
+  const server: Server = createServer((socket) => {
+    // aedes leaves Nagle on; every other broker here runs with TCP_NODELAY.
+    socket.setNoDelay(true);
+    broker.handle(socket);
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return {
+    port: address.port,
+    close: () =>
+      new Promise<void>((res) => {
+        server.close();
+        broker.close(() => res());
+      }),
+  };
+}
+
+const kind = process.argv[2];
+const opts = JSON.parse(process.argv[3] ?? '{}') as NodeBrokerOptions;
+// Serve at once (a request that arrived before the listener was added would be lost) and let
+// `info` wait for the broker to be up.
+const starting: Promise<Running> =
+  kind === 'mini' ? startMini(opts) : kind === 'aedes' ? startAedes() : Promise.reject(new Error(`unknown broker '${kind}'`));
+let running: Running | undefined;
+
+serve({
+  async info() {
+    running = await starting;
+    return { port: running.port, pid: process.pid };
+  },
+  cpu: () => cpuMicros(),
+  gc: () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return null;
+  },
+  async stop() {
+    await (await starting).close();
+    setImmediate(() => process.exit(0));
+    return null;
+  },
+});

@@ -1,0 +1,113 @@
+/**
+ * The idle-connections scenario: open N MQTT connections from a few load processes, in batches,
+ * and read what they cost the broker in resident memory. Then close them all (TCP reset).
+ *
+ * Memory per connection = (broker RSS with N connections − RSS before) / N, both read after a
+ * full GC for the Node brokers (mosquitto frees eagerly), so the number is the connections' cost,
+ * not the collector's timing.
+ */
+import { readFileSync } from 'node:fs';
+import { startBroker, type BrokerName } from './brokers.js';
+import { sleep } from './procs.js';
+import type { ConnectionsScenario, Settings } from './scenarios.js';
+import { startWorker, stopWorkers, type LoadWorker } from './workers.js';
+import type { IdleOpened } from './load/idle.js';
+
+/** What the connections scenario measured. */
+export interface ConnectionsResult {
+  scenario: string;
+  broker: BrokerName;
+  rep: number;
+  requested: number;
+  connected: number;
+  failed: number;
+  firstError?: string;
+  /** Connections the broker dropped while they sat idle (should be 0). */
+  dropped: number;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  bytesPerConnection: number;
+  /** CONNECT → CONNACK completed per second while opening them (all load processes together). */
+  connectsPerSec: number;
+  /** Broker CPU time per accepted connection, µs. */
+  brokerCpuPerConnectUs: number;
+  notes: string[];
+}
+
+/** This process's open-files limit (broker and load processes inherit it). */
+export function openFilesLimit(): number {
+  const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return m ? Number(m[1]) : 1024;
+}
+
+/**
+ * How many connections can be opened here: the broker needs a descriptor per connection (plus a
+ * few of its own), and so does the load process holding the client side.
+ */
+export function connectionBudget(wanted: number, processes: number): { count: number; note?: string } {
+  const limit = openFilesLimit();
+  const perProcess = Math.ceil(wanted / processes);
+  const fits = wanted + 200 <= limit && perProcess + 200 <= limit;
+  if (fits) return { count: wanted };
+  const count = Math.max(0, limit - 200);
+  return { count, note: `open-files limit ${limit} (ulimit -n): ${count} connections instead of ${wanted}` };
+}
+
+/** Runs the idle-connections scenario once against `brokerName`. */
+export async function runConnections(
+  s: ConnectionsScenario,
+  brokerName: BrokerName,
+  rep: number,
+  set: Settings,
+): Promise<ConnectionsResult> {
+  const budget = connectionBudget(set.connections, s.processes);
+  const notes = budget.note ? [budget.note] : [];
+  const broker = await startBroker(brokerName);
+  const workers: LoadWorker[] = [];
+  try {
+    await sleep(300);
+    await broker.gc();
+    const before = broker.memory().rss;
+    const cpu0 = await broker.cpuMicros();
+    const per = Math.ceil(budget.count / s.processes);
+    const started = await Promise.all(
+      Array.from({ length: s.processes }, (_, i) => {
+        const count = Math.min(per, budget.count - i * per);
+        const task = { role: 'idle' as const, port: broker.port, count, batch: s.batch, idBase: i * per };
+        return startWorker(task, `${brokerName}${process.pid}c${rep}w${i}`, 180_000);
+      }),
+    );
+    workers.push(...started.map((x) => x.worker));
+    const opened = started.map((x) => x.info as IdleOpened);
+    const cpu1 = await broker.cpuMicros();
+    const connected = opened.reduce((n, o) => n + o.connected, 0);
+    // The processes open their shares at the same time; the slowest one ends the phase.
+    const openMs = Math.max(...opened.map((o) => o.elapsedMs));
+    const failed = opened.reduce((n, o) => n + o.failed, 0);
+    // Let the broker settle (buffers released, lazy allocations done) before reading memory.
+    await sleep(1000);
+    await broker.gc();
+    const after = broker.memory().rss;
+    const finals = await Promise.all(workers.map((w) => w.rpc.call<{ idle: { dropped: number } }>('final')));
+    const firstError = opened.find((o) => o.firstError)?.firstError;
+    return {
+      scenario: s.id,
+      broker: brokerName,
+      rep,
+      requested: budget.count,
+      connected,
+      failed,
+      ...(firstError ? { firstError } : {}),
+      dropped: finals.reduce((n, f) => n + f.idle.dropped, 0),
+      rssBeforeBytes: before,
+      rssAfterBytes: after,
+      bytesPerConnection: connected > 0 ? (after - before) / connected : NaN,
+      connectsPerSec: (connected * 1000) / openMs,
+      brokerCpuPerConnectUs: connected > 0 ? (cpu1 - cpu0) / connected : NaN,
+      notes,
+    };
+  } finally {
+    await stopWorkers(workers);
+    await broker.stop();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Child processes of the end-to-end benchmark: start them, talk to them, and make sure every one
+ * of them is gone when the harness ends — normally, on an error, or on Ctrl-C.
+ *
+ * Every child is registered here. `stopAll()` ends them politely (SIGTERM, then SIGKILL after a
+ * grace period); a last-resort `exit` hook SIGKILLs whatever is left. Node children also get an
+ * IPC channel: when the harness dies, the channel closes and they exit on their own
+ * (`exitWhenOrphaned` in `rpc.ts`).
+ */
+import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { Rpc } from './rpc.js';
+
+/** The repository root (two folders up from this file). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const children = new Set<ChildProcess>();
+let hooksInstalled = false;
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  // The last resort: 'exit' handlers must be synchronous, and kill() is.
+  process.on('exit', () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\n${sig}: stopping ${children.size} child process(es)\n`);
+      void stopAll(500).finally(() => process.exit(130));
+    });
+  }
+}
+
+function track(child: ChildProcess): ChildProcess {
+  installHooks();
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  // A child that cannot start reports it on 'error'; the caller sees it as an exit.
+  child.on('error', () => children.delete(child));
+  return child;
+}
+
+/** A Node child with an RPC channel. */
+export interface NodeChild {
+  child: ChildProcess;
+  rpc: Rpc;
+  /** The last lines the child wrote to stderr (for error reports). */
+  stderrTail(): string;
+}
+
+/**
+ * Forks `script` (a .ts file, relative to the repository root, run through tsx's loader) with an
+ * IPC channel. `extraExecArgv` goes to node (for example `--expose-gc`), `args` to the script.
+ */
+export function forkNode(script: string, extraExecArgv: string[] = [], args: string[] = []): NodeChild {
+  const child = track(
+    fork(resolve(REPO_ROOT, script), args, {
+      cwd: REPO_ROOT,
+      execArgv: ['--import', 'tsx', ...extraExecArgv],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    }),
+  );
+  const tail = captureTail(child);
+  return { child, rpc: new Rpc(child), stderrTail: tail };
+}
+
+/** Spawns a binary with the same bookkeeping (stdout ignored, stderr kept for error reports). */
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): { child: ChildProcess; stderrTail(): string } {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts }));
+  return { child, stderrTail: captureTail(child) };
+}
+
+function captureTail(child: ChildProcess): () => string {
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    tail = (tail + s).slice(-4000);
+  });
+  return () => tail;
+}
+
+/** Waits for `child` to exit; SIGTERM first, SIGKILL after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Stops every child still running. */
+export async function stopAll(graceMs = 2000): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c, graceMs)));
+}
+
+/** How many children are still registered (should be 0 between runs). */
+export function liveChildren(): number {
+  return children.size;
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}

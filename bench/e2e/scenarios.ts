@@ -1,0 +1,176 @@
+/**
+ * The scenarios of the end-to-end benchmark and the run settings (default and `--quick`).
+ *
+ * Every scenario is bounded in time (warm-up + measured window + a capped drain) and in count
+ * (connections, topics, credit), so a run cannot hang or eat the machine.
+ */
+import type { QoS } from '../../src/codec/index.js';
+
+/** Timing and size settings of one harness run. */
+export interface Settings {
+  /** Load before the measured window (JIT warm-up, queues reaching steady state). */
+  warmupMs: number;
+  /** The measured window. */
+  durationMs: number;
+  /** Repetitions per scenario and broker (interleaved: A B C A B C …). */
+  reps: number;
+  payloadSize: number;
+  /** Idle connections of the `connections` scenario. */
+  connections: number;
+  /** Messages per second of the latency probe. */
+  latencyRate: number;
+  /**
+   * Deliveries allowed beyond what the subscribers have accounted for (end-to-end credit).
+   * Bounds every broker's queues; large enough that the credit loop never sets the pace.
+   */
+  creditDeliveries: number;
+  /** Longest wait for the last deliveries after the publishers stop. */
+  drainMs: number;
+  /** Messages each client publishes in the client benchmark (a time cap applies too). */
+  clientMessages: { qos0: number; qos1: number };
+  /** Cap on the client benchmark's publishing time. */
+  clientMaxMs: number;
+}
+
+/** The full run (about 10 minutes on a 2-core machine). */
+export const DEFAULT_SETTINGS: Settings = {
+  warmupMs: 1000,
+  durationMs: 3000,
+  reps: 3,
+  payloadSize: 64,
+  connections: 10_000,
+  latencyRate: 1000,
+  creditDeliveries: 50_000,
+  drainMs: 10_000,
+  clientMessages: { qos0: 200_000, qos1: 100_000 },
+  clientMaxMs: 8000,
+};
+
+/** `--quick`: a smoke test of every path, numbers not worth publishing. */
+export const QUICK_SETTINGS: Settings = {
+  ...DEFAULT_SETTINGS,
+  warmupMs: 300,
+  durationMs: 1000,
+  reps: 1,
+  connections: 1000,
+  drainMs: 5000,
+  clientMessages: { qos0: 20_000, qos1: 10_000 },
+  clientMaxMs: 3000,
+};
+
+/** A throughput scenario: publishers and subscribers in separate load processes. */
+export interface ThroughputScenario {
+  kind: 'throughput';
+  id: string;
+  title: string;
+  qos: QoS;
+  /** Topics the publishers spread their messages over (round-robin). */
+  topicCount: number;
+  /** Publishing connections per load process (e.g. [2, 2]: 4 publishers in 2 processes). */
+  publishers: number[];
+  /** Messages in flight per publisher (QoS 1/2). */
+  window: number;
+  /** Subscribing connections per load process. */
+  subscribers: number[];
+  /** `'one'`: every subscriber on topic 0; `'own'`: subscriber i on topic i. */
+  subscribe: 'one' | 'own';
+}
+
+/** QoS 1 round trips at a low fixed rate. */
+export interface LatencyScenario {
+  kind: 'latency';
+  id: string;
+  title: string;
+}
+
+/** Idle connections and the broker memory they cost. */
+export interface ConnectionsScenario {
+  kind: 'connections';
+  id: string;
+  title: string;
+  /** Load processes opening the connections. */
+  processes: number;
+  /** Connections each process opens at once. */
+  batch: number;
+}
+
+/** Our client against MQTT.js, publishing to the same mosquitto. */
+export interface ClientScenario {
+  kind: 'client';
+  id: string;
+  title: string;
+  qos: 0 | 1;
+  /** Publishes awaited together (`Promise.all` over chunks). */
+  chunk: number;
+}
+
+export type Scenario = ThroughputScenario | LatencyScenario | ConnectionsScenario | ClientScenario;
+
+/** Every scenario, in run order. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    kind: 'throughput',
+    id: 'fanin-qos0',
+    title: 'QoS 0 fan-in: 4 publishers → 1 subscriber',
+    qos: 0,
+    topicCount: 1,
+    publishers: [2, 2],
+    window: 0,
+    subscribers: [1],
+    subscribe: 'one',
+  },
+  {
+    kind: 'throughput',
+    id: 'qos1',
+    title: 'QoS 1: 1 → 1, 64 in flight',
+    qos: 1,
+    topicCount: 1,
+    publishers: [1],
+    window: 64,
+    subscribers: [1],
+    subscribe: 'one',
+  },
+  {
+    kind: 'throughput',
+    id: 'qos2',
+    title: 'QoS 2: 1 → 1, 64 in flight',
+    qos: 2,
+    topicCount: 1,
+    publishers: [1],
+    window: 64,
+    subscribers: [1],
+    subscribe: 'one',
+  },
+  {
+    kind: 'throughput',
+    id: 'fanout-qos0',
+    title: 'QoS 0 fan-out: 1 publisher → 50 subscribers',
+    qos: 0,
+    topicCount: 1,
+    publishers: [1],
+    window: 0,
+    subscribers: [25, 25],
+    subscribe: 'one',
+  },
+  {
+    kind: 'throughput',
+    id: 'topics-qos0',
+    title: 'QoS 0, 1,000 topics: 4 publishers → 1,000 subscribers, one topic each',
+    qos: 0,
+    topicCount: 1000,
+    publishers: [2, 2],
+    window: 0,
+    subscribers: [500, 500],
+    subscribe: 'own',
+  },
+  { kind: 'latency', id: 'latency-qos1', title: 'QoS 1 latency at 1,000 msg/s' },
+  { kind: 'connections', id: 'connections', title: 'Idle connections: memory per connection', processes: 2, batch: 200 },
+  { kind: 'client', id: 'client-qos0', title: 'Client publish, QoS 0 (chunks of 100)', qos: 0, chunk: 100 },
+  { kind: 'client', id: 'client-qos1', title: 'Client publish, QoS 1 (chunks of 100)', qos: 1, chunk: 100 },
+];
+
+/** Deliveries each publish should produce in a throughput scenario. */
+export function fanout(s: ThroughputScenario): number {
+  const subs = s.subscribers.reduce((a, b) => a + b, 0);
+  return s.subscribe === 'one' ? subs : subs / s.topicCount;
+}

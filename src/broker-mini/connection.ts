@@ -1,0 +1,149 @@
+/**
+ * The broker's only contact with the network: it turns a Node Duplex byte stream (a TCP socket,
+ * or a WebSocket wrapped by `ws`'s createWebSocketStream) into a `Link` for the core, decodes what
+ * arrives, and writes what the core sends.
+ *
+ * Backpressure, both ways:
+ * - writes are batched with `cork()`/`uncork()`, and a PUBLISH is written as `[header, payload]`
+ *   (`encodeParts`) so a large payload is never copied;
+ * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
+ *   dropped (QoS 1/2 are bounded by the session's inflight window and queue) and reading from it
+ *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
+ * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Decoder, encodeParts, isMqttError } from '../codec/index.js';
+import type { Packet } from '../codec/index.js';
+import type { BrokerCore } from './core.js';
+import type { ClientHandle, Link } from './handle.js';
+
+/** How long a closing connection may take to flush its last bytes before it is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Limits for one attached stream. */
+export interface StreamOptions {
+  /** Largest packet accepted from the peer, in bytes. */
+  maxPacketSize: number;
+  /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
+  highWaterMark: number;
+}
+
+/** Per-connection transport counters. */
+export interface StreamStats {
+  /** QoS 0 messages dropped because the client was not reading fast enough. */
+  droppedQos0: number;
+}
+
+/**
+ * Attaches `stream` to `core`: decodes its bytes into packets for a new `ClientHandle` and writes
+ * the handle's packets back. TCP_NODELAY is set on sockets: MQTT packets are small and a QoS 1
+ * round trip must not wait for Nagle's algorithm.
+ */
+export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOptions): ClientHandle {
+  if (stream instanceof Socket) stream.setNoDelay(true);
+  const stats: StreamStats = { droppedQos0: 0 };
+  let pausedForHook = false;
+  let pausedForDrain = false;
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const updateFlow = (): void => {
+    if (stream.destroyed) return;
+    if (pausedForHook || pausedForDrain) stream.pause();
+    else stream.resume();
+  };
+  const onDrain = (): void => {
+    pausedForDrain = false;
+    updateFlow();
+  };
+
+  const link: Link & { stats: StreamStats } = {
+    stats,
+    remoteAddress: (stream as Partial<Socket>).remoteAddress,
+    send(packets: readonly Packet[]): void {
+      if (stream.destroyed || stream.writableEnded) return;
+      stream.cork();
+      try {
+        for (const p of packets) {
+          // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
+          if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength > options.highWaterMark) {
+            stats.droppedQos0++;
+            continue;
+          }
+          for (const part of encodeParts(p)) stream.write(part);
+        }
+      } finally {
+        stream.uncork();
+      }
+      if (!pausedForDrain && stream.writableLength > options.highWaterMark) {
+        pausedForDrain = true;
+        stream.once('drain', onDrain);
+        updateFlow();
+      }
+    },
+    close(mode): void {
+      if (mode === 'destroy' || stream.destroyed) {
+        stream.destroy();
+        return;
+      }
+      stream.end();
+      // A peer that never reads would keep the socket half-open forever: give it a moment to take
+      // its last packets (a refusing CONNACK, say), then cut it.
+      closeTimer ??= setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+    },
+    pause(): void {
+      pausedForHook = true;
+      updateFlow();
+    },
+    resume(): void {
+      pausedForHook = false;
+      updateFlow();
+    },
+  };
+
+  const handle = core.attach(link);
+  const decoder = new Decoder({ maxPacketSize: options.maxPacketSize });
+
+  stream.on('data', (chunk: Uint8Array) => {
+    if (handle.ended) return;
+    // Everything answered while handling one chunk goes out in one write.
+    stream.cork();
+    try {
+      decoder.push(chunk);
+      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, core.now());
+    } catch (e) {
+      if (isMqttError(e)) handle.fail(e);
+      else core.internalError(handle, e);
+    } finally {
+      stream.uncork();
+    }
+  });
+  stream.on('end', () => {
+    // The peer half-closed: finish our side too (net.Socket does this itself, other Duplexes may not).
+    if (!stream.writableEnded) stream.end();
+  });
+  stream.on('error', () => {
+    /* a reset or write error: 'close' follows and ends the session as 'connection-lost' */
+  });
+  stream.on('close', () => {
+    if (closeTimer) clearTimeout(closeTimer);
+    stream.off('drain', onDrain);
+    handle.linkClosed();
+  });
+  return handle;
+}
+
+/**
+ * Listens for TCP connections on `host`:`port` and attaches each one. Resolves with the server
+ * once it is listening; rejects if it cannot listen (port in use, say).
+ */
+export function listenTcp(host: string, port: number, onSocket: (socket: Socket) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ noDelay: true }, onSocket);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,387 @@
+/**
+ * The broker without I/O: connections come in as `Link`s, and everything shared between clients
+ * happens here — accepting CONNECTs (authentication, session takeover, clean or resumed sessions),
+ * routing PUBLISHes to subscribers (online, or queued for offline persistent sessions), applying
+ * SUBSCRIBE/UNSUBSCRIBE, retained messages, wills and authorisation.
+ *
+ * Time comes in through `tick(now)`; `broker.ts` calls it from one coarse interval.
+ */
+import { validateTopicName } from '../codec/index.js';
+import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
+import { Acl, checkCredentials } from './auth.js';
+import type { BrokerError } from './errors.js';
+import { ClientHandle, type HandleOwner, type Link } from './handle.js';
+import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo, type ResolvedOptions } from './options.js';
+import { RetainedStore, SubscriptionTree } from './router.js';
+import { Session, type CloseReason, type SessionEffect } from './session.js';
+import { createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
+import { TypedEmitter } from '../util/emitter.js';
+
+/** A value, or a promise of it: hooks may be synchronous or not. */
+type Maybe<T> = T | Promise<T>;
+
+function isPromise<T>(v: Maybe<T>): v is Promise<T> {
+  return typeof (v as Promise<T> | undefined)?.then === 'function';
+}
+
+/** Calls `f` with the value now, or when the promise settles (rejections become `onError`). */
+function after<T>(v: Maybe<T>, f: (t: T) => void, onError: (e: unknown) => void): void | Promise<void> {
+  if (!isPromise(v)) return f(v);
+  return v.then(f, (e: unknown) => onError(e));
+}
+
+/** Calls a hook; a synchronous throw becomes `onError`'s value. */
+function callHook<T>(hook: () => Maybe<T>, onError: (e: unknown) => T): Maybe<T> {
+  try {
+    return hook();
+  } catch (e) {
+    return onError(e);
+  }
+}
+
+/** The server-wide state and logic, fed by `Link`s (see module comment). */
+export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedOptions;
+  /** Every subscription, indexed for matching. */
+  readonly subscriptions = new SubscriptionTree();
+  /** Retained messages by topic. */
+  readonly retained = new RetainedStore();
+  /** Session state by ClientId, for online and offline clients. */
+  readonly sessions = new SessionStore();
+  readonly #acl: Acl;
+  readonly #clients = new Map<string, ClientHandle>();
+  readonly #handles = new Set<ClientHandle>();
+  readonly #clock: () => number;
+  #nextGeneratedId = 1;
+
+  constructor(options: BrokerOptions = {}, clock: () => number = Date.now) {
+    super();
+    this.options = resolveOptions(options);
+    this.#acl = new Acl(this.options.acl);
+    this.#clock = clock;
+  }
+
+  /** The broker's clock (ms). */
+  now(): number {
+    return this.#clock();
+  }
+
+  /** Number of open connections (including ones that have not sent CONNECT yet). */
+  get connectionCount(): number {
+    return this.#handles.size;
+  }
+
+  /** The handle of the connected client `clientId`, if it is online. */
+  connectedClient(clientId: string): ClientHandle | undefined {
+    return this.#clients.get(clientId);
+  }
+
+  /** Attaches a new transport. Feed its packets to the returned handle. */
+  attach(link: Link): ClientHandle {
+    const session = new Session(
+      { maxInflight: this.options.maxInflight, maxQueuedMessages: this.options.maxQueuedMessages, connectTimeout: this.options.connectTimeout },
+      this.#clock(),
+    );
+    const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.options.logger : undefined);
+    this.#handles.add(handle);
+    return handle;
+  }
+
+  /** The passage of time: connect timeouts and keep-alive [MQTT-3.1.2-24]. */
+  tick(now: number = this.#clock()): void {
+    for (const h of [...this.#handles]) h.run(h.session.tick(now));
+  }
+
+  /** Publishes a message from inside the process, as if a client had sent it. Throws `MqttError` for a bad topic. */
+  publish(topic: string, payload: Uint8Array | string, options: { qos?: QoS; retain?: boolean } = {}): void {
+    validateTopicName(topic);
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+    const packet: PublishPacket = { cmd: 'publish', topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false };
+    this.#route(packet, undefined);
+  }
+
+  /** Closes every connection (no wills are published). */
+  closeAll(): void {
+    for (const h of [...this.#handles]) this.#closeClient(h, 'broker-closing');
+  }
+
+  // --- HandleOwner ------------------------------------------------------------------------------
+
+  /** @internal Applies one session effect for `handle`. */
+  apply(handle: ClientHandle, effect: Exclude<SessionEffect, { type: 'send' }>): void | Promise<void> {
+    switch (effect.type) {
+      case 'connect':
+        return this.#onConnect(handle, effect.packet);
+      case 'publish':
+        return this.#onPublish(handle, effect.packet);
+      case 'subscribe':
+        return this.#onSubscribe(handle, effect.packet);
+      case 'unsubscribe':
+        return this.#onUnsubscribe(handle, effect.packet);
+      case 'close':
+        return this.#closeClient(handle, effect.reason, effect.error);
+    }
+  }
+
+  /** @internal */
+  linkClosed(handle: ClientHandle): void {
+    this.#end(handle, handle.closeReason ?? 'connection-lost');
+  }
+
+  /** @internal */
+  internalError(handle: ClientHandle, error: unknown): void {
+    this.#log(`internal error on ${handle.label}: ${String(error)}`);
+    this.#closeClient(handle, 'protocol-error');
+  }
+
+  // --- CONNECT ----------------------------------------------------------------------------------
+
+  #onConnect(handle: ClientHandle, packet: ConnectPacket): void | Promise<void> {
+    const refuse = (rc: 1 | 2 | 3 | 4 | 5, why: string): void => {
+      this.#log(`refused ${handle.label} (CONNACK ${rc}): ${why}`);
+      handle.run(handle.session.refuse(rc));
+    };
+    let clientId = packet.clientId;
+    if (clientId === '') {
+      // [MQTT-3.1.3-8] an empty ClientId needs CleanSession=1, else CONNACK 2 [MQTT-3.1.3-9].
+      if (!packet.cleanSession) return refuse(2, 'empty ClientId with CleanSession=0');
+      // [MQTT-3.1.3-6] give it a unique one.
+      clientId = this.#generateClientId();
+    }
+    // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
+    const o = this.options;
+    const builtIn = checkCredentials(packet.username, packet.password, o.users, o.allowAnonymous, o.authenticate !== undefined);
+    if (builtIn !== 0) return refuse(builtIn, 'credentials');
+    if (!o.authenticate) return this.#admit(handle, clientId, packet);
+    const hook = o.authenticate;
+    const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
+    const verdict = callHook<boolean | number>(() => hook(creds), () => 3);
+    return after(
+      verdict,
+      (v) => {
+        if (handle.ended) return;
+        const rc = v === true ? 0 : v === false ? (packet.username !== undefined || packet.password !== undefined ? 4 : 5) : v;
+        if (rc === 0) this.#admit(handle, clientId, packet);
+        else refuse(rc >= 1 && rc <= 5 ? (rc as 1 | 2 | 3 | 4 | 5) : 3, 'authenticate hook');
+      },
+      (e) => {
+        if (!handle.ended) refuse(3, `authenticate hook failed: ${String(e)}`);
+      },
+    );
+  }
+
+  #generateClientId(): string {
+    let id: string;
+    do id = `mqtt311-${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    while (this.sessions.get(id) || this.#clients.has(id));
+    return id;
+  }
+
+  /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
+  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket): void {
+    // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
+    const existing = this.#clients.get(clientId);
+    if (existing) this.#closeClient(existing, 'takeover');
+    let state = this.sessions.get(clientId);
+    let sessionPresent = false;
+    if (packet.cleanSession) {
+      // [MQTT-3.1.2-6] discard any previous session; this one ends with the connection.
+      if (state) this.#discardSession(state);
+      state = createSessionState(clientId, false);
+    } else if (state) {
+      // [MQTT-3.1.2-4] resume it [MQTT-3.2.2-2].
+      sessionPresent = true;
+    } else {
+      // [MQTT-3.2.2-3] a new persistent session.
+      state = createSessionState(clientId, true);
+    }
+    state.username = packet.username;
+    this.sessions.set(state);
+    handle.info = {
+      clientId,
+      username: packet.username,
+      cleanSession: packet.cleanSession,
+      keepAlive: packet.keepAlive,
+      remoteAddress: handle.link.remoteAddress,
+    };
+    this.#clients.set(clientId, handle);
+    handle.run(handle.session.accept(state, sessionPresent));
+    this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
+    this.#emit('connect', handle.info);
+  }
+
+  /** Forgets a session and its subscriptions. */
+  #discardSession(state: SessionState): void {
+    for (const filter of state.subscriptions.keys()) this.subscriptions.remove(filter, state.clientId);
+    if (this.sessions.get(state.clientId) === state) this.sessions.delete(state.clientId);
+  }
+
+  // --- PUBLISH ----------------------------------------------------------------------------------
+
+  #mayPublish(client: ClientInfo, packet: PublishPacket): Maybe<boolean> {
+    if (!this.#acl.canPublish(client, packet.topic)) return false;
+    const hook = this.options.authorizePublish;
+    if (!hook) return true;
+    return callHook(() => hook(client, packet.topic, packet), () => false);
+  }
+
+  #onPublish(handle: ClientHandle, packet: PublishPacket): void | Promise<void> {
+    const client = handle.info!;
+    return after(
+      this.#mayPublish(client, packet),
+      (ok) => {
+        // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
+        if (ok === true) this.#route(packet, client);
+        else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`);
+      },
+      () => this.#log(`authorizePublish failed for ${client.clientId}: message dropped`),
+    );
+  }
+
+  /**
+   * Hands a message to every matching subscription [MQTT-4.5.0-1]: one copy per client at the
+   * highest granted QoS [MQTT-3.3.5-1], delivered at min(message QoS, granted QoS) [MQTT-3.8.4-6].
+   */
+  #route(packet: PublishPacket, from: ClientInfo | undefined): void {
+    const { topic, payload } = packet;
+    // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
+    // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
+    if (packet.retain) this.retained.set(topic, payload, packet.qos);
+    for (const [clientId, granted] of this.subscriptions.match(topic)) {
+      const handle = this.#clients.get(clientId);
+      const state = handle?.session.state ?? this.sessions.get(clientId);
+      if (!state) continue;
+      if (!this.#acl.open && !this.#acl.canRead({ clientId, username: state.username }, topic)) continue;
+      // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
+      const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
+      if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
+      // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded).
+      else enqueueOffline(state, message, this.options.maxQueuedMessages);
+    }
+    this.#emit('publish', topic, packet, from);
+  }
+
+  // --- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------
+
+  #grant(client: ClientInfo, topicFilter: string, qos: QoS): Maybe<QoS | 0x80> {
+    if (!this.#acl.canSubscribe(client, topicFilter)) return 0x80;
+    const hook = this.options.authorizeSubscribe;
+    if (!hook) return qos;
+    const toCode = (v: boolean | QoS): QoS | 0x80 => (v === true ? qos : v === false ? 0x80 : (Math.min(v, qos) as QoS));
+    const v = callHook<boolean | QoS>(() => hook(client, topicFilter, qos), () => false);
+    return isPromise(v) ? v.then(toCode, () => 0x80 as const) : toCode(v);
+  }
+
+  #onSubscribe(handle: ClientHandle, packet: SubscribePacket): void | Promise<void> {
+    const client = handle.info!;
+    // [MQTT-3.8.4-4] each filter is handled as if in its own SUBSCRIBE; one SUBACK answers them all.
+    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, s.qos));
+    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
+  }
+
+  #applySubscribe(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void {
+    if (handle.ended) return;
+    const client = handle.info!;
+    const state = handle.session.state!;
+    packet.subscriptions.forEach((s, i) => {
+      const code = codes[i];
+      if (code === 0x80) return;
+      // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
+      state.subscriptions.set(s.topicFilter, code);
+      this.subscriptions.add(s.topicFilter, client.clientId, code);
+    });
+    // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
+    // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
+    handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes: codes } }]);
+    this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
+    // [MQTT-3.3.1-6] retained messages of matching topics, with RETAIN=1 [MQTT-3.3.1-8], also on a
+    // re-subscription [MQTT-3.8.4-3]; delivered at min(stored QoS, granted QoS).
+    packet.subscriptions.forEach((s, i) => {
+      const code = codes[i];
+      if (code === 0x80) return;
+      for (const r of this.retained.matching(s.topicFilter)) {
+        if (handle.ended) return;
+        if (!this.#acl.open && !this.#acl.canRead(client, r.topic)) continue;
+        handle.run(handle.session.deliver({ topic: r.topic, payload: r.payload, qos: Math.min(r.qos, code) as QoS, retain: true }));
+      }
+    });
+  }
+
+  #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {
+    const client = handle.info!;
+    const state = handle.session.state!;
+    // [MQTT-3.10.4-1] exact string match; [MQTT-3.10.4-2] no new messages for it afterwards;
+    // [MQTT-3.10.4-3] deliveries already inflight carry on (they stay in the session's inflight map).
+    for (const filter of packet.topicFilters) {
+      if (state.subscriptions.delete(filter)) this.subscriptions.remove(filter, client.clientId);
+    }
+    // [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6] one UNSUBACK, always, with the same packet id.
+    handle.run([{ type: 'send', packet: { cmd: 'unsuback', packetId: packet.packetId } }]);
+    this.#emit('unsubscribe', packet.topicFilters, client);
+  }
+
+  // --- closing ----------------------------------------------------------------------------------
+
+  #closeClient(handle: ClientHandle, reason: CloseReason, error?: MqttError | BrokerError): void {
+    if (handle.ended) return;
+    handle.closeReason = reason;
+    if (error) {
+      this.#log(`closing ${handle.label}: ${error.message}`);
+      this.#emit('clientError', handle.info, error);
+    }
+    handle.session.close(reason);
+    handle.link.close(reason === 'queue-full' || reason === 'broker-closing' || reason === 'takeover' ? 'destroy' : 'flush');
+    this.#end(handle, reason);
+  }
+
+  /** The connection is over: forget it, end a clean session, publish the will. Runs once. */
+  #end(handle: ClientHandle, reason: CloseReason): void {
+    if (handle.ended) return;
+    handle.ended = true;
+    this.#handles.delete(handle);
+    const will = handle.session.end(reason);
+    const client = handle.info;
+    if (!client) return;
+    if (this.#clients.get(client.clientId) === handle) {
+      this.#clients.delete(client.clientId);
+      // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
+      const state = handle.session.state;
+      if (state && !state.persistent) this.#discardSession(state);
+    }
+    this.#log(`disconnected ${client.clientId} (${reason})`);
+    if (will) this.#publishWill(client, will);
+    this.#emit('disconnect', client, reason);
+  }
+
+  /** [MQTT-3.1.2-8] publish the will, as a retained message when Will Retain is set [MQTT-3.1.2-16/17]. */
+  #publishWill(client: ClientInfo, will: Will): void {
+    const packet: PublishPacket = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
+    void after(
+      this.#mayPublish(client, packet),
+      (ok) => (ok ? this.#route(packet, client) : this.#log(`will of ${client.clientId} not authorised`)),
+      () => this.#log(`authorizePublish failed for the will of ${client.clientId}`),
+    );
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  #log(line: string): void {
+    this.options.logger?.(line);
+  }
+
+  /**
+   * Emits an event. A listener that throws must not leave the broker half-way through an update,
+   * so the exception is rethrown on a fresh stack (it surfaces as an uncaught exception, never swallowed).
+   */
+  #emit<E extends keyof BrokerEvents>(event: E, ...args: Parameters<BrokerEvents[E]>): void {
+    try {
+      this.emit(event, ...args);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * mqtt311/broker — a small MQTT 3.1.1 broker to embed in tests, examples and tools.
+ *
+ * ```ts
+ * const broker = await startBroker({ port: 0 });
+ * const { port } = broker.address;
+ * broker.on('publish', (topic, packet, client) => {});
+ * await broker.close();
+ * ```
+ *
+ * It implements the server side of MQTT 3.1.1 in full: QoS 0/1/2 both ways with exactly-once
+ * inbound QoS 2, clean and persistent sessions (queued messages and resends on reconnect),
+ * retained messages, wills, keep-alive, session takeover, `+`/`#` wildcards, authentication
+ * (user table or hook) and per-topic access control, and it closes only the offending
+ * connection on any malformed packet or protocol violation.
+ *
+ * Limits (all options, see `BrokerOptions`): packet size, connect timeout, inflight window and
+ * queue per client. The slow-consumer policy: QoS 0 messages to a client are dropped while more
+ * than `socketHighWaterMark` bytes wait in its socket buffer; QoS 1/2 messages wait in its
+ * inflight window (`maxInflight`) and then its queue (`maxQueuedMessages`); when the queue of a
+ * connected client is full, that client is disconnected (its persistent session, if any, stays).
+ * For an offline persistent session, a message arriving at a full queue is dropped.
+ *
+ * Deliberately left out — move to mosquitto or a clustered broker when you need them:
+ * - persistence across restarts (all state is in memory);
+ * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
+ * - MQTT 5 and MQTT 3.1 (`MQIsdp`): CONNECTs for them are refused;
+ * - `$SYS` topics and other broker statistics topics;
+ * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
+ */
+export { Broker, startBroker, type SessionInfo } from './broker.js';
+export { BrokerCore } from './core.js';
+export { BrokerError, isBrokerError, BROKER_ERROR_CODES, type BrokerErrorCode } from './errors.js';
+export type {
+  BrokerOptions,
+  BrokerEvents,
+  ClientInfo,
+  Credentials,
+  AuthenticateHook,
+  AuthorizePublishHook,
+  AuthorizeSubscribeHook,
+} from './options.js';
+export type { AclRule, AclAccess } from './auth.js';
+export type { CloseReason } from './session.js';
+export type { Link } from './handle.js';
+export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';

@@ -1,0 +1,128 @@
+/**
+ * The broker's options, hooks and the client description they receive, with their defaults.
+ */
+import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
+import type { AclRule } from './auth.js';
+import type { BrokerError } from './errors.js';
+import type { CloseReason } from './session.js';
+
+/** A connected client, as events and hooks see it. */
+export interface ClientInfo {
+  readonly clientId: string;
+  /** The CONNECT's user name, if any. */
+  readonly username: string | undefined;
+  readonly cleanSession: boolean;
+  /** Seconds (0 = no keep-alive). */
+  readonly keepAlive: number;
+  /** The peer's address, when the transport knows it. */
+  readonly remoteAddress: string | undefined;
+}
+
+/** What `authenticate` is given. */
+export interface Credentials {
+  /** The ClientId (a generated one when the client sent an empty id [MQTT-3.1.3-6]). */
+  clientId: string;
+  username: string | undefined;
+  /** Binary in MQTT 3.1.1 (spec 3.1.3.5). */
+  password: Uint8Array | undefined;
+  remoteAddress: string | undefined;
+}
+
+/**
+ * Decides a CONNECT: `true` or `0` accepts; `false` refuses with 4 (bad user name or password)
+ * when credentials were given and 5 (not authorised) otherwise; a number refuses with that
+ * CONNACK return code. Throwing or rejecting refuses with 3 (server unavailable).
+ */
+export type AuthenticateHook = (credentials: Credentials) => boolean | ConnackReturnCode | Promise<boolean | ConnackReturnCode>;
+
+/**
+ * May `client` publish to `topic`? A refused PUBLISH is still acknowledged as its QoS requires,
+ * but not forwarded or retained [MQTT-3.3.5-2]. Throwing or rejecting refuses.
+ */
+export type AuthorizePublishHook = (client: ClientInfo, topic: string, packet: PublishPacket) => boolean | Promise<boolean>;
+
+/**
+ * May `client` subscribe to `topicFilter` at `qos`? `true` grants the requested QoS, a QoS grants
+ * at most that, `false` refuses (SUBACK 0x80). Throwing or rejecting refuses.
+ */
+export type AuthorizeSubscribeHook = (client: ClientInfo, topicFilter: string, qos: QoS) => boolean | QoS | Promise<boolean | QoS>;
+
+/** Options of `startBroker` (all optional). */
+export interface BrokerOptions {
+  /** TCP port to listen on; 0 picks a free one. Default 1883. */
+  port?: number;
+  /** Address to listen on. Default `'127.0.0.1'`. */
+  host?: string;
+  /** Milliseconds a new connection has to send its CONNECT. Default 10,000. */
+  connectTimeout?: number;
+  /** Largest packet accepted, in bytes; bigger ones are refused before being buffered. Default 16 MiB. */
+  maxPacketSize?: number;
+  /** QoS 1/2 messages queued per client beyond the inflight window (online or offline). Default 1000. */
+  maxQueuedMessages?: number;
+  /** Outbound QoS 1/2 messages awaiting acknowledgement per client. Default 100 (1..65535). */
+  maxInflight?: number;
+  /** Bytes buffered for a client's socket beyond which QoS 0 messages to it are dropped and its input is paused. Default 1 MiB. */
+  socketHighWaterMark?: number;
+  /** Accept clients without a user name. Default `true`. */
+  allowAnonymous?: boolean;
+  /** User name → password (plain text: this is a test broker). */
+  users?: Record<string, string>;
+  /** Access-control rules (see `AclRule`); none → everything allowed. */
+  acl?: AclRule[];
+  /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */
+  authenticate?: AuthenticateHook;
+  /** Runs after the `acl` check. */
+  authorizePublish?: AuthorizePublishHook;
+  /** Runs after the `acl` check. */
+  authorizeSubscribe?: AuthorizeSubscribeHook;
+  /** Receives one line per notable event (connections, refusals, errors). */
+  logger?: (line: string) => void;
+  /** Also log every packet in and out (one line each, password redacted). Default `false`. */
+  logPackets?: boolean;
+}
+
+/** The events a broker emits. */
+export type BrokerEvents = {
+  /** A CONNECT was accepted and answered. */
+  connect: (client: ClientInfo) => void;
+  /** An accepted connection ended. */
+  disconnect: (client: ClientInfo, reason: CloseReason) => void;
+  /** A message was accepted and routed (`client` is undefined for `broker.publish`). */
+  publish: (topic: string, packet: PublishPacket, client: ClientInfo | undefined) => void;
+  /** A SUBSCRIBE was applied and its SUBACK sent; `qos` is the return code (0x80 = refused). */
+  subscribe: (subscriptions: Array<{ topicFilter: string; qos: QoS | 0x80 }>, client: ClientInfo) => void;
+  /** An UNSUBSCRIBE was applied and its UNSUBACK sent. */
+  unsubscribe: (topicFilters: string[], client: ClientInfo) => void;
+  /** A connection was closed for a malformed packet or protocol violation (`client` is undefined before CONNECT was accepted). */
+  clientError: (client: ClientInfo | undefined, error: MqttError | BrokerError) => void;
+};
+
+/** `BrokerOptions` with every default filled in. */
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger'>> &
+  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger'>;
+
+function positiveInt(name: string, v: number, max: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
+  return v;
+}
+
+/** Fills in defaults and checks ranges (throws `RangeError`). */
+export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
+  return {
+    port: o.port ?? 1883,
+    host: o.host ?? '127.0.0.1',
+    connectTimeout: positiveInt('connectTimeout', o.connectTimeout ?? 10_000, 24 * 3600_000),
+    maxPacketSize: positiveInt('maxPacketSize', o.maxPacketSize ?? 16 * 1024 * 1024, 268_435_460),
+    maxQueuedMessages: positiveInt('maxQueuedMessages', o.maxQueuedMessages ?? 1000, 10_000_000),
+    maxInflight: positiveInt('maxInflight', o.maxInflight ?? 100, 65_535),
+    socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
+    allowAnonymous: o.allowAnonymous ?? true,
+    users: o.users,
+    acl: o.acl ?? [],
+    authenticate: o.authenticate,
+    authorizePublish: o.authorizePublish,
+    authorizeSubscribe: o.authorizeSubscribe,
+    logger: o.logger,
+    logPackets: o.logPackets ?? false,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Session state the server keeps per ClientId (spec 3.1.2.4), in memory.
+ *
+ * A session outlives its network connection when the client connected with CleanSession=0
+ * [MQTT-3.1.2-4]: its subscriptions stay in the router, QoS 1/2 messages that match them are
+ * queued while it is offline [MQTT-3.1.2-5], and unacknowledged deliveries are resent when it comes
+ * back [MQTT-4.4.0-1]. The ClientId is the key [MQTT-3.1.3-2]. Nothing here survives a restart.
+ */
+import type { QoS } from '../codec/index.js';
+
+/** A message as it will be sent to one subscriber: the delivery QoS and RETAIN flag are final. */
+export interface OutboundMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+}
+
+/**
+ * An outbound QoS 1/2 delivery the client has not finished acknowledging (spec 4.3.2, 4.3.3).
+ * `phase` is `'publish'` until the PUBACK / PUBREC arrives; a QoS 2 delivery then moves to
+ * `'pubrel'` (PUBREL sent, PUBCOMP awaited) and no longer needs its payload.
+ */
+export interface InflightMessage {
+  packetId: number;
+  phase: 'publish' | 'pubrel';
+  message: OutboundMessage;
+}
+
+/** Everything the server remembers about one ClientId's session. */
+export interface SessionState {
+  readonly clientId: string;
+  /** The user name of the latest connection (ACL checks for offline delivery use it). */
+  username: string | undefined;
+  /** Topic filter → granted QoS. The same subscriptions are indexed in the router. */
+  readonly subscriptions: Map<string, QoS>;
+  /** Outbound QoS 1/2 deliveries awaiting acknowledgement, in the order they were first sent (a Map keeps insertion order). */
+  readonly inflight: Map<number, InflightMessage>;
+  /** QoS 1/2 messages waiting for an inflight slot or for the client to come back, oldest first. */
+  readonly queue: OutboundMessage[];
+  /** Packet ids of inbound QoS 2 PUBLISHes already delivered onwards and awaiting PUBREL [MQTT-4.3.3-2]. */
+  readonly inboundQos2: Set<number>;
+  /** Where the search for the next free outbound packet id starts. */
+  nextPacketId: number;
+  /** Whether this state outlives the connection (CleanSession=0). */
+  persistent: boolean;
+  /** Messages dropped for this session because its queue was full. */
+  dropped: number;
+}
+
+/** A fresh, empty session for `clientId`. */
+export function createSessionState(clientId: string, persistent: boolean): SessionState {
+  return {
+    clientId,
+    username: undefined,
+    subscriptions: new Map(),
+    inflight: new Map(),
+    queue: [],
+    inboundQos2: new Set(),
+    nextPacketId: 1,
+    persistent,
+    dropped: 0,
+  };
+}
+
+/**
+ * A packet id not used by any inflight delivery of `state` [MQTT-2.3.1-4], searched from
+ * `state.nextPacketId` round the ring 1..65535. Returns 0 when all 65,535 are in use (only
+ * possible with a `maxInflight` above that, which the broker does not allow).
+ */
+export function allocatePacketId(state: SessionState): number {
+  for (let tries = 0; tries < 65_535; tries++) {
+    const id = state.nextPacketId;
+    state.nextPacketId = id === 65_535 ? 1 : id + 1;
+    if (!state.inflight.has(id)) return id;
+  }
+  return 0;
+}
+
+/**
+ * Queues a QoS 1/2 message for an offline persistent session [MQTT-3.1.2-5]. Returns `false`
+ * (and counts it in `state.dropped`) when the queue already holds `maxQueued` messages: memory
+ * stays bounded, and the newest message is the one lost. QoS 0 is not queued for offline clients.
+ */
+export function enqueueOffline(state: SessionState, message: OutboundMessage, maxQueued: number): boolean {
+  if (message.qos === 0) return false;
+  if (state.queue.length >= maxQueued) {
+    state.dropped++;
+    return false;
+  }
+  state.queue.push(message);
+  return true;
+}
+
+/** The session states of every ClientId, keyed by ClientId [MQTT-3.1.3-2]. */
+export class SessionStore {
+  readonly #sessions = new Map<string, SessionState>();
+
+  /** The stored session of `clientId`, if any. */
+  get(clientId: string): SessionState | undefined {
+    return this.#sessions.get(clientId);
+  }
+
+  /** Stores (or replaces) `state` under its ClientId. */
+  set(state: SessionState): void {
+    this.#sessions.set(state.clientId, state);
+  }
+
+  /** Forgets `clientId`'s session; returns it if there was one. */
+  delete(clientId: string): SessionState | undefined {
+    const s = this.#sessions.get(clientId);
+    this.#sessions.delete(clientId);
+    return s;
+  }
+
+  /** Number of sessions held (online and offline). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Every stored session. */
+  values(): IterableIterator<SessionState> {
+    return this.#sessions.values();
+  }
+}

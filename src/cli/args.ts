@@ -1,0 +1,144 @@
+/**
+ * A small command-line parser shaped like the mosquitto tools' own: every option is a separate
+ * word (`-t topic`, `--will-topic topic`, also `--will-topic=topic`), an option that takes a
+ * value always takes the next word, even one that starts with `-` (so `-m -5` publishes "-5"),
+ * and `--` ends the options.
+ *
+ * Unknown options and missing values are usage errors ({@link CliError} with code `USAGE`),
+ * reported as one line that points at the command's `--help`.
+ */
+import { CliError } from './errors.js';
+
+/** How an option behaves. */
+export type OptionKind =
+  /** Present or not: `-r`. */
+  | 'flag'
+  /** Takes one value; given twice, the last one wins: `-p 1883`. */
+  | 'value'
+  /** Takes one value and may be repeated; every value is kept in order: `-t a -t b`. */
+  | 'list';
+
+/** One option a command accepts. */
+export interface OptionSpec {
+  /** Key under which the parsed value is stored. */
+  name: string;
+  kind: OptionKind;
+  /** One-letter form without the dash, e.g. `'t'` for `-t`. */
+  short?: string;
+  /** Long form without the dashes, e.g. `'will-topic'` for `--will-topic`. */
+  long?: string;
+}
+
+/** The result of {@link parseArgs}. */
+export class ParsedArgs {
+  /** Words that are not options (and everything after `--`), in order. */
+  readonly positionals: string[] = [];
+  readonly #values = new Map<string, string[]>();
+  readonly #flags = new Set<string>();
+  /** The option as the user typed it, for error messages (`-q`, `--will-qos`). */
+  readonly #typed = new Map<string, string>();
+
+  /** @internal used by the parser. */
+  addValue(name: string, value: string, typed: string): void {
+    const list = this.#values.get(name);
+    if (list) list.push(value);
+    else this.#values.set(name, [value]);
+    this.#typed.set(name, typed);
+  }
+
+  /** @internal used by the parser. */
+  addFlag(name: string, typed: string): void {
+    this.#flags.add(name);
+    this.#typed.set(name, typed);
+  }
+
+  /** Whether a flag, or any value of an option, was given. */
+  has(name: string): boolean {
+    return this.#flags.has(name) || this.#values.has(name);
+  }
+
+  /** The last value given for `name`, or `undefined`. */
+  value(name: string): string | undefined {
+    const list = this.#values.get(name);
+    return list === undefined ? undefined : list[list.length - 1];
+  }
+
+  /** Every value given for `name`, in order (empty when absent). */
+  values(name: string): string[] {
+    return this.#values.get(name)?.slice() ?? [];
+  }
+
+  /** How the user spelled the option `name` (for messages), or `fallback`. */
+  typed(name: string, fallback: string): string {
+    return this.#typed.get(name) ?? fallback;
+  }
+}
+
+/**
+ * Parses `argv` (the words after the command name) against `specs`.
+ * @param command used in error messages: "no such option -x (see mqtt311 pub --help)".
+ * @throws CliError `USAGE` for an unknown option or a missing value.
+ */
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
+  const byShort = new Map<string, OptionSpec>();
+  const byLong = new Map<string, OptionSpec>();
+  for (const spec of specs) {
+    if (spec.short !== undefined) byShort.set(spec.short, spec);
+    if (spec.long !== undefined) byLong.set(spec.long, spec);
+  }
+  const parsed = new ParsedArgs();
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '--') {
+      parsed.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    // A lone "-" is a value (conventionally stdin), not an option.
+    if (!word.startsWith('-') || word === '-') {
+      parsed.positionals.push(word);
+      continue;
+    }
+    let spec: OptionSpec | undefined;
+    let typed = word;
+    let inline: string | undefined;
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const name = eq === -1 ? word.slice(2) : word.slice(2, eq);
+      if (eq !== -1) inline = word.slice(eq + 1);
+      typed = `--${name}`;
+      spec = byLong.get(name);
+    } else if (word.length === 2) {
+      spec = byShort.get(word[1]);
+    }
+    if (spec === undefined) throw usageError(`no such option ${typed}`, command);
+    if (spec.kind === 'flag') {
+      if (inline !== undefined) throw usageError(`${typed} takes no value`, command);
+      parsed.addFlag(spec.name, typed);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw usageError(`${typed} needs a value`, command);
+      value = argv[++i];
+    }
+    parsed.addValue(spec.name, value, typed);
+  }
+  return parsed;
+}
+
+/** A usage error that points the user at the command's help. */
+export function usageError(message: string, command: string): CliError {
+  return new CliError('USAGE', `${message} (see ${command} --help)`);
+}
+
+/**
+ * Parses a whole decimal number within `[min, max]`.
+ * @param what how to name the option in the message, e.g. `-q`.
+ * @throws CliError `USAGE` when `text` is not such a number.
+ */
+export function parseIntInRange(text: string, what: string, min: number, max: number, command: string): number {
+  if (!/^\d+$/.test(text)) throw usageError(`${what} must be a whole number from ${min} to ${max}, got "${text}"`, command);
+  const n = Number(text);
+  if (n < min || n > max) throw usageError(`${what} must be from ${min} to ${max}, got ${n}`, command);
+  return n;
+}

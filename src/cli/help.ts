@@ -1,0 +1,119 @@
+/**
+ * The `--help` texts. Short, in the layout mosquitto users know: a usage block, then one line per
+ * option. Printed to stdout with exit code 0.
+ */
+
+/** `mqtt311 --help`. */
+export const MAIN_HELP = `mqtt311: MQTT 3.1.1 broker, publisher, subscriber and packet decoder.
+
+Usage: mqtt311 <command> [options]
+
+Commands:
+  broker   run a small MQTT 3.1.1 broker
+  pub      publish a message (flags like mosquitto_pub)
+  sub      subscribe and print messages (flags like mosquitto_sub)
+  decode   print an annotated dump of MQTT packet bytes (hex or a binary file)
+
+Run "mqtt311 <command> --help" for the options of a command.
+`;
+
+const CONNECTION_OPTIONS = ` -h : host to connect to (default localhost).
+ -p : port to connect to (default 1883, or 8883 with TLS).
+ -L : URL mqtt(s)://[user[:password]@]host[:port]/topic instead of -h -p -u -P -t.
+ -i : client id (default mqtt311-<command>-<pid>; "" lets the server choose one).
+ -c : persistent session (CleanSession 0); needs -i.
+ -k : keep alive in seconds, 0 to 65535 (default 60; 0 turns it off).
+ -u : user name.
+ -P : password (needs -u).
+ -q : QoS 0, 1 or 2 (default 0).
+ -d : print the packets sent and received.
+ -V : protocol version; only mqttv311 is supported.
+ --will-topic   : topic of the will message the server sends if this client vanishes.
+ --will-payload : payload of the will (default empty).
+ --will-qos     : QoS of the will (default 0).
+ --will-retain  : retain the will.
+ --cafile   : CA certificate (PEM) to verify the server with; turns TLS on.
+ --cert     : client certificate (PEM) for TLS client authentication; needs --key.
+ --key      : private key (PEM) of --cert.
+ --insecure : do not verify the server's certificate or host name.
+ --help     : print this help.`;
+
+/** `mqtt311 pub --help`. */
+export const PUB_HELP = `mqtt311 pub: publish one message, or one per line of stdin, and exit.
+
+Usage: mqtt311 pub {[-h host] [-p port] [-u user [-P password]] -t topic | -L URL}
+                   {-m message | -f file | -s | -l | -n}
+                   [-q qos] [-r] [-i id] [-c] [-k keepalive] [-d] [-V mqttv311]
+                   [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
+                   [--cafile file [--cert file --key file] [--insecure]]
+       mqtt311 pub --help
+
+ -t : topic to publish to (no + or # wildcards).
+ -m : message payload.
+ -f : send the contents of a file as the message.
+ -s : send all of stdin as one message.
+ -l : send each line of stdin as a separate message.
+ -n : send an empty (zero length) message.
+ -r : retain the message (with -n: clear the retained message).
+${CONNECTION_OPTIONS}
+
+Exit status: 0 sent, 1 usage or connection error, 1-5 the CONNACK return code if refused.
+`;
+
+/** `mqtt311 sub --help`. */
+export const SUB_HELP = `mqtt311 sub: subscribe to topic filters and print each message on its own line.
+
+Usage: mqtt311 sub {[-h host] [-p port] [-u user [-P password]] -t filter... | -L URL [-t filter...]}
+                   [-q qos] [-v] [-C count] [-W seconds] [-i id] [-c] [-k keepalive] [-d] [-V mqttv311]
+                   [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
+                   [--cafile file [--cert file --key file] [--insecure]]
+       mqtt311 sub --help
+
+ -t : topic filter to subscribe to, + and # allowed; repeat for more.
+ -v : print "topic payload" instead of the payload alone.
+ -C : exit after this many messages.
+ -W : exit after this many seconds (exit status 27 when it runs out).
+${CONNECTION_OPTIONS}
+
+Exit status: 0 done (Ctrl-C or -C reached), 1 usage or connection error,
+1-5 the CONNACK return code if refused, 27 when -W runs out.
+`;
+
+/** `mqtt311 broker --help`. */
+export const BROKER_HELP = `mqtt311 broker: run a small MQTT 3.1.1 broker until Ctrl-C (SIGINT) or SIGTERM.
+
+Usage: mqtt311 broker [-p port] [-b address] [-c config] [-v]
+       mqtt311 broker --help
+
+ -p, --port : TCP port to listen on (default 1883; 0 picks a free one).
+ -b, --host : address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
+ -c, --config : configuration file (see below); -p and -b override it.
+ -v, --verbose : log connections, disconnections and every packet to stderr.
+ --help : print this help.
+
+Config file: one setting per line, "#" starts a comment, for example
+  port 1883
+  host 127.0.0.1
+  allow_anonymous false
+  user alice secret          (a user name and its password)
+  max_packet_size 65536
+  max_queued_messages 1000
+  max_inflight 20
+  connect_timeout 10000      (milliseconds)
+`;
+
+/** `mqtt311 decode --help`. */
+export const DECODE_HELP = `mqtt311 decode: print an annotated dump of MQTT 3.1.1 packets.
+
+Usage: mqtt311 decode [hex...]       bytes as hex, e.g. "30 07 00 03 61 2f 62 68 69"
+       mqtt311 decode -f file        bytes from a binary file ("-" for stdin)
+       ... | mqtt311 decode          hex from stdin
+       mqtt311 decode --help
+
+Hex may contain spaces, newlines, ":" or "," separators and 0x prefixes. Several packets in a
+row are decoded one after the other. Bytes that are not valid MQTT 3.1.1 print the error code,
+the spec rule and the byte offset where decoding stopped, and exit with status 1.
+
+ -f : read raw bytes from a file instead of hex.
+ --help : print this help.
+`;

@@ -1,0 +1,400 @@
+/**
+ * `MqttClient`: the promise-based client. It drives the sans-IO `ClientSession` with a real
+ * transport and real timers; every protocol decision is the session's. It imports no `node:`
+ * module — the transport is whatever factory it is given.
+ */
+import type { SubackReturnCode, Subscription } from '../../codec/index.js';
+import { TypedEmitter } from '../../util/emitter.js';
+import { ClientError, ConnackError } from '../errors.js';
+import type { Transport, TransportFactory } from '../transport.js';
+import {
+  preparePublish,
+  prepareSubscriptions,
+  prepareUnsubscribe,
+  surfaceError,
+  toGranted,
+  type ClientEvents,
+  type EndOptions,
+  type NewCommand,
+  type Granted,
+  type PublishOptions,
+  type SubscribeOptions,
+  type SubscribeRequest,
+} from './api.js';
+import { Backoff } from './backoff.js';
+import { MessageDispatcher, type MessageHandler } from './dispatch.js';
+import { Link } from './link.js';
+import { abortedError, openTransport } from './open.js';
+import { toMessage } from './message.js';
+import type { MessageStream, MessagesOptions } from './message-stream.js';
+import type { ResolvedOptions } from './options.js';
+import { ClientSession } from './session.js';
+import type { Command, SessionEvent, Step } from './types.js';
+
+interface PendingOp {
+  done(returnCodes: SubackReturnCode[] | undefined): void;
+  reject(error: Error): void;
+  cleanup?: () => void;
+}
+
+const closedError = () => new ClientError('CLIENT_CLOSED', 'the client has ended');
+
+/** A connected MQTT 3.1.1 client. Create one with `connect()`. */
+export class MqttClient extends TypedEmitter<ClientEvents> {
+  readonly #config: ResolvedOptions;
+  readonly #factory: TransportFactory;
+  readonly #session: ClientSession;
+  readonly #dispatcher = new MessageDispatcher();
+  readonly #backoff: Backoff;
+  readonly #ops = new Map<number, PendingOp>();
+  #nextOp = 1;
+  #link: Link | undefined;
+  #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #tickTimer: ReturnType<typeof setTimeout> | undefined;
+  #tickAt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #drainWaiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> = [];
+  #linkUp = false;
+  #ending: Promise<void> | undefined;
+  #stopping = false;
+  #finished = false;
+
+  /** Use `connect()`; this constructor does not connect. */
+  constructor(factory: TransportFactory, config: ResolvedOptions) {
+    super();
+    this.#factory = factory;
+    this.#config = config;
+    this.#session = new ClientSession(config.session);
+    this.#backoff = new Backoff(config.reconnect || {});
+  }
+
+  /** The client identifier sent in CONNECT. */
+  get clientId(): string {
+    return this.#config.session.clientId;
+  }
+
+  /** True between an accepted CONNACK and the loss of that connection. */
+  get connected(): boolean {
+    return this.#session.state === 'connected';
+  }
+
+  /** Session Present from the last CONNACK: the server had stored state for this clientId. */
+  get sessionPresent(): boolean {
+    return this.#session.sessionPresent;
+  }
+
+  /**
+   * Publishes a message. Resolves when its flow completes: QoS 0 once written, QoS 1 at PUBACK,
+   * QoS 2 at PUBCOMP. Rejects with the codec's `MqttError` for an invalid topic or QoS before
+   * anything is sent, or with a `ClientError` (QUEUE_FULL, CLIENT_CLOSED, ABORTED, ...).
+   */
+  publish(topic: string, payload: string | Uint8Array = '', options: PublishOptions = {}): Promise<void> {
+    return this.#run(() => preparePublish(topic, payload, options), options.signal, () => undefined);
+  }
+
+  /**
+   * Subscribes. Resolves with one `Granted` per filter, in request order; a filter the server
+   * refused (0x80) has `refused: true` — the promise does not reject for that.
+   */
+  subscribe(request: SubscribeRequest, options: SubscribeOptions = {}): Promise<Granted[]> {
+    let subscriptions: Subscription[] = [];
+    const prepare = () => ({ kind: 'subscribe' as const, subscriptions: (subscriptions = prepareSubscriptions(request, options.qos ?? 0)) });
+    return this.#run(prepare, options.signal, (codes) => toGranted(subscriptions, codes));
+  }
+
+  /** Unsubscribes; resolves at UNSUBACK. */
+  unsubscribe(filters: string | readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#run(() => prepareUnsubscribe(filters), options.signal, () => undefined);
+  }
+
+  /**
+   * Calls `handler` for every message whose topic matches `filter` (in addition to the
+   * `'message'` event). Returns a function that removes the handler. Does not subscribe.
+   */
+  handle(filter: string, handler: MessageHandler): () => void {
+    return this.#dispatcher.handle(filter, handler);
+  }
+
+  /**
+   * Received messages matching `filter` (all when omitted) as an async iterator. Does not
+   * subscribe. Ends when the client ends; see `MessageStream` for the buffer policy.
+   */
+  messages(filter?: string, options: MessagesOptions = {}): MessageStream {
+    return this.#dispatcher.stream(filter, options, this.#finished);
+  }
+
+  /**
+   * Ends the client: waits (up to `timeout`) for queued and in-flight work unless `force`,
+   * sends DISCONNECT, and closes the connection [MQTT-3.14.4-1]. Always resolves.
+   */
+  end(options: EndOptions = {}): Promise<void> {
+    this.#ending ??= this.#end(options);
+    return this.#ending;
+  }
+
+  async #end({ force = false, timeout = 10_000 }: EndOptions): Promise<void> {
+    if (!force && !this.#finished && !this.#session.idle) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeout);
+        this.#idleWaiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+    if (this.#finished) return;
+    this.#stopping = true;
+    const link = this.#link;
+    this.#apply(this.#session.disconnect(Date.now()));
+    if (link && !link.closed) {
+      // [MQTT-3.14.4-1] after DISCONNECT the client closes the connection; give the bytes a moment to leave.
+      const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
+      link.end();
+      const timer = setTimeout(() => link.destroy(), 2000);
+      await closed;
+      clearTimeout(timer);
+    }
+    this.#finish(closedError());
+  }
+
+  /**
+   * Drops the connection at once, without DISCONNECT — as if the network failed, so the server
+   * publishes the will (spec 3.1.2.5) — and ends the client. Pending work fails with CLIENT_CLOSED.
+   */
+  destroy(): void {
+    if (this.#finished) return;
+    this.#stopping = true;
+    this.#link?.destroy();
+    this.#finish(closedError());
+  }
+
+  /** @internal The first connection; `connect()` calls it. Rejects (and ends the client) on failure. */
+  async start(): Promise<this> {
+    const signal = this.#config.signal;
+    try {
+      if (signal?.aborted) throw abortedError();
+      await this.#connect(signal);
+      return this;
+    } catch (error) {
+      this.#stopping = true;
+      this.#link?.destroy();
+      this.#finish(error as Error);
+      throw error;
+    }
+  }
+
+  /**
+   * One connection attempt: open the transport, CONNECT, resolve at CONNACK 0. A refused
+   * CONNACK, a timeout or a closed connection reject it (see `#closed`).
+   */
+  async #connect(signal?: AbortSignal): Promise<void> {
+    this.#config.logger?.(`mqtt311 ${this.clientId} connecting to ${this.#config.url.href}`);
+    const transport = await openTransport(this.#factory, this.#config, signal);
+    if (this.#stopping) {
+      transport.destroy();
+      throw closedError();
+    }
+    const onAbort = () => this.#link?.destroy(abortedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#handshake = { resolve, reject };
+        this.#attach(transport);
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #attach(transport: Transport): void {
+    const logger = this.#config.logger;
+    const prefix = `mqtt311 ${this.clientId} `;
+    const link: Link = new Link(
+      transport,
+      {
+        packet: (packet) => {
+          this.#notify('packetreceive', packet);
+          this.#apply(this.#session.receive(packet, Date.now()));
+        },
+        close: (error) => this.#closed(link, error),
+        drain: () => {
+          for (const resolve of this.#drainWaiters.splice(0)) resolve();
+        },
+      },
+      logger && ((line) => logger(prefix + line)),
+    );
+    this.#link = link;
+    this.#apply(this.#session.open(Date.now()));
+  }
+
+  #closed(link: Link, error: Error | undefined): void {
+    if (link !== this.#link) return;
+    this.#link = undefined;
+    const wasConnected = this.#linkUp;
+    this.#linkUp = false;
+    this.#apply(this.#session.connectionClosed(Date.now()));
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    this.#notify('close', error);
+    const handshake = this.#handshake;
+    this.#handshake = undefined;
+    if (handshake) {
+      handshake.reject(error ?? new ClientError('CONNECTION_LOST', 'the connection closed before CONNACK'));
+    } else if (wasConnected && !this.#stopping) {
+      // A link that never got its CONNACK belongs to a connection attempt, which handles its failure.
+      this.#notify('offline');
+      this.#scheduleReconnect(error);
+    }
+  }
+
+  #scheduleReconnect(cause: Error | undefined): void {
+    if (this.#stopping || this.#finished) return;
+    const delay = this.#config.reconnect === false ? undefined : this.#backoff.next();
+    if (delay === undefined) {
+      const why = this.#config.reconnect === false ? 'reconnect is off' : `gave up after ${this.#backoff.attempts} attempts`;
+      this.#finish(new ClientError('CONNECTION_LOST', `the connection was lost and ${why}`, { cause }));
+      return;
+    }
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#stopping || this.#finished) return;
+    this.#notify('reconnect', this.#backoff.attempts);
+    try {
+      await this.#connect();
+    } catch (error) {
+      if (this.#stopping || this.#finished) return;
+      // A refusal other than "server unavailable" will not change by retrying.
+      if (error instanceof ConnackError && error.returnCode !== 3) {
+        surfaceError(this, error);
+        this.#finish(error);
+        return;
+      }
+      this.#scheduleReconnect(error as Error);
+    }
+  }
+
+  /** The client stops for good: timers off, pending work fails with `error`, streams end. */
+  #finish(error: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stopping = true;
+    clearTimeout(this.#tickTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#link?.destroy();
+    this.#apply(this.#session.close(error, Date.now()));
+    this.#dispatcher.endAll();
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    this.#notify('end');
+  }
+
+  /** Validates a command (`prepare` throws for invalid input), hands it to the session, tracks its promise. */
+  #run<T>(prepare: () => NewCommand, signal: AbortSignal | undefined, result: (codes?: SubackReturnCode[]) => T): Promise<T> {
+    let cmd: NewCommand;
+    try {
+      cmd = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#ending || this.#finished) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(abortedError());
+    const op = this.#nextOp++;
+    return new Promise<T>((resolve, reject) => {
+      const qos0 = cmd.kind === 'publish' && cmd.qos === 0;
+      const pending: PendingOp = {
+        // "QoS 0 written": when the transport is backed up, resolve once it drains.
+        done: (codes) => (qos0 && this.#link?.needDrain ? this.#drainWaiters.push(() => resolve(result())) : resolve(result(codes))),
+        reject,
+      };
+      if (signal) {
+        const onAbort = () => {
+          this.#ops.delete(op);
+          this.#session.cancel(op);
+          reject(abortedError());
+          this.#checkIdle();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#ops.set(op, pending);
+      this.#apply(this.#session.command({ ...cmd, op } as Command, Date.now()));
+    });
+  }
+
+  /** Carries out one session step: write its packets, then act on its events. */
+  #apply(step: Step): void {
+    for (const packet of step.packets) {
+      if (!this.#link) break;
+      this.#link.write(packet);
+      this.#notify('packetsend', packet);
+    }
+    for (const event of step.events) this.#event(event);
+    this.#schedule();
+    this.#checkIdle();
+  }
+
+  #event(event: SessionEvent): void {
+    switch (event.type) {
+      case 'connected':
+        this.#linkUp = true;
+        this.#backoff.reset();
+        this.#handshake?.resolve();
+        this.#handshake = undefined;
+        this.#notify('connect', event.connack);
+        return;
+      case 'message': {
+        const { packet } = event;
+        this.#notify('message', packet.topic, packet.payload, packet);
+        this.#dispatcher.deliver(toMessage(packet), (error) => surfaceError(this, error));
+        return;
+      }
+      case 'done':
+      case 'failed': {
+        const pending = this.#ops.get(event.op);
+        if (!pending) return; // aborted by its caller meanwhile
+        this.#ops.delete(event.op);
+        pending.cleanup?.();
+        if (event.type === 'done') pending.done(event.returnCodes);
+        else pending.reject(event.error);
+        return;
+      }
+      case 'close':
+        this.#link?.destroy(event.error);
+        return;
+    }
+  }
+
+  /** One timer for the session's next deadline (connect timeout, keep-alive). */
+  #schedule(): void {
+    const at = this.#finished ? undefined : this.#session.deadline();
+    if (at === undefined) {
+      clearTimeout(this.#tickTimer);
+      this.#tickTimer = undefined;
+      return;
+    }
+    // An earlier timer is fine: it ticks (harmlessly) and schedules again.
+    if (this.#tickTimer !== undefined && this.#tickAt <= at) return;
+    clearTimeout(this.#tickTimer);
+    this.#tickAt = at;
+    this.#tickTimer = setTimeout(() => {
+      this.#tickTimer = undefined;
+      this.#apply(this.#session.tick(Date.now()));
+    }, Math.max(0, at - Date.now()));
+    // The socket, not this timer, keeps a Node process alive.
+    (this.#tickTimer as { unref?: () => void }).unref?.();
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length > 0 && this.#session.idle) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Emits an event; a listener's exception is reported, not lost. */
+  #notify<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    try {
+      this.emit(event, ...args);
+    } catch (cause) {
+      surfaceError(this, new ClientError('HANDLER_ERROR', `a '${String(event)}' listener threw`, { cause }));
+    }
+  }
+}

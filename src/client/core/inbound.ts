@@ -1,0 +1,69 @@
+/**
+ * The receiving side of the QoS flows (spec 4.3): which acknowledgement answers an incoming
+ * PUBLISH or PUBREL, and whether the message goes to the application.
+ */
+import type { PubackPacket, PubcompPacket, PublishPacket, PubrecPacket } from '../../codec/index.js';
+
+/** What to do with one incoming PUBLISH. */
+export interface InboundDecision {
+  /** Hand the message to the application? */
+  deliver: boolean;
+  /** The acknowledgement to send, if the QoS needs one. */
+  ack: PubackPacket | PubrecPacket | undefined;
+}
+
+/**
+ * Receiver state for QoS 2: the identifiers PUBREC'd and not yet released.
+ *
+ * This client delivers a QoS 2 message when its PUBLISH first arrives and remembers the packet
+ * identifier until PUBREL (the spec's "Method B", figure 4.3). A resent PUBLISH with a
+ * remembered identifier is acknowledged again but not delivered again [MQTT-4.3.3-2].
+ * The set is session state: it survives a reconnect that resumes the session, and is
+ * cleared when the server starts a new one.
+ */
+export class InboundFlows {
+  #awaitingRelease = new Set<number>();
+
+  /**
+   * Decides delivery and acknowledgement for `packet`. Every PUBLISH is acknowledged per its
+   * QoS, whatever the application later does with it [MQTT-4.5.0-2] [MQTT-3.3.4-1]; the ack
+   * echoes the PUBLISH's packet identifier [MQTT-2.3.1-6]. Acks are produced as packets arrive,
+   * so they leave in arrival order [MQTT-4.6.0-2] [MQTT-4.6.0-3].
+   */
+  publish(packet: PublishPacket): InboundDecision {
+    const packetId = packet.packetId ?? 0;
+    switch (packet.qos) {
+      case 0:
+        return { deliver: true, ack: undefined };
+      case 1:
+        // [MQTT-4.3.2-2] PUBACK after taking ownership; a later PUBLISH with this id is a new message.
+        return { deliver: true, ack: { cmd: 'puback', packetId } };
+      case 2: {
+        // [MQTT-4.3.3-2] until PUBREL, a PUBLISH with the same id is PUBREC'd, not redelivered.
+        const duplicate = this.#awaitingRelease.has(packetId);
+        this.#awaitingRelease.add(packetId);
+        return { deliver: !duplicate, ack: { cmd: 'pubrec', packetId } };
+      }
+    }
+  }
+
+  /**
+   * Answers a PUBREL: always a PUBCOMP with the same identifier [MQTT-4.3.3-2], even for an
+   * identifier not held (a PUBREL resent after our PUBCOMP was lost). From now on the
+   * identifier means a new message.
+   */
+  pubrel(packetId: number): PubcompPacket {
+    this.#awaitingRelease.delete(packetId);
+    return { cmd: 'pubcomp', packetId };
+  }
+
+  /** The server started a new session: forget every held identifier [MQTT-3.1.2-6]. */
+  clear(): void {
+    this.#awaitingRelease.clear();
+  }
+
+  /** How many QoS 2 identifiers wait for PUBREL. */
+  get size(): number {
+    return this.#awaitingRelease.size;
+  }
+}

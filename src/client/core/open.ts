@@ -1,0 +1,43 @@
+/**
+ * Opening a transport, bounded in time and abortable, with failures as typed errors.
+ */
+import { ClientError } from '../errors.js';
+import type { Transport, TransportFactory } from '../transport.js';
+import type { ResolvedOptions } from './options.js';
+
+/** The error for an operation stopped by its `AbortSignal`. */
+export function abortedError(): ClientError {
+  return new ClientError('ABORTED', 'the operation was aborted');
+}
+
+/**
+ * Opens a transport with `factory`. Rejects with `ClientError` `CONNECT_TIMEOUT` after
+ * `connectTimeout` ms (0: no limit), `ABORTED` when `signal` fires, or `CONNECT_FAILED` (the
+ * factory's error as `cause`). A transport that opens too late is destroyed, never leaked.
+ */
+export function openTransport(factory: TransportFactory, config: ResolvedOptions, signal?: AbortSignal): Promise<Transport> {
+  const { url, host, port, tls } = config;
+  const limit = config.session.connectTimeout ?? 30_000;
+  const controller = new AbortController();
+  return new Promise<Transport>((resolve, reject) => {
+    let settled = false;
+    const settle = (error: Error | undefined, transport?: Transport) => {
+      if (settled) return void transport?.destroy();
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) {
+        controller.abort();
+        reject(error);
+      } else resolve(transport!);
+    };
+    const onAbort = () => settle(abortedError());
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = limit > 0 ? setTimeout(() => settle(new ClientError('CONNECT_TIMEOUT', `no connection to ${url.href} within ${limit} ms`)), limit) : undefined;
+    factory({ url, host, port, tls, signal: controller.signal }).then(
+      (transport) => settle(undefined, transport),
+      (cause: unknown) => settle(new ClientError('CONNECT_FAILED', `cannot connect to ${url.href}: ${(cause as Error)?.message ?? String(cause)}`, { cause })),
+    );
+  });
+}

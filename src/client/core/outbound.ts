@@ -1,0 +1,239 @@
+/**
+ * The sending side of the client session: the queue of waiting operations, the in-flight
+ * window of packets awaiting acknowledgement, and the subscriptions the client holds.
+ *
+ * Ordering: one FIFO queue holds every operation that cannot go out yet (offline, or the window
+ * is full); it drains head first, so messages leave in the order they were published. In-flight
+ * packets live in a Map in first-send order, which is the order they are resent in
+ * [MQTT-4.6.0-1].
+ */
+import type {
+  Packet,
+  PublishPacket,
+  QoS,
+  SubackPacket,
+  SubscribePacket,
+  UnsubscribePacket,
+} from '../../codec/index.js';
+import { ClientError } from '../errors.js';
+import { PacketIdAllocator } from './packet-ids.js';
+import type { Command, Sink } from './types.js';
+
+/** A packet awaiting its acknowledgement. `op` is undefined for the session's own resubscribe. */
+interface Flight {
+  op: number | undefined;
+  packet: PublishPacket | SubscribePacket | UnsubscribePacket;
+  /** `'pubrel'`: a QoS 2 PUBLISH whose PUBREC arrived; the PUBREL awaits PUBCOMP. */
+  stage: 'sent' | 'pubrel';
+}
+
+/** Limits of the sending side. */
+export interface OutboundLimits {
+  /** QoS 1/2 PUBLISH packets awaiting acknowledgement at once. */
+  maxInflight: number;
+  /** Operations waiting to be sent. */
+  maxQueued: number;
+}
+
+/** Queue, in-flight window and subscription list of one client session. */
+export class Outbound {
+  readonly #limits: OutboundLimits;
+  readonly #ids = new PacketIdAllocator();
+  #queue: Command[] = [];
+  readonly #inflight = new Map<number, Flight>();
+  #publishesInFlight = 0;
+  /** Filters the server has granted, with the QoS asked for, for resubscribing. */
+  readonly subscriptions = new Map<string, QoS>();
+
+  constructor(limits: OutboundLimits) {
+    this.#limits = limits;
+  }
+
+  /** Nothing queued and nothing awaiting acknowledgement. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inflight.size === 0;
+  }
+
+  /** Operations waiting to be sent. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Packets awaiting acknowledgement (publishes, subscribes, unsubscribes). */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * Accepts a command: sends it at once when `connected` and nothing waits ahead of it, else
+   * queues it. A full queue refuses the command with `QUEUE_FULL` — never a silent drop.
+   */
+  submit(cmd: Command, connected: boolean, sink: Sink): void {
+    if (connected && this.#queue.length === 0 && this.#canSend(cmd)) {
+      this.#start(cmd, sink);
+      return;
+    }
+    if (this.#queue.length >= this.#limits.maxQueued) {
+      sink.event({ type: 'failed', op: cmd.op, error: new ClientError('QUEUE_FULL', `${this.#limits.maxQueued} operations are already queued`) });
+      return;
+    }
+    this.#queue.push(cmd);
+    if (connected) this.pump(sink);
+  }
+
+  /** Removes a still-queued command; false when it was already sent (its flow must finish). */
+  withdraw(op: number): boolean {
+    const i = this.#queue.findIndex((c) => c.op === op);
+    if (i < 0) return false;
+    this.#queue.splice(i, 1);
+    return true;
+  }
+
+  /** Sends queued commands, oldest first, while the window has room. */
+  pump(sink: Sink): void {
+    while (this.#queue.length > 0 && this.#canSend(this.#queue[0])) {
+      this.#start(this.#queue.shift()!, sink);
+    }
+  }
+
+  #canSend(cmd: Command): boolean {
+    return cmd.kind !== 'publish' || cmd.qos === 0 || this.#publishesInFlight < this.#limits.maxInflight;
+  }
+
+  #start(cmd: Command, sink: Sink): void {
+    if (cmd.kind === 'publish' && cmd.qos === 0) {
+      // [MQTT-4.3.1-1] QoS 0: DUP 0, no packet identifier, done once written.
+      sink.send({ cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: 0, retain: cmd.retain, dup: false });
+      sink.event({ type: 'done', op: cmd.op });
+      return;
+    }
+    // [MQTT-2.3.1-2] a fresh identifier not in use by any unacknowledged packet.
+    const packetId = this.#ids.allocate();
+    if (packetId === undefined) {
+      sink.event({ type: 'failed', op: cmd.op, error: new ClientError('PACKET_IDS_EXHAUSTED', 'all packet identifiers are in use', { rule: 'MQTT-2.3.1-2' }) });
+      return;
+    }
+    let packet: Flight['packet'];
+    switch (cmd.kind) {
+      case 'publish':
+        // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
+        packet = { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, dup: false, packetId };
+        this.#publishesInFlight++;
+        break;
+      case 'subscribe':
+        packet = { cmd: 'subscribe', packetId, subscriptions: cmd.subscriptions };
+        break;
+      case 'unsubscribe':
+        packet = { cmd: 'unsubscribe', packetId, topicFilters: cmd.topicFilters };
+        break;
+    }
+    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent' });
+    sink.send(packet);
+  }
+
+  /** Subscribes again, in one SUBSCRIBE, to every filter held (after the server lost our session). */
+  resubscribe(sink: Sink): void {
+    if (this.subscriptions.size === 0) return;
+    const packetId = this.#ids.allocate();
+    if (packetId === undefined) return;
+    const subscriptions = [...this.subscriptions].map(([topicFilter, qos]) => ({ topicFilter, qos }));
+    const packet: SubscribePacket = { cmd: 'subscribe', packetId, subscriptions };
+    this.#inflight.set(packetId, { op: undefined, packet, stage: 'sent' });
+    sink.send(packet);
+  }
+
+  /**
+   * Resends everything unacknowledged, in original order, with original packet identifiers
+   * [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-2.3.1-3] — all at once, without waiting for each ack.
+   *
+   * `resumed`: the server kept our session (sessionPresent 1). A PUBLISH is then a redelivery
+   * and carries DUP 1 [MQTT-3.3.1-1]. When the server has a new session (cleanSession, or it
+   * lost ours), the PUBLISH goes out again as a new message with DUP 0: the publisher has not
+   * been told it arrived, so "at least once" means sending it again. A PUBREL goes out either
+   * way: after PUBREC the server owns the message, and a server that never saw the identifier
+   * still answers PUBCOMP [MQTT-4.3.3-2], which completes the flow.
+   */
+  resend(resumed: boolean, sink: Sink): void {
+    for (const [packetId, flight] of this.#inflight) {
+      if (flight.stage === 'pubrel') sink.send({ cmd: 'pubrel', packetId });
+      else if (flight.packet.cmd === 'publish') sink.send({ ...flight.packet, dup: resumed });
+      else sink.send(flight.packet);
+    }
+  }
+
+  /**
+   * Handles an acknowledgement from the server. Returns a protocol error to close the
+   * connection with, or undefined. An ack for an identifier not in flight is ignored: it can be
+   * a late answer to a packet already completed before a reconnect.
+   */
+  acknowledge(packet: Packet, sink: Sink): ClientError | undefined {
+    if (!('packetId' in packet) || packet.packetId === undefined) return undefined;
+    const flight = this.#inflight.get(packet.packetId);
+    if (!flight) return undefined;
+    const sent = flight.packet;
+    const mismatch = () => new ClientError('PROTOCOL_ERROR', `${packet.cmd.toUpperCase()} ${packet.packetId} does not answer the ${sent.cmd.toUpperCase()} in flight with that identifier`, { rule: 'MQTT-4.8.0-1' });
+    switch (packet.cmd) {
+      case 'puback': // [MQTT-4.3.2-1] QoS 1 is complete
+        if (sent.cmd !== 'publish' || sent.qos !== 1) return mismatch();
+        this.#complete(packet.packetId, flight, sink);
+        return undefined;
+      case 'pubrec': // [MQTT-4.3.3-1] QoS 2: PUBREC → PUBREL with the same id; never resend the PUBLISH now
+        if (sent.cmd !== 'publish' || sent.qos !== 2) return mismatch();
+        flight.stage = 'pubrel';
+        // A PUBREC repeated by the server is answered again; PUBRELs follow PUBREC order [MQTT-4.6.0-4].
+        sink.send({ cmd: 'pubrel', packetId: packet.packetId });
+        return undefined;
+      case 'pubcomp':
+        if (sent.cmd !== 'publish' || flight.stage !== 'pubrel') return mismatch();
+        this.#complete(packet.packetId, flight, sink);
+        return undefined;
+      case 'suback':
+        if (sent.cmd !== 'subscribe') return mismatch();
+        return this.#suback(packet, sent, flight, sink);
+      case 'unsuback':
+        if (sent.cmd !== 'unsubscribe') return mismatch();
+        for (const f of sent.topicFilters) this.subscriptions.delete(f);
+        this.#complete(packet.packetId, flight, sink);
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  #suback(packet: SubackPacket, sent: SubscribePacket, flight: Flight, sink: Sink): ClientError | undefined {
+    if (packet.returnCodes.length !== sent.subscriptions.length) {
+      // [MQTT-3.9.3-1] one return code per requested filter, in order.
+      return new ClientError('PROTOCOL_ERROR', `SUBACK ${packet.packetId} has ${packet.returnCodes.length} return codes for ${sent.subscriptions.length} filters`, { rule: 'MQTT-3.9.3-1' });
+    }
+    sent.subscriptions.forEach((s, i) => {
+      if (packet.returnCodes[i] === 0x80) this.subscriptions.delete(s.topicFilter);
+      else this.subscriptions.set(s.topicFilter, s.qos);
+    });
+    this.#inflight.delete(packet.packetId);
+    this.#ids.release(packet.packetId);
+    if (flight.op !== undefined) sink.event({ type: 'done', op: flight.op, returnCodes: packet.returnCodes });
+    return undefined;
+  }
+
+  /** [MQTT-2.3.1-3] the identifier is free only once the final acknowledgement is processed. */
+  #complete(packetId: number, flight: Flight, sink: Sink): void {
+    this.#inflight.delete(packetId);
+    this.#ids.release(packetId);
+    if (flight.packet.cmd === 'publish') this.#publishesInFlight--;
+    if (flight.op !== undefined) sink.event({ type: 'done', op: flight.op });
+  }
+
+  /** Fails every queued and in-flight operation with `error` and forgets them all. */
+  abandon(error: Error, sink: Sink): void {
+    const ops: number[] = [];
+    for (const [packetId, flight] of this.#inflight) {
+      this.#ids.release(packetId);
+      if (flight.op !== undefined) ops.push(flight.op);
+    }
+    for (const cmd of this.#queue) ops.push(cmd.op);
+    this.#inflight.clear();
+    this.#queue = [];
+    this.#publishesInFlight = 0;
+    for (const op of ops) sink.event({ type: 'failed', op, error });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Packet identifiers for the packets a client originates: SUBSCRIBE, UNSUBSCRIBE and
+ * PUBLISH with QoS > 0 (spec 2.3.1).
+ */
+
+/** The largest packet identifier (a two-byte integer; 0 is not allowed). */
+export const MAX_PACKET_ID = 65535;
+
+/**
+ * Hands out identifiers that are not currently in use [MQTT-2.3.1-2] and takes them back only
+ * when the caller says the flow is complete [MQTT-2.3.1-3]. Allocation walks forward from the
+ * last identifier given out, so a freed identifier is not reused at once: that keeps logs
+ * readable and makes a late duplicate acknowledgement from a slow server harmless.
+ */
+export class PacketIdAllocator {
+  #inUse = new Set<number>();
+  #last = 0;
+
+  /** A currently unused identifier, now marked in use; `undefined` when all 65,535 are taken. */
+  allocate(): number | undefined {
+    if (this.#inUse.size >= MAX_PACKET_ID) return undefined;
+    let id = this.#last;
+    do {
+      id = id >= MAX_PACKET_ID ? 1 : id + 1;
+    } while (this.#inUse.has(id));
+    this.#inUse.add(id);
+    this.#last = id;
+    return id;
+  }
+
+  /** Makes `id` available again; call only after the flow's final acknowledgement. */
+  release(id: number): void {
+    this.#inUse.delete(id);
+  }
+
+  /** Is `id` in use? */
+  has(id: number): boolean {
+    return this.#inUse.has(id);
+  }
+
+  /** How many identifiers are in use. */
+  get size(): number {
+    return this.#inUse.size;
+  }
+}

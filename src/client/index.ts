@@ -1,0 +1,82 @@
+/**
+ * mqtt311/client — a promise-based MQTT 3.1.1 client for Node.
+ *
+ * ```ts
+ * import { connect } from 'mqtt311/client';
+ * const client = await connect('mqtt://localhost:1883', { keepAlive: 60 });
+ * client.handle('good', (msg) => console.log(msg.topic, msg.text));
+ * await client.subscribe('good');
+ * await client.publish('hello', 'world');
+ * await client.end();
+ * ```
+ * `connect` uses TCP (`mqtt://`) or TLS (`mqtts://`), or any transport registered with
+ * `registerTransport` or passed as the `transport` option. `NODE_DEBUG=mqtt311` logs every
+ * packet sent and received to stderr (passwords redacted).
+ *
+ * Runtimes without `node:net` use `createClient` from `./core/index.js` with their own transport.
+ */
+import { createClient } from './core/index.js';
+import type { MqttClient } from './core/client.js';
+import type { Message } from './core/message.js';
+import type { ClientOptions } from './core/options.js';
+import { publishSingleWith, subscribeSimpleWith, type PublishSingleOptions, type SubscribeSimpleOptions } from './oneshot.js';
+import { registerNetTransports } from './transport-net.js';
+
+/** Is `mqtt311` listed in NODE_DEBUG (comma- or space-separated, like node:util's debuglog)? */
+function debugEnabled(): boolean {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_DEBUG ?? '';
+  return value.split(/[\s,]+/).some((name) => name.toLowerCase() === 'mqtt311');
+}
+
+/**
+ * Connects to an MQTT broker and resolves once the server accepted the connection (CONNACK 0).
+ * `target` is a URL (`mqtt://user:pass@host:1883`, `mqtts://host`) or an options object;
+ * `options` override what the URL says.
+ */
+export async function connect(target?: string | URL | ClientOptions, options?: ClientOptions): Promise<MqttClient> {
+  registerNetTransports();
+  const hasLogger = options?.logger !== undefined || (typeof target === 'object' && !(target instanceof URL) && target.logger !== undefined);
+  if (!hasLogger && debugEnabled()) options = { ...options, logger: true };
+  return createClient(target, options);
+}
+
+/** Connects, publishes one message, and disconnects (like Paho's `publish.single`). */
+export function publishSingle(
+  target: string | URL | ClientOptions,
+  topic: string,
+  payload?: string | Uint8Array,
+  options?: PublishSingleOptions,
+): Promise<void> {
+  return publishSingleWith(connect, target, topic, payload, options);
+}
+
+/**
+ * Connects, subscribes, waits for `count` messages (default 1), and disconnects (like Paho's
+ * `subscribe.simple`). Resolves with one `Message`, or an array when `count` > 1.
+ */
+export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions & { count?: 1 }): Promise<Message>;
+export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options: SubscribeSimpleOptions & { count: number }): Promise<Message | Message[]>;
+export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]> {
+  return subscribeSimpleWith(connect, target, filters, options);
+}
+
+export { createClient, MqttClient, MessageStream, Backoff } from './core/index.js';
+export type {
+  ClientEvents,
+  ClientOptions,
+  EndOptions,
+  Granted,
+  Message,
+  MessageHandler,
+  MessagesOptions,
+  PublishOptions,
+  ReconnectOptions,
+  SubscribeOptions,
+  SubscribeRequest,
+  WillOptions,
+} from './core/index.js';
+export type { PublishSingleOptions, SubscribeSimpleOptions } from './oneshot.js';
+export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES, CONNACK_REASONS } from './errors.js';
+export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
+export { registerTransport, getTransport, type Transport, type TransportFactory, type TransportOptions, type TlsOptions } from './transport.js';
+export { netTransport, wrapSocket } from './transport-net.js';

@@ -1,0 +1,55 @@
+/**
+ * CONNACK (spec 3.2): the server's answer to CONNECT.
+ *
+ * ```
+ *   fixed header   0010 0000, Remaining Length 2
+ *   byte 1         0000 000S   bits 7-1 reserved (0), bit 0 Session Present
+ *   byte 2         return code 0-5 (spec table 3.1)
+ * ```
+ */
+import { MqttError } from './errors.js';
+import type { ConnackPacket, ConnackReturnCode } from './packets.js';
+import type { FrameReader } from './reader.js';
+
+/** The highest return code table 3.1 defines; 6-255 are reserved. */
+const MAX_RETURN_CODE = 5;
+
+/** Checks `p` and returns its Remaining Length, always 2. */
+export function connackLength(p: ConnackPacket): number {
+  const rc = p.returnCode;
+  if (typeof rc !== 'number' || !Number.isInteger(rc) || rc < 0 || rc > MAX_RETURN_CODE) {
+    throw new MqttError('INVALID_RETURN_CODE', `CONNACK return code must be 0-5, got ${String(rc)}`);
+  }
+  // [MQTT-3.2.2-4] a refusal never claims a session.
+  if (p.sessionPresent && rc !== 0) {
+    throw new MqttError('INVALID_RETURN_CODE', 'a CONNACK with a non-zero return code has Session Present 0', {
+      rule: 'MQTT-3.2.2-4',
+    });
+  }
+  return 2;
+}
+
+/** Writes the two CONNACK bytes; returns the position after them. */
+export function writeConnack(p: ConnackPacket, buf: Uint8Array, pos: number): number {
+  buf[pos] = p.sessionPresent ? 1 : 0;
+  buf[pos + 1] = p.returnCode;
+  return pos + 2;
+}
+
+/** Decodes a CONNACK body (its length, 2, was checked while framing). */
+export function decodeConnack(r: FrameReader): ConnackPacket {
+  const ackFlags = r.u8('CONNACK flags');
+  // Spec 3.2.2.1: bits 7-1 of the acknowledge flags are reserved and must be 0.
+  if ((ackFlags & 0xfe) !== 0) {
+    r.fail('INVALID_RETURN_CODE', `CONNACK reserved flag bits set: ${ackFlags}`, undefined, r.pos - 1);
+  }
+  const returnCode = r.u8('CONNACK return code');
+  if (returnCode > MAX_RETURN_CODE) {
+    r.fail('INVALID_RETURN_CODE', `CONNACK return code ${returnCode} is reserved`, undefined, r.pos - 1);
+  }
+  const sessionPresent = ackFlags === 1;
+  if (sessionPresent && returnCode !== 0) {
+    r.fail('INVALID_RETURN_CODE', 'Session Present set on a refusal', 'MQTT-3.2.2-4', r.pos - 2);
+  }
+  return { cmd: 'connack', sessionPresent, returnCode: returnCode as ConnackReturnCode };
+}

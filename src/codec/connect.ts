@@ -1,0 +1,151 @@
+/**
+ * CONNECT (spec 3.1): the first packet a client sends.
+ *
+ * ```
+ *   fixed header   0001 0000, Remaining Length
+ *   variable hdr   protocol name "MQTT" (UTF-8 string), protocol level (4), connect flags, keep alive (2 bytes)
+ *   payload        client id, [will topic, will message], [user name], [password]   (this order [MQTT-3.1.3-1])
+ *
+ *   connect flags  bit 7 user name | 6 password | 5 will retain | 4-3 will QoS | 2 will | 1 clean session | 0 reserved
+ * ```
+ *
+ * The encoder writes `protocolName` and `protocolLevel` as given, so a test can send a server a
+ * CONNECT it must refuse; the decoder accepts only "MQTT" level 4.
+ */
+import { MqttError } from './errors.js';
+import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
+import type { ConnectPacket, QoS } from './packets.js';
+import type { FrameReader } from './reader.js';
+import { topicByteLength } from './topic.js';
+import { utf8Length, writeBinary, writeString } from './utf8.js';
+
+const USERNAME = 0x80;
+const PASSWORD = 0x40;
+const WILL_RETAIN = 0x20;
+const WILL_QOS_SHIFT = 3;
+const WILL = 0x04;
+const CLEAN_SESSION = 0x02;
+const RESERVED = 0x01;
+
+/** Checks `p` and returns its Remaining Length. */
+export function connectLength(p: ConnectPacket): number {
+  let length = 2 + utf8Length(p.protocolName, 'protocol name') + 1 + 1 + 2;
+  checkInteger(p.protocolLevel, 'protocol level', 0xff);
+  checkInteger(p.keepAlive, 'keep alive', 0xffff);
+  // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
+  length += 2 + utf8Length(p.clientId, 'client id');
+  const will = p.will;
+  if (will !== undefined) {
+    if (will === null || typeof will !== 'object') throw new MqttError('INVALID_PACKET', 'will must be an object');
+    // [MQTT-3.1.3-10] the will topic is a UTF-8 string, and a topic name.
+    length += 2 + topicByteLength(will.topic, false, 'MQTT-4.7.1-1');
+    length += 2 + checkBytes(will.payload, 'will payload', true).length;
+    checkQos(will.qos, 'will QoS', 'MQTT-3.1.2-14');
+  }
+  if (p.username !== undefined) length += 2 + utf8Length(p.username, 'user name');
+  if (p.password !== undefined) {
+    // [MQTT-3.1.2-22] no password without a user name.
+    if (p.username === undefined) {
+      throw new MqttError('INVALID_CONNECT_FLAGS', 'a password needs a user name', { rule: 'MQTT-3.1.2-22' });
+    }
+    length += 2 + checkBytes(p.password, 'password', true).length;
+  }
+  return length;
+}
+
+/** Writes the variable header and payload; returns the position after them. */
+export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number): number {
+  const will = p.will;
+  let flags = p.cleanSession ? CLEAN_SESSION : 0;
+  if (will !== undefined) flags |= WILL | (will.qos << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
+  if (p.username !== undefined) flags |= USERNAME;
+  if (p.password !== undefined) flags |= PASSWORD;
+  pos = writeString(buf, pos, p.protocolName);
+  buf[pos++] = p.protocolLevel;
+  buf[pos++] = flags;
+  pos = writeU16(buf, pos, p.keepAlive);
+  pos = writeString(buf, pos, p.clientId);
+  if (will !== undefined) {
+    pos = writeString(buf, pos, will.topic);
+    pos = writeBinary(buf, pos, will.payload);
+  }
+  if (p.username !== undefined) pos = writeString(buf, pos, p.username);
+  if (p.password !== undefined) pos = writeBinary(buf, pos, p.password);
+  return pos;
+}
+
+/** Decodes a CONNECT body. Binary fields (will payload, password) are views into the frame's bytes. */
+export function decodeConnect(r: FrameReader): ConnectPacket {
+  const nameAt = r.pos;
+  const protocolName = r.string('protocol name');
+  // [MQTT-3.1.2-1] anything but "MQTT" is not this protocol.
+  if (protocolName !== 'MQTT') {
+    r.fail('INVALID_PROTOCOL_NAME', `protocol name must be "MQTT", got ${JSON.stringify(protocolName)}`, 'MQTT-3.1.2-1', nameAt);
+  }
+  const protocolLevel = r.u8('protocol level');
+  // [MQTT-3.1.2-2] the server answers an unsupported level with CONNACK 0x01, so stop here: the
+  // rest of the packet may follow another version's layout.
+  if (protocolLevel !== 4) {
+    r.fail('UNSUPPORTED_PROTOCOL_LEVEL', `protocol level ${protocolLevel} is not 4 (MQTT 3.1.1)`, 'MQTT-3.1.2-2', r.pos - 1, 1);
+  }
+  const flagsAt = r.pos;
+  const flags = r.u8('connect flags');
+  checkConnectFlags(r, flags, flagsAt);
+  const keepAlive = r.u16('keep alive');
+  // [MQTT-3.1.3-3] the client id is mandatory and first in the payload.
+  const clientId = r.string('client id', 'MQTT-3.1.3-3');
+  const packet: ConnectPacket = {
+    cmd: 'connect',
+    protocolName,
+    protocolLevel,
+    clientId,
+    cleanSession: (flags & CLEAN_SESSION) !== 0,
+    keepAlive,
+  };
+  // Fields follow in the order of [MQTT-3.1.3-1]; each flag says whether its field is there.
+  if ((flags & WILL) !== 0) {
+    // [MQTT-3.1.2-9] will flag set: will topic and will message are present.
+    const topic = r.topicName('MQTT-4.7.1-1', 'MQTT-3.1.2-9');
+    const payload = r.binary('will message', 'MQTT-3.1.2-9');
+    const qos = ((flags >>> WILL_QOS_SHIFT) & 3) as QoS;
+    packet.will = { topic, payload, qos, retain: (flags & WILL_RETAIN) !== 0 };
+  }
+  // [MQTT-3.1.2-19] / [MQTT-3.1.2-21] a set flag means the field is present.
+  if ((flags & USERNAME) !== 0) packet.username = r.string('user name', 'MQTT-3.1.2-19');
+  if ((flags & PASSWORD) !== 0) packet.password = r.binary('password', 'MQTT-3.1.2-21');
+  if (r.remaining() > 0) {
+    // Bytes left over sit where the first absent field would be: a field whose flag is 0 is
+    // absent [MQTT-3.1.2-11] (will), [MQTT-3.1.2-18] (user name), [MQTT-3.1.2-20] (password).
+    const rule =
+      (flags & WILL) === 0 && (flags & (USERNAME | PASSWORD)) === 0
+        ? 'MQTT-3.1.2-11'
+        : (flags & USERNAME) === 0
+          ? 'MQTT-3.1.2-18'
+          : (flags & PASSWORD) === 0
+            ? 'MQTT-3.1.2-20'
+            : undefined;
+    r.fail('INVALID_LENGTH', `${r.remaining()} bytes after the last CONNECT field`, rule);
+  }
+  return packet;
+}
+
+/** Checks the connect flags byte against spec 3.1.2.3 - 3.1.2.9. */
+function checkConnectFlags(r: FrameReader, flags: number, at: number): void {
+  // [MQTT-3.1.2-3] bit 0 is reserved and must be 0.
+  if ((flags & RESERVED) !== 0) r.fail('INVALID_CONNECT_FLAGS', 'reserved connect flag bit 0 is set', 'MQTT-3.1.2-3', at);
+  const willQos = (flags >>> WILL_QOS_SHIFT) & 3;
+  if ((flags & WILL) === 0) {
+    // [MQTT-3.1.2-11] without a will, will QoS [MQTT-3.1.2-13] and will retain [MQTT-3.1.2-15] are 0.
+    if (willQos !== 0) r.fail('INVALID_CONNECT_FLAGS', 'will QoS set without the will flag', 'MQTT-3.1.2-13', at);
+    if ((flags & WILL_RETAIN) !== 0) {
+      r.fail('INVALID_CONNECT_FLAGS', 'will retain set without the will flag', 'MQTT-3.1.2-15', at);
+    }
+  } else if (willQos === 3) {
+    // [MQTT-3.1.2-14] will QoS is 0, 1 or 2.
+    r.fail('INVALID_QOS', 'will QoS 3', 'MQTT-3.1.2-14', at);
+  }
+  // [MQTT-3.1.2-22] no password without a user name.
+  if ((flags & PASSWORD) !== 0 && (flags & USERNAME) === 0) {
+    r.fail('INVALID_CONNECT_FLAGS', 'password flag set without the user name flag', 'MQTT-3.1.2-22', at);
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The packet inspector: an annotated dump of a packet's bytes, for people learning the protocol
+ * and for `mqtt311 decode`.
+ *
+ * `inspect` lets the codec decode the packet first (so every check the codec makes applies, and a
+ * bad packet throws the codec's `MqttError`), then walks the same bytes once more and names each
+ * field: where it starts, how long it is, its value, and the spec section that defines it.
+ * `describePacket` is the cheap one-line form used in logs.
+ */
+import { decode } from './decode.js';
+import { MqttError } from './errors.js';
+import type { Packet, PublishPacket } from './packets.js';
+
+/** One field of a packet's byte layout. */
+export interface InspectedField {
+  /** Offset of the field's first byte in the bytes given to `inspect` / `inspectStream`. */
+  offset: number;
+  /** Length in bytes; 0 for a part of a byte (see `bits`). */
+  length: number;
+  /** Field name, in the spec's words ("remaining length", "keep alive", "topic filter"). */
+  field: string;
+  /** The decoded value. Passwords are never shown: their value is `<redacted>` with the length. */
+  value: string | number;
+  /** Spec section defining the field, e.g. `'2.2.3'` or `'3.1.2.4'`. */
+  section: string;
+  /** For a flag inside the byte at `offset`: its bit positions, e.g. `'3'` or `'2-1'`. */
+  bits?: string;
+  /** The bytes are a secret (the password): a dump must not show them, not even as hex. */
+  redacted?: boolean;
+}
+
+/** The annotated dump of one packet. */
+export interface Inspection {
+  /** The decoded packet (as `decode` returns it). */
+  packet: Packet;
+  /** Offset of the packet's first byte in the bytes given to `inspect` / `inspectStream`. */
+  offset: number;
+  /** The packet's bytes (a view into the input). */
+  bytes: Uint8Array;
+  /** Every field in wire order; flag bits follow the byte that holds them. */
+  fields: InspectedField[];
+}
+
+/** The result of `inspectStream`: the packets decoded, then the first error, if any. */
+export interface StreamInspection {
+  inspections: Inspection[];
+  /** Bytes taken by the packets in `inspections`; decoding stopped here. */
+  consumed: number;
+  /** Why decoding stopped before the end of the input, if it did (the codec's typed error). */
+  error?: MqttError;
+  /** Offset in the input where the error was found (the packet's start plus the codec's offset). */
+  errorOffset?: number;
+}
+
+/** CONNACK return codes and their meaning (spec 3.2.2.3, table 3.1). */
+const CONNACK_MEANING = ['accepted', 'unacceptable protocol version', 'identifier rejected', 'server unavailable', 'bad user name or password', 'not authorized'];
+
+/** Where each packet's variable header (and so its packet identifier) is defined. */
+const ID_SECTION: Partial<Record<Packet['cmd'], string>> = {
+  puback: '3.4.2', pubrec: '3.5.2', pubrel: '3.6.2', pubcomp: '3.7.2', subscribe: '3.8.2', suback: '3.9.2', unsubscribe: '3.10.2', unsuback: '3.11.2',
+};
+/** Where the fixed header of packets with required flag values 0010 is defined ([MQTT-2.2.2-1]). */
+const FLAGS_SECTION: Partial<Record<Packet['cmd'], string>> = { pubrel: '3.6.1', subscribe: '3.8.1', unsubscribe: '3.10.1' };
+
+const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
+const bit = (byte: number, n: number) => (byte >> n) & 1;
+
+/** Quote a string for display; control and invisible characters (U+FEFF included) become escapes. */
+function quote(s: string): string {
+  return `"${s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028\u2029\ufeff"\\]/g, (c) =>
+    c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+}
+
+const PREVIEW_CHARS = 24;
+const PREVIEW_BYTES = PREVIEW_CHARS * 4;
+// ignoreBOM: a leading U+FEFF is part of the data [MQTT-1.5.3-3], shown as \ufeff.
+const previewDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The start of `payload` as text, or `undefined` when it is not UTF-8 (or not printable). */
+function previewText(payload: Uint8Array): string | undefined {
+  const window = payload.subarray(0, PREVIEW_BYTES);
+  // A window that cuts a multi-byte character short is retried without its last 1-3 bytes.
+  const minLength = payload.length > PREVIEW_BYTES ? window.length - 3 : window.length;
+  for (let end = window.length; end >= minLength && end > 0; end--) {
+    let text: string;
+    try {
+      text = previewDecoder.decode(window.subarray(0, end));
+    } catch {
+      continue;
+    }
+    return /[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/.test(text) ? undefined : text;
+  }
+  return undefined;
+}
+
+/** `16 B "hello…"`: a payload's size, plus a preview when it is printable UTF-8 text. */
+function payloadValue(payload: Uint8Array): string {
+  const size = `${payload.length} B`;
+  const text = payload.length === 0 ? undefined : previewText(payload);
+  if (text === undefined) return size;
+  const chars = [...text];
+  const more = chars.length > PREVIEW_CHARS || payload.length > PREVIEW_BYTES;
+  return `${size} ${quote(chars.slice(0, PREVIEW_CHARS).join(''))}${more ? '…' : ''}`;
+}
+
+/** Reads the bytes of a packet the codec has already accepted, recording each field. */
+class Walker {
+  readonly fields: InspectedField[] = [];
+  pos = 0;
+  constructor(private readonly bytes: Uint8Array, private readonly base: number) {}
+
+  // Unreachable for bytes `decode` accepted; kept so a codec/inspector mismatch is a typed error.
+  private need(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new MqttError('INVALID_LENGTH', 'field runs past the end of the packet', { offset: this.pos });
+  }
+
+  add(length: number, field: string, value: string | number, section: string, redacted = false): void {
+    this.need(length);
+    const f: InspectedField = { offset: this.base + this.pos, length, field, value, section };
+    if (redacted) f.redacted = true;
+    this.fields.push(f);
+    this.pos += length;
+  }
+
+  /** A flag inside the byte just added. */
+  flag(bits: string, field: string, value: string | number, section: string): void {
+    this.fields.push({ offset: this.base + this.pos - 1, length: 0, field, value, section, bits });
+  }
+
+  /** The byte `ahead` bytes past the current position, without moving. */
+  u8(ahead = 0): number { this.need(ahead + 1); return this.bytes[this.pos + ahead]; }
+  u16(): number { this.need(2); return (this.bytes[this.pos] << 8) | this.bytes[this.pos + 1]; }
+
+  /** A length-prefixed field (spec 1.5.3): one row for the prefix, one for the data. */
+  prefixed(field: string, value: (length: number) => string | number, section: string, redacted = false): void {
+    const length = this.u16();
+    this.add(2, `${field} length`, length, section);
+    this.add(length, field, value(length), section, redacted);
+  }
+
+  packetId(section: string): void {
+    this.add(2, 'packet identifier', this.u16(), `2.3.1, ${section}`);
+  }
+
+  get remaining(): number { return this.bytes.length - this.pos; }
+}
+
+function walkFixedHeader(w: Walker, packet: Packet, byte0: number): void {
+  const type = byte0 >> 4;
+  const name = packet.cmd.toUpperCase();
+  const flags = (byte0 & 0x0f).toString(2).padStart(4, '0');
+  if (packet.cmd === 'publish') {
+    w.add(1, 'packet type / flags', `${name} dup=${bit(byte0, 3)} qos=${(byte0 >> 1) & 3} retain=${bit(byte0, 0)}`, '2.2, 3.3.1');
+    w.flag('7-4', 'packet type', `${type} ${name}`, '2.2.1');
+    w.flag('3', 'DUP', bit(byte0, 3), '3.3.1.1');
+    w.flag('2-1', 'QoS', (byte0 >> 1) & 3, '3.3.1.2');
+    w.flag('0', 'RETAIN', bit(byte0, 0), '3.3.1.3');
+  } else {
+    const section = FLAGS_SECTION[packet.cmd] ?? '2.2.2';
+    w.add(1, 'packet type / flags', `${name} flags=${flags}`, '2.2');
+    w.flag('7-4', 'packet type', `${type} ${name}`, '2.2.1');
+    // [MQTT-2.2.2-1] these bits are reserved and must carry the value in table 2.2.
+    w.flag('3-0', 'reserved', flags, section);
+  }
+  // Remaining length: 1 to 4 bytes, 7 bits each, least significant first (spec 2.2.3).
+  let n = 0;
+  let value = 0;
+  let byte: number;
+  do {
+    byte = w.u8(n);
+    value += (byte & 0x7f) * 128 ** n;
+    n++;
+  } while (byte & 0x80 && n < 4);
+  w.add(n, 'remaining length', value, '2.2.3');
+}
+
+function walkConnect(w: Walker, p: Extract<Packet, { cmd: 'connect' }>): void {
+  w.prefixed('protocol name', () => quote(p.protocolName), '3.1.2.1');
+  w.add(1, 'protocol level', p.protocolLevel === 4 ? '4 (3.1.1)' : p.protocolLevel, '3.1.2.2');
+  const f = w.u8();
+  w.add(1, 'connect flags', hex2(f), '3.1.2.3');
+  w.flag('7', 'user name flag', bit(f, 7), '3.1.2.8');
+  w.flag('6', 'password flag', bit(f, 6), '3.1.2.9');
+  w.flag('5', 'will retain', bit(f, 5), '3.1.2.7');
+  w.flag('4-3', 'will QoS', (f >> 3) & 3, '3.1.2.6');
+  w.flag('2', 'will flag', bit(f, 2), '3.1.2.5');
+  w.flag('1', 'clean session', bit(f, 1), '3.1.2.4');
+  w.flag('0', 'reserved', bit(f, 0), '3.1.2.3');
+  w.add(2, 'keep alive', `${p.keepAlive} s`, '3.1.2.10');
+  // [MQTT-3.1.3-1] payload order: client id, will topic, will message, user name, password.
+  w.prefixed('client identifier', () => quote(p.clientId), '3.1.3.1');
+  if (p.will) {
+    const will = p.will;
+    w.prefixed('will topic', () => quote(will.topic), '3.1.3.2');
+    w.prefixed('will message', () => payloadValue(will.payload), '3.1.3.3');
+  }
+  if (p.username !== undefined) w.prefixed('user name', () => quote(p.username ?? ''), '3.1.3.4');
+  if (p.password !== undefined) w.prefixed('password', (n) => `<redacted> (${n} B)`, '3.1.3.5', true);
+}
+
+function walkBody(w: Walker, p: Packet): void {
+  switch (p.cmd) {
+    case 'connect':
+      return walkConnect(w, p);
+    case 'connack': {
+      const f = w.u8();
+      w.add(1, 'acknowledge flags', hex2(f), '3.2.2.1');
+      w.flag('7-1', 'reserved', (f >> 1).toString(2).padStart(7, '0'), '3.2.2.1');
+      w.flag('0', 'session present', bit(f, 0), '3.2.2.2');
+      w.add(1, 'return code', `${hex2(p.returnCode)} ${CONNACK_MEANING[p.returnCode] ?? 'reserved'}`, '3.2.2.3');
+      return;
+    }
+    case 'publish':
+      w.prefixed('topic name', () => quote(p.topic), '3.3.2.1');
+      if (p.qos > 0) w.packetId('3.3.2.2'); // [MQTT-2.3.1-5] absent at QoS 0
+      w.add(w.remaining, 'payload', payloadValue(p.payload), '3.3.3');
+      return;
+    case 'puback': case 'pubrec': case 'pubrel': case 'pubcomp': case 'unsuback':
+      return w.packetId(ID_SECTION[p.cmd] ?? '2.3.1');
+    case 'subscribe':
+      w.packetId('3.8.2');
+      for (const s of p.subscriptions) {
+        w.prefixed('topic filter', () => quote(s.topicFilter), '3.8.3');
+        w.add(1, 'requested QoS', s.qos, '3.8.3');
+      }
+      return;
+    case 'suback':
+      w.packetId('3.9.2');
+      for (const rc of p.returnCodes) w.add(1, 'return code', rc === 0x80 ? '0x80 failure' : `${hex2(rc)} granted QoS ${rc}`, '3.9.3');
+      return;
+    case 'unsubscribe':
+      w.packetId('3.10.2');
+      for (const t of p.topicFilters) w.prefixed('topic filter', () => quote(t), '3.10.3');
+      return;
+    case 'pingreq': case 'pingresp': case 'disconnect':
+      return; // fixed header only
+    default: {
+      const never: never = p;
+      throw new MqttError('INVALID_PACKET', `unknown packet ${String((never as { cmd?: unknown }).cmd)}`);
+    }
+  }
+}
+
+function inspectAt(bytes: Uint8Array, base: number): Inspection {
+  const packet = decode(bytes);
+  const w = new Walker(bytes, base);
+  walkFixedHeader(w, packet, bytes[0]);
+  walkBody(w, packet);
+  return { packet, offset: base, bytes, fields: w.fields };
+}
+
+/**
+ * Decode exactly one whole packet and name every field of its byte layout.
+ *
+ * @throws MqttError the codec's error (with `code`, `rule`, `offset`) when the bytes are not one
+ * valid packet.
+ */
+export function inspect(bytes: Uint8Array): Inspection {
+  return inspectAt(bytes, 0);
+}
+
+/**
+ * Total length of the packet starting at `pos` (fixed header included), or `undefined` when its
+ * remaining length is truncated or malformed; the codec then produces the error.
+ */
+function frameLength(bytes: Uint8Array, pos: number): number | undefined {
+  let value = 0;
+  for (let n = 0; n < 4; n++) {
+    const byte = bytes[pos + 1 + n];
+    if (byte === undefined) return undefined;
+    value += (byte & 0x7f) * 128 ** n;
+    if ((byte & 0x80) === 0) return 2 + n + value;
+  }
+  return undefined; // a fifth length byte: malformed (spec 2.2.3)
+}
+
+/**
+ * Inspect packets back to back until the input ends or one fails to decode.
+ *
+ * Never throws for bad input: the codec's error and the offset where decoding stopped are
+ * returned with the packets decoded before it.
+ */
+export function inspectStream(bytes: Uint8Array): StreamInspection {
+  const inspections: Inspection[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const length = frameLength(bytes, pos);
+    const end = length === undefined ? bytes.length : Math.min(pos + length, bytes.length);
+    try {
+      inspections.push(inspectAt(bytes.subarray(pos, end), pos));
+    } catch (err) {
+      const error = err instanceof MqttError ? err : new MqttError('INVALID_PACKET', String(err), { cause: err });
+      return { inspections, consumed: pos, error, errorOffset: pos + (error.offset ?? 0) };
+    }
+    pos = end;
+  }
+  return { inspections, consumed: pos };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text forms
+
+const MAX_VALUE = 40;
+const MAX_HEX_BYTES = 4;
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+function hexBytes(bytes: Uint8Array, from: number, length: number): string {
+  const shown = Array.from(bytes.subarray(from, from + Math.min(length, MAX_HEX_BYTES)), (b) => b.toString(16).padStart(2, '0'));
+  return shown.join(' ') + (length > MAX_HEX_BYTES ? '…' : '');
+}
+
+const title = (p: Packet, size: number) => `${p.cmd.toUpperCase()} (${p.cmd === 'publish' ? `QoS ${p.qos}, ` : ''}${size} bytes)`;
+
+/**
+ * The dump as an aligned text table: offset, bytes (hex, long fields cut with …), field, value,
+ * spec section. Flag bits are indented under the byte that holds them.
+ */
+export function formatInspection(inspection: Inspection): string {
+  const rows = inspection.fields.map((f) => [
+    f.bits === undefined ? String(f.offset) : '',
+    f.bits !== undefined ? '' : f.redacted ? '<redacted>' : hexBytes(inspection.bytes, f.offset - inspection.offset, f.length),
+    f.bits === undefined ? f.field : `  ${f.field} (bit${f.bits.includes('-') ? 's' : ''} ${f.bits})`,
+    clip(String(f.value), MAX_VALUE),
+    f.section,
+  ]);
+  const header = ['offset', 'bytes', 'field', 'value', 'spec'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]))).join('  ').trimEnd();
+  return [title(inspection.packet, inspection.bytes.length), line(header), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Every packet of a `StreamInspection`, then the error line if decoding stopped early:
+ * `error INVALID_HEADER_FLAGS [MQTT-2.2.2-2] at offset 12: …`.
+ */
+export function formatStreamInspection(result: StreamInspection): string {
+  const parts = result.inspections.map(formatInspection);
+  if (result.error) {
+    const e = result.error;
+    const rule = e.rule ? ` [${e.rule}]` : '';
+    const reply = e.action === 'connack' ? ` (answer CONNACK ${hex2(e.returnCode ?? 0)}, then close)` : '';
+    const message = e.rule ? e.message.replace(` [${e.rule}]`, '') : e.message; // the rule is printed once
+    parts.push(`error ${e.code}${rule} at offset ${result.errorOffset ?? result.consumed}: ${message}${reply}`);
+  }
+  return parts.join('\n\n');
+}
+
+const MAX_STRING = 80;
+/** A string field for a log line: quoted, escaped, cut after 80 characters. */
+const str = (s: string) => quote(clip(s, MAX_STRING));
+
+function describePublish(p: PublishPacket): string {
+  let s = `PUBLISH q${p.qos}`;
+  if (p.packetId !== undefined) s += ` id=${p.packetId}`;
+  if (p.dup) s += ' dup';
+  if (p.retain) s += ' retain';
+  return `${s} ${str(p.topic)} (${p.payload.length} B)`;
+}
+
+/**
+ * One line describing a packet, for logs: the password is redacted and payloads are shown by
+ * size only. E.g. `PUBLISH q1 id=7 retain "a/b" (16 B)`, `SUBACK id=3 [1, 0x80]`.
+ */
+export function describePacket(packet: Packet): string {
+  const p = packet;
+  switch (p.cmd) {
+    case 'connect': {
+      let s = `CONNECT clientId=${str(p.clientId)}`;
+      if (p.protocolLevel !== 4) s += ` level=${p.protocolLevel}`;
+      if (p.cleanSession) s += ' clean';
+      s += ` keepAlive=${p.keepAlive}`;
+      if (p.username !== undefined) s += ` username=${str(p.username)}`;
+      if (p.password !== undefined) s += ' password=<redacted>';
+      if (p.will) s += ` will=${str(p.will.topic)} q${p.will.qos}${p.will.retain ? ' retain' : ''} (${p.will.payload.length} B)`;
+      return s;
+    }
+    case 'connack':
+      return `CONNACK ${hex2(p.returnCode)} ${CONNACK_MEANING[p.returnCode] ?? 'reserved'}${p.sessionPresent ? ' sessionPresent' : ''}`;
+    case 'publish':
+      return describePublish(p);
+    case 'puback': case 'pubrec': case 'pubrel': case 'pubcomp': case 'unsuback':
+      return `${p.cmd.toUpperCase()} id=${p.packetId}`;
+    case 'subscribe':
+      return `SUBSCRIBE id=${p.packetId} [${p.subscriptions.map((s) => `${str(s.topicFilter)} q${s.qos}`).join(', ')}]`;
+    case 'suback':
+      return `SUBACK id=${p.packetId} [${p.returnCodes.map((rc) => (rc === 0x80 ? '0x80' : String(rc))).join(', ')}]`;
+    case 'unsubscribe':
+      return `UNSUBSCRIBE id=${p.packetId} [${p.topicFilters.map(str).join(', ')}]`;
+    case 'pingreq': case 'pingresp': case 'disconnect':
+      return p.cmd.toUpperCase();
+    default: {
+      const never: never = p;
+      return String((never as { cmd?: unknown }).cmd ?? 'unknown packet').toUpperCase();
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * PUBLISH (spec 3.3): an application message.
+ *
+ * ```
+ *   fixed header   0011 DUP QoS(2) RETAIN, Remaining Length
+ *   variable hdr   topic name (UTF-8 string), packet identifier (2 bytes, only when QoS > 0)
+ *   payload        the rest of the packet, zero or more bytes
+ * ```
+ */
+import { MqttError } from './errors.js';
+import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
+import type { PublishPacket, QoS } from './packets.js';
+import type { FrameReader } from './reader.js';
+import { topicByteLength } from './topic.js';
+import { writeString } from './utf8.js';
+
+/** Rule cited for a wildcard in a PUBLISH topic. */
+const WILDCARD_RULE = 'MQTT-3.3.2-2';
+
+/** Checks `p` and returns its Remaining Length. */
+export function publishLength(p: PublishPacket): number {
+  // [MQTT-3.3.2-1] the topic name is a UTF-8 string; [MQTT-3.3.2-2] without wildcards.
+  const topicBytes = topicByteLength(p.topic, false, WILDCARD_RULE);
+  const qos = checkQos(p.qos, 'PUBLISH QoS', 'MQTT-3.3.1-4');
+  if (qos === 0) {
+    // [MQTT-3.3.1-2] DUP is 0 on QoS 0; [MQTT-2.3.1-5] a QoS 0 PUBLISH has no packet identifier.
+    if (p.dup) throw new MqttError('INVALID_DUP', 'DUP set on a QoS 0 PUBLISH', { rule: 'MQTT-3.3.1-2' });
+    if (p.packetId !== undefined) {
+      throw new MqttError('INVALID_PACKET_ID', 'a QoS 0 PUBLISH has no packet identifier', { rule: 'MQTT-2.3.1-5' });
+    }
+  } else {
+    checkPacketId(p.packetId);
+  }
+  const payload = checkBytes(p.payload, 'PUBLISH payload', false);
+  return 2 + topicBytes + (qos === 0 ? 0 : 2) + payload.length;
+}
+
+/** Flag bits 3-0 of the fixed header: DUP, QoS, RETAIN. */
+export function publishFlags(p: PublishPacket): number {
+  return (p.dup ? 0b1000 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
+}
+
+/** Writes the variable header (topic, packet identifier); returns the position after it. */
+export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number): number {
+  pos = writeString(buf, pos, p.topic);
+  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
+}
+
+/** Writes the variable header and payload; returns the position after them. */
+export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): number {
+  pos = writePublishHead(p, buf, pos);
+  const payload = p.payload;
+  const n = payload.length;
+  // A loop beats TypedArray#set's fixed call cost for small payloads.
+  if (n <= 32) for (let i = 0; i < n; i++) buf[pos + i] = payload[i];
+  else buf.set(payload, pos);
+  return pos + n;
+}
+
+/**
+ * Decodes a PUBLISH body. The header flags were checked while framing (no QoS 3, no DUP on QoS 0).
+ * The payload is a view into the frame's bytes.
+ */
+export function decodePublish(r: FrameReader, flags: number): PublishPacket {
+  const qos = ((flags >>> 1) & 3) as QoS;
+  const retain = (flags & 1) !== 0;
+  const dup = (flags & 0b1000) !== 0;
+  const topic = r.topicName(WILDCARD_RULE);
+  if (qos === 0) return { cmd: 'publish', topic, payload: r.rest(), qos, retain, dup };
+  // [MQTT-2.3.1-1] QoS 1 and 2 carry a non-zero packet identifier.
+  const packetId = r.packetId();
+  return { cmd: 'publish', topic, payload: r.rest(), qos, retain, dup, packetId };
+}

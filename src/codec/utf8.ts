@@ -1,0 +1,107 @@
+/**
+ * UTF-8 encoded strings (spec 1.5.3): a 2-byte big-endian length, then at most 65,535 bytes of
+ * well-formed UTF-8 with no U+0000.
+ *
+ * Encoding scans the JavaScript string once to find its byte length and refuse what cannot be
+ * sent: a lone surrogate (a JS string may hold one, UTF-8 cannot) [MQTT-1.5.3-1] and U+0000
+ * [MQTT-1.5.3-2]. Decoding takes a fast path for ASCII and otherwise uses a strict (`fatal`)
+ * TextDecoder, which refuses ill-formed sequences, overlong forms and encoded surrogates.
+ */
+import { MqttError } from './errors.js';
+
+/** The largest string or binary field: its length prefix is 16 bits (spec 1.5.3, 1.5.2). */
+export const MAX_STRING_BYTES = 65_535;
+
+const encoder = new TextEncoder();
+// ignoreBOM: a leading EF BB BF is U+FEFF, an ordinary character that must be kept, not a
+// byte-order mark to strip [MQTT-1.5.3-3].
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Byte length of `s` in UTF-8. Throws `INVALID_UTF8` for a lone surrogate, `NULL_CHARACTER` for
+ * U+0000 and `STRING_TOO_LONG` past 65,535 bytes. `field` names the field in messages.
+ */
+export function utf8Length(s: string, field: string): number {
+  if (typeof s !== 'string') {
+    throw new MqttError('INVALID_PACKET', `${field} must be a string`);
+  }
+  const n = s.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      // [MQTT-1.5.3-2] U+0000 must not appear in a string.
+      if (c === 0) throw new MqttError('NULL_CHARACTER', `${field} contains U+0000`, { rule: 'MQTT-1.5.3-2' });
+    } else if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // A surrogate pair is one code point of 4 bytes; a lone surrogate has no UTF-8 form.
+      const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) throw loneSurrogate(field);
+      bytes += 2; // 2 UTF-16 units already counted, 4 bytes in all
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  if (bytes > MAX_STRING_BYTES) {
+    throw new MqttError('STRING_TOO_LONG', `${field} is ${bytes} bytes; the limit is ${MAX_STRING_BYTES}`);
+  }
+  return bytes;
+}
+
+/** The error for a lone surrogate in a JavaScript string [MQTT-1.5.3-1]. */
+export function loneSurrogate(field: string): MqttError {
+  return new MqttError('INVALID_UTF8', `${field} contains a lone surrogate, which has no UTF-8 form`, {
+    rule: 'MQTT-1.5.3-1',
+  });
+}
+
+/**
+ * Writes `s` with its 2-byte length prefix at `pos`; returns the position after it.
+ * The caller has already checked `s` (with `utf8Length` or a topic check), so the target has
+ * room and the string is well-formed.
+ */
+export function writeString(buf: Uint8Array, pos: number, s: string): number {
+  const start = pos + 2;
+  const n = s.length;
+  let i = 0;
+  // ASCII fast path: one store per character, no encoder call.
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    buf[start + i] = c;
+  }
+  let len = i;
+  if (i < n) len += encoder.encodeInto(s.slice(i), buf.subarray(start + i)).written;
+  buf[pos] = len >>> 8;
+  buf[pos + 1] = len & 0xff;
+  return start + len;
+}
+
+/** Writes a binary field (2-byte length, then the bytes) at `pos`; returns the position after it. */
+export function writeBinary(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
+  const len = bytes.length;
+  buf[pos] = len >>> 8;
+  buf[pos + 1] = len & 0xff;
+  buf.set(bytes, pos + 2);
+  return pos + 2 + len;
+}
+
+/** Decodes `buf[start, end)`, which the caller has checked holds only bytes 0x01-0x7f. */
+export function asciiString(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n > 32) return strictDecoder.decode(buf.subarray(start, end));
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+  return s;
+}
+
+/** Decodes `buf[start, end)` as strict UTF-8; `undefined` when the bytes are not well-formed. */
+export function utf8String(buf: Uint8Array, start: number, end: number): string | undefined {
+  try {
+    return strictDecoder.decode(buf.subarray(start, end));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * fast-check arbitraries for valid MQTT 3.1.1 packets of all 14 types, and helpers to compare
+ * decoded packets with the originals.
+ */
+import fc from 'fast-check';
+import type { Packet, QoS, SubackReturnCode, Will } from '../../src/codec/index.js';
+
+/** Any code point but U+0000 (forbidden in strings), mostly ASCII so topics look like topics. */
+const stringUnit: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) },
+  { weight: 1, arbitrary: fc.constantFrom('é', '€', '😀', '\ufeff', '\u07ff', '\u0800', '\uffff', '\u{10ffff}') },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((s) => !s.includes('\u0000')) },
+);
+
+/** A UTF-8 string field: no U+0000, no lone surrogate. */
+export const mqttString: fc.Arbitrary<string> = fc.string({ unit: stringUnit, maxLength: 12 });
+
+/** One topic level: no separator, no wildcard. */
+const level: fc.Arbitrary<string> = fc.string({
+  unit: stringUnit.filter((c) => c !== '/' && c !== '+' && c !== '#'),
+  maxLength: 6,
+});
+
+/** A valid topic name: levels joined by `/`, at least one character. */
+export const topicName: fc.Arbitrary<string> = fc
+  .array(level, { minLength: 1, maxLength: 5 })
+  .map((levels) => levels.join('/'))
+  .filter((t) => t.length > 0);
+
+/** A valid topic filter: levels, some `+`, maybe a final `#`. */
+export const topicFilter: fc.Arbitrary<string> = fc
+  .tuple(fc.array(fc.oneof(level, fc.constant('+')), { maxLength: 5 }), fc.boolean())
+  .map(([levels, hash]) => (hash ? [...levels, '#'] : levels).join('/'))
+  .filter((f) => f.length > 0);
+
+export const qos: fc.Arbitrary<QoS> = fc.constantFrom(0, 1, 2);
+export const packetId: fc.Arbitrary<number> = fc.integer({ min: 1, max: 0xffff });
+const bytes = (maxLength: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength });
+
+const will: fc.Arbitrary<Will> = fc.record({ topic: topicName, payload: bytes(16), qos, retain: fc.boolean() });
+
+const connect = fc
+  .record({
+    clientId: mqttString,
+    cleanSession: fc.boolean(),
+    keepAlive: fc.integer({ min: 0, max: 0xffff }),
+    will: fc.option(will, { nil: undefined }),
+    username: fc.option(mqttString, { nil: undefined }),
+    password: fc.option(bytes(16), { nil: undefined }),
+  })
+  .map(({ will, username, password, ...rest }): Packet => {
+    const p: Packet = { cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, ...rest };
+    if (will !== undefined) p.will = will;
+    if (username !== undefined) {
+      p.username = username;
+      // [MQTT-3.1.2-22] a password only with a user name.
+      if (password !== undefined) p.password = password;
+    }
+    return p;
+  });
+
+const publish: fc.Arbitrary<Packet> = fc
+  .record({ topic: topicName, payload: bytes(64), qos, retain: fc.boolean(), dup: fc.boolean(), packetId })
+  .map(({ qos, dup, packetId, ...rest }): Packet =>
+    // [MQTT-2.3.1-5] no packet id at QoS 0; [MQTT-3.3.1-2] no DUP at QoS 0.
+    qos === 0 ? { cmd: 'publish', ...rest, qos, dup: false } : { cmd: 'publish', ...rest, qos, dup, packetId },
+  );
+
+const ack = fc
+  .tuple(fc.constantFrom('puback', 'pubrec', 'pubrel', 'pubcomp', 'unsuback'), packetId)
+  .map(([cmd, packetId]): Packet => ({ cmd, packetId }));
+
+/** Valid packets of each of the 14 types. */
+export const packetByType: Record<Packet['cmd'], fc.Arbitrary<Packet>> = {
+  connect,
+  connack: fc
+    .record({ sessionPresent: fc.boolean(), returnCode: fc.constantFrom(0, 1, 2, 3, 4, 5) })
+    // [MQTT-3.2.2-4] session present only on acceptance
+    .map(({ sessionPresent, returnCode }): Packet => ({ cmd: 'connack', sessionPresent: sessionPresent && returnCode === 0, returnCode })),
+  publish,
+  puback: ack.map((p): Packet => ({ ...p, cmd: 'puback' }) as Packet),
+  pubrec: ack.map((p): Packet => ({ ...p, cmd: 'pubrec' }) as Packet),
+  pubrel: ack.map((p): Packet => ({ ...p, cmd: 'pubrel' }) as Packet),
+  pubcomp: ack.map((p): Packet => ({ ...p, cmd: 'pubcomp' }) as Packet),
+  subscribe: fc
+    .record({ packetId, subscriptions: fc.array(fc.record({ topicFilter, qos }), { minLength: 1, maxLength: 5 }) })
+    .map((r): Packet => ({ cmd: 'subscribe', ...r })),
+  suback: fc
+    .record({ packetId, returnCodes: fc.array(fc.constantFrom<SubackReturnCode>(0, 1, 2, 0x80), { minLength: 1, maxLength: 5 }) })
+    .map((r): Packet => ({ cmd: 'suback', ...r })),
+  unsubscribe: fc
+    .record({ packetId, topicFilters: fc.array(topicFilter, { minLength: 1, maxLength: 5 }) })
+    .map((r): Packet => ({ cmd: 'unsubscribe', ...r })),
+  unsuback: ack.map((p): Packet => ({ ...p, cmd: 'unsuback' }) as Packet),
+  pingreq: fc.constant<Packet>({ cmd: 'pingreq' }),
+  pingresp: fc.constant<Packet>({ cmd: 'pingresp' }),
+  disconnect: fc.constant<Packet>({ cmd: 'disconnect' }),
+};
+
+/** A valid packet of any type, each type equally likely. */
+export const anyPacket: fc.Arbitrary<Packet> = fc.oneof(...Object.values(packetByType));
+
+/** A short stream of valid packets. */
+export const packetStream: fc.Arbitrary<Packet[]> = fc.array(anyPacket, { minLength: 1, maxLength: 8 });
+
+/**
+ * A copy of `value` with every byte array turned into a plain `Uint8Array`, so a decoded packet
+ * (whose payload may be a `Buffer` view) compares equal to the original with `toStrictEqual`.
+ */
+export function plain<T>(value: T): T {
+  if (value instanceof Uint8Array) return Uint8Array.from(value) as T;
+  if (Array.isArray(value)) return value.map(plain) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
+  }
+  return value;
+}

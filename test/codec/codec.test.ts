@@ -1,0 +1,162 @@
+/**
+ * Golden fixtures (fixtures.ts) drive decode, encode, round-trip and length tests; then the
+ * encoder's entry points (`encodeInto`, `encodeParts`) and what decoded payloads are in Node.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  Decoder,
+  decode,
+  encode,
+  encodedLength,
+  encodeInto,
+  encodeParts,
+  MqttError,
+  type Packet,
+  type PublishPacket,
+} from '../../src/codec/index.js';
+import { plain } from './arbitraries.js';
+import { FIXTURES, TRAILER } from './fixtures.js';
+
+const withTrailer = (bytes: number[]) => Buffer.from([...bytes, ...TRAILER.bytes]);
+
+function thrown(fn: () => unknown): MqttError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MqttError);
+    return err as MqttError;
+  }
+  throw new Error('expected an MqttError');
+}
+
+describe.each(FIXTURES)('$name', ({ packet, bytes }) => {
+  it('decodes, stopping at the packet boundary before a trailing foreign frame', () => {
+    const decoder = new Decoder();
+    const out = decoder.feed(withTrailer(bytes));
+    expect(out.map(plain)).toStrictEqual([plain(packet), TRAILER.packet]);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.offset).toBe(bytes.length + TRAILER.bytes.length);
+  });
+
+  it('decodes with decode() when given exactly its bytes', () => {
+    expect(plain(decode(Uint8Array.from(bytes)))).toStrictEqual(plain(packet));
+  });
+
+  it('encodes to exactly the golden bytes', () => {
+    expect([...encode(packet)]).toEqual(bytes);
+  });
+
+  it('round-trips: decode(encode(p)) equals p', () => {
+    expect(plain(decode(encode(packet)))).toStrictEqual(plain(packet));
+  });
+
+  it('encodedLength matches the byte count', () => {
+    expect(encodedLength(packet)).toBe(bytes.length);
+  });
+
+  it('encodeInto writes the same bytes at an offset and returns their count', () => {
+    const target = new Uint8Array(bytes.length + 10).fill(0xee);
+    expect(encodeInto(packet, target, 3)).toBe(bytes.length);
+    expect([...target.subarray(3, 3 + bytes.length)]).toEqual(bytes);
+    expect(target[2]).toBe(0xee); // nothing before the offset
+    expect(target[3 + bytes.length]).toBe(0xee); // nothing after the packet
+  });
+
+  it('encodeParts concatenates to the same bytes', () => {
+    expect([...Buffer.concat(encodeParts(packet))]).toEqual(bytes);
+  });
+
+  it('decode() refuses the bytes with one byte missing or one byte extra', () => {
+    expect(thrown(() => decode(Uint8Array.from(bytes.slice(0, -1)))).code).toBe('INVALID_LENGTH');
+    expect(thrown(() => decode(Uint8Array.from([...bytes, 0]))).code).toBe('INVALID_LENGTH');
+  });
+});
+
+describe('the fixture table', () => {
+  it('covers all 14 packet types', () => {
+    expect(new Set(FIXTURES.map((f) => f.packet.cmd)).size).toBe(14);
+  });
+});
+
+describe('encodeParts', () => {
+  const publish: PublishPacket = {
+    cmd: 'publish',
+    topic: 'a/b',
+    payload: new Uint8Array(70_000).fill(7),
+    qos: 1,
+    retain: false,
+    dup: false,
+    packetId: 9,
+  };
+
+  it('returns [header, payload] for a PUBLISH, handing back the payload itself (no copy)', () => {
+    const parts = encodeParts(publish);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(publish.payload);
+    // 0x32 | Remaining Length 70,007 = 0xF7 0xA2 0x04 | topic | packet id
+    expect([...parts[0]]).toEqual([0x32, 0xf7, 0xa2, 0x04, 0x00, 0x03, 0x61, 0x2f, 0x62, 0x00, 0x09]);
+    expect(Buffer.concat(parts).equals(Buffer.from(encode(publish)))).toBe(true);
+  });
+
+  it('returns one array for other packets', () => {
+    expect(encodeParts({ cmd: 'pingreq' }).map((p) => [...p])).toEqual([[0xc0, 0x00]]);
+  });
+
+  it('refuses an invalid PUBLISH like encode does [MQTT-3.3.2-2]', () => {
+    const err = thrown(() => encodeParts({ ...publish, topic: 'a/+' }));
+    expect([err.code, err.rule]).toEqual(['INVALID_TOPIC', 'MQTT-3.3.2-2']);
+  });
+});
+
+describe('encodeInto', () => {
+  it('throws BUFFER_TOO_SMALL and writes nothing when the packet does not fit', () => {
+    const target = new Uint8Array(4).fill(0xee);
+    const err = thrown(() => encodeInto({ cmd: 'puback', packetId: 1 }, target, 1));
+    expect(err.code).toBe('BUFFER_TOO_SMALL');
+    expect([...target]).toEqual([0xee, 0xee, 0xee, 0xee]);
+  });
+
+  it('checks the packet before the room', () => {
+    const err = thrown(() => encodeInto({ cmd: 'puback', packetId: 0 }, new Uint8Array(0), 0));
+    expect([err.code, err.rule]).toEqual(['INVALID_PACKET_ID', 'MQTT-2.3.1-1']);
+  });
+});
+
+describe('decoded payloads in Node', () => {
+  const packet: Packet = { cmd: 'publish', topic: 't', payload: Buffer.from('hello'), qos: 0, retain: false, dup: false };
+  const bytes = Buffer.from(encode(packet));
+
+  it('are Buffer views into the chunk when a packet sits in one chunk', () => {
+    const chunk = Buffer.concat([bytes, bytes]);
+    const [first] = new Decoder().feed(chunk) as PublishPacket[];
+    expect(Buffer.isBuffer(first.payload)).toBe(true);
+    expect(first.payload.toString()).toBe('hello');
+    expect(first.payload.buffer).toBe(chunk.buffer); // a view, not a copy
+    chunk[bytes.length - 1] = 0x21; // so the caller must not reuse the chunk while holding it
+    expect(first.payload.toString()).toBe('hell!');
+  });
+
+  it('are Buffer copies when a packet spans chunks', () => {
+    const decoder = new Decoder();
+    const a = Buffer.from(bytes.subarray(0, 5));
+    const b = Buffer.from(bytes.subarray(5));
+    expect(decoder.feed(a)).toEqual([]);
+    const [p] = decoder.feed(b) as PublishPacket[];
+    expect(Buffer.isBuffer(p.payload)).toBe(true);
+    expect(p.payload.toString()).toBe('hello');
+    a.fill(0); // a copy: the caller may reuse the chunks
+    b.fill(0);
+    expect(p.payload.toString()).toBe('hello');
+  });
+
+  it('are plain Uint8Array views when the chunk is a plain Uint8Array', () => {
+    const chunk = Uint8Array.from(bytes);
+    const p = decode(chunk) as PublishPacket;
+    expect(p.payload.buffer).toBe(chunk.buffer);
+    expect([...p.payload]).toEqual([...Buffer.from('hello')]);
+  });
+
+  it('encode() returns a Buffer in Node', () => {
+    expect(Buffer.isBuffer(encode(packet))).toBe(true);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * Properties checked with fast-check over generated packets and bytes. A failure prints the seed
+ * and path to replay it (`fc.assert(..., { seed, path })`).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Decoder, decode, encode, encodedLength, isMqttError, type Packet } from '../../src/codec/index.js';
+import { anyPacket, packetByType, packetStream, plain } from './arbitraries.js';
+
+const RUNS = 300;
+
+const concat = (packets: Packet[]) => Buffer.concat(packets.map((p) => encode(p)));
+
+/** Splits `bytes` at the given cut points (taken modulo its length), in order. */
+function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let from = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(from, p));
+    from = p;
+  }
+  chunks.push(bytes.subarray(from));
+  return chunks;
+}
+
+/**
+ * Feeds `chunks` into a decoder with a small size limit. Returns the packets, or the MqttError;
+ * anything else thrown fails the property. The loop is bounded: each `next()` either consumes a
+ * packet or returns undefined.
+ */
+function decodeAll(chunks: Uint8Array[]): { packets: Packet[]; error?: unknown } {
+  const decoder = new Decoder({ maxPacketSize: 512 });
+  const packets: Packet[] = [];
+  try {
+    for (const chunk of chunks) packets.push(...decoder.feed(chunk));
+  } catch (error) {
+    if (!isMqttError(error)) throw error;
+    expect(decoder.error).toBe(error);
+    expect(typeof error.offset).toBe('number');
+    return { packets, error };
+  }
+  return { packets };
+}
+
+describe('properties', () => {
+  it.each(Object.keys(packetByType))('decode(encode(p)) equals p for %s packets', (cmd) => {
+    fc.assert(
+      fc.property(packetByType[cmd as Packet['cmd']], (p) => {
+        expect(plain(decode(encode(p)))).toStrictEqual(plain(p));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('encodedLength(p) === encode(p).length', () => {
+    fc.assert(
+      fc.property(anyPacket, (p) => {
+        expect(encodedLength(p)).toBe(encode(p).length);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('any chunking of a stream yields the same packets', () => {
+    fc.assert(
+      fc.property(packetStream, fc.array(fc.nat(), { maxLength: 12 }), (packets, cuts) => {
+        const stream = concat(packets);
+        const { packets: out, error } = decodeAll(splitAt(stream, cuts));
+        expect(error).toBeUndefined();
+        expect(out.map(plain)).toStrictEqual(packets.map(plain));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('arbitrary bytes only ever yield packets or an MqttError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), (bytes, cuts) => {
+        decodeAll(splitAt(bytes, cuts));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('mutated valid streams only ever yield packets or an MqttError, and re-encode to what was decoded', () => {
+    const mutation = fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) });
+    fc.assert(
+      fc.property(packetStream, fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 6 }), (packets, mutations, cuts) => {
+        const stream = Buffer.from(concat(packets));
+        for (const { at, value } of mutations) stream[at % stream.length] = value;
+        const { packets: out } = decodeAll(splitAt(stream, cuts));
+        // Whatever the decoder accepted is a valid packet: the encoder takes it and it round-trips.
+        for (const p of out) expect(plain(decode(encode(p)))).toStrictEqual(plain(p));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a truncated stream yields the whole packets and waits for the rest, without error', () => {
+    fc.assert(
+      fc.property(packetStream, fc.nat(), (packets, cut) => {
+        const stream = concat(packets);
+        const end = cut % stream.length;
+        const decoder = new Decoder();
+        const out = decoder.feed(stream.subarray(0, end));
+        expect(out.map(plain)).toStrictEqual(packets.slice(0, out.length).map(plain));
+        expect(decoder.offset + decoder.bufferedBytes).toBe(end);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

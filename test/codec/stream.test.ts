@@ -1,0 +1,212 @@
+/**
+ * The streaming decoder: any chunking of a byte stream yields the same packets; the Remaining
+ * Length boundaries of spec table 2.4; size limits enforced before the body is buffered;
+ * errors that stick.
+ */
+import { describe, expect, it } from 'vitest';
+import { Decoder, decode, encode, encodedLength, MqttError, type Packet } from '../../src/codec/index.js';
+import { writeFixedHeader } from '../../src/codec/header.js';
+import { plain } from './arbitraries.js';
+import { FIXTURES } from './fixtures.js';
+
+const STREAM = Buffer.from(FIXTURES.flatMap((f) => f.bytes));
+const PACKETS = FIXTURES.map((f) => plain(f.packet));
+
+function decodeChunks(chunks: Uint8Array[]): Packet[] {
+  const decoder = new Decoder();
+  const out = chunks.flatMap((c) => decoder.feed(c));
+  expect(decoder.bufferedBytes).toBe(0);
+  return out.map(plain);
+}
+
+function thrown(fn: () => unknown): MqttError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MqttError);
+    return err as MqttError;
+  }
+  throw new Error('expected an MqttError');
+}
+
+describe('chunking', () => {
+  it('decodes the whole fixture stream pushed at once', () => {
+    expect(decodeChunks([STREAM])).toStrictEqual(PACKETS);
+  });
+
+  it('decodes the same packets at every split point of the stream', () => {
+    for (let i = 0; i <= STREAM.length; i++) {
+      expect(decodeChunks([STREAM.subarray(0, i), STREAM.subarray(i)])).toStrictEqual(PACKETS);
+    }
+  });
+
+  it('decodes the same packets split into three chunks at many pairs of points', () => {
+    for (let i = 1; i < STREAM.length; i += 7) {
+      for (let j = i; j < STREAM.length; j += 11) {
+        const chunks = [STREAM.subarray(0, i), STREAM.subarray(i, j), STREAM.subarray(j)];
+        expect(decodeChunks(chunks)).toStrictEqual(PACKETS);
+      }
+    }
+  });
+
+  it('decodes the same packets fed one byte at a time', () => {
+    const decoder = new Decoder();
+    const out: Packet[] = [];
+    for (let i = 0; i < STREAM.length; i++) {
+      out.push(...decoder.feed(STREAM.subarray(i, i + 1)));
+      // A packet comes out exactly when its last byte arrives, not before.
+      expect(decoder.bufferedBytes).toBeLessThanOrEqual(i + 1);
+    }
+    expect(out.map(plain)).toStrictEqual(PACKETS);
+  });
+
+  it('push and next work apart: next() is undefined until a packet is whole', () => {
+    const decoder = new Decoder();
+    const bytes = encode({ cmd: 'puback', packetId: 5 });
+    decoder.push(bytes.subarray(0, 3));
+    expect(decoder.next()).toBeUndefined();
+    expect(decoder.next()).toBeUndefined(); // asking again changes nothing
+    decoder.push(bytes.subarray(3));
+    expect(decoder.next()).toEqual({ cmd: 'puback', packetId: 5 });
+    expect(decoder.next()).toBeUndefined();
+  });
+
+  it('ignores empty chunks', () => {
+    const decoder = new Decoder();
+    expect(decoder.feed(new Uint8Array(0))).toEqual([]);
+    expect(decoder.feed(Uint8Array.of(0xc0, 0x00))).toEqual([{ cmd: 'pingreq' }]);
+  });
+});
+
+/** A QoS 0 PUBLISH to topic "a" whose Remaining Length is `n` (n >= 3). */
+const publishOfRemaining = (n: number): Packet => ({
+  cmd: 'publish',
+  topic: 'a',
+  payload: new Uint8Array(n - 3),
+  qos: 0,
+  retain: false,
+  dup: false,
+});
+
+describe('Remaining Length boundaries (spec 2.2.3, table 2.4)', () => {
+  const cases: [number, number[]][] = [
+    [0, [0x00]],
+    [127, [0x7f]],
+    [128, [0x80, 0x01]],
+    [16_383, [0xff, 0x7f]],
+    [16_384, [0x80, 0x80, 0x01]],
+    [2_097_151, [0xff, 0xff, 0x7f]],
+    [2_097_152, [0x80, 0x80, 0x80, 0x01]],
+  ];
+
+  it.each(cases)('Remaining Length %i is encoded as %j and decodes back', (n, varint) => {
+    const packet = n === 0 ? ({ cmd: 'pingreq' } as const) : publishOfRemaining(n);
+    const bytes = encode(packet);
+    expect([...bytes.subarray(1, 1 + varint.length)]).toEqual(varint);
+    expect(bytes.length).toBe(1 + varint.length + n);
+    expect(encodedLength(packet)).toBe(bytes.length);
+    const decoded = decode(bytes);
+    expect(decoded.cmd).toBe(packet.cmd);
+    if (decoded.cmd === 'publish') expect(decoded.payload.length).toBe(n - 3);
+  });
+
+  it('Remaining Length 268,435,455 (the maximum) is 0xFF 0xFF 0xFF 0x7F; the decoder frames it without the body', () => {
+    const header = new Uint8Array(5);
+    expect(writeFixedHeader(header, 0, 0x30, 268_435_455)).toBe(5);
+    expect([...header]).toEqual([0x30, 0xff, 0xff, 0xff, 0x7f]);
+    // With the default limit (the protocol maximum) the header is accepted and the decoder waits.
+    const decoder = new Decoder();
+    expect(decoder.feed(header)).toEqual([]);
+    expect(decoder.error).toBeUndefined();
+    // With a smaller limit it is refused from the header alone, before any body byte arrives.
+    const limited = new Decoder({ maxPacketSize: 268_435_459 });
+    const err = thrown(() => limited.feed(header));
+    expect(err.code).toBe('PACKET_TOO_LARGE');
+  });
+
+  it('encodedLength handles the maximum Remaining Length; one byte more is PACKET_TOO_LONG', () => {
+    // A zero-filled typed array of this size is not written to, so its pages are never touched.
+    const payload = new Uint8Array(268_435_455 - 3);
+    const max = { cmd: 'publish', topic: 'a', payload, qos: 0, retain: false, dup: false } as const;
+    expect(encodedLength(max)).toBe(268_435_460);
+    const over = { ...max, topic: 'ab' };
+    expect(thrown(() => encodedLength(over)).code).toBe('PACKET_TOO_LONG');
+    expect(thrown(() => encode(over)).code).toBe('PACKET_TOO_LONG');
+  });
+
+  it('a fifth Remaining Length byte is MALFORMED_REMAINING_LENGTH, found without waiting for more bytes', () => {
+    for (const bytes of [[0x30, 0x80, 0x80, 0x80, 0x80], [0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]]) {
+      const err = thrown(() => new Decoder().feed(Uint8Array.from(bytes)));
+      expect(err.code).toBe('MALFORMED_REMAINING_LENGTH');
+      expect(err.offset).toBe(4);
+      expect(thrown(() => decode(Uint8Array.from(bytes))).code).toBe('MALFORMED_REMAINING_LENGTH');
+    }
+  });
+
+  it('accepts a non-minimal Remaining Length, which the spec algorithm decodes to its value', () => {
+    expect(decode(Uint8Array.of(0xc0, 0x80, 0x00))).toEqual({ cmd: 'pingreq' });
+  });
+});
+
+describe('maxPacketSize', () => {
+  const packet = publishOfRemaining(98); // 100 bytes in all
+  const bytes = encode(packet);
+
+  it('accepts a packet of exactly maxPacketSize bytes', () => {
+    expect(bytes.length).toBe(100);
+    expect(new Decoder({ maxPacketSize: 100 }).feed(bytes)).toHaveLength(1);
+  });
+
+  it('refuses a bigger packet with PACKET_TOO_LARGE as soon as its length is known, before the body', () => {
+    const decoder = new Decoder({ maxPacketSize: 99 });
+    const err = thrown(() => decoder.feed(bytes.subarray(0, 2))); // type byte + length only
+    expect(err.code).toBe('PACKET_TOO_LARGE');
+    expect(err.action).toBe('close');
+    expect(err.offset).toBe(1);
+  });
+
+  it('refuses a 256 MB claim from its 5 header bytes, so nothing is buffered for it', () => {
+    const decoder = new Decoder({ maxPacketSize: 1024 });
+    expect(thrown(() => decoder.feed(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0x7f))).code).toBe('PACKET_TOO_LARGE');
+  });
+
+  it('rejects a maxPacketSize that is not an integer 2..268,435,460', () => {
+    for (const maxPacketSize of [0, 1, 1.5, 268_435_461, Number.NaN]) {
+      expect(() => new Decoder({ maxPacketSize })).toThrow(RangeError);
+    }
+  });
+});
+
+describe('errors stick', () => {
+  it('once errored, next, push and feed throw the same error, and error holds it', () => {
+    const decoder = new Decoder();
+    const good = encode({ cmd: 'pingresp' });
+    const err = thrown(() => decoder.feed(Buffer.from([...good, 0x41, 0x02, 0x00, 0x01]))); // PUBACK with flags 0001
+    expect(err.code).toBe('INVALID_HEADER_FLAGS');
+    expect(err.offset).toBe(2); // the stream offset of the bad packet's first byte
+    expect(decoder.error).toBe(err);
+    expect(() => decoder.next()).toThrow(err);
+    expect(() => decoder.push(good)).toThrow(err);
+    expect(() => decoder.feed(good)).toThrow(err);
+    expect(decoder.bufferedBytes).toBe(0); // the buffered bytes were let go
+  });
+
+  it('reports stream offsets across packets and chunks', () => {
+    const decoder = new Decoder();
+    const ok = encode({ cmd: 'puback', packetId: 1 });
+    decoder.feed(ok);
+    decoder.feed(ok.subarray(0, 2));
+    // Packet id 0 in the second PUBACK: the identifier starts at stream offset 6.
+    const err = thrown(() => decoder.feed(Uint8Array.of(0x00, 0x00)));
+    expect([err.code, err.rule, err.offset]).toEqual(['INVALID_PACKET_ID', 'MQTT-2.3.1-1', 6]);
+  });
+
+  it('checks the first byte before the Remaining Length arrives', () => {
+    const err = thrown(() => new Decoder().feed(Uint8Array.of(0xf0)));
+    expect([err.code, err.offset]).toEqual(['INVALID_PACKET_TYPE', 0]);
+  });
+
+  it('push refuses anything but a Uint8Array with a TypeError', () => {
+    expect(() => new Decoder().push('abc' as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});

@@ -8,12 +8,12 @@
  * /proc/<pid>/stat (utime + stime). Memory for all three comes from /proc/<pid>/status
  * (VmRSS now, VmHWM peak), so the numbers are comparable.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { forkNode, REPO_ROOT, sleep, spawnTracked, stopChild } from './procs.js';
+import { forkNode, REPO_ROOT, sleep, spawnTracked, stopChild, waitExit } from './procs.js';
 
 /** Which broker. */
 export type BrokerName = 'mini' | 'mosquitto' | 'aedes';
@@ -97,6 +97,18 @@ export function procMemory(pid: number): { rss: number; peakRss: number } {
   return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
 }
 
+let profileDir: string | undefined;
+let profileLabel = 'run';
+
+/**
+ * Node brokers started from now on write a V8 CPU profile into `dir` when they stop, named
+ * `<label>-<broker>-<time>.cpuprofile`.
+ */
+export function profileNodeBrokers(dir: string | undefined, label = profileLabel): void {
+  profileDir = dir;
+  profileLabel = label;
+}
+
 /** Starts `name` on a free port of 127.0.0.1 and waits until it accepts connections. */
 export async function startBroker(name: BrokerName): Promise<BrokerHandle> {
   return name === 'mosquitto' ? startMosquitto() : startNodeBroker(name);
@@ -104,7 +116,12 @@ export async function startBroker(name: BrokerName): Promise<BrokerHandle> {
 
 async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
   const opts = JSON.stringify({ maxQueuedMessages: MAX_QUEUED });
-  const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', ['--expose-gc'], [name, opts]);
+  // V8 writes one profile per thread (tsx's loader runs in a second one): collect them in a
+  // folder of their own and keep the main thread's.
+  const profTmp = profileDir ? mkdtempSync(join(profileDir, '.tmp-')) : undefined;
+  const profName = `${profileLabel}-${name}-${Date.now()}.cpuprofile`;
+  const execArgv = ['--expose-gc', ...(profTmp ? ['--cpu-prof', `--cpu-prof-dir=${profTmp}`] : [])];
+  const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', execArgv, [name, opts]);
   try {
     const { port, pid } = await rpc.call<{ port: number; pid: number }>('info', null, 30_000);
     return {
@@ -119,14 +136,24 @@ async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
       alive: () => child.exitCode === null && child.signalCode === null,
       stderrTail,
       async stop() {
-        await rpc.call('stop', null, 5000).catch(() => undefined);
+        // A clean exit of its own, so a CPU profile (--profile) gets written.
+        const asked = await rpc.call('stop', null, 5000).then(() => true, () => false);
+        if (asked) await waitExit(child, 10_000);
         await stopChild(child);
+        if (profTmp) keepMainThreadProfile(profTmp, join(profileDir!, profName));
       },
     };
   } catch (e) {
     await stopChild(child);
     throw new Error(`${name} did not start: ${(e as Error).message}\n${stderrTail()}`);
   }
+}
+
+/** Moves the main thread's profile (thread id 0 in V8's default name) to `target`. */
+function keepMainThreadProfile(dir: string, target: string): void {
+  const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (main) renameSync(join(dir, main), target);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A port that was free a moment ago (mosquitto cannot listen on port 0 and report it). */
@@ -201,6 +228,11 @@ async function startMosquitto(): Promise<BrokerHandle> {
  * persistence, no connection limit, and a per-client queue as large as the others get
  * (mosquitto drops even QoS 0 messages once a client's queue holds `max_queued_messages`).
  * `user root` keeps it from switching to the `mosquitto` user when started as root.
+ *
+ * `max_inflight_messages 100` (broker-mini's default window; mosquitto's is 20): mosquitto 2.0.11
+ * applies the limit to *incoming* QoS 2 messages as well and silently drops what a 3.1.1 client
+ * sends beyond it — a 3.1.1 client cannot know the limit (there is no Receive Maximum before
+ * MQTT 5), so the QoS 2 scenario's 64 in flight lost about a third of its messages at 20.
  */
 function mosquittoConf(port: number): string {
   return [
@@ -211,6 +243,7 @@ function mosquittoConf(port: number): string {
     'persistence false',
     'max_connections -1',
     `max_queued_messages ${MAX_QUEUED}`,
+    'max_inflight_messages 100',
     'log_dest stderr',
     'log_type error',
     'log_type warning',

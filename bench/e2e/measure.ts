@@ -21,6 +21,8 @@ export interface Verification {
   delivered: number;
   /** Expected deliveries that never arrived (QoS 0 allows it; QoS 1/2 must not). */
   lost: number;
+  /** Of `lost`, the ones skipped over mid-stream (a later message arrived); the rest are the tail. */
+  gaps: number;
   duplicates: number;
   misrouted: number;
   /** Protocol surprises: unknown acks, packets that have no place. */
@@ -105,7 +107,8 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     // subscribers have accounted for. Progress arrives every few ms from each subscriber process.
     const perPublish = fanout(s);
     const accounted = new Map<LoadWorker, number>();
-    const limitFor = (total: number): number => Math.floor((total + set.creditDeliveries) / perPublish / pubConns);
+    const credit = s.credit ?? set.creditDeliveries;
+    const limitFor = (total: number): number => Math.floor((total + credit) / perPublish / pubConns);
     let limit = limitFor(0);
     for (const w of subWorkers) {
       w.rpc.onNotice('progress', (n: number) => {
@@ -156,7 +159,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
   }
 }
 
-/** Polls the subscribers until `expected` unique deliveries arrived or nothing moved for a second. */
+/** Polls the subscribers until `expected` unique deliveries arrived or nothing moved for 2 s. */
 async function drain(subWorkers: LoadWorker[], expected: number, maxMs: number): Promise<void> {
   const t0 = performance.now();
   let last = -1;
@@ -169,7 +172,7 @@ async function drain(subWorkers: LoadWorker[], expected: number, maxMs: number):
     if (unique !== last) {
       last = unique;
       lastChange = now;
-    } else if (now - lastChange > 1000) return;
+    } else if (now - lastChange > 2000) return;
     await sleep(50);
   }
 }
@@ -185,6 +188,7 @@ function verification(
   let lost = 0;
   let duplicates = 0;
   let misrouted = 0;
+  let gaps = 0;
   let unexpected = pubs.reduce((n, p) => n + p.unexpected, 0);
   for (const s of subs) {
     const want = expectedFor(s.topicIndex);
@@ -193,11 +197,12 @@ function verification(
     delivered += s.received;
     lost += Math.max(0, want - unique);
     duplicates += s.duplicates;
+    gaps += s.gaps;
     misrouted += s.misrouted;
     unexpected += s.unexpected;
   }
   const published = pubs.reduce((n, p) => n + p.sent, 0);
-  return { published, expected, delivered, lost, duplicates, misrouted, unexpected, unacknowledged };
+  return { published, expected, delivered, lost, gaps, duplicates, misrouted, unexpected, unacknowledged };
 }
 
 function noticesOf(broker: BrokerHandle, workers: LoadWorker[]): string[] {
@@ -205,6 +210,7 @@ function noticesOf(broker: BrokerHandle, workers: LoadWorker[]): string[] {
     w.rpc.notices.filter((n) => n.kind !== 'progress').map((n) => `${w.task.role}: ${n.kind}: ${String(n.detail)}`),
   );
   if (!broker.alive()) out.push(`broker exited: ${broker.stderrTail().slice(-500)}`);
+  else if (broker.stderrTail()) out.push(`broker stderr: ${broker.stderrTail().slice(-500)}`);
   return out.slice(0, 20);
 }
 
@@ -245,6 +251,7 @@ export async function runLatency(s: LatencyScenario, brokerName: BrokerName, rep
         expected: sent,
         delivered: sub.received,
         lost: Math.max(0, sent - (sub.received - sub.duplicates - sub.misrouted)),
+        gaps: sub.gaps,
         duplicates: sub.duplicates,
         misrouted: sub.misrouted,
         unexpected: sub.unexpected + lat.unexpected,

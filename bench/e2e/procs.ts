@@ -50,15 +50,26 @@ export interface NodeChild {
   stderrTail(): string;
 }
 
+let compiled: ((script: string) => string) | undefined;
+
 /**
- * Forks `script` (a .ts file, relative to the repository root, run through tsx's loader) with an
- * IPC channel. `extraExecArgv` goes to node (for example `--expose-gc`), `args` to the script.
+ * From now on `forkNode` starts the compiled form of each script (see build.ts) with plain node
+ * instead of running the TypeScript through tsx.
+ */
+export function useCompiled(pathOf: (script: string) => string): void {
+  compiled = pathOf;
+}
+
+/**
+ * Forks `script` (a .ts file relative to the repository root: its compiled bundle after
+ * `useCompiled`, else through tsx's loader) with an IPC channel. `extraExecArgv` goes to node
+ * (for example `--expose-gc`), `args` to the script.
  */
 export function forkNode(script: string, extraExecArgv: string[] = [], args: string[] = []): NodeChild {
   const child = track(
-    fork(resolve(REPO_ROOT, script), args, {
+    fork(compiled ? compiled(script) : resolve(REPO_ROOT, script), args, {
       cwd: REPO_ROOT,
-      execArgv: ['--import', 'tsx', ...extraExecArgv],
+      execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...extraExecArgv],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, NODE_OPTIONS: '' },
     }),
@@ -80,6 +91,18 @@ function captureTail(child: ChildProcess): () => string {
     tail = (tail + s).slice(-4000);
   });
   return () => tail;
+}
+
+/** Resolves once `child` has exited, or after `ms` (true when it exited). */
+export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((res) => {
+    const timer = setTimeout(() => res(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      res(true);
+    });
+  });
 }
 
 /** Waits for `child` to exit; SIGTERM first, SIGKILL after `graceMs`. */

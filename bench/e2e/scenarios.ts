@@ -74,6 +74,8 @@ export interface ThroughputScenario {
   subscribers: number[];
   /** `'one'`: every subscriber on topic 0; `'own'`: subscriber i on topic i. */
   subscribe: 'one' | 'own';
+  /** Overrides `Settings.creditDeliveries` (windowed scenarios need far less slack). */
+  credit?: number;
 }
 
 /** QoS 1 round trips at a low fixed rate. */
@@ -129,6 +131,7 @@ export const SCENARIOS: readonly Scenario[] = [
     window: 64,
     subscribers: [1],
     subscribe: 'one',
+    credit: 5000,
   },
   {
     kind: 'throughput',
@@ -140,6 +143,7 @@ export const SCENARIOS: readonly Scenario[] = [
     window: 64,
     subscribers: [1],
     subscribe: 'one',
+    credit: 5000,
   },
   {
     kind: 'throughput',

@@ -77,9 +77,20 @@ export interface CpuWindow {
   loadMax: number;
   /** Everything else running on the machine meanwhile (other users, the kernel's share). */
   other: number;
-  /** True when the load side, not the broker, limited the run (see `isLoadBound`). */
+  /** True when the broker did not set the pace (see `limitOf`): its number is a lower bound. */
   loadBound: boolean;
+  /** What limited the run (see `limitOf`). */
+  limit: Limit;
 }
+
+/**
+ * What set the pace of a run:
+ * - `'broker'`: the broker kept a core ≥ 90 % busy — it was measured at its limit;
+ * - `'load'`: a load process was ≥ 90 % busy, or the load filled the machine;
+ * - `'contended'`: the machine was ≥ 90 % busy with ≥ 0.25 cores used by other programs;
+ * - `'none'`: nothing was saturated (the scenario itself bounds the rate: a window, a fixed rate).
+ */
+export type Limit = 'broker' | 'load' | 'contended' | 'none';
 
 /** CPU use between two snapshots. */
 export function cpuWindow(a: Snapshot, b: Snapshot): CpuWindow {
@@ -92,16 +103,18 @@ export function cpuWindow(a: Snapshot, b: Snapshot): CpuWindow {
   const dm = b.machine.total - a.machine.total;
   const machineBusy = dm > 0 ? ((b.machine.busy - a.machine.busy) / dm) * CORES : NaN;
   const other = Math.max(0, machineBusy - broker - load);
-  return { windowMs, broker, load, loadMax, other, loadBound: isLoadBound(broker, loadMax, machineBusy) };
+  const limit = limitOf(broker, loadMax, machineBusy, other);
+  return { windowMs, broker, load, loadMax, other, loadBound: limit === 'load' || limit === 'contended', limit };
 }
 
 /**
- * Did the load generator, not the broker, set the pace? The broker is the bottleneck when it keeps
- * a core ≥ 90 % busy. Otherwise the run is load-bound if one load process was ≥ 90 % busy (a
- * single-threaded sender or receiver at its limit) or the machine as a whole was ≥ 90 % busy
- * (the broker was starved of CPU by the load and whatever else runs here).
+ * Classifies a run (see `Limit`). A broker below 90 % of a core while one load process is at its
+ * limit, or while the machine has no idle CPU left, was starved: what it delivered is a lower
+ * bound of what it can deliver, not its capacity.
  */
-export function isLoadBound(broker: number, loadMax: number, machineBusy: number): boolean {
-  if (broker >= 0.9) return false;
-  return loadMax >= 0.9 || machineBusy >= 0.9 * CORES;
+export function limitOf(broker: number, loadMax: number, machineBusy: number, other: number): Limit {
+  if (broker >= 0.9) return 'broker';
+  if (loadMax >= 0.9) return 'load';
+  if (machineBusy >= 0.9 * CORES) return other >= 0.25 ? 'contended' : 'load';
+  return 'none';
 }

@@ -19,7 +19,7 @@ export interface SessionInfo {
   queued: number;
   /** Outbound QoS 1/2 messages awaiting acknowledgement. */
   inflight: number;
-  /** Messages dropped because the queue was full. */
+  /** Messages dropped: the queue was full, or (QoS 0) the client was not reading. */
   dropped: number;
 }
 

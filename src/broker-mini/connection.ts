@@ -68,6 +68,8 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
           // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
           if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength > options.highWaterMark) {
             stats.droppedQos0++;
+            const state = handle.session.state;
+            if (state) state.dropped++;
             continue;
           }
           for (const part of encodeParts(p)) stream.write(part);

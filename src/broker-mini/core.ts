@@ -14,7 +14,7 @@ import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo, type ResolvedOptions } from './options.js';
 import { RetainedStore, SubscriptionTree } from './router.js';
 import { Session, type CloseReason, type SessionEffect } from './session.js';
-import { createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
+import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
 import { TypedEmitter } from '../util/emitter.js';
 
 /** A value, or a promise of it: hooks may be synchronous or not. */
@@ -93,7 +93,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     for (const h of [...this.#handles]) h.run(h.session.tick(now));
   }
 
-  /** Publishes a message from inside the process, as if a client had sent it. Throws `MqttError` for a bad topic. */
+  /**
+   * Publishes a message from inside the process, as if a client had sent it. Throws `MqttError` for
+   * a bad topic. A `Uint8Array` payload is not copied: do not modify it afterwards.
+   */
   publish(topic: string, payload: Uint8Array | string, options: { qos?: QoS; retain?: boolean } = {}): void {
     validateTopicName(topic);
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
@@ -132,7 +135,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** @internal */
   internalError(handle: ClientHandle, error: unknown): void {
     this.#log(`internal error on ${handle.label}: ${String(error)}`);
-    this.#closeClient(handle, 'protocol-error');
+    this.#closeClient(handle, 'server-error');
   }
 
   // --- CONNECT ----------------------------------------------------------------------------------
@@ -219,23 +222,36 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   // --- PUBLISH ----------------------------------------------------------------------------------
 
+  /** The ACL, then the hook (which may throw or reject: the caller decides what that means). */
   #mayPublish(client: ClientInfo, packet: PublishPacket): Maybe<boolean> {
     if (!this.#acl.canPublish(client, packet.topic)) return false;
     const hook = this.options.authorizePublish;
-    if (!hook) return true;
-    return callHook(() => hook(client, packet.topic, packet), () => false);
+    return hook ? hook(client, packet.topic, packet) : true;
   }
 
   #onPublish(handle: ClientHandle, packet: PublishPacket): void | Promise<void> {
     const client = handle.info!;
+    // [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack
+    // goes out: the client will send it again, so nothing acknowledged is lost.
+    const fail = (e: unknown): void => {
+      this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`);
+      this.#closeClient(handle, 'server-error');
+    };
+    let verdict: Maybe<boolean>;
+    try {
+      verdict = this.#mayPublish(client, packet);
+    } catch (e) {
+      return fail(e);
+    }
     return after(
-      this.#mayPublish(client, packet),
+      verdict,
       (ok) => {
+        if (handle.ended) return;
         // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
         if (ok === true) this.#route(packet, client);
         else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`);
       },
-      () => this.#log(`authorizePublish failed for ${client.clientId}: message dropped`),
+      fail,
     );
   }
 
@@ -244,7 +260,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    * highest granted QoS [MQTT-3.3.5-1], delivered at min(message QoS, granted QoS) [MQTT-3.8.4-6].
    */
   #route(packet: PublishPacket, from: ClientInfo | undefined): void {
-    const { topic, payload } = packet;
+    const { topic } = packet;
+    // QoS 0 goes out at once; anything that may be kept (queued, inflight, retained) owns its bytes.
+    const payload = packet.qos > 0 || packet.retain ? compactBytes(packet.payload) : packet.payload;
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
     if (packet.retain) this.retained.set(topic, payload, packet.qos);
@@ -358,11 +376,16 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** [MQTT-3.1.2-8] publish the will, as a retained message when Will Retain is set [MQTT-3.1.2-16/17]. */
   #publishWill(client: ClientInfo, will: Will): void {
     const packet: PublishPacket = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
-    void after(
-      this.#mayPublish(client, packet),
-      (ok) => (ok ? this.#route(packet, client) : this.#log(`will of ${client.clientId} not authorised`)),
-      () => this.#log(`authorizePublish failed for the will of ${client.clientId}`),
-    );
+    const fail = (e: unknown): void => this.#log(`authorizePublish failed for the will of ${client.clientId}: ${String(e)}`);
+    try {
+      void after(
+        this.#mayPublish(client, packet),
+        (ok) => (ok ? this.#route(packet, client) : this.#log(`will of ${client.clientId} not authorised`)),
+        fail,
+      );
+    } catch (e) {
+      fail(e);
+    }
   }
 
   // --- helpers ----------------------------------------------------------------------------------

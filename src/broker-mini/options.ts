@@ -37,7 +37,8 @@ export type AuthenticateHook = (credentials: Credentials) => boolean | ConnackRe
 
 /**
  * May `client` publish to `topic`? A refused PUBLISH is still acknowledged as its QoS requires,
- * but not forwarded or retained [MQTT-3.3.5-2]. Throwing or rejecting refuses.
+ * but not forwarded or retained [MQTT-3.3.5-2]. Throwing or rejecting is a server error: the
+ * client's connection is closed before the PUBLISH is acknowledged [MQTT-4.8.0-2].
  */
 export type AuthorizePublishHook = (client: ClientInfo, topic: string, packet: PublishPacket) => boolean | Promise<boolean>;
 

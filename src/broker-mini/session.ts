@@ -24,7 +24,7 @@ import type {
   Will,
 } from '../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, type OutboundMessage, type SessionState } from './store.js';
+import { allocatePacketId, compactBytes, type OutboundMessage, type SessionState } from './store.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -42,6 +42,8 @@ export type CloseReason =
   | 'refused'
   /** Another connection took over this ClientId [MQTT-3.1.4-2]. */
   | 'takeover'
+  /** A hook failed (or the broker hit a bug) while handling this client's packet [MQTT-4.8.0-2]. */
+  | 'server-error'
   /** The client did not keep up: its outbound queue hit `maxQueuedMessages`. */
   | 'queue-full'
   /** The broker is shutting down. */
@@ -255,7 +257,9 @@ export class Session {
     this.#accepted = true;
     this.#state = state;
     // [MQTT-3.1.2-8] keep the will until the connection ends; with Will Flag 0 there is none [MQTT-3.1.2-12].
-    this.#will = this.#connect!.will;
+    const will = this.#connect!.will;
+    // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
+    this.#will = will && { ...will, payload: compactBytes(will.payload) };
     const out: SessionEffect[] = [send({ cmd: 'connack', sessionPresent, returnCode: 0 })];
     for (const m of state.inflight.values()) {
       // [MQTT-3.3.1-1] a re-delivered PUBLISH carries DUP=1.

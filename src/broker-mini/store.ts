@@ -44,8 +44,20 @@ export interface SessionState {
   nextPacketId: number;
   /** Whether this state outlives the connection (CleanSession=0). */
   persistent: boolean;
-  /** Messages dropped for this session because its queue was full. */
+  /** Messages dropped for this session: its queue was full, or (QoS 0) it was not reading. */
   dropped: number;
+}
+
+/**
+ * `bytes`, or a compact copy of them when they are a view into a larger buffer. Decoded payloads
+ * are views into the chunk they arrived in; a message kept for later (queued, inflight, retained, a
+ * will) is copied once so it does not pin the whole chunk in memory.
+ */
+export function compactBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
 
 /** A fresh, empty session for `clientId`. */

@@ -163,7 +163,7 @@ function willSettings(args: ParsedArgs, command: string): ConnectionSettings['wi
 
 /**
  * Checks a topic name the way the codec will, but reports it as a usage error naming the flag
- * and the spec rule (e.g. [MQTT-3.3.2-2]: no wildcards in a topic name).
+ * and the spec rule (e.g. [MQTT-4.7.1-1]: no wildcards in a topic name).
  */
 export function checkTopicName(topic: string, what: string, command: string): void {
   try {

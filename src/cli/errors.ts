@@ -61,72 +61,86 @@ interface ErrorLike {
   code?: unknown;
   returnCode?: unknown;
   rule?: unknown;
-  offset?: unknown;
   message?: unknown;
   cause?: unknown;
-  address?: unknown;
-  port?: unknown;
-  hostname?: unknown;
+}
+
+/** The error and its `cause`s, outermost first (at most a few levels). */
+function causeChain(err: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
+  let e: unknown = err;
+  while (typeof e === 'object' && e !== null && chain.length < 6) {
+    chain.push(e as ErrorLike);
+    e = (e as ErrorLike).cause;
+  }
+  if (chain.length === 0) chain.push({ message: String(err) });
+  return chain;
+}
+
+/** Operating-system network errors in words; `{where}` is the host and port. */
+const NETWORK_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused: {where} (is a broker running?)',
+  ENOTFOUND: 'cannot resolve host: {where}',
+  EAI_AGAIN: 'cannot resolve host: {where}',
+  ETIMEDOUT: 'connection timed out: {where}',
+  EHOSTUNREACH: 'host unreachable: {where}',
+  ENETUNREACH: 'network unreachable: {where}',
+  ECONNRESET: 'connection reset by {where}',
+  EPIPE: 'connection closed by {where}',
+};
+
+/** Client error codes in words. */
+const CLIENT_ERRORS: Readonly<Record<string, string>> = {
+  CONNECT_TIMEOUT: 'no CONNACK from {where} in time',
+  CONNECTION_LOST: 'connection lost: {where}',
+  PING_TIMEOUT: 'no PINGRESP from {where}: connection dead',
+};
+
+function isTlsCode(code: string): boolean {
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.includes('SELF_SIGNED') || code === 'EPROTO';
 }
 
 /**
  * Turns any thrown value into the CLI's one-line message and exit code.
- * @param target `host:port` the command was talking to, for network errors.
+ * @param where `host:port` the command was talking to, for network errors.
  */
-export function toCliError(err: unknown, target?: string): CliError {
+export function toCliError(err: unknown, where = 'the server'): CliError {
   if (err instanceof CliError) return err;
-  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as ErrorLike;
-  // A refused CONNECT, whatever class the client uses for it, carries its return code.
-  if (typeof e.returnCode === 'number' && e.returnCode > 0 && (e.code === 'CONNACK_REFUSED' || isConnackName(err))) {
-    return connackRefused(e.returnCode);
+  const chain = causeChain(err);
+  // A refused CONNECT carries its return code; the exit code is that code, as with mosquitto.
+  const refused = chain.find((e) => e.code === 'CONNACK_REFUSED' && typeof e.returnCode === 'number');
+  if (refused) return connackRefused(refused.returnCode as number);
+  const codes = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string');
+  const network = codes.find((c) => NETWORK_ERRORS[c] !== undefined);
+  if (network) return new CliError('CONNECT_FAILED', NETWORK_ERRORS[network].replace('{where}', where), { cause: err });
+  const tls = codes.find(isTlsCode);
+  if (tls) {
+    const detail = tlsReason(messageOf(chain.find((e) => e.code === tls) ?? chain[0]));
+    return new CliError('CONNECT_FAILED', `TLS with ${where} failed: ${detail} (${tls})${tlsHint(tls)}`, { cause: err });
   }
-  const where = target ?? describeTarget(e);
-  const systemCode = typeof e.code === 'string' ? e.code : findCauseCode(e);
-  switch (systemCode) {
-    case 'ECONNREFUSED':
-      return new CliError('CONNECT_FAILED', `connection refused: ${where} (is a broker running?)`, { cause: err });
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new CliError('CONNECT_FAILED', `cannot resolve host: ${where}`, { cause: err });
-    case 'ETIMEDOUT':
-      return new CliError('CONNECT_FAILED', `connection timed out: ${where}`, { cause: err });
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return new CliError('CONNECT_FAILED', `connection closed by ${where}`, { cause: err });
-    case 'ENOENT':
-    case 'EACCES':
-    case 'EISDIR':
-      return new CliError('IO', messageOf(e), { cause: err });
-    default:
-      break;
-  }
-  if (typeof systemCode === 'string' && (systemCode.startsWith('ERR_TLS') || systemCode.includes('CERT') || systemCode.startsWith('ERR_SSL') || systemCode === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
-    return new CliError('CONNECT_FAILED', `TLS: ${messageOf(e)} (${systemCode}) talking to ${where}`, { cause: err });
-  }
-  const tag = typeof e.code === 'string' ? `${e.code}: ` : '';
-  const rule = typeof e.rule === 'string' && !messageOf(e).includes(`[${e.rule}]`) ? ` [${e.rule}]` : '';
-  return new CliError('CONNECT_FAILED', `${tag}${messageOf(e)}${rule}`, { cause: err });
+  const top = chain[0];
+  const known = typeof top.code === 'string' ? CLIENT_ERRORS[top.code] : undefined;
+  if (known) return new CliError('CONNECT_FAILED', known.replace('{where}', where), { cause: err });
+  const tag = typeof top.code === 'string' ? `${top.code}: ` : '';
+  const text = messageOf(top);
+  const rule = typeof top.rule === 'string' && !text.includes(`[${top.rule}]`) ? ` [${top.rule}]` : '';
+  return new CliError('CONNECT_FAILED', `${tag}${text}${rule}`, { cause: err });
 }
 
-function isConnackName(err: unknown): boolean {
-  return err instanceof Error && /connack/i.test(err.name);
+/** OpenSSL's "…:error:0A00045C:SSL routines:fn:reason:file:line:…" → "reason". */
+function tlsReason(message: string): string {
+  return /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message;
+}
+
+/** What the user can do about common TLS failures. */
+function tlsHint(code: string): string {
+  if (code.includes('CERTIFICATE_REQUIRED')) return '; the server wants a client certificate: --cert and --key';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return '; --insecure skips the host name check';
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return '; give the CA with --cafile (or --insecure)';
+  return '';
 }
 
 function messageOf(e: ErrorLike): string {
   const text = typeof e.message === 'string' && e.message !== '' ? e.message : 'unknown error';
   return text.split('\n')[0];
-}
-
-function findCauseCode(e: ErrorLike): string | undefined {
-  let cause = e.cause as ErrorLike | undefined;
-  for (let depth = 0; cause && depth < 5; depth++) {
-    if (typeof cause.code === 'string') return cause.code;
-    cause = cause.cause as ErrorLike | undefined;
-  }
-  return undefined;
-}
-
-function describeTarget(e: ErrorLike): string {
-  const host = typeof e.address === 'string' ? e.address : typeof e.hostname === 'string' ? e.hostname : 'server';
-  return typeof e.port === 'number' ? `${host}:${e.port}` : host;
 }

@@ -82,24 +82,32 @@ Exit status: 0 done (Ctrl-C or -C reached), 1 usage or connection error,
 /** `mqtt311 broker --help`. */
 export const BROKER_HELP = `mqtt311 broker: run a small MQTT 3.1.1 broker until Ctrl-C (SIGINT) or SIGTERM.
 
-Usage: mqtt311 broker [-p port] [-b address] [-c config] [-v]
+Usage: mqtt311 broker [-p port] [-b address] [-c config] [--ws-port port] [-v]
        mqtt311 broker --help
 
- -p, --port : TCP port to listen on (default 1883; 0 picks a free one).
- -b, --host : address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
- -c, --config : configuration file (see below); -p and -b override it.
- -v, --verbose : log connections, disconnections and every packet to stderr.
- --help : print this help.
+ -p, --port    : TCP port to listen on (default 1883; 0 picks a free one).
+ -b, --host    : address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
+ -c, --config  : configuration file (below); -p, -b and --ws-port override it.
+ --ws-port     : also serve MQTT over WebSocket on this port (0 picks a free one).
+ -v, --verbose : log connections and every packet to stderr (passwords redacted).
+ -h, --help    : print this help.
 
-Config file: one setting per line, "#" starts a comment, for example
-  port 1883
-  host 127.0.0.1
+Config file: one directive per line, "#" starts a comment line (much like mosquitto.conf):
+  port 1883                  or: listener 1883 127.0.0.1
+  bind_address 127.0.0.1
   allow_anonymous false
-  user alice secret          (a user name and its password)
-  max_packet_size 65536
+  user alice secret          a user and its plain-text password
+  password_file users.txt    lines "name:password"
+  acl_file acl.txt           mosquitto ACL format: user NAME / topic [read|write|readwrite|deny] FILTER
+  topic read sensors/#       inline ACL rule (acl_user NAME starts a user's rules)
+  pattern write clients/%c/# %c is the client id, %u the user name
   max_queued_messages 1000
-  max_inflight 20
-  connect_timeout 10000      (milliseconds)
+  max_inflight 100
+  max_packet_size 1048576
+  connect_timeout 10         seconds
+  log_packets true
+  ws_port 8080
+Relative paths are relative to the config file.
 `;
 
 /** `mqtt311 decode --help`. */

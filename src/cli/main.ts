@@ -73,6 +73,14 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A bug (not a user mistake) still ends as one line; MQTT311_DEBUG=1 shows the stack.
+  const crash = (err: unknown) => {
+    process.stderr.write(`Error: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    if (process.env.MQTT311_DEBUG) process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   const io = processIo();
   // A closed stdout (e.g. `mqtt311 sub … | head -1`) ends the command quietly, like other tools.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

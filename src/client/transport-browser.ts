@@ -20,8 +20,17 @@ import type { Transport, TransportFactory, TransportOptions } from './transport.
 /** The WebSocket subprotocol registered for MQTT (spec 6.1). */
 export const MQTT_SUBPROTOCOL = 'mqtt';
 
-/** Close code sent after a text frame: 1003 "unsupported data" (RFC 6455 section 7.4.1). */
+/**
+ * Close code the Node transport sends after a text frame: 1003 "unsupported data" (RFC 6455
+ * section 7.4.1). The browser's `WebSocket.close()` accepts only 1000 and 3000-4999, so there the
+ * close is a 1000 with a reason.
+ */
 export const CLOSE_UNSUPPORTED_DATA = 1003;
+
+/** The reason sent with the close after a text frame. */
+export const TEXT_FRAME_CLOSE_REASON = 'MQTT uses binary frames only';
+
+const ignore = (): void => {};
 
 /** Close codes that mean the connection ended normally rather than failed (RFC 6455 7.4.1). */
 const NORMAL_CLOSE_CODES = new Set([1000, 1001, 1005]);
@@ -162,8 +171,9 @@ class BrowserWebSocketTransport implements Transport {
     this.#highWaterMark = highWaterMark;
     ws.onmessage = (event: MessageEvent) => this.#message(event.data);
     ws.onclose = (event: CloseEvent) => this.#finish(closeError(event.code, event.reason));
-    // An 'error' event is always followed by 'close', which reports it.
-    ws.onerror = null;
+    // An 'error' event is always followed by 'close', which reports it. (A listener, not null:
+    // some non-browser implementations throw an 'error' nobody listens to.)
+    ws.onerror = ignore;
   }
 
   #message(data: unknown): void {
@@ -171,7 +181,7 @@ class BrowserWebSocketTransport implements Transport {
     if (typeof data === 'string') {
       // [MQTT-6.0.0-1] "If any other type of data frame is received the recipient MUST close the
       // Network Connection."
-      this.#ws.close(CLOSE_UNSUPPORTED_DATA, 'MQTT uses binary frames only');
+      this.#ws.close(1000, TEXT_FRAME_CLOSE_REASON);
       this.#finish(textFrameError());
       return;
     }
@@ -255,7 +265,7 @@ export function createBrowserTransport(options: BrowserTransportOptions = {}): T
       const ws = new WebSocketImpl(webSocketUrl(transportOptions), [MQTT_SUBPROTOCOL]);
       ws.binaryType = 'arraybuffer';
       const fail = (error: Error): void => {
-        ws.onopen = ws.onerror = ws.onclose = null;
+        ws.onopen = ws.onclose = null;
         signal?.removeEventListener('abort', onAbort);
         if (ws.readyState <= 1) ws.close(1000);
         reject(error);
@@ -263,7 +273,7 @@ export function createBrowserTransport(options: BrowserTransportOptions = {}): T
       const onAbort = (): void => fail(new ClientError('ABORTED', 'the connection attempt was aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       // Browsers do not say why a WebSocket failed to open; the close code is all there is.
-      ws.onerror = null;
+      ws.onerror = ignore;
       ws.onclose = (event) => fail(new ClientError('CONNECT_FAILED', `the WebSocket handshake failed (close code ${event.code})`));
       ws.onopen = () => {
         // [MQTT-6.0.0-4] the subprotocol selected and returned by the server MUST be "mqtt".
@@ -271,7 +281,7 @@ export function createBrowserTransport(options: BrowserTransportOptions = {}): T
           fail(subprotocolError(ws.protocol || undefined));
           return;
         }
-        ws.onopen = ws.onerror = ws.onclose = null;
+        ws.onopen = ws.onclose = null;
         signal?.removeEventListener('abort', onAbort);
         resolve(new BrowserWebSocketTransport(ws, highWaterMark));
       };

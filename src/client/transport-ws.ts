@@ -19,6 +19,7 @@ import { ClientError } from './errors.js';
 import {
   CLOSE_UNSUPPORTED_DATA,
   MQTT_SUBPROTOCOL,
+  TEXT_FRAME_CLOSE_REASON,
   TransportCallbacks,
   closeError,
   subprotocolError,
@@ -72,7 +73,7 @@ class NodeWebSocketTransport implements Transport {
     if (!isBinary) {
       // [MQTT-6.0.0-1] "If any other type of data frame is received the recipient MUST close the
       // Network Connection." The text is dropped, never decoded as MQTT.
-      this.#ws.close(CLOSE_UNSUPPORTED_DATA, 'MQTT uses binary frames only');
+      this.#ws.close(CLOSE_UNSUPPORTED_DATA, TEXT_FRAME_CLOSE_REASON);
       this.#callbacks.finish(textFrameError());
       return;
     }

@@ -9,6 +9,7 @@
 
 interface BufferConstructorLike {
   allocUnsafe(size: number): Uint8Array;
+  prototype: Uint8Array;
 }
 
 const NodeBuffer: BufferConstructorLike | undefined = (
@@ -22,5 +23,74 @@ const NodeBuffer: BufferConstructorLike | undefined = (
 export const allocBytes: (size: number) => Uint8Array =
   NodeBuffer === undefined ? (size) => new Uint8Array(size) : (size) => NodeBuffer.allocUnsafe(size);
 
+type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * Node's native Latin-1 decoder (`Buffer.prototype.latin1Slice`), if present and if it also
+ * works on a plain `Uint8Array` (checked once, here), so no per-call type test is needed.
+ */
+const latin1Slice: Latin1Slice | undefined = (() => {
+  const fn = (NodeBuffer?.prototype as { latin1Slice?: Latin1Slice } | undefined)?.latin1Slice;
+  if (typeof fn !== 'function') return undefined;
+  try {
+    return fn.call(Uint8Array.of(0x4d, 0x51, 0x54, 0x54), 1, 3) === 'QT' ? fn : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Decodes `buf[start, end)`, known to hold only bytes 0x01-0x7f, with Node's native Latin-1
+ * decoder (identical to ASCII for these bytes, and several times faster than building the string
+ * in JS); `undefined` outside Node.
+ */
+export function nativeAscii(buf: Uint8Array, start: number, end: number): string | undefined {
+  return latin1Slice === undefined ? undefined : latin1Slice.call(buf, start, end);
+}
+
 /** An empty byte array, shared: nothing ever writes into it. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/**
+ * Copies `src[from, from + count)` into `dst` at `at`. A whole source array is copied as it is;
+ * a part goes through a plain `Uint8Array` view, which is cheaper to make than a `Buffer` one.
+ */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, count: number): void {
+  if (from === 0 && count === src.length) dst.set(src, at);
+  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, count), at);
+}
+
+/** Copies of at most this many bytes share a slab. */
+const SLAB_MAX_COPY = 4 * 1024;
+const SLAB_SIZE = 32 * 1024;
+
+/**
+ * Room for small copies (packets that arrived split across chunks), carved one after another out
+ * of a shared slab, so that a stream of small split packets costs one allocation per slab rather
+ * than one per packet. This is the idea of Node's own Buffer pool, with a bigger slab. Carved
+ * regions are never reused, so views into them stay valid; a slab is freed when no view into it
+ * remains.
+ */
+export class CopyArea {
+  /** The bytes holding the last region handed out. */
+  buf: Uint8Array = EMPTY_BYTES;
+  private used = 0;
+
+  /** Reserves `size` bytes in `buf` and returns their offset. */
+  reserve(size: number): number {
+    if (size > SLAB_MAX_COPY) {
+      this.buf = allocBytes(size);
+      return 0;
+    }
+    if (this.used + size > this.slab.length) {
+      this.slab = allocBytes(SLAB_SIZE);
+      this.used = 0;
+    }
+    this.buf = this.slab;
+    const at = this.used;
+    this.used = at + size;
+    return at;
+  }
+
+  private slab: Uint8Array = EMPTY_BYTES;
+}

@@ -6,7 +6,7 @@
  * decoder is handed exactly its frame.
  */
 import { decodeAck } from './ack.js';
-import { allocBytes } from './bytes.js';
+import { CopyArea, copyBytes } from './bytes.js';
 import { decodeConnack } from './connack.js';
 import { decodeConnect } from './connect.js';
 import { decodeEmpty } from './empty.js';
@@ -18,6 +18,12 @@ import { FrameReader } from './reader.js';
 import { decodeSuback } from './suback.js';
 import { decodeSubscribe } from './subscribe.js';
 import { decodeUnsubscribe } from './unsubscribe.js';
+
+/**
+ * Where frames that arrived split across chunks are copied. One area for all decoders, so an idle
+ * connection holds no slab of its own.
+ */
+const copies = new CopyArea();
 
 /** Options for a {@link Decoder}. */
 export interface DecoderOptions {
@@ -78,8 +84,11 @@ function decodeBody(h: FixedHeader, r: FrameReader): Packet {
  *
  * **Views.** When a packet lies within one pushed chunk, its payload (and a CONNECT's will message
  * and password) are views into that chunk, not copies: do not reuse or overwrite a chunk while you
- * hold packets decoded from it. A packet that spans chunks is copied once, into a new buffer. In
- * Node these views and copies are `Buffer`s when the chunks are.
+ * hold packets decoded from it. A packet that spans chunks is copied once; small ones share a
+ * 32 KiB slab. Either way a payload keeps the bytes around it alive (as any view of Node's
+ * pooled Buffers does): to keep a payload for long, store a copy (`new Uint8Array(payload)`, or
+ * `Buffer.from(payload)` in Node; note that `Buffer#slice` makes a view, not a copy). In Node,
+ * payloads are `Buffer`s when the chunks are, and copies are always `Buffer`s.
  *
  * **Errors.** `next` throws an `MqttError` for the first malformed packet. The decoder is then
  * done: `error` holds that error, and every later `push`, `next` or `feed` throws it again. The
@@ -196,8 +205,8 @@ export class Decoder {
       this.buffered -= total;
     } else {
       // The frame spans chunks: copy it once.
-      buf = this.take(total);
-      at = 0;
+      at = this.take(total);
+      buf = copies.buf;
     }
     this.framed = false;
     this.consumed = start + total;
@@ -217,15 +226,16 @@ export class Decoder {
     return count;
   }
 
-  /** Consumes `n` bytes that span chunks, copied into one new buffer. */
-  private take(n: number): Uint8Array {
-    const out = allocBytes(n);
+  /** Consumes `n` bytes that span chunks, copied once into `copies.buf`; returns their offset there. */
+  private take(n: number): number {
+    const at = copies.reserve(n);
+    const out = copies.buf;
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[0];
       const off = this.headOffset;
       const count = Math.min(chunk.length - off, n - filled);
-      out.set(chunk.subarray(off, off + count), filled);
+      copyBytes(out, at + filled, chunk, off, count);
       filled += count;
       if (off + count === chunk.length) {
         this.chunks.shift();
@@ -235,7 +245,7 @@ export class Decoder {
       }
     }
     this.buffered -= n;
-    return out;
+    return at;
   }
 }
 

@@ -8,8 +8,8 @@ import { connackLength, writeConnack } from './connack.js';
 import { connectLength, writeConnect } from './connect.js';
 import { emptyLength } from './empty.js';
 import { MqttError } from './errors.js';
-import { MAX_REMAINING_LENGTH, PACKET_SHAPES, varintSize, writeFixedHeader } from './header.js';
-import { PACKET_TYPE, type Packet, type PublishPacket } from './packets.js';
+import { MAX_REMAINING_LENGTH, varintSize, writeFixedHeader } from './header.js';
+import type { Packet, PublishPacket } from './packets.js';
 import { publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
 import { subackLength, writeSuback } from './suback.js';
 import { subscribeLength, writeSubscribe } from './subscribe.js';
@@ -53,37 +53,49 @@ function remainingLength(p: Packet): number {
     default:
       return unknownPacket(p);
   }
-  if (length > MAX_REMAINING_LENGTH) {
-    throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
-  }
+  if (length > MAX_REMAINING_LENGTH) throw tooLong(length);
   return length;
 }
 
-/** Writes the body of `p` (everything after the fixed header); returns the position after it. */
-function writeBody(p: Packet, buf: Uint8Array, pos: number): number {
+function tooLong(length: number): MqttError {
+  return new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
+}
+
+/**
+ * Writes the fixed header and body of `p`, whose Remaining Length is `remaining`; returns the
+ * position after it. Byte 1 of each fixed header is the type in bits 7-4 and the flags of spec
+ * table 2.2 in bits 3-0 (0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE; PUBLISH has its own).
+ */
+function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
   switch (p.cmd) {
     case 'connect':
-      return writeConnect(p, buf, pos);
+      return writeConnect(p, buf, writeFixedHeader(buf, pos, 0x10, remaining));
     case 'connack':
-      return writeConnack(p, buf, pos);
+      return writeConnack(p, buf, writeFixedHeader(buf, pos, 0x20, remaining));
     case 'publish':
-      return writePublish(p, buf, pos);
+      return writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining));
     case 'puback':
+      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x40, remaining));
     case 'pubrec':
+      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x50, remaining));
     case 'pubrel':
+      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x62, remaining));
     case 'pubcomp':
-    case 'unsuback':
-      return writeAck(p, buf, pos);
+      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x70, remaining));
     case 'subscribe':
-      return writeSubscribe(p, buf, pos);
+      return writeSubscribe(p, buf, writeFixedHeader(buf, pos, 0x82, remaining));
     case 'suback':
-      return writeSuback(p, buf, pos);
+      return writeSuback(p, buf, writeFixedHeader(buf, pos, 0x90, remaining));
     case 'unsubscribe':
-      return writeUnsubscribe(p, buf, pos);
+      return writeUnsubscribe(p, buf, writeFixedHeader(buf, pos, 0xa2, remaining));
+    case 'unsuback':
+      return writeAck(p, buf, writeFixedHeader(buf, pos, 0xb0, remaining));
     case 'pingreq':
+      return writeFixedHeader(buf, pos, 0xc0, remaining);
     case 'pingresp':
+      return writeFixedHeader(buf, pos, 0xd0, remaining);
     case 'disconnect':
-      return pos;
+      return writeFixedHeader(buf, pos, 0xe0, remaining);
     default:
       return unknownPacket(p);
   }
@@ -93,21 +105,18 @@ function unknownPacket(p: never): never {
   throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`);
 }
 
-/** Byte 1 of the fixed header: type in bits 7-4, flags from spec table 2.2 (PUBLISH: its own). */
-function firstByte(p: Packet): number {
-  const type = PACKET_TYPE[p.cmd];
-  return (type << 4) | (p.cmd === 'publish' ? publishFlags(p) : (PACKET_SHAPES[type]?.flags as number));
-}
-
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
 function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
-  const bodyStart = writeFixedHeader(buf, pos, firstByte(p), remaining);
-  const end = writeBody(p, buf, bodyStart);
-  if (end - bodyStart !== remaining) {
+  const end =
+    p.cmd === 'publish'
+      ? writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining))
+      : writeFrame(p, remaining, buf, pos);
+  const size = 1 + varintSize(remaining) + remaining;
+  if (end - pos !== size) {
     // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
-    throw new MqttError('INVALID_PACKET', `wrote ${end - bodyStart} body bytes, expected ${remaining}`);
+    throw new MqttError('INVALID_PACKET', `wrote ${end - pos} bytes, expected ${size}`);
   }
-  return end - pos;
+  return size;
 }
 
 /**
@@ -116,6 +125,14 @@ function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number)
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
 export function encode(packet: Packet): Uint8Array {
+  if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {
+    // The most frequent packet by far, straight through without the general dispatch.
+    const remaining = publishLength(packet);
+    if (remaining > MAX_REMAINING_LENGTH) throw tooLong(remaining);
+    const buf = allocBytes(1 + varintSize(remaining) + remaining);
+    writePacket(packet, remaining, buf, 0);
+    return buf;
+  }
   const remaining = remainingLength(packet);
   const buf = allocBytes(1 + varintSize(remaining) + remaining);
   writePacket(packet, remaining, buf, 0);
@@ -153,7 +170,7 @@ export function encodeParts(packet: Packet): Uint8Array[] {
   const p: PublishPacket = packet;
   const headSize = 1 + varintSize(remaining) + remaining - p.payload.length;
   const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, firstByte(p), remaining));
+  const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining));
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
   return [head, p.payload];
 }

@@ -70,6 +70,10 @@ export function varintSize(n: number): number {
 /** Writes the fixed header (type/flags byte, then Remaining Length); returns the position after it. */
 export function writeFixedHeader(buf: Uint8Array, pos: number, firstByte: number, remaining: number): number {
   buf[pos++] = firstByte;
+  if (remaining < 0x80) {
+    buf[pos] = remaining; // the common case: one length byte
+    return pos + 1;
+  }
   // Spec 2.2.3's algorithm: 7 bits at a time, least significant first, bit 7 = "more follows".
   do {
     let byte = remaining % 128;

@@ -11,6 +11,21 @@ import { asciiString, utf8String } from './utf8.js';
 const PLUS = 0x2b;
 const HASH = 0x23;
 
+/**
+ * Byte classes for scanning a topic name in one branch-free pass: bit 0 marks a byte a topic name
+ * must not hold (U+0000, `+`, `#`), bit 7 a byte of a multi-byte UTF-8 sequence.
+ */
+const TOPIC_BYTE_CLASS = new Uint8Array(256);
+TOPIC_BYTE_CLASS[0] = 1;
+TOPIC_BYTE_CLASS[PLUS] = 1;
+TOPIC_BYTE_CLASS[HASH] = 1;
+TOPIC_BYTE_CLASS.fill(0x80, 0x80);
+
+/** Byte classes for any string: bit 0 marks U+0000, bit 7 a byte of a multi-byte sequence. */
+const STRING_BYTE_CLASS = new Uint8Array(256);
+STRING_BYTE_CLASS[0] = 1;
+STRING_BYTE_CLASS.fill(0x80, 0x80);
+
 /** Reads the fields of one frame; the decoder reuses one instance. @internal */
 export class FrameReader {
   /** The bytes holding the frame (a caller's chunk, or a copy when the frame spanned chunks). */
@@ -77,15 +92,14 @@ export class FrameReader {
     const { buf } = this;
     const start = this.pos;
     const end = start + len;
-    let high = 0;
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
+    let classes = 0;
+    for (let i = start; i < end; i++) classes |= STRING_BYTE_CLASS[buf[i]];
+    if ((classes & 1) !== 0) {
       // In UTF-8 a byte below 0x80 is always that ASCII character, so 0x00 is U+0000.
-      if (c === 0) this.fail('NULL_CHARACTER', `${what} contains U+0000`, nullRule, i);
-      high |= c;
+      this.fail('NULL_CHARACTER', `${what} contains U+0000`, nullRule, buf.indexOf(0, start));
     }
     this.pos = end;
-    return high < 0x80 ? asciiString(buf, start, end) : this.utf8(start, end, what);
+    return classes === 0 ? asciiString(buf, start, end) : this.utf8(start, end, what);
   }
 
   /**
@@ -100,16 +114,11 @@ export class FrameReader {
     const end = start + len;
     // [MQTT-4.7.3-1] a topic name is at least one character long.
     if (len === 0) this.fail('INVALID_TOPIC', 'topic name is empty', 'MQTT-4.7.3-1', start - 2);
-    let high = 0;
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c === 0) this.fail('NULL_CHARACTER', 'topic name contains U+0000', 'MQTT-4.7.3-2', i);
-      // [MQTT-3.3.2-2] / [MQTT-4.7.1-1] no wildcard in a topic name.
-      if (c === PLUS || c === HASH) this.fail('INVALID_TOPIC', 'topic name contains a wildcard', wildcardRule, i);
-      high |= c;
-    }
+    let classes = 0;
+    for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]];
+    if ((classes & 1) !== 0) this.badTopicByte(start, end, wildcardRule);
     this.pos = end;
-    return high < 0x80 ? asciiString(buf, start, end) : this.utf8(start, end, 'topic name');
+    return classes === 0 ? asciiString(buf, start, end) : this.utf8(start, end, 'topic name');
   }
 
   /** A topic filter (spec 4.7.1): a string with well-placed wildcards, no U+0000, not empty. */
@@ -135,6 +144,15 @@ export class FrameReader {
     const start = this.pos;
     this.pos = this.end;
     return this.buf.subarray(start, this.end);
+  }
+
+  /** Finds and reports the first byte a topic name must not hold. */
+  private badTopicByte(start: number, end: number, wildcardRule: string): never {
+    let i = start;
+    while (i < end && TOPIC_BYTE_CLASS[this.buf[i]] !== 1) i++;
+    // [MQTT-4.7.3-2] no U+0000; [MQTT-3.3.2-2] / [MQTT-4.7.1-1] no wildcard in a topic name.
+    if (this.buf[i] === 0) this.fail('NULL_CHARACTER', 'topic name contains U+0000', 'MQTT-4.7.3-2', i);
+    return this.fail('INVALID_TOPIC', 'topic name contains a wildcard', wildcardRule, i);
   }
 
   private utf8(start: number, end: number, what: string): string {

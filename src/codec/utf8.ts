@@ -7,6 +7,7 @@
  * [MQTT-1.5.3-2]. Decoding takes a fast path for ASCII and otherwise uses a strict (`fatal`)
  * TextDecoder, which refuses ill-formed sequences, overlong forms and encoded surrogates.
  */
+import { nativeAscii } from './bytes.js';
 import { MqttError } from './errors.js';
 
 /** The largest string or binary field: its length prefix is 16 bits (spec 1.5.3, 1.5.2). */
@@ -22,6 +23,19 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  * U+0000 and `STRING_TOO_LONG` past 65,535 bytes. `field` names the field in messages.
  */
 export function utf8Length(s: string, field: string): number {
+  // Fast path, small enough to be inlined: short ASCII without U+0000.
+  if (typeof s === 'string' && s.length <= MAX_STRING_BYTES) {
+    const n = s.length;
+    let i = 0;
+    // (c - 1) >>> 0 < 0x7f holds exactly for 0x01-0x7f: U+0000 wraps around to 2^32 - 1.
+    while (i < n && (s.charCodeAt(i) - 1) >>> 0 < 0x7f) i++;
+    if (i === n) return n;
+  }
+  return checkedUtf8Length(s, field);
+}
+
+/** The full check behind `utf8Length`: multi-byte characters, and every error. */
+function checkedUtf8Length(s: string, field: string): number {
   if (typeof s !== 'string') {
     throw new MqttError('INVALID_PACKET', `${field} must be a string`);
   }
@@ -91,7 +105,11 @@ export function writeBinary(buf: Uint8Array, pos: number, bytes: Uint8Array): nu
 /** Decodes `buf[start, end)`, which the caller has checked holds only bytes 0x01-0x7f. */
 export function asciiString(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;
-  if (n > 32) return strictDecoder.decode(buf.subarray(start, end));
+  if (n > 4) {
+    const native = nativeAscii(buf, start, end);
+    if (native !== undefined) return native;
+    if (n > 32) return strictDecoder.decode(buf.subarray(start, end));
+  }
   let s = '';
   for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
   return s;

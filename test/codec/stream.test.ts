@@ -71,6 +71,27 @@ describe('chunking', () => {
     expect(decoder.next()).toBeUndefined();
   });
 
+  it('keeps every copied payload intact across decoders and slabs (split packets are copied, never overwritten)', () => {
+    // Two decoders take turns with packets split across chunks, so both copy into the shared area;
+    // 200 packets of ~1 KiB fill several slabs. Every payload must still hold its own bytes at the end.
+    const decoders = [new Decoder(), new Decoder()];
+    const kept: { packet: Packet; fill: number }[] = [];
+    for (let i = 0; i < 200; i++) {
+      const fill = i % 251;
+      const bytes = encode({ cmd: 'publish', topic: 't', payload: new Uint8Array(1000 + i).fill(fill), qos: 0, retain: false, dup: false });
+      const d = decoders[i % 2];
+      expect(d.feed(bytes.subarray(0, 500))).toEqual([]);
+      const out = d.feed(bytes.subarray(500));
+      expect(out).toHaveLength(1);
+      kept.push({ packet: out[0], fill });
+    }
+    for (const [i, { packet, fill }] of kept.entries()) {
+      const payload = (packet as { payload: Uint8Array }).payload;
+      expect(payload.length).toBe(1000 + i);
+      expect(payload.every((b) => b === fill)).toBe(true);
+    }
+  });
+
   it('ignores empty chunks', () => {
     const decoder = new Decoder();
     expect(decoder.feed(new Uint8Array(0))).toEqual([]);

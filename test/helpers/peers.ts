@@ -186,15 +186,31 @@ export interface SpawnedProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves with stdout once it matches `pattern`; rejects on exit or after `timeoutMs`. */
   waitForOutput(pattern: RegExp | string, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<string>;
-  /** Sends `signal` (default SIGTERM), waits for exit, SIGKILLs after `graceMs` (default 2 s). */
+  /**
+   * Sends `signal` (default SIGTERM) to the process and everything it started, waits for exit,
+   * SIGKILLs after `graceMs` (default 2 s).
+   */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
 const live = new Set<SpawnedProcess>();
 
+/**
+ * Signals the child's whole process group (children are started as group leaders), so a shell
+ * or script that started processes of its own takes them down with it.
+ */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
 process.once('exit', () => {
   // Last resort: never leave a peer running after the worker dies.
-  for (const p of live) p.child.kill('SIGKILL');
+  for (const p of live) killGroup(p.child, 'SIGKILL');
 });
 
 /**
@@ -202,7 +218,8 @@ process.once('exit', () => {
  * when `timeoutMs` (default 60 s) passes, so a hung peer can never hang the test run.
  */
 export function spawnProcess(cmd: string, args: string[], options: RunOptions = {}): SpawnedProcess {
-  const spawnOpts: SpawnOptions = { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env };
+  // detached: the child leads its own process group, so stop() can signal everything it started.
+  const spawnOpts: SpawnOptions = { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, detached: true };
   if (options.cwd) spawnOpts.cwd = options.cwd;
   const child = spawn(cmd, args, spawnOpts);
   let out = '';
@@ -232,7 +249,7 @@ export function spawnProcess(cmd: string, args: string[], options: RunOptions = 
       resolve({ code, signal });
     });
   });
-  const hardLimit = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const hardLimit = setTimeout(() => killGroup(child, 'SIGKILL'), options.timeoutMs ?? 60_000);
   hardLimit.unref();
   const handle: SpawnedProcess = {
     child,
@@ -269,8 +286,8 @@ export function spawnProcess(cmd: string, args: string[], options: RunOptions = 
     },
     async stop(signal = 'SIGTERM', graceMs = 2_000) {
       if (!hasExited) {
-        child.kill(signal);
-        const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        killGroup(child, signal);
+        const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
         await exited;
         clearTimeout(t);
       }
@@ -296,7 +313,7 @@ export async function runProcess(cmd: string, args: string[], options: RunOption
   const p = spawnProcess(cmd, args, { ...options, timeoutMs: timeoutMs + 60_000 });
   const t = setTimeout(() => {
     timedOut = true;
-    p.child.kill('SIGKILL');
+    killGroup(p.child, 'SIGKILL');
   }, timeoutMs);
   const { code, signal } = await p.exited;
   clearTimeout(t);

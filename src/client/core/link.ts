@@ -27,6 +27,7 @@ export class Link {
   readonly #log: ((line: string) => void) | undefined;
   #closed = false;
   #needDrain = false;
+  #paused = false;
 
   constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void) {
     this.#transport = transport;
@@ -71,24 +72,50 @@ export class Link {
 
   #data(chunk: Uint8Array): void {
     if (this.#closed) return;
-    // Packets before a malformed one are handled, so the outcome never depends on where the
-    // chunk boundaries fell.
-    for (let first = true; ; first = false) {
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      return this.#malformed(error as Error);
+    }
+    if (!this.#paused) this.#drain();
+  }
+
+  /**
+   * Handles every whole packet buffered. Packets before a malformed one are handled, so the
+   * outcome never depends on where chunk boundaries fell.
+   *
+   * After CONNACK the rest waits for the next macrotask: a resumed session's queued messages
+   * often arrive in the same chunk as the CONNACK, and the application attaches its listeners
+   * only when `await connect()` returns — a microtask later. Without the pause those messages
+   * would be acknowledged and delivered to nobody.
+   */
+  #drain(): void {
+    for (;;) {
       let packet: Packet | undefined;
       try {
-        if (first) this.#decoder.push(chunk);
         packet = this.#decoder.next();
       } catch (error) {
-        // [MQTT-4.8.0-1] malformed bytes from the server: close the connection.
-        this.#log?.(`protocol error: ${(error as Error).message}`);
-        this.destroy(error as Error);
-        return;
+        return this.#malformed(error as Error);
       }
       if (packet === undefined || this.#closed) return;
       this.#log?.(`recv ${describePacket(packet)}`);
       this.#handlers.packet(packet);
       if (this.#closed) return;
+      if (packet.cmd === 'connack') {
+        this.#paused = true;
+        setTimeout(() => {
+          this.#paused = false;
+          if (!this.#closed) this.#drain();
+        }, 0);
+        return;
+      }
     }
+  }
+
+  /** [MQTT-4.8.0-1] malformed bytes from the server: close the connection. */
+  #malformed(error: Error): void {
+    this.#log?.(`protocol error: ${error.message}`);
+    this.destroy(error);
   }
 
   #close(error: Error | undefined): void {

@@ -44,7 +44,11 @@ export interface ClientOptions extends TlsOptions {
   signal?: AbortSignal;
   /** Log one line per packet sent and received (passwords redacted); `true` logs to console.error. */
   logger?: boolean | ((line: string) => void);
-  /** QoS 1/2 publishes awaiting acknowledgement at once (default 100); more wait in the queue. */
+  /**
+   * QoS 1/2 publishes awaiting acknowledgement at once (default 20); more wait in the queue.
+   * Raise it only for a broker known to accept more: mosquitto 2.0 (`max_inflight_messages`,
+   * default 20) answers PUBREC to QoS 2 messages beyond its limit and then discards them.
+   */
   maxInflight?: number;
   /** Operations waiting to be sent (offline or behind a full window), default 1000; more are refused with QUEUE_FULL. */
   maxQueued?: number;
@@ -64,6 +68,12 @@ export interface ResolvedOptions {
   logger: ((line: string) => void) | undefined;
   signal: AbortSignal | undefined;
 }
+
+/**
+ * The default in-flight window. 20 is what Paho uses and what mosquitto accepts by default; a
+ * larger window silently loses QoS 2 messages on a default mosquitto (see `maxInflight`).
+ */
+export const DEFAULT_MAX_INFLIGHT = 20;
 
 const FALLBACK_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
 const utf8 = new TextEncoder();
@@ -132,7 +142,7 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
     clientId,
     cleanSession,
     keepAlive,
-    maxInflight: Math.min(65535, checkCount(o.maxInflight, 'maxInflight', 100, 1)),
+    maxInflight: Math.min(65535, checkCount(o.maxInflight, 'maxInflight', DEFAULT_MAX_INFLIGHT, 1)),
     maxQueued: checkCount(o.maxQueued, 'maxQueued', 1000, 0),
     connectTimeout: checkCount(o.connectTimeout, 'connectTimeout', 30_000, 0),
   };

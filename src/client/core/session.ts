@@ -20,6 +20,7 @@ import type { ConnackPacket, ConnectPacket, Packet, Will } from '../../codec/ind
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
+import { DEFAULT_MAX_INFLIGHT } from './options.js';
 import { Outbound } from './outbound.js';
 import type { Command, SessionEvent, Sink, Step } from './types.js';
 
@@ -32,7 +33,7 @@ export interface SessionOptions {
   will?: Will;
   username?: string;
   password?: Uint8Array;
-  /** QoS 1/2 publishes awaiting acknowledgement at once (default 100). */
+  /** QoS 1/2 publishes awaiting acknowledgement at once (default 20, see `ClientOptions.maxInflight`). */
   maxInflight?: number;
   /** Operations waiting to be sent, while offline or behind a full window (default 1000). */
   maxQueued?: number;
@@ -69,7 +70,7 @@ export class ClientSession {
     }
     this.options = options;
     this.#keepAlive = new KeepAlive(options.keepAlive, options.pingTimeout);
-    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? 100, maxQueued: options.maxQueued ?? 1000 });
+    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? DEFAULT_MAX_INFLIGHT, maxQueued: options.maxQueued ?? 1000 });
   }
 
   /** The current state. */
@@ -82,9 +83,12 @@ export class ClientSession {
     return this.#sessionPresent;
   }
 
-  /** True when nothing is queued or awaiting acknowledgement. */
+  /**
+   * True when nothing is queued or awaiting acknowledgement, in either direction (an incoming
+   * QoS 2 message awaiting its PUBREL counts as unfinished).
+   */
   get idle(): boolean {
-    return this.#outbound.idle;
+    return this.#outbound.idle && this.#inbound.size === 0;
   }
 
   /** Counts for monitoring: queued operations, packets in flight, QoS 2 ids awaiting PUBREL. */

@@ -1,0 +1,292 @@
+/**
+ * Codec benchmark: this codec against mqtt-packet (the codec MQTT.js and aedes use), side by side
+ * in one process.
+ *
+ * Each workload runs both codecs in alternating rounds (ours, theirs, then theirs, ours, …) and
+ * reports the median round, so drift on a busy machine hits both alike: read the ratio column.
+ * Every loop is bounded by an iteration count and a time budget.
+ *
+ *   npx tsx bench/codec.ts            # table on stdout, JSON in bench/results/codec.json
+ *   ROUNDS=15 npx tsx bench/codec.ts  # more rounds for steadier medians
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqttPacket from 'mqtt-packet';
+import { Decoder, encode, type Packet } from '../src/codec/index.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
+/** Time budget of one measurement (one codec, one round). */
+const ROUND_MS = Number(process.env.ROUND_MS ?? 60);
+/** Upper bound on batches per measurement, whatever the clock says. */
+const MAX_BATCHES = 10_000;
+
+/** One measured unit of work: returns the packets and bytes it processed. */
+type Batch = () => { packets: number; bytes: number };
+
+interface Workload {
+  name: string;
+  kind: 'encode' | 'decode';
+  /** The ratio (ours / mqtt-packet, packets per second) we aim for. */
+  target: number;
+  ours: Batch;
+  theirs: Batch;
+  note?: string;
+}
+
+interface Rate {
+  packetsPerSec: number;
+  mbPerSec: number;
+}
+
+let sink = 0; // results flow here so no work is optimised away
+
+function measure(batch: Batch): Rate {
+  let packets = 0;
+  let bytes = 0;
+  let batches = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    const r = batch();
+    packets += r.packets;
+    bytes += r.bytes;
+    batches++;
+    elapsed = performance.now() - start;
+  } while (elapsed < ROUND_MS && batches < MAX_BATCHES);
+  return { packetsPerSec: (packets / elapsed) * 1000, mbPerSec: (bytes / elapsed) * 1000 / 1e6 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function run(w: Workload) {
+  // Warm up both (JIT), then alternate which goes first in each round.
+  measure(w.ours);
+  measure(w.theirs);
+  const ours: Rate[] = [];
+  const theirs: Rate[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    let a: Rate;
+    let b: Rate;
+    if (i % 2 === 0) {
+      a = measure(w.ours);
+      b = measure(w.theirs);
+    } else {
+      b = measure(w.theirs);
+      a = measure(w.ours);
+    }
+    ours.push(a);
+    theirs.push(b);
+    ratios.push(a.packetsPerSec / b.packetsPerSec);
+  }
+  const med = (rs: Rate[]): Rate => ({
+    packetsPerSec: median(rs.map((r) => r.packetsPerSec)),
+    mbPerSec: median(rs.map((r) => r.mbPerSec)),
+  });
+  return { workload: w.name, kind: w.kind, target: w.target, note: w.note, ratio: median(ratios), ours: med(ours), mqttPacket: med(theirs) };
+}
+
+// ---- packets -------------------------------------------------------------------------------
+
+const bytesOf = (n: number, fill = 0x61) => Buffer.alloc(n, fill);
+const publish = (payload: number, qos: 0 | 1): Packet =>
+  qos === 0
+    ? { cmd: 'publish', topic: 'sensors/room1/temperature', payload: bytesOf(payload), qos, retain: false, dup: false }
+    : { cmd: 'publish', topic: 'sensors/room1/temperature', payload: bytesOf(payload), qos, retain: false, dup: false, packetId: 42 };
+const connect: Packet = {
+  cmd: 'connect',
+  protocolName: 'MQTT',
+  protocolLevel: 4,
+  clientId: 'bench-client-0001',
+  cleanSession: true,
+  keepAlive: 60,
+  will: { topic: 'clients/bench-client-0001/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+  username: 'bench-user',
+  password: Buffer.from('bench-password'),
+};
+const subscribe: Packet = {
+  cmd: 'subscribe',
+  packetId: 7,
+  subscriptions: [
+    { topicFilter: 'sensors/+/temperature', qos: 1 },
+    { topicFilter: 'sensors/+/humidity', qos: 1 },
+    { topicFilter: 'alerts/#', qos: 2 },
+    { topicFilter: 'devices/+/status', qos: 0 },
+    { topicFilter: '$SYS/broker/load/#', qos: 0 },
+  ],
+};
+
+/** mqtt-packet's object for one of our packets (its field names differ a little). */
+function toMqttPacket(p: Packet): mqttPacket.Packet {
+  switch (p.cmd) {
+    case 'connect':
+      return {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId: p.clientId,
+        clean: p.cleanSession,
+        keepalive: p.keepAlive,
+        will: p.will && { topic: p.will.topic, payload: Buffer.from(p.will.payload), qos: p.will.qos, retain: p.will.retain },
+        username: p.username,
+        password: p.password && Buffer.from(p.password),
+      };
+    case 'connack':
+      return { cmd: 'connack', sessionPresent: p.sessionPresent, returnCode: p.returnCode };
+    case 'publish':
+      return { cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload), qos: p.qos, retain: p.retain, dup: p.dup, messageId: p.packetId };
+    case 'subscribe':
+      return { cmd: 'subscribe', messageId: p.packetId, subscriptions: p.subscriptions.map((s) => ({ topic: s.topicFilter, qos: s.qos })) };
+    case 'suback':
+      return { cmd: 'suback', messageId: p.packetId, granted: p.returnCodes };
+    case 'unsubscribe':
+      return { cmd: 'unsubscribe', messageId: p.packetId, unsubscriptions: p.topicFilters };
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'unsuback':
+      return { cmd: p.cmd, messageId: p.packetId } as mqttPacket.Packet;
+    default:
+      return { cmd: p.cmd } as mqttPacket.Packet;
+  }
+}
+
+// ---- workloads -----------------------------------------------------------------------------
+
+const ENCODE_BATCH = 1000;
+
+function encodeWorkload(name: string, packet: Packet, target: number): Workload {
+  const theirs = toMqttPacket(packet);
+  const size = encode(packet).length;
+  if (!Buffer.from(encode(packet)).equals(mqttPacket.generate(theirs))) throw new Error(`${name}: the codecs disagree`);
+  return {
+    name,
+    kind: 'encode',
+    target,
+    ours: () => {
+      for (let i = 0; i < ENCODE_BATCH; i++) sink += encode(packet).length;
+      return { packets: ENCODE_BATCH, bytes: ENCODE_BATCH * size };
+    },
+    theirs: () => {
+      for (let i = 0; i < ENCODE_BATCH; i++) sink += mqttPacket.generate(theirs).length;
+      return { packets: ENCODE_BATCH, bytes: ENCODE_BATCH * size };
+    },
+  };
+}
+
+/** Cuts `stream` into Buffers of `size` bytes (views, as a socket would hand them over). */
+const chunked = (stream: Buffer, size: number) => {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < stream.length; i += size) chunks.push(stream.subarray(i, i + size));
+  return chunks;
+};
+
+function decodeWorkload(name: string, packets: Packet[], chunkSize: number | 'one', target: number, note?: string): Workload {
+  const stream = Buffer.concat(packets.map((p) => encode(p)));
+  const chunks = chunkSize === 'one' ? [stream] : chunked(stream, chunkSize);
+  const count = packets.length;
+  return {
+    name,
+    kind: 'decode',
+    target,
+    note,
+    ours: () => {
+      const decoder = new Decoder();
+      let n = 0;
+      for (const chunk of chunks) {
+        decoder.push(chunk);
+        for (let p = decoder.next(); p !== undefined; p = decoder.next()) n++;
+      }
+      if (n !== count) throw new Error(`${name}: ours decoded ${n} of ${count}`);
+      return { packets: n, bytes: stream.length };
+    },
+    theirs: () => {
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      let n = 0;
+      parser.on('packet', () => n++);
+      parser.on('error', (err) => {
+        throw err;
+      });
+      for (const chunk of chunks) parser.parse(chunk);
+      if (n !== count) throw new Error(`${name}: mqtt-packet decoded ${n} of ${count}`);
+      return { packets: n, bytes: stream.length };
+    },
+  };
+}
+
+const repeat = (p: Packet, n: number) => Array.from({ length: n }, () => p);
+const MIXED: Packet[] = [
+  connect,
+  { cmd: 'connack', sessionPresent: false, returnCode: 0 },
+  publish(16, 0),
+  publish(100, 1),
+  { cmd: 'puback', packetId: 42 },
+  { cmd: 'pubrec', packetId: 43 },
+  { cmd: 'pubrel', packetId: 43 },
+  { cmd: 'pubcomp', packetId: 43 },
+  subscribe,
+  { cmd: 'suback', packetId: 7, returnCodes: [1, 1, 2, 0, 0x80] },
+  { cmd: 'unsubscribe', packetId: 8, topicFilters: ['alerts/#', 'sensors/+/humidity'] },
+  { cmd: 'unsuback', packetId: 8 },
+  { cmd: 'pingreq' },
+  { cmd: 'pingresp' },
+  { cmd: 'disconnect' },
+];
+const mixedStream = Array.from({ length: 10_000 }, (_, i) => MIXED[i % MIXED.length]);
+
+const WORKLOADS: Workload[] = [
+  encodeWorkload('encode PUBLISH q0 16 B', publish(16, 0), 3.5),
+  encodeWorkload('encode PUBLISH q1 1 KiB', publish(1024, 1), 1),
+  encodeWorkload('encode PUBLISH q0 64 KiB', publish(65_536, 0), 1),
+  encodeWorkload('encode CONNECT will+user+pass', connect, 5),
+  encodeWorkload('encode SUBSCRIBE 5 filters', subscribe, 5),
+  decodeWorkload('decode 10k PUBLISH 16 B, one chunk', repeat(publish(16, 0), 10_000), 'one', 6),
+  decodeWorkload('decode 10k PUBLISH 16 B, 1460 B chunks', repeat(publish(16, 0), 10_000), 1460, 6),
+  decodeWorkload('decode 10k PUBLISH 1 KiB, one chunk', repeat(publish(1024, 1), 10_000), 'one', 3),
+  decodeWorkload('decode 10k PUBLISH 1 KiB, 1460 B chunks', repeat(publish(1024, 1), 10_000), 1460, 3),
+  decodeWorkload('decode 200 PUBLISH 64 KiB, one chunk', repeat(publish(65_536, 0), 200), 'one', 3, '200 packets (13 MB) rather than 10k'),
+  decodeWorkload('decode 200 PUBLISH 64 KiB, 1460 B chunks', repeat(publish(65_536, 0), 200), 1460, 3, '200 packets (13 MB) rather than 10k'),
+  decodeWorkload('decode 10k mixed (all 14 types), one chunk', mixedStream, 'one', 3),
+  decodeWorkload('decode 10k mixed (all 14 types), 1460 B chunks', mixedStream, 1460, 3),
+];
+
+// ---- run and report ------------------------------------------------------------------------
+
+const only = process.env.ONLY;
+const results = [];
+for (const w of WORKLOADS) {
+  if (only && !w.name.includes(only)) continue;
+  results.push(run(w));
+  process.stderr.write('.');
+}
+process.stderr.write('\n');
+
+const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+const rows = results.map((r) => [
+  r.workload,
+  `${r.ratio.toFixed(2)}x`,
+  `${r.ratio >= r.target ? 'ok ' : 'LOW'} ≥${r.target}x`,
+  `${fmt(r.ours.packetsPerSec)}/s`,
+  `${r.ours.mbPerSec.toFixed(0)} MB/s`,
+  `${fmt(r.mqttPacket.packetsPerSec)}/s`,
+  `${r.mqttPacket.mbPerSec.toFixed(0)} MB/s`,
+]);
+const header = ['workload', 'ratio', 'target', 'ours pkt', 'ours MB', 'mqtt-packet pkt', 'mqtt-packet MB'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+console.log(`mqtt311 codec vs mqtt-packet ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, medians`);
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+for (const r of results) if (r.note) console.log(`note: ${r.workload}: ${r.note}`);
+
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'codec.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, roundMs: ROUND_MS, results }, null, 2)}\n`,
+);
+console.log(`wrote ${out}`);
+if (sink === -1) console.log(sink);

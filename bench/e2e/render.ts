@@ -1,0 +1,158 @@
+/**
+ * The benchmark report as markdown (printed, and pasted into docs/BENCHMARKS.md): ratios and
+ * targets first, then the broker table, the client table and the machine note.
+ */
+import type { Settings } from './scenarios.js';
+import {
+  fmt,
+  fmtBytes,
+  fmtCount,
+  table,
+  type BrokerSummary,
+  type ClientSummary,
+  type MachineNote,
+  type Ratio,
+} from './report.js';
+
+/** A target and whether it was met (`undefined`: not measured in this run). */
+export interface TargetCheck {
+  target: string;
+  value: string;
+  met: boolean | undefined;
+}
+
+const THROUGHPUT_TARGET = 1.5;
+const P99_TARGET_US = 5000;
+const CONN_TARGET_BYTES = 10 * 1024;
+const CLIENT_CPU_TARGET = 1 / 3;
+
+function ratioText(r: Ratio | undefined): string {
+  if (!r || !Number.isFinite(r.throughput)) return '–';
+  const sign = r.bound === 'at least' ? '≥ ' : r.bound === 'at most' ? '≤ ' : r.bound === 'unknown' ? '~ ' : '';
+  return `${sign}${r.throughput.toFixed(2)}× (CPU/delivery ${r.efficiency.toFixed(2)}×)`;
+}
+
+/** Checks the published targets against the summaries. */
+export function targetChecks(brokers: BrokerSummary[], rs: Ratio[], clients: ClientSummary[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const scenarios = [...new Set(rs.map((r) => r.scenario))];
+  for (const sc of scenarios) {
+    const mine = rs.filter((r) => r.scenario === sc);
+    // A ratio that is only a bound decides the target in one direction: "≥ 2×" proves it met,
+    // "≤ 1.2×" proves it missed; "≤ 2×" or "≥ 1.2×" decide nothing.
+    const meets = (r: Ratio): boolean | undefined =>
+      r.throughput >= THROUGHPUT_TARGET
+        ? r.bound === 'exact' || r.bound === 'at least' || undefined
+        : r.bound === 'exact' || r.bound === 'at most'
+          ? false
+          : undefined;
+    const verdicts = mine.map(meets);
+    out.push({
+      target: `${sc}: broker-mini ≥ ${THROUGHPUT_TARGET}× mosquitto and aedes`,
+      value: mine.map((r) => `${r.versus} ${ratioText(r)}`).join(', '),
+      met: verdicts.includes(false) ? false : verdicts.every((v) => v === true) ? true : undefined,
+    });
+  }
+  const lat = brokers.find((b) => b.broker === 'mini' && b.p99Us !== undefined);
+  if (lat) out.push({ target: `QoS 1 latency p99 < ${P99_TARGET_US / 1000} ms`, value: `${fmt(lat.p99Us, 0)} µs`, met: lat.p99Us! < P99_TARGET_US });
+  const conn = brokers.find((b) => b.broker === 'mini' && b.bytesPerConnection !== undefined);
+  if (conn) {
+    out.push({
+      target: '< 10 KiB per idle connection',
+      value: fmtBytes(conn.bytesPerConnection!),
+      met: conn.bytesPerConnection! < CONN_TARGET_BYTES,
+    });
+  }
+  for (const sc of [...new Set(clients.map((c) => c.scenario))]) {
+    const ours = clients.find((c) => c.scenario === sc && c.client === 'mqtt311');
+    const theirs = clients.find((c) => c.scenario === sc && c.client === 'mqttjs');
+    if (!ours || !theirs) continue;
+    const r = ours.cpuPerMsgUs / theirs.cpuPerMsgUs;
+    out.push({ target: `${sc}: client CPU/message ≤ 1/3 of MQTT.js`, value: `${r.toFixed(2)}×`, met: r <= CLIENT_CPU_TARGET });
+  }
+  return out;
+}
+
+function lostDup(s: { lost: number; duplicates: number; misrouted?: number; unexpected?: number; unacknowledged?: number }): string {
+  const extra = (s.misrouted ?? 0) + (s.unexpected ?? 0) + (s.unacknowledged ?? 0);
+  return `${s.lost} / ${s.duplicates}${extra > 0 ? ` (+${extra} other)` : ''}`;
+}
+
+function brokerRow(b: BrokerSummary): string[] {
+  const isConn = b.bytesPerConnection !== undefined;
+  // The latency probe runs at a fixed rate: what limits the machine says nothing about it.
+  const rate = isConn
+    ? `${fmtCount(b.connectsPerSec!)} conn/s`
+    : b.loadBound && b.p50Us === undefined
+      ? `${b.limit === 'contended' ? 'CPU-contended' : 'load-bound'} (> ${fmtCount(b.deliveriesPerSec)})`
+      : fmtCount(b.deliveriesPerSec);
+  const latency = b.p50Us !== undefined ? `${fmt(b.p50Us, 0)} / ${fmt(b.p99Us, 0)}` : '–';
+  const memory = isConn ? `${fmtBytes(b.bytesPerConnection!)}/conn (${fmtCount(b.connected!)} conns)` : `${fmtBytes(b.peakRssBytes)} peak`;
+  const cores = isConn ? '–' : `${fmt(b.brokerCores, 2)} / ${fmt(b.loadCores, 2)}${b.otherCores > 0.2 ? ` (+${fmt(b.otherCores, 2)} other)` : ''}`;
+  const errors = b.errors.length > 0 ? ` ⚠ ${b.errors.length}` : '';
+  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), cores, memory, lostDup(b)];
+}
+
+/** The whole report. */
+export function renderMarkdown(
+  machine: MachineNote,
+  settings: Settings,
+  brokers: BrokerSummary[],
+  rs: Ratio[],
+  clients: ClientSummary[],
+  targets: TargetCheck[],
+  date: string,
+): string {
+  const parts: string[] = [];
+  const scenarios = [...new Set(rs.map((r) => r.scenario))];
+  if (scenarios.length > 0) {
+    parts.push('### broker-mini ÷ other broker, deliveries/s (> 1: broker-mini delivers more)\n');
+    const rows = scenarios.map((sc) => [
+      sc,
+      ratioText(rs.find((r) => r.scenario === sc && r.versus === 'mosquitto')),
+      ratioText(rs.find((r) => r.scenario === sc && r.versus === 'aedes')),
+    ]);
+    parts.push(table(['scenario', 'vs mosquitto', 'vs aedes'], rows, 1));
+    parts.push(
+      '\n"CPU/delivery" is the other broker\'s CPU time per delivery ÷ broker-mini\'s (> 1: broker-mini needs less). ' +
+        '"≥"/"≤": one side was load-bound or CPU-contended, so the ratio is a bound; "~": both were, so it is neither.\n',
+    );
+  }
+  if (targets.length > 0) {
+    parts.push('### Targets\n');
+    const mark = (m: boolean | undefined): string => (m === true ? 'met' : m === false ? '**missed**' : 'undecided (bounds only)');
+    parts.push(table(['target', 'measured', 'result'], targets.map((t) => [t.target, t.value, mark(t.met)]), 1));
+    parts.push('');
+  }
+  if (brokers.length > 0) {
+    parts.push('### Brokers (medians)\n');
+    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'CPU cores broker / load', 'memory', 'lost / dup'];
+    parts.push(table(head, brokers.map(brokerRow)));
+    parts.push(
+      '\nFor `connections`, "broker CPU µs/delivery" is per accepted connection and "lost" counts refused or dropped connections. ' +
+        'Memory is peak RSS of the broker process, or the RSS growth per idle connection. Lost/dup are totals over all repetitions.\n',
+    );
+  }
+  if (clients.length > 0) {
+    parts.push('### Clients, publishing to mosquitto (medians)\n');
+    const rows = clients.map((c) => [
+      c.scenario,
+      c.client + (c.errors.length > 0 ? ` ⚠ ${c.errors.length}` : ''),
+      fmtCount(c.msgsPerSec),
+      fmt(c.cpuPerMsgUs, 2),
+      fmt(c.cpuCores, 2),
+      `${c.lost} / ${c.duplicates}`,
+    ]);
+    parts.push(table(['scenario', 'client', 'messages/s', 'client CPU µs/message', 'client CPU cores', 'lost / dup'], rows));
+    parts.push('');
+  }
+  parts.push('### Machine\n');
+  parts.push(
+    [
+      `- ${date}: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}`,
+      `- mosquitto ${machine.mosquitto}, aedes ${machine.aedes}, MQTT.js ${machine.mqttjs}; open-files limit ${machine.openFiles}; load average at start ${machine.loadAverageAtStart}`,
+      `- warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ${settings.reps} repetition(s) interleaved, payload ${settings.payloadSize} B`,
+    ].join('\n'),
+  );
+  return parts.join('\n') + '\n';
+}

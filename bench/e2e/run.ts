@@ -1,0 +1,256 @@
+/**
+ * End-to-end benchmark: broker-mini vs mosquitto vs aedes under the same load, and our client vs
+ * MQTT.js. Entry point of `npm run bench:e2e` (`tsx bench/e2e/run.ts`).
+ *
+ *   tsx bench/e2e/run.ts                      # everything, about 10 minutes
+ *   tsx bench/e2e/run.ts --quick              # a short smoke run
+ *   tsx bench/e2e/run.ts --scenarios qos1,latency-qos1 --brokers mini,mosquitto --reps 5
+ *
+ * Prints a markdown report and writes it with every run's raw numbers to bench/results/e2e.json.
+ * Each broker, each load generator and each client runs in its own process; all of them are
+ * stopped at the end, on an error, and on Ctrl-C.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BROKERS, profileNodeBrokers, unavailable, type BrokerName } from './brokers.js';
+import { CLIENTS, clientUnavailable, runClient, type ClientResult } from './client-bench.js';
+import type { ClientLib } from './client-worker.js';
+import { runConnections, type ConnectionsResult } from './connections.js';
+import { runLatency, runThroughput, type RunResult } from './measure.js';
+import { liveChildren, REPO_ROOT, stopAll, useCompiled } from './procs.js';
+import { builtPath, buildEntries } from './build.js';
+import { renderMarkdown, targetChecks } from './render.js';
+import { formatHotspots } from './profile.js';
+import {
+  fmtBytes,
+  fmtCount,
+  machineNote,
+  ratios,
+  summarizeClient,
+  summarizeConnections,
+  summarizeRuns,
+  type BrokerSummary,
+  type ClientSummary,
+} from './report.js';
+import { DEFAULT_SETTINGS, QUICK_SETTINGS, SCENARIOS, type Scenario, type Settings } from './scenarios.js';
+
+const HELP = `Usage: tsx bench/e2e/run.ts [options]
+
+  --quick               short runs, one repetition (smoke test)
+  --scenarios <ids>     comma-separated, from: ${SCENARIOS.map((s) => s.id).join(', ')}
+  --brokers <names>     comma-separated, from: ${BROKERS.join(', ')}
+  --clients <names>     comma-separated, from: ${CLIENTS.join(', ')}
+  --reps <n>            repetitions per scenario and broker (default ${DEFAULT_SETTINGS.reps})
+  --duration <ms>       measured window (default ${DEFAULT_SETTINGS.durationMs})
+  --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
+  --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
+  --out <file>          JSON output (default bench/results/e2e.json)
+  --profile             write a CPU profile of every Node broker run to bench/results/profiles/
+                        and print each one's hotspots
+  --help
+`;
+
+function pickList<T extends string>(value: string | undefined, all: readonly T[], what: string): T[] {
+  if (!value) return [...all];
+  const picked = value.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${what} '${p}' (known: ${all.join(', ')})`);
+  return all.filter((a) => picked.includes(a));
+}
+
+function positive(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer, got '${value}'`);
+  return n;
+}
+
+interface Plan {
+  settings: Settings;
+  scenarios: Scenario[];
+  brokers: BrokerName[];
+  clients: ClientLib[];
+  out: string;
+  profileDir: string | undefined;
+}
+
+function plan(argv: string[]): Plan | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      scenarios: { type: 'string' },
+      brokers: { type: 'string' },
+      clients: { type: 'string' },
+      reps: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return undefined;
+  const base = values.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  const settings: Settings = {
+    ...base,
+    reps: positive(values.reps, 'reps') ?? base.reps,
+    durationMs: positive(values.duration, 'duration') ?? base.durationMs,
+    warmupMs: positive(values.warmup, 'warmup') ?? base.warmupMs,
+    connections: positive(values.connections, 'connections') ?? base.connections,
+  };
+  const ids = pickList(values.scenarios, SCENARIOS.map((s) => s.id), 'scenario');
+  return {
+    settings,
+    scenarios: SCENARIOS.filter((s) => ids.includes(s.id)),
+    brokers: pickList(values.brokers, BROKERS, 'broker'),
+    clients: pickList(values.clients, CLIENTS, 'client'),
+    out: resolve(REPO_ROOT, values.out ?? 'bench/results/e2e.json'),
+    profileDir: values.profile ? resolve(REPO_ROOT, 'bench/results/profiles') : undefined,
+  };
+}
+
+function log(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+function describe(r: RunResult): string {
+  const rate = `${fmtCount(r.deliveriesPerSec)} deliveries/s (limit: ${r.cpu.limit})`;
+  const cpu = `broker ${r.cpu.broker.toFixed(2)} / load ${r.cpu.load.toFixed(2)} / other ${r.cpu.other.toFixed(2)} cores`;
+  const lat = r.latency ? `, p50 ${r.latency.delivery.p50} µs p99 ${r.latency.delivery.p99} µs` : '';
+  const v = r.verify;
+  return `${rate}, ${r.brokerCpuPerDeliveryUs.toFixed(2)} µs CPU/delivery, ${cpu}${lat}, lost ${v.lost} (gaps ${v.gaps}) dup ${v.duplicates}` +
+    (v.misrouted + v.unexpected + v.unacknowledged > 0 ? ` misrouted ${v.misrouted} unexpected ${v.unexpected} unacked ${v.unacknowledged}` : '') +
+    (r.notices.length > 0 ? `\n      notices: ${r.notices.join(' | ')}` : '');
+}
+
+async function main(): Promise<void> {
+  const p = plan(process.argv.slice(2));
+  if (!p) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { settings } = p;
+  await buildEntries();
+  useCompiled(builtPath);
+  const machine = machineNote();
+  const profilesBefore = new Set(p.profileDir && existsSync(p.profileDir) ? readdirSync(p.profileDir) : []);
+  if (p.profileDir) {
+    mkdirSync(p.profileDir, { recursive: true });
+    profileNodeBrokers(p.profileDir);
+  }
+  const started = new Date().toISOString();
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, mosquitto ${machine.mosquitto}, aedes ${machine.aedes}, MQTT.js ${machine.mqttjs}`);
+  const skipped: string[] = [];
+  const brokers = p.brokers.filter((b) => {
+    const why = unavailable(b);
+    if (why) skipped.push(`${b}: ${why}`);
+    return !why;
+  });
+  const clients = p.clients.filter((c) => {
+    const why = clientUnavailable(c);
+    if (why) skipped.push(`${c}: ${why}`);
+    return !why;
+  });
+  const mosquittoMissing = unavailable('mosquitto');
+  for (const s of skipped) log(`skipped ${s}`);
+
+  const brokerRuns: (RunResult | ConnectionsResult)[] = [];
+  const clientRuns: ClientResult[] = [];
+  const brokerSummaries: BrokerSummary[] = [];
+  const clientSummaries: ClientSummary[] = [];
+  const t0 = Date.now();
+
+  for (const s of p.scenarios) {
+    if (s.kind === 'client') {
+      if (mosquittoMissing) {
+        skipped.push(`${s.id}: ${mosquittoMissing}`);
+        continue;
+      }
+      const byClient = new Map<ClientLib, { runs: ClientResult[]; errors: string[] }>(clients.map((c) => [c, { runs: [], errors: [] }]));
+      for (let rep = 1; rep <= settings.reps; rep++) {
+        for (const c of clients) {
+          const slot = byClient.get(c)!;
+          try {
+            const r = await runClient(s, c, rep, settings);
+            slot.runs.push(r);
+            clientRuns.push(r);
+            log(`${s.id} rep ${rep}/${settings.reps} ${c}: ${fmtCount(r.msgsPerSec)} msg/s, ${r.cpuPerMsgUs.toFixed(2)} µs CPU/msg, lost ${r.lost} dup ${r.duplicates}`);
+          } catch (e) {
+            slot.errors.push(String((e as Error).message));
+            log(`${s.id} rep ${rep} ${c}: FAILED ${(e as Error).message}`);
+          }
+        }
+      }
+      for (const [c, { runs, errors }] of byClient) if (runs.length + errors.length > 0) clientSummaries.push(summarizeClient(s.id, c, runs, errors));
+      continue;
+    }
+    const byBroker = new Map<BrokerName, { runs: (RunResult | ConnectionsResult)[]; errors: string[] }>(brokers.map((b) => [b, { runs: [], errors: [] }]));
+    // Interleaved: A B C, A B C, … so a noisy moment hits every broker alike.
+    for (let rep = 1; rep <= settings.reps; rep++) {
+      for (const b of brokers) {
+        const slot = byBroker.get(b)!;
+        const head = `${s.id} rep ${rep}/${settings.reps} ${b}`;
+        if (p.profileDir) profileNodeBrokers(p.profileDir, `${s.id}-rep${rep}`);
+        try {
+          if (s.kind === 'connections') {
+            const r = await runConnections(s, b, rep, settings);
+            slot.runs.push(r);
+            log(`${head}: ${r.connected}/${r.requested} connected, ${fmtBytes(r.bytesPerConnection)}/conn, ${fmtCount(r.connectsPerSec)} conn/s, dropped ${r.dropped}`);
+          } else {
+            const r = s.kind === 'latency' ? await runLatency(s, b, rep, settings) : await runThroughput(s, b, rep, settings);
+            slot.runs.push(r);
+            log(`${head}: ${describe(r)}`);
+          }
+        } catch (e) {
+          slot.errors.push(String((e as Error).message).slice(0, 2000));
+          log(`${head}: FAILED ${(e as Error).message}`);
+        }
+        brokerRuns.push(...slot.runs.slice(-1));
+        if (liveChildren() > 0) await stopAll(1000); // nothing may survive into the next run
+      }
+    }
+    for (const [b, { runs, errors }] of byBroker) {
+      if (runs.length + errors.length === 0) continue;
+      brokerSummaries.push(
+        s.kind === 'connections'
+          ? summarizeConnections(s.id, b, runs as ConnectionsResult[], errors)
+          : summarizeRuns(s.id, b, runs as RunResult[], errors),
+      );
+    }
+  }
+
+  const rs = ratios(brokerSummaries);
+  const targets = targetChecks(brokerSummaries, rs, clientSummaries);
+  const markdown = renderMarkdown(machine, settings, brokerSummaries, rs, clientSummaries, targets, started.slice(0, 10));
+  process.stdout.write('\n' + markdown);
+  if (skipped.length > 0) process.stdout.write(`\nSkipped: ${skipped.join('; ')}\n`);
+  const json = {
+    started,
+    elapsedSeconds: Math.round((Date.now() - t0) / 1000),
+    machine,
+    settings,
+    skipped,
+    ratios: rs,
+    targets,
+    brokers: brokerSummaries,
+    clients: clientSummaries,
+    runs: { brokers: brokerRuns, clients: clientRuns },
+    markdown,
+  };
+  if (p.profileDir) {
+    const fresh = readdirSync(p.profileDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
+    for (const f of fresh.sort()) process.stdout.write('\n' + formatHotspots(join(p.profileDir, f), 15) + '\n');
+  }
+  mkdirSync(dirname(p.out), { recursive: true });
+  writeFileSync(p.out, JSON.stringify(json, null, 2) + '\n');
+  log(`\nwrote ${p.out} (${json.elapsedSeconds} s)`);
+}
+
+main()
+  .catch((e) => {
+    log(`bench failed: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll(1000));

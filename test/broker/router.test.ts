@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { RetainedStore, SubscriptionTree } from '../../src/broker-mini/router.js';
+import { topicMatches } from '../../src/codec/index.js';
+
+const b = (s: string) => new TextEncoder().encode(s);
+
+describe('SubscriptionTree', () => {
+  it('matches literal levels, + and # (spec 4.7.1)', () => {
+    const t = new SubscriptionTree();
+    t.add('sport/tennis/player1', 'lit', 0);
+    t.add('sport/tennis/+', 'plus', 0);
+    t.add('sport/#', 'hash', 0);
+    t.add('#', 'all', 0);
+    t.add('+/+', 'two', 0);
+    expect([...t.match('sport/tennis/player1').keys()].sort()).toEqual(['all', 'hash', 'lit', 'plus']);
+    expect([...t.match('sport').keys()].sort()).toEqual(['all', 'hash']); // '#' includes the parent level
+    expect([...t.match('sport/').keys()].sort()).toEqual(['all', 'hash', 'two']);
+    expect([...t.match('/finance').keys()].sort()).toEqual(['all', 'two']);
+    expect([...t.match('sport/tennis/player1/ranking').keys()].sort()).toEqual(['all', 'hash']);
+  });
+
+  it('[MQTT-4.7.2-1] filters starting with + or # never match topics starting with $', () => {
+    const t = new SubscriptionTree();
+    t.add('#', 'hash', 0);
+    t.add('+/monitor/Clients', 'plus', 0);
+    t.add('$SYS/#', 'sys', 0);
+    t.add('$SYS/monitor/+', 'sysplus', 0);
+    expect([...t.match('$SYS/monitor/Clients').keys()].sort()).toEqual(['sys', 'sysplus']);
+    expect([...t.match('x/monitor/Clients').keys()].sort()).toEqual(['hash', 'plus']);
+  });
+
+  it('[MQTT-3.3.5-1] gives a client with overlapping filters one entry, at the highest granted QoS', () => {
+    const t = new SubscriptionTree();
+    t.add('a/#', 'c', 0);
+    t.add('a/+', 'c', 2);
+    t.add('a/b', 'c', 1);
+    t.add('a/b', 'd', 1);
+    expect(t.match('a/b')).toEqual(new Map([['c', 2], ['d', 1]]));
+  });
+
+  it('[MQTT-3.8.4-3] the same filter from the same client replaces the subscription', () => {
+    const t = new SubscriptionTree();
+    expect(t.add('a/b', 'c', 0)).toBe(false);
+    expect(t.add('a/b', 'c', 2)).toBe(true);
+    expect(t.size).toBe(1);
+    expect(t.match('a/b').get('c')).toBe(2);
+  });
+
+  it('[MQTT-3.10.4-1] removes only the subscription whose filter is the same string', () => {
+    const t = new SubscriptionTree();
+    t.add('a/+', 'c', 0);
+    t.add('a/b', 'c', 0);
+    expect(t.remove('a/b/#', 'c')).toBe(false);
+    expect(t.remove('a/#', 'c')).toBe(false);
+    expect(t.remove('a/+', 'c')).toBe(true);
+    expect(t.match('a/b').has('c')).toBe(true);
+    expect(t.match('a/x').has('c')).toBe(false);
+    expect(t.size).toBe(1);
+  });
+
+  it('[MQTT-4.7.3-4] compares raw strings: no case folding or Unicode normalisation', () => {
+    const t = new SubscriptionTree();
+    t.add('Caf\u00e9', 'nfc', 0); // é precomposed
+    t.add('cafe\u0301', 'nfd', 0); // e + combining acute
+    expect([...t.match('Caf\u00e9').keys()]).toEqual(['nfc']);
+    expect([...t.match('cafe\u0301').keys()]).toEqual(['nfd']);
+    expect(t.match('caf\u00e9').size).toBe(0);
+    expect(t.match('Cafe\u0301').size).toBe(0);
+  });
+
+  it('prunes empty branches when subscriptions go away', () => {
+    const t = new SubscriptionTree();
+    for (let i = 0; i < 100; i++) t.add(`x/${i}/y`, 'c', 0);
+    for (let i = 0; i < 100; i++) t.remove(`x/${i}/y`, 'c');
+    expect(t.size).toBe(0);
+    t.add('x/1/y', 'd', 1);
+    expect(t.match('x/1/y')).toEqual(new Map([['d', 1]]));
+  });
+
+  it('agrees with the codec topicMatches on a grid of filters and topics', () => {
+    const filters = ['#', '+', '+/+', 'a', 'a/#', 'a/+', 'a/+/c', '+/b/#', '/+', '/#', 'a//c', '$SYS/#', '+/#', 'a/b/c/#'];
+    const topics = ['a', 'a/b', 'a/b/c', 'a//c', '/a', '/', 'b/b/x', '$SYS/x', '$x', 'a/b/c/d', 'x'];
+    const t = new SubscriptionTree();
+    filters.forEach((f, i) => t.add(f, `c${i}`, 0));
+    for (const topic of topics) {
+      const expected = filters.map((f, i) => (topicMatches(f, topic) ? `c${i}` : '')).filter(Boolean).sort();
+      expect([...t.match(topic).keys()].sort(), topic).toEqual(expected);
+    }
+  });
+});
+
+describe('RetainedStore', () => {
+  it('[MQTT-3.3.1-5] [MQTT-3.3.1-7] keeps one message per topic: the newest, with its QoS', () => {
+    const r = new RetainedStore();
+    r.set('a', b('1'), 1);
+    r.set('a', b('2'), 0);
+    expect(r.get('a')).toEqual({ topic: 'a', payload: b('2'), qos: 0 });
+    expect(r.size).toBe(1);
+  });
+
+  it('[MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty payload clears the topic and is not stored', () => {
+    const r = new RetainedStore();
+    r.set('a', b('1'), 1);
+    r.set('a', new Uint8Array(0), 0);
+    expect(r.get('a')).toBeUndefined();
+    r.set('b', new Uint8Array(0), 1);
+    expect(r.size).toBe(0);
+  });
+
+  it('[MQTT-3.3.1-6] finds every retained message matching a filter, never $ topics for a leading wildcard', () => {
+    const r = new RetainedStore();
+    for (const t of ['a/b', 'a/c', 'b', '$SYS/x']) r.set(t, b(t), 0);
+    expect(r.matching('a/+').map((m) => m.topic).sort()).toEqual(['a/b', 'a/c']);
+    expect(r.matching('#').map((m) => m.topic).sort()).toEqual(['a/b', 'a/c', 'b']);
+    expect(r.matching('$SYS/#').map((m) => m.topic)).toEqual(['$SYS/x']);
+    expect(r.matching('b').map((m) => m.topic)).toEqual(['b']);
+    expect(r.matching('zzz')).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@
  * /proc/<pid>/stat (utime + stime). Memory for all three comes from /proc/<pid>/status
  * (VmRSS now, VmHWM peak), so the numbers are comparable.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,18 +97,6 @@ export function procMemory(pid: number): { rss: number; peakRss: number } {
   return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
 }
 
-let profileDir: string | undefined;
-let profileLabel = 'run';
-
-/**
- * Node brokers started from now on write a V8 CPU profile into `dir` when they stop, named
- * `<label>-<broker>-<time>.cpuprofile`.
- */
-export function profileNodeBrokers(dir: string | undefined, label = profileLabel): void {
-  profileDir = dir;
-  profileLabel = label;
-}
-
 /** Starts `name` on a free port of 127.0.0.1 and waits until it accepts connections. */
 export async function startBroker(name: BrokerName): Promise<BrokerHandle> {
   return name === 'mosquitto' ? startMosquitto() : startNodeBroker(name);
@@ -116,12 +104,7 @@ export async function startBroker(name: BrokerName): Promise<BrokerHandle> {
 
 async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
   const opts = JSON.stringify({ maxQueuedMessages: MAX_QUEUED });
-  // V8 writes one profile per thread (tsx's loader runs in a second one): collect them in a
-  // folder of their own and keep the main thread's.
-  const profTmp = profileDir ? mkdtempSync(join(profileDir, '.tmp-')) : undefined;
-  const profName = `${profileLabel}-${name}-${Date.now()}.cpuprofile`;
-  const execArgv = ['--expose-gc', ...(profTmp ? ['--cpu-prof', `--cpu-prof-dir=${profTmp}`] : [])];
-  const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', execArgv, [name, opts]);
+  const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', ['--expose-gc'], [name, opts], name);
   try {
     const { port, pid } = await rpc.call<{ port: number; pid: number }>('info', null, 30_000);
     return {
@@ -136,24 +119,16 @@ async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
       alive: () => child.exitCode === null && child.signalCode === null,
       stderrTail,
       async stop() {
-        // A clean exit of its own, so a CPU profile (--profile) gets written.
+        // A clean exit of its own, so a CPU profile (`--profile`) gets written.
         const asked = await rpc.call('stop', null, 5000).then(() => true, () => false);
         if (asked) await waitExit(child, 10_000);
         await stopChild(child);
-        if (profTmp) keepMainThreadProfile(profTmp, join(profileDir!, profName));
       },
     };
   } catch (e) {
     await stopChild(child);
     throw new Error(`${name} did not start: ${(e as Error).message}\n${stderrTail()}`);
   }
-}
-
-/** Moves the main thread's profile (thread id 0 in V8's default name) to `target`. */
-function keepMainThreadProfile(dir: string, target: string): void {
-  const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
-  if (main) renameSync(join(dir, main), target);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A port that was free a moment ago (mosquitto cannot listen on port 0 and report it). */

@@ -8,7 +8,7 @@
  * The bundles go to node_modules/.cache/ so that the packages left external (aedes, mqtt) resolve
  * from the project's node_modules.
  */
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './procs.js';
@@ -39,4 +39,6 @@ export async function buildEntries(): Promise<void> {
     target: 'node20',
     logLevel: 'warning',
   });
+  // esbuild's JS API keeps a service process for later builds; there are none, so end it now.
+  await stop();
 }

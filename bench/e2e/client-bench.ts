@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker } from './brokers.js';
-import { forkNode, REPO_ROOT, stopChild, type NodeChild } from './procs.js';
+import { forkNode, REPO_ROOT, stopChild, waitExit, type NodeChild } from './procs.js';
 import type { ClientScenario, Settings } from './scenarios.js';
 import { startWorker, stopWorkers, type LoadWorker } from './workers.js';
 import type { ClientInit, ClientLib, ClientRun, ClientRunResult } from './client-worker.js';
@@ -50,7 +50,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
       `client${process.pid}r${rep}${lib}`,
     );
     workers.push(sub.worker);
-    client = forkNode('bench/e2e/client-worker.ts');
+    client = forkNode('bench/e2e/client-worker.ts', [], [], lib);
     const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true };
     await client.rpc.call('init', init);
     const count = s.qos === 0 ? set.clientMessages.qos0 : set.clientMessages.qos1;
@@ -85,7 +85,10 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
     };
   } finally {
     if (client) {
+      // `close` ends the client; the worker then exits by itself (a CPU profile needs a clean exit).
       await client.rpc.call('close', null, 5000).catch(() => undefined);
+      client.child.disconnect?.();
+      await waitExit(client.child, 5000);
       await stopChild(client.child, 1000);
     }
     await stopWorkers(workers);

@@ -209,8 +209,14 @@ function noticesOf(broker: BrokerHandle, workers: LoadWorker[]): string[] {
   const out = workers.flatMap((w) =>
     w.rpc.notices.filter((n) => n.kind !== 'progress').map((n) => `${w.task.role}: ${n.kind}: ${String(n.detail)}`),
   );
-  if (!broker.alive()) out.push(`broker exited: ${broker.stderrTail().slice(-500)}`);
-  else if (broker.stderrTail()) out.push(`broker stderr: ${broker.stderrTail().slice(-500)}`);
+  // mosquitto warns at every start that it runs as root (`user root` in its config, on purpose).
+  const stderr = broker
+    .stderrTail()
+    .split('\n')
+    .filter((l) => l.trim() && !l.includes('should not be run as root'))
+    .join('\n');
+  if (!broker.alive()) out.push(`broker exited: ${stderr.slice(-500)}`);
+  else if (stderr) out.push(`broker stderr: ${stderr.slice(-500)}`);
   return out.slice(0, 20);
 }
 

@@ -9,7 +9,8 @@
  */
 import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Rpc } from './rpc.js';
 
 /** The repository root (two folders up from this file). */
@@ -60,20 +61,54 @@ export function useCompiled(pathOf: (script: string) => string): void {
   compiled = pathOf;
 }
 
+let profileDir: string | undefined;
+let profileLabel = 'run';
+
+/**
+ * Node children forked from now on with a profile name (brokers, clients) write a V8 CPU profile
+ * when they exit normally: `<dir>/<label>-<name>-<time>.cpuprofile`. `undefined` turns it off.
+ */
+export function profileChildren(dir: string | undefined, label = profileLabel): void {
+  profileDir = dir;
+  profileLabel = label;
+}
+
+/**
+ * V8 writes one profile per thread (tsx's loader runs in a second one) with default names holding
+ * the thread id: give each child a folder of its own and keep the main thread's (id 0).
+ */
+function profileArgs(child: () => ChildProcess, name: string): string[] {
+  if (!profileDir) return [];
+  const dir = mkdtempSync(join(profileDir, '.tmp-'));
+  const target = join(profileDir, `${profileLabel}-${name}-${Date.now()}.cpuprofile`);
+  queueMicrotask(() =>
+    child().once('exit', () => {
+      const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+      if (main) renameSync(join(dir, main), target);
+      rmSync(dir, { recursive: true, force: true });
+    }),
+  );
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /**
  * Forks `script` (a .ts file relative to the repository root: its compiled bundle after
  * `useCompiled`, else through tsx's loader) with an IPC channel. `extraExecArgv` goes to node
- * (for example `--expose-gc`), `args` to the script.
+ * (for example `--expose-gc`), `args` to the script. With `profileName`, the child is profiled
+ * when `profileChildren` is on.
  */
-export function forkNode(script: string, extraExecArgv: string[] = [], args: string[] = []): NodeChild {
+export function forkNode(script: string, extraExecArgv: string[] = [], args: string[] = [], profileName?: string): NodeChild {
+  let forked: ChildProcess | undefined;
+  const profiling = profileName ? profileArgs(() => forked!, profileName) : [];
   const child = track(
     fork(compiled ? compiled(script) : resolve(REPO_ROOT, script), args, {
       cwd: REPO_ROOT,
-      execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...extraExecArgv],
+      execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...extraExecArgv, ...profiling],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, NODE_OPTIONS: '' },
     }),
   );
+  forked = child;
   const tail = captureTail(child);
   return { child, rpc: new Rpc(child), stderrTail: tail };
 }

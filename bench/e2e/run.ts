@@ -13,12 +13,12 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BROKERS, profileNodeBrokers, unavailable, type BrokerName } from './brokers.js';
+import { BROKERS, unavailable, type BrokerName } from './brokers.js';
 import { CLIENTS, clientUnavailable, runClient, type ClientResult } from './client-bench.js';
 import type { ClientLib } from './client-worker.js';
 import { runConnections, type ConnectionsResult } from './connections.js';
 import { runLatency, runThroughput, type RunResult } from './measure.js';
-import { liveChildren, REPO_ROOT, stopAll, useCompiled } from './procs.js';
+import { liveChildren, profileChildren, REPO_ROOT, stopAll, useCompiled } from './procs.js';
 import { builtPath, buildEntries } from './build.js';
 import { renderMarkdown, targetChecks } from './render.js';
 import { formatHotspots } from './profile.js';
@@ -46,8 +46,8 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
-  --profile             write a CPU profile of every Node broker run to bench/results/profiles/
-                        and print each one's hotspots
+  --profile             write a CPU profile of every Node broker and client run to
+                        bench/results/profiles/ and print each one's hotspots
   --help
 `;
 
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const profilesBefore = new Set(p.profileDir && existsSync(p.profileDir) ? readdirSync(p.profileDir) : []);
   if (p.profileDir) {
     mkdirSync(p.profileDir, { recursive: true });
-    profileNodeBrokers(p.profileDir);
+    profileChildren(p.profileDir);
   }
   const started = new Date().toISOString();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, mosquitto ${machine.mosquitto}, aedes ${machine.aedes}, MQTT.js ${machine.mqttjs}`);
@@ -172,6 +172,7 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= settings.reps; rep++) {
         for (const c of clients) {
           const slot = byClient.get(c)!;
+          if (p.profileDir) profileChildren(p.profileDir, `${s.id}-rep${rep}`);
           try {
             const r = await runClient(s, c, rep, settings);
             slot.runs.push(r);
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
       for (const b of brokers) {
         const slot = byBroker.get(b)!;
         const head = `${s.id} rep ${rep}/${settings.reps} ${b}`;
-        if (p.profileDir) profileNodeBrokers(p.profileDir, `${s.id}-rep${rep}`);
+        if (p.profileDir) profileChildren(p.profileDir, `${s.id}-rep${rep}`);
         try {
           if (s.kind === 'connections') {
             const r = await runConnections(s, b, rep, settings);

@@ -16,28 +16,7 @@ import { RetainedStore, SubscriptionTree } from './router.js';
 import { Session, type CloseReason, type SessionEffect } from './session.js';
 import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
 import { TypedEmitter } from '../util/emitter.js';
-
-/** A value, or a promise of it: hooks may be synchronous or not. */
-type Maybe<T> = T | Promise<T>;
-
-function isPromise<T>(v: Maybe<T>): v is Promise<T> {
-  return typeof (v as Promise<T> | undefined)?.then === 'function';
-}
-
-/** Calls `f` with the value now, or when the promise settles (rejections become `onError`). */
-function after<T>(v: Maybe<T>, f: (t: T) => void, onError: (e: unknown) => void): void | Promise<void> {
-  if (!isPromise(v)) return f(v);
-  return v.then(f, (e: unknown) => onError(e));
-}
-
-/** Calls a hook; a synchronous throw becomes `onError`'s value. */
-function callHook<T>(hook: () => Maybe<T>, onError: (e: unknown) => T): Maybe<T> {
-  try {
-    return hook();
-  } catch (e) {
-    return onError(e);
-  }
-}
+import { after, callHook, isPromise, type Maybe } from './maybe.js';
 
 /** The server-wide state and logic, fed by `Link`s (see module comment). */
 export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {

@@ -7,6 +7,9 @@ import { validateTopicName } from '../codec/index.js';
 import { parseIntInRange, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { readFileOrFail } from './io.js';
 
+/** Certificates and keys are small; anything bigger than this is not one. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
 /** Options common to `pub` and `sub`. */
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   { name: 'host', kind: 'value', short: 'h', long: 'host' },
@@ -136,11 +139,11 @@ export async function connectionSettings(args: ParsedArgs, command: string): Pro
   const will = willSettings(args, command);
   if (will) settings.will = will;
   const cafile = args.value('cafile');
-  if (cafile !== undefined) settings.ca = await readFileOrFail(cafile, '--cafile');
+  if (cafile !== undefined) settings.ca = await readFileOrFail(cafile, '--cafile', MAX_PEM_BYTES);
   const cert = args.value('cert');
-  if (cert !== undefined) settings.cert = await readFileOrFail(cert, '--cert');
+  if (cert !== undefined) settings.cert = await readFileOrFail(cert, '--cert', MAX_PEM_BYTES);
   const key = args.value('key');
-  if (key !== undefined) settings.key = await readFileOrFail(key, '--key');
+  if (key !== undefined) settings.key = await readFileOrFail(key, '--key', MAX_PEM_BYTES);
   return settings;
 }
 

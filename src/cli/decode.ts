@@ -10,13 +10,16 @@
  * …
  * ```
  */
-import { formatInspection, inspectStream } from '../codec/index.js';
+import { formatInspection, inspectStream, MAX_PACKET_SIZE } from '../codec/index.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { CliError } from './errors.js';
 import { DECODE_HELP } from './help.js';
 import { readAll, readFileOrFail, writeLine, type CliIo } from './io.js';
 
 const COMMAND = 'mqtt311 decode';
+
+/** Input refused beyond this: room for one largest packet (spec 2.2.3) written out as hex. */
+const MAX_INPUT_BYTES = 3 * MAX_PACKET_SIZE;
 
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'file', kind: 'value', short: 'f', long: 'file' },
@@ -58,11 +61,11 @@ export async function runDecode(argv: string[], io: CliIo): Promise<number> {
   }
   let bytes: Uint8Array;
   if (file !== undefined) {
-    bytes = file === '-' ? await readAll(io.stdin) : await readFileOrFail(file, 'file');
+    bytes = file === '-' ? await readAll(io.stdin, MAX_INPUT_BYTES, io.interrupt) : await readFileOrFail(file, 'file', MAX_INPUT_BYTES);
   } else if (args.positionals.length > 0 && !(args.positionals.length === 1 && args.positionals[0] === '-')) {
     bytes = parseHex(args.positionals.join(' '));
   } else {
-    bytes = parseHex((await readAll(io.stdin)).toString('latin1'));
+    bytes = parseHex((await readAll(io.stdin, MAX_INPUT_BYTES, io.interrupt)).toString('latin1'));
   }
   if (bytes.length === 0) throw usageError('no bytes to decode', COMMAND);
 

@@ -6,6 +6,7 @@
  * the server refuses the connection, 27 when `sub -W` times out. A user mistake never prints a
  * stack trace.
  */
+import { CONNACK_REASONS } from '../client/index.js';
 
 /** Stable codes for the failures the CLI reports itself. */
 export type CliErrorCode =
@@ -40,17 +41,9 @@ export class CliError extends Error {
   }
 }
 
-/** CONNACK return codes in words (spec 3.2.2.3, table 3.1). */
-export const CONNACK_REASONS: Readonly<Record<number, string>> = {
-  1: 'unacceptable protocol version',
-  2: 'identifier rejected',
-  3: 'server unavailable',
-  4: 'bad user name or password',
-  5: 'not authorized',
-};
-
 /** The CLI error for a CONNACK refusal: exit code = return code, as mosquitto_pub/sub do. */
 export function connackRefused(returnCode: number): CliError {
+  // Return codes and their meaning: spec 3.2.2.3, table 3.1.
   const reason = CONNACK_REASONS[returnCode] ?? 'unknown return code';
   return new CliError('CONNACK_REFUSED', `CONNACK ${returnCode}: ${reason}`, {
     exitCode: returnCode >= 1 && returnCode <= 255 ? returnCode : 1,

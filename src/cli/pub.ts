@@ -7,6 +7,7 @@
  * DISCONNECT was sent.
  */
 import type { MqttClient } from '../client/index.js';
+import { MAX_REMAINING_LENGTH } from '../codec/index.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { checkTopicName, CONNECTION_OPTIONS, connectionSettings, type ConnectionSettings } from './connection-flags.js';
 import { toCliError } from './errors.js';
@@ -32,6 +33,12 @@ type Source =
   | { kind: 'bytes'; payload: Uint8Array }
   | { kind: 'lines' };
 
+/**
+ * The largest payload one PUBLISH can carry: the maximum remaining length (spec 2.2.3) less the
+ * shortest variable header (a one-byte topic: 2 + 1 bytes, plus 2 for a packet identifier).
+ */
+const MAX_PAYLOAD_BYTES = MAX_REMAINING_LENGTH - 5;
+
 /** QoS 1/2 publishes in flight at once with -l, so a long input never queues without bound. */
 const LINE_WINDOW = 64;
 
@@ -46,9 +53,9 @@ async function messageSource(args: ReturnType<typeof parseArgs>, io: CliIo): Pro
     case 'message':
       return { kind: 'bytes', payload: Buffer.from(args.value('message') ?? '') };
     case 'file':
-      return { kind: 'bytes', payload: await readFileOrFail(args.value('file') ?? '', '-f file') };
+      return { kind: 'bytes', payload: await readFileOrFail(args.value('file') ?? '', '-f file', MAX_PAYLOAD_BYTES) };
     case 'stdin-file':
-      return { kind: 'bytes', payload: await readAll(io.stdin) };
+      return { kind: 'bytes', payload: await readAll(io.stdin, MAX_PAYLOAD_BYTES, io.interrupt) };
     case 'null-message':
       return { kind: 'bytes', payload: new Uint8Array(0) };
     case 'stdin-line':
@@ -60,7 +67,7 @@ async function messageSource(args: ReturnType<typeof parseArgs>, io: CliIo): Pro
 async function publishLines(client: MqttClient, topic: string, settings: ConnectionSettings, retain: boolean, io: CliIo): Promise<void> {
   const pending = new Set<Promise<void>>();
   let failure: unknown;
-  for await (const line of readLines(io.stdin)) {
+  for await (const line of readLines(io.stdin, MAX_PAYLOAD_BYTES, io.interrupt)) {
     if (failure !== undefined || io.interrupt.aborted) break;
     const p = client.publish(topic, line, { qos: settings.qos, retain }).then(
       () => void pending.delete(p),

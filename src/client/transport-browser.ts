@@ -224,6 +224,8 @@ class BrowserWebSocketTransport implements Transport {
   }
 
   destroy(): void {
+    // The standard API has no abort: close() is the quickest way out. The owner hears the close
+    // now; whatever the browser still sends or receives is ignored.
     if (this.#ws.readyState <= 1) this.#ws.close(1000);
     this.#finish(undefined);
   }

@@ -13,8 +13,11 @@
  *
  * Received chunks are Buffers, so payloads are Buffers as with TCP. For `wss:` the client's TLS
  * options (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`) apply to the TLS connection.
+ *
+ * The `ws` package is loaded on the first `ws:`/`wss:` connection, so programs that only use TCP
+ * do not need it installed.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ClientError } from './errors.js';
 import {
   CLOSE_UNSUPPORTED_DATA,
@@ -27,6 +30,23 @@ import {
   webSocketUrl,
 } from './transport-browser.js';
 import { registerTransport, type Transport, type TransportFactory, type TransportOptions } from './transport.js';
+
+/** `WebSocket.OPEN` (the standard readyState values). */
+const OPEN = 1;
+
+let wsPackage: Promise<typeof WebSocket> | undefined;
+
+/** Loads the `ws` package once; a missing package becomes a typed error. */
+function loadWs(): Promise<typeof WebSocket> {
+  wsPackage ??= import('ws').then(
+    (m) => m.default,
+    (cause: unknown) => {
+      wsPackage = undefined;
+      throw new ClientError('INVALID_OPTIONS', 'ws: and wss: URLs in Node need the "ws" package (npm install ws)', { cause });
+    },
+  );
+  return wsPackage;
+}
 
 /** The largest MQTT packet: fixed header byte, four length bytes, 268,435,455 bytes (spec 2.2.3). */
 const MAX_MQTT_PACKET = 1 + 4 + 268_435_455;
@@ -82,7 +102,7 @@ class NodeWebSocketTransport implements Transport {
   }
 
   write(data: Uint8Array | readonly Uint8Array[]): boolean {
-    if (this.#callbacks.closed || this.#ws.readyState !== WebSocket.OPEN) return true;
+    if (this.#callbacks.closed || this.#ws.readyState !== OPEN) return true;
     const parts = data instanceof Uint8Array ? [data] : data;
     // [MQTT-6.0.0-1] binary frames. Several buffers (a PUBLISH header and its payload) are sent
     // as the fragments of one binary message, so a large payload is not copied to join them.
@@ -106,7 +126,7 @@ class NodeWebSocketTransport implements Transport {
 
   end(): void {
     // The close frame is queued behind the data already written, so nothing written is lost.
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(1000);
+    if (this.#ws.readyState === OPEN) this.#ws.close(1000);
   }
 
   destroy(): void {
@@ -133,15 +153,16 @@ class NodeWebSocketTransport implements Transport {
  */
 export function createWsTransport(options: WsTransportOptions = {}): TransportFactory {
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
-  return (transportOptions: TransportOptions) =>
-    new Promise<Transport>((resolve, reject) => {
+  return async (transportOptions: TransportOptions) => {
+    const WebSocketImpl = await loadWs();
+    return new Promise<Transport>((resolve, reject) => {
       const { signal, tls } = transportOptions;
       if (signal?.aborted) {
         reject(new ClientError('ABORTED', 'the connection attempt was aborted'));
         return;
       }
       // [MQTT-6.0.0-3] offer the "mqtt" subprotocol.
-      const ws = new WebSocket(webSocketUrl(transportOptions), [MQTT_SUBPROTOCOL], {
+      const ws = new WebSocketImpl(webSocketUrl(transportOptions), [MQTT_SUBPROTOCOL], {
         ...tls,
         headers: options.headers,
         maxPayload: options.maxFrameSize ?? MAX_MQTT_PACKET,
@@ -179,6 +200,7 @@ export function createWsTransport(options: WsTransportOptions = {}): TransportFa
       ws.once('error', (error) => settle(error));
       ws.once('close', () => settle(new ClientError('CONNECT_FAILED', 'the WebSocket closed during the handshake')));
     });
+  };
 }
 
 /** The Node WebSocket transport factory with default options. */

@@ -53,11 +53,13 @@ export const MQTT_ERROR_CODES = {
   BUFFER_TOO_SMALL: 'close',
 } as const;
 
+/** A stable error code: a key of {@link MQTT_ERROR_CODES}. */
 export type MqttErrorCode = keyof typeof MQTT_ERROR_CODES;
 
 /** What the receiver of offending bytes must do. */
 export type MqttErrorAction = 'close' | 'connack';
 
+/** Details attached to an {@link MqttError}. */
 export interface MqttErrorOptions {
   /** Normative statement id without brackets, e.g. `'MQTT-2.2.2-2'`. */
   rule?: string;

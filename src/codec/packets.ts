@@ -19,6 +19,7 @@ export const ConnackReturnCode = {
   BadUsernameOrPassword: 4,
   NotAuthorized: 5,
 } as const;
+/** A CONNACK return code, 0-5. */
 export type ConnackReturnCode = (typeof ConnackReturnCode)[keyof typeof ConnackReturnCode];
 
 /** A SUBACK return code: the granted QoS, or 0x80 for failure (spec 3.9.3). */
@@ -113,6 +114,7 @@ export interface PingrespPacket { cmd: 'pingresp' }
 /** DISCONNECT (type 14) (spec 3.14). */
 export interface DisconnectPacket { cmd: 'disconnect' }
 
+/** Any MQTT 3.1.1 control packet; switch on `cmd` to narrow it. */
 export type Packet =
   | ConnectPacket
   | ConnackPacket
@@ -129,6 +131,7 @@ export type Packet =
   | PingrespPacket
   | DisconnectPacket;
 
+/** The `cmd` of a packet: `'connect'`, `'publish'`, … */
 export type PacketCmd = Packet['cmd'];
 
 /** Packets whose only field is a packet identifier. */

@@ -62,11 +62,13 @@ export class FrameReader {
     }
   }
 
+  /** One byte; `what` names the field and `rule` is cited if the frame ends first. */
   u8(what: string, rule?: string): number {
     this.need(1, what, rule);
     return this.buf[this.pos++];
   }
 
+  /** A 16-bit big-endian integer (spec 1.5.2). */
   u16(what: string, rule?: string): number {
     this.need(2, what, rule);
     const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];

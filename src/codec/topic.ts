@@ -36,10 +36,9 @@ export function topicByteLength(topic: string, isFilter: boolean, wildcardRule: 
     let i = 0;
     for (; i < n; i++) {
       const c = topic.charCodeAt(i);
-      if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) {
-        if (!isFilter || c >= 0x80 || c === 0) break;
-        checkWildcard(topic, i, c, offset);
-      }
+      if (c < 0x80 && SPECIAL_ASCII[c] === 0) continue;
+      // A well-placed wildcard in a filter is fine; anything else needs the full check.
+      if (!isFilter || (c !== PLUS && c !== HASH) || !wildcardPlaced(topic, i, c)) break;
     }
     if (i === n && n !== 0 && n <= MAX_STRING_BYTES) return n;
   }
@@ -92,22 +91,28 @@ function checkedTopicByteLength(topic: string, isFilter: boolean, wildcardRule: 
   return bytes;
 }
 
-/** A wildcard at `i` must fill its level; `#` must also be the last character. */
+/**
+ * Whether the wildcard `c` at `i` is where it may be: [MQTT-4.7.1-3] `+` fills a whole level;
+ * [MQTT-4.7.1-2] `#` fills a whole level and is the filter's last character.
+ */
+function wildcardPlaced(filter: string, i: number, c: number): boolean {
+  const n = filter.length;
+  if (i !== 0 && filter.charCodeAt(i - 1) !== SLASH) return false;
+  return i === n - 1 || (c === PLUS && filter.charCodeAt(i + 1) === SLASH);
+}
+
+/** Throws unless the wildcard `c` at `i` is where it may be (see `wildcardPlaced`). */
 function checkWildcard(filter: string, i: number, c: number, offset: number | undefined): void {
-  const startsLevel = i === 0 || filter.charCodeAt(i - 1) === SLASH;
-  const last = i === filter.length - 1;
+  if (wildcardPlaced(filter, i, c)) return;
   if (c === HASH) {
     // [MQTT-4.7.1-2] '#' is alone in its level and is the filter's last character.
-    if (!startsLevel || !last) {
-      throw new MqttError('INVALID_TOPIC_FILTER', "'#' must be the last level and alone in it", {
-        rule: 'MQTT-4.7.1-2',
-        offset,
-      });
-    }
-  } else if (!startsLevel || !(last || filter.charCodeAt(i + 1) === SLASH)) {
-    // [MQTT-4.7.1-3] '+' fills a whole level.
-    throw new MqttError('INVALID_TOPIC_FILTER', "'+' must fill a whole level", { rule: 'MQTT-4.7.1-3', offset });
+    throw new MqttError('INVALID_TOPIC_FILTER', "'#' must be the last level and alone in it", {
+      rule: 'MQTT-4.7.1-2',
+      offset,
+    });
   }
+  // [MQTT-4.7.1-3] '+' fills a whole level.
+  throw new MqttError('INVALID_TOPIC_FILTER', "'+' must fill a whole level", { rule: 'MQTT-4.7.1-3', offset });
 }
 
 /**

@@ -4,7 +4,7 @@
  * bytes) through its events.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker, type Broker, type ClientInfo } from '../../src/broker-mini/index.js';
 import type { PublishPacket } from '../../src/codec/index.js';
@@ -105,6 +105,25 @@ describe('mqtt311 pub', () => {
     expect(r.code).toBe(0);
     await vi.waitFor(() => expect(published('pub/l')).toHaveLength(4));
     expect(published('pub/l').map((p) => Buffer.from(p.payload).toString())).toEqual(['first', 'second', '', 'last']);
+  });
+
+  it('publishes the lines read so far and exits 0 when interrupted during -l', async () => {
+    const pub = spawnCli(['pub', '-h', HOST, '-p', port, '-t', 'pub/l-int', '-l']);
+    pub.child.stdin?.write('before ctrl-c\n');
+    await vi.waitFor(() => expect(published('pub/l-int')).toHaveLength(1), { timeout: 15_000 });
+    pub.child.kill('SIGINT');
+    expect((await pub.exited).code).toBe(0);
+    expect(Buffer.from(published('pub/l-int')[0].payload).toString()).toBe('before ctrl-c');
+  });
+
+  it('refuses a -f file larger than one PUBLISH can carry, without reading it', async () => {
+    const file = join(makeTempDir('mqtt311-cli-'), 'huge.bin');
+    // A sparse file: its size is 300 MB, its disk use nothing.
+    writeFileSync(file, '');
+    truncateSync(file, 300 * 1024 * 1024);
+    const r = await runCli(['pub', '-h', HOST, '-p', port, '-t', 'pub/huge', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Error: cannot use -f file .*huge\.bin: 314572800 bytes is more than 268435450$/)]);
   });
 
   it('sends an empty message with -n (with -r: clears the retained message)', async () => {
@@ -323,7 +342,7 @@ describe('mqtt311 sub', () => {
 });
 
 describe('help and commands', () => {
-  it('prints help for mqtt311, pub, sub, broker and decode with exit 0', async () => {
+  it('prints help for mqtt311, pub, sub and broker with exit 0', async () => {
     for (const [argv, first] of [
       [['--help'], 'mqtt311: '],
       [['pub', '--help'], 'mqtt311 pub: '],

@@ -71,7 +71,7 @@ describe('connect() in Node', () => {
       c.destroy();
     } finally {
       spy.mockRestore();
-      server.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -29,6 +29,7 @@ import { toMessage } from './message.js';
 import type { MessageStream, MessagesOptions } from './message-stream.js';
 import type { ResolvedOptions } from './options.js';
 import { ClientSession } from './session.js';
+import { DeadlineTimer } from './timer.js';
 import type { Command, SessionEvent, Step } from './types.js';
 
 interface PendingOp {
@@ -50,8 +51,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   #nextOp = 1;
   #link: Link | undefined;
   #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
-  #tickTimer: ReturnType<typeof setTimeout> | undefined;
-  #tickAt = 0;
+  /** Fires at the session's next deadline (connect timeout, keep-alive). */
+  readonly #ticker = new DeadlineTimer(() => this.#apply(this.#session.tick(Date.now())));
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #drainWaiters: Array<() => void> = [];
   #idleWaiters: Array<() => void> = [];
@@ -166,7 +167,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#finish(closedError());
   }
 
-  /** @internal The first connection; `connect()` calls it. Rejects (and ends the client) on failure. */
+  /**
+   * Makes the first connection; `connect()` calls it. Creating the client with
+   * `new MqttClient(factory, resolveOptions(...))` and calling `start()` yourself lets listeners
+   * be attached before CONNECT is sent. Rejects (and ends the client) on failure.
+   */
   async start(): Promise<this> {
     const signal = this.#config.signal;
     try {
@@ -278,7 +283,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.#finished) return;
     this.#finished = true;
     this.#stopping = true;
-    clearTimeout(this.#tickTimer);
+    this.#ticker.clear();
     clearTimeout(this.#reconnectTimer);
     this.#link?.destroy();
     this.#apply(this.#session.close(error, Date.now()));
@@ -328,7 +333,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.#notify('packetsend', packet);
     }
     for (const event of step.events) this.#event(event);
-    this.#schedule();
+    this.#ticker.set(this.#finished ? undefined : this.#session.deadline());
     this.#checkIdle();
   }
 
@@ -361,26 +366,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.#link?.destroy(event.error);
         return;
     }
-  }
-
-  /** One timer for the session's next deadline (connect timeout, keep-alive). */
-  #schedule(): void {
-    const at = this.#finished ? undefined : this.#session.deadline();
-    if (at === undefined) {
-      clearTimeout(this.#tickTimer);
-      this.#tickTimer = undefined;
-      return;
-    }
-    // An earlier timer is fine: it ticks (harmlessly) and schedules again.
-    if (this.#tickTimer !== undefined && this.#tickAt <= at) return;
-    clearTimeout(this.#tickTimer);
-    this.#tickAt = at;
-    this.#tickTimer = setTimeout(() => {
-      this.#tickTimer = undefined;
-      this.#apply(this.#session.tick(Date.now()));
-    }, Math.max(0, at - Date.now()));
-    // The socket, not this timer, keeps a Node process alive.
-    (this.#tickTimer as { unref?: () => void }).unref?.();
   }
 
   #checkIdle(): void {

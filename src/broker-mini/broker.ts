@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
 import type { BrokerOptions } from './options.js';
+import type { WsListener } from './ws-listener.js';
 
 /** What `broker.sessionInfo` reports about one ClientId. */
 export interface SessionInfo {
@@ -26,6 +27,7 @@ export interface SessionInfo {
 /** A running broker (see `startBroker`). */
 export class Broker extends BrokerCore {
   #server: Server | undefined;
+  #ws: WsListener | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -49,6 +51,17 @@ export class Broker extends BrokerCore {
     if (this.#server) return;
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
     this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`));
+    const ws = this.options.ws;
+    if (ws && !this.#ws) {
+      // Loaded only when asked for: the WebSocket listener needs the `ws` package.
+      const { startWsListener } = await import('./ws-listener.js');
+      this.#ws = await startWsListener(this, { host: this.options.host, maxFrameSize: this.options.maxPacketSize, ...ws });
+    }
+  }
+
+  /** Where the WebSocket listener is, when `options.ws` asked for one. */
+  get wsAddress(): { host: string; port: number; path?: string } | undefined {
+    return this.#ws?.address;
   }
 
   /**
@@ -82,6 +95,7 @@ export class Broker extends BrokerCore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      await this.#ws?.close();
       this.closeAll();
       const server = this.#server;
       if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

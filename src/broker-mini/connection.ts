@@ -4,8 +4,9 @@
  * arrives, and writes what the core sends.
  *
  * Backpressure, both ways:
- * - writes are batched with `cork()`/`uncork()`, and a PUBLISH is written as `[header, payload]`
- *   (`encodeParts`) so a large payload is never copied;
+ * - writes are batched with `cork()`/`uncork()`: all a client is sent during one tick leaves in
+ *   one write, and a PUBLISH is written as `[header, payload]` (`encodeParts`) so a large payload
+ *   is never copied;
  * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
  *   dropped (QoS 1/2 are bounded by the session's inflight window and queue) and reading from it
  *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
@@ -20,6 +21,21 @@ import type { ClientHandle, Link } from './handle.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * The last QoS 0 PUBLISH encoded, shared by every connection: a fan-out sends the same message to
+ * many clients in a row, and a QoS 0 PUBLISH (no packet id) encodes to the same bytes for each.
+ */
+let lastQos0: { topic: string; payload: Uint8Array; retain: boolean; parts: Uint8Array[] } | undefined;
+
+function encodeForWire(p: Packet): Uint8Array[] {
+  if (p.cmd !== 'publish' || p.qos !== 0) return encodeParts(p);
+  const c = lastQos0;
+  if (c && c.payload === p.payload && c.topic === p.topic && c.retain === p.retain) return c.parts;
+  const parts = encodeParts(p);
+  lastQos0 = { topic: p.topic, payload: p.payload, retain: p.retain, parts };
+  return parts;
+}
 
 /** Limits for one attached stream. */
 export interface StreamOptions {
@@ -52,6 +68,11 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     if (pausedForHook || pausedForDrain) stream.pause();
     else stream.resume();
   };
+  let corkedForTick = false;
+  const uncorkTick = (): void => {
+    corkedForTick = false;
+    stream.uncork();
+  };
   const onDrain = (): void => {
     pausedForDrain = false;
     updateFlow();
@@ -62,22 +83,26 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     remoteAddress: (stream as Partial<Socket>).remoteAddress,
     send(packets: readonly Packet[]): void {
       if (stream.destroyed || stream.writableEnded) return;
-      stream.cork();
-      try {
-        for (const p of packets) {
-          // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
-          if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength > options.highWaterMark) {
-            stats.droppedQos0++;
-            const state = handle.session.state;
-            if (state) state.dropped++;
-            continue;
-          }
-          for (const part of encodeParts(p)) stream.write(part);
-        }
-      } finally {
-        stream.uncork();
+      // Everything sent to this client in the current tick (say, one delivery per PUBLISH in a
+      // publisher's chunk) leaves in one write: cork now, uncork once the tick's work is done.
+      if (!corkedForTick) {
+        corkedForTick = true;
+        stream.cork();
+        process.nextTick(uncorkTick);
       }
-      if (!pausedForDrain && stream.writableLength > options.highWaterMark) {
+      for (const p of packets) {
+        // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
+        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength > options.highWaterMark) {
+          stats.droppedQos0++;
+          const state = handle.session.state;
+          if (state) state.dropped++;
+          continue;
+        }
+        for (const part of encodeForWire(p)) stream.write(part);
+      }
+      // Stop reading from a client that does not read (until 'drain', which the stream only
+      // promises when it said it needs one).
+      if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
         pausedForDrain = true;
         stream.once('drain', onDrain);
         updateFlow();

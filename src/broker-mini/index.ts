@@ -33,6 +33,7 @@ export { BrokerCore } from './core.js';
 export { BrokerError, isBrokerError, BROKER_ERROR_CODES, type BrokerErrorCode } from './errors.js';
 export type {
   BrokerOptions,
+  WsOptions,
   BrokerEvents,
   ClientInfo,
   Credentials,

@@ -80,6 +80,20 @@ export interface BrokerOptions {
   logger?: (line: string) => void;
   /** Also log every packet in and out (one line each, password redacted). Default `false`. */
   logPackets?: boolean;
+  /**
+   * Also serve MQTT over WebSocket (spec chapter 6), sharing sessions, subscriptions and retained
+   * messages with TCP clients. `host` defaults to the TCP `host`; any path is accepted unless `path` is set.
+   */
+  ws?: WsOptions;
+}
+
+/** The WebSocket listener of `BrokerOptions.ws`. */
+export interface WsOptions {
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  host?: string;
+  /** Accept only this request path (e.g. `'/mqtt'`). */
+  path?: string;
 }
 
 /** The events a broker emits. */
@@ -99,8 +113,8 @@ export type BrokerEvents = {
 };
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger'>;
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
+  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
 
 function positiveInt(name: string, v: number, max: number): number {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
@@ -125,5 +139,6 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     authorizeSubscribe: o.authorizeSubscribe,
     logger: o.logger,
     logPackets: o.logPackets ?? false,
+    ws: o.ws,
   };
 }

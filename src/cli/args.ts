@@ -7,7 +7,7 @@
  * Unknown options and missing values are usage errors ({@link CliError} with code `USAGE`),
  * reported as one line that points at the command's `--help`.
  */
-import { CliError } from './errors.js';
+import { CliError, quote } from './errors.js';
 
 /** How an option behaves. */
 export type OptionKind =
@@ -110,7 +110,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
     } else if (word.length === 2) {
       spec = byShort.get(word[1]);
     }
-    if (spec === undefined) throw usageError(`no such option ${typed}`, command);
+    if (spec === undefined) throw usageError(`no such option ${typed.length > 40 ? `${typed.slice(0, 39)}…` : typed}`, command);
     if (spec.kind === 'flag') {
       if (inline !== undefined) throw usageError(`${typed} takes no value`, command);
       parsed.addFlag(spec.name, typed);
@@ -137,7 +137,7 @@ export function usageError(message: string, command: string): CliError {
  * @throws CliError `USAGE` when `text` is not such a number.
  */
 export function parseIntInRange(text: string, what: string, min: number, max: number, command: string): number {
-  if (!/^\d+$/.test(text)) throw usageError(`${what} must be a whole number from ${min} to ${max}, got "${text}"`, command);
+  if (!/^\d+$/.test(text)) throw usageError(`${what} must be a whole number from ${min} to ${max}, got ${quote(text)}`, command);
   const n = Number(text);
   if (n < min || n > max) throw usageError(`${what} must be from ${min} to ${max}, got ${n}`, command);
   return n;

@@ -7,7 +7,7 @@
  */
 import { loadConfig, startBroker, type Broker, type BrokerConfig, type BrokerOptions } from '../broker-mini/index.js';
 import { parseArgs, parseIntInRange, usageError, type OptionSpec } from './args.js';
-import { CliError } from './errors.js';
+import { CliError, quote } from './errors.js';
 import { BROKER_HELP } from './help.js';
 import { writeLine, type CliIo } from './io.js';
 
@@ -50,7 +50,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(BROKER_HELP);
     return 0;
   }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument "${args.positionals[0]}"`, COMMAND);
+  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
 
   const configPath = args.value('config');
   const { wsPort: configWsPort, ...fromConfig } = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath);

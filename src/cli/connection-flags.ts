@@ -5,6 +5,7 @@
 import type { QoS } from '../codec/index.js';
 import { validateTopicName } from '../codec/index.js';
 import { parseIntInRange, usageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { quote } from './errors.js';
 import { readFileOrFail } from './io.js';
 
 /** Certificates and keys are small; anything bigger than this is not one. */
@@ -77,7 +78,7 @@ interface ParsedUrl {
  */
 export function parseBrokerUrl(text: string, command: string): ParsedUrl {
   const m = /^(mqtts?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]+\]|[^:/[\]]+)(?::(\d+))?\/(.*)$/s.exec(text);
-  if (!m) throw usageError(`-L must look like mqtt://[user[:password]@]host[:port]/topic, got "${text}"`, command);
+  if (!m) throw usageError(`-L must look like mqtt://[user[:password]@]host[:port]/topic, got ${quote(text)}`, command);
   const [, scheme, user, pass, host, port, topic] = m;
   const url: ParsedUrl = { tls: scheme === 'mqtts', host: host.replace(/^\[|\]$/g, ''), topic };
   if (port !== undefined) url.port = parseIntInRange(port, 'the port in -L', 1, 65535, command);
@@ -99,7 +100,7 @@ export function parseQos(text: string, what: string, command: string): QoS {
 export async function connectionSettings(args: ParsedArgs, command: string): Promise<ConnectionSettings> {
   const version = args.value('version');
   if (version !== undefined && version !== 'mqttv311' && version !== '311') {
-    throw usageError(`only MQTT 3.1.1 is supported (-V mqttv311), got "${version}"`, command);
+    throw usageError(`only MQTT 3.1.1 is supported (-V mqttv311), got ${quote(version)}`, command);
   }
   const urlText = args.value('url');
   const url = urlText === undefined ? undefined : parseBrokerUrl(urlText, command);
@@ -172,7 +173,7 @@ export function checkTopicName(topic: string, what: string, command: string): vo
   try {
     validateTopicName(topic);
   } catch (err) {
-    throw usageError(`invalid topic name for ${what} "${topic}": ${ruleText(err)}`, command);
+    throw usageError(`invalid topic name for ${what} ${quote(topic)}: ${ruleText(err)}`, command);
   }
 }
 

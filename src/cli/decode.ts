@@ -12,7 +12,7 @@
  */
 import { formatInspection, inspectStream, MAX_PACKET_SIZE } from '../codec/index.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
-import { CliError } from './errors.js';
+import { CliError, quote } from './errors.js';
 import { DECODE_HELP } from './help.js';
 import { readAll, readFileOrFail, writeLine, type CliIo } from './io.js';
 
@@ -38,11 +38,11 @@ export function parseHex(text: string): Uint8Array {
   const out: number[] = [];
   for (const group of groups) {
     const bad = /[^0-9a-f]/i.exec(group);
-    if (bad) throw new CliError('DECODE', `not a hex digit: "${bad[0]}" in "${group}"`);
+    if (bad) throw new CliError('DECODE', `not a hex digit: "${bad[0]}" in ${quote(group)}`);
     // A lone digit between separators ("0x1 0x2") is a byte; a longer odd run is ambiguous.
     const separated = groups.length > 1 || /0x|\\x/i.test(text);
     const digits = group.length === 1 && separated ? `0${group}` : group;
-    if (digits.length % 2 === 1) throw new CliError('DECODE', `odd number of hex digits in "${group}": every byte needs two`);
+    if (digits.length % 2 === 1) throw new CliError('DECODE', `odd number of hex digits in ${quote(group)}: every byte needs two`);
     for (let i = 0; i < digits.length; i += 2) out.push(parseInt(digits.slice(i, i + 2), 16));
   }
   return Uint8Array.from(out);

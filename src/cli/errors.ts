@@ -16,6 +16,8 @@ export type CliErrorCode =
   | 'CONNECT_FAILED'
   /** The server answered CONNACK with a non-zero return code. */
   | 'CONNACK_REFUSED'
+  /** The server refused every topic filter of `sub` (SUBACK 0x80). */
+  | 'SUBSCRIBE_REFUSED'
   /** `sub -W` ran out of time before `-C` messages arrived. */
   | 'TIMEOUT'
   /** A file could not be read, or stdin failed. */
@@ -24,6 +26,14 @@ export type CliErrorCode =
   | 'DECODE'
   /** The broker (or its configuration) could not start. */
   | 'BROKER';
+
+/**
+ * User input quoted for a message, cut to `max` characters so one line stays one readable line
+ * even for a 65,535-byte topic.
+ */
+export function quote(text: string, max = 60): string {
+  return `"${text.length > max ? `${text.slice(0, max - 1)}…` : text}"`;
+}
 
 /** Exit code of mosquitto_sub when `-W` expires. */
 export const EXIT_TIMEOUT = 27;

@@ -17,10 +17,10 @@ Commands:
 Run "mqtt311 <command> --help" for the options of a command.
 `;
 
-const CONNECTION_OPTIONS = ` -h : host to connect to (default localhost).
+const connectionOptions = (command: 'pub' | 'sub') => ` -h : host to connect to (default localhost).
  -p : port to connect to (default 1883, or 8883 with TLS).
  -L : URL mqtt(s)://[user[:password]@]host[:port]/topic instead of -h -p -u -P -t.
- -i : client id (default mqtt311-<command>-<pid>; "" lets the server choose one).
+ -i : client id (default mqtt311-${command}-<pid>; "" lets the server choose one).
  -c : persistent session (CleanSession 0); needs -i.
  -k : keep alive in seconds, 0 to 65535 (default 60; 0 turns it off).
  -u : user name.
@@ -55,7 +55,7 @@ Usage: mqtt311 pub {[-h host] [-p port] [-u user [-P password]] -t topic | -L UR
  -l : send each line of stdin as a separate message.
  -n : send an empty (zero length) message.
  -r : retain the message (with -n: clear the retained message).
-${CONNECTION_OPTIONS}
+${connectionOptions('pub')}
 
 Exit status: 0 sent, 1 usage or connection error, 1-5 the CONNACK return code if refused.
 `;
@@ -73,9 +73,9 @@ Usage: mqtt311 sub {[-h host] [-p port] [-u user [-P password]] -t filter... | -
  -v : print "topic payload" instead of the payload alone.
  -C : exit after this many messages.
  -W : exit after this many seconds (exit status 27 when it runs out).
-${CONNECTION_OPTIONS}
+${connectionOptions('sub')}
 
-Exit status: 0 done (Ctrl-C or -C reached), 1 usage or connection error,
+Exit status: 0 done (Ctrl-C or -C reached), 1 usage or connection error or every filter refused,
 1-5 the CONNACK return code if refused, 27 when -W runs out.
 `;
 

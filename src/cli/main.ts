@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { runBroker } from './broker.js';
 import { runDecode } from './decode.js';
-import { CliError, toCliError } from './errors.js';
+import { CliError, quote, toCliError } from './errors.js';
 import { MAIN_HELP } from './help.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { runPub } from './pub.js';
@@ -43,7 +43,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    writeLine(io.stderr, `Error: no such command "${name}" (see mqtt311 --help)`);
+    writeLine(io.stderr, `Error: no such command ${quote(name)} (see mqtt311 --help)`);
     return 1;
   }
   try {

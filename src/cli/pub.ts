@@ -10,7 +10,7 @@ import type { MqttClient } from '../client/index.js';
 import { MAX_REMAINING_LENGTH } from '../codec/index.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { checkTopicName, CONNECTION_OPTIONS, connectionSettings, type ConnectionSettings } from './connection-flags.js';
-import { toCliError } from './errors.js';
+import { quote, toCliError } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { readAll, readFileOrFail, readLines, type CliIo } from './io.js';
 import { openClient, targetOf } from './open-client.js';
@@ -90,7 +90,7 @@ export async function runPub(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(PUB_HELP);
     return 0;
   }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument "${args.positionals[0]}"`, COMMAND);
+  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
   const settings = await connectionSettings(args, COMMAND);
   const topic = args.value('topic') ?? settings.urlTopic;
   if (topic === undefined) throw usageError('no topic: give -t topic (or -L URL with a topic)', COMMAND);

@@ -8,7 +8,7 @@
 import { validateTopicFilter, type PublishPacket } from '../codec/index.js';
 import { parseArgs, parseIntInRange, usageError, type OptionSpec } from './args.js';
 import { CONNECTION_OPTIONS, connectionSettings, ruleText } from './connection-flags.js';
-import { CliError, toCliError } from './errors.js';
+import { CliError, quote, toCliError } from './errors.js';
 import { SUB_HELP } from './help.js';
 import { writeLine, type CliIo } from './io.js';
 import { openClient, targetOf } from './open-client.js';
@@ -40,7 +40,7 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(SUB_HELP);
     return 0;
   }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument "${args.positionals[0]}"`, COMMAND);
+  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
   const settings = await connectionSettings(args, COMMAND);
   const filters = [...(settings.urlTopic !== undefined ? [settings.urlTopic] : []), ...args.values('topic')];
   if (filters.length === 0) throw usageError('no topic filter: give -t filter (or -L URL with a topic)', COMMAND);
@@ -49,7 +49,7 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
       // [MQTT-4.7.1-2] '#' only last and alone in its level; [MQTT-4.7.1-3] '+' alone in its level.
       validateTopicFilter(filter);
     } catch (err) {
-      throw usageError(`invalid topic filter for -t "${filter}": ${ruleText(err)}`, COMMAND);
+      throw usageError(`invalid topic filter for -t ${quote(filter)}: ${ruleText(err)}`, COMMAND);
     }
   }
   const countText = args.value('count');
@@ -83,7 +83,10 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
   io.interrupt.addEventListener('abort', onInterrupt, { once: true });
 
   try {
-    const client = await Promise.race([openClient(settings, io, onMessage), done.then((e) => Promise.reject(e ?? new CliError('CONNECT_FAILED', 'stopped before connecting')))]);
+    // Ctrl-C or -W while still connecting ends the command too.
+    const client = await Promise.race([openClient(settings, io, onMessage), done]);
+    if (client === undefined) return 0;
+    if (client instanceof CliError) throw client;
     client.on('close', (error) => {
       // The connection dropped without end(): report it (no reconnect in a CLI).
       if (!io.interrupt.aborted) finish(toCliError(error ?? new CliError('CONNECT_FAILED', `connection lost: ${where}`), where));
@@ -93,8 +96,8 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
       if (granted !== undefined) {
         const refused = granted.filter((g) => g.refused).map((g) => g.topicFilter);
         // SUBACK 0x80: the server refused that filter (spec 3.9.3).
-        for (const filter of refused) writeLine(io.stderr, `Warning: subscription to "${filter}" refused by the server (SUBACK 0x80)`);
-        if (refused.length === granted.length) finish(new CliError('CONNECT_FAILED', 'every subscription was refused by the server (SUBACK 0x80)'));
+        for (const filter of refused) writeLine(io.stderr, `Warning: subscription to ${quote(filter)} refused by the server (SUBACK 0x80)`);
+        if (refused.length === granted.length) finish(new CliError('SUBSCRIBE_REFUSED', 'every subscription was refused by the server (SUBACK 0x80)'));
       }
       const outcome = await done;
       if (outcome !== undefined) throw outcome;

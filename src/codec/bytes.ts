@@ -51,6 +51,14 @@ export function nativeAscii(buf: Uint8Array, start: number, end: number): string
 /** An empty byte array, shared: nothing ever writes into it. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/** Copies all of `src` into `dst` at `at`. */
+export function writeBytes(dst: Uint8Array, at: number, src: Uint8Array): void {
+  const n = src.length;
+  // A loop beats TypedArray#set's fixed call cost for a few bytes.
+  if (n <= 32) for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  else dst.set(src, at);
+}
+
 /**
  * Copies `src[from, from + count)` into `dst` at `at`. A whole source array is copied as it is;
  * a part goes through a plain `Uint8Array` view, which is cheaper to make than a `Buffer` one.

@@ -7,6 +7,7 @@
  *   payload        the rest of the packet, zero or more bytes
  * ```
  */
+import { writeBytes } from './bytes.js';
 import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { PublishPacket, QoS } from './packets.js';
@@ -49,12 +50,8 @@ export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number)
 /** Writes the variable header and payload; returns the position after them. */
 export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): number {
   pos = writePublishHead(p, buf, pos);
-  const payload = p.payload;
-  const n = payload.length;
-  // A loop beats TypedArray#set's fixed call cost for small payloads.
-  if (n <= 32) for (let i = 0; i < n; i++) buf[pos + i] = payload[i];
-  else buf.set(payload, pos);
-  return pos + n;
+  writeBytes(buf, pos, p.payload);
+  return pos + p.payload.length;
 }
 
 /**

@@ -7,7 +7,7 @@
  * [MQTT-1.5.3-2]. Decoding takes a fast path for ASCII and otherwise uses a strict (`fatal`)
  * TextDecoder, which refuses ill-formed sequences, overlong forms and encoded surrogates.
  */
-import { nativeAscii } from './bytes.js';
+import { nativeAscii, writeBytes } from './bytes.js';
 import { MqttError } from './errors.js';
 
 /** The largest string or binary field: its length prefix is 16 bits (spec 1.5.3, 1.5.2). */
@@ -98,7 +98,7 @@ export function writeBinary(buf: Uint8Array, pos: number, bytes: Uint8Array): nu
   const len = bytes.length;
   buf[pos] = len >>> 8;
   buf[pos + 1] = len & 0xff;
-  buf.set(bytes, pos + 2);
+  writeBytes(buf, pos + 2, bytes);
   return pos + 2 + len;
 }
 

@@ -116,6 +116,23 @@ describe('CONNECT: clean and persistent sessions', () => {
   });
 });
 
+describe('CONNECT: inbound QoS 2 across a reconnect', () => {
+  it('[MQTT-4.3.3-2] [MQTT-4.1.0-1] remembers an inbound QoS 2 id awaiting PUBREL across reconnects of a persistent session', () => {
+    const h = new Harness();
+    const s = h.subscriber('s', 't', 2);
+    const a = h.connect({ clientId: 'q2', cleanSession: false });
+    a.send(pub('t', 2, 'once', 9));
+    expect(a.take()).toEqual([{ cmd: 'pubrec', packetId: 9 }]);
+    a.drop();
+    const b = h.connect({ clientId: 'q2', cleanSession: false });
+    b.send({ ...pub('t', 2, 'once', 9), dup: true }); // the client resends: not a new message
+    expect(b.take()).toEqual([{ cmd: 'pubrec', packetId: 9 }]);
+    b.send({ cmd: 'pubrel', packetId: 9 });
+    expect(b.take()).toEqual([{ cmd: 'pubcomp', packetId: 9 }]);
+    expect(s.take().filter((p) => p.cmd === 'publish')).toHaveLength(1);
+  });
+});
+
 describe('CONNECT: session takeover', () => {
   it('[MQTT-3.1.4-2] a second connection with the same ClientId closes the first, whose will is published', () => {
     const h = new Harness();

@@ -1,13 +1,14 @@
 /**
- * `mqtt311 decode`, run as a child process: hex from arguments and stdin, raw bytes from a file,
- * several packets in a row, and the typed error (code, rule, offset) for bad bytes.
+ * `mqtt311 decode`: hex from arguments and stdin, raw bytes from a file, several packets in a
+ * row, and the typed error (code, rule, offset) for bad bytes. The main paths run as child
+ * processes; the remaining error cases run in process (see `runInProcess`).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '../../src/codec/index.js';
 import { cleanupTempDirs, makeTempDir, stopAllProcesses } from '../helpers/peers.js';
-import { lines, runCli, spawnCli } from './helpers.js';
+import { lines, runCli, runInProcess, spawnCli } from './helpers.js';
 
 afterAll(async () => {
   await stopAllProcesses();
@@ -79,14 +80,14 @@ describe('mqtt311 decode', () => {
 
   it('[MQTT-3.3.2-2] reports a wildcard in a PUBLISH topic name', async () => {
     // PUBLISH QoS 0, topic "a/+", payload "x".
-    const r = await runCli(['decode', '30 06 00 03 61 2f 2b 78']);
+    const r = await runInProcess(['decode', '30 06 00 03 61 2f 2b 78']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: INVALID_TOPIC \[MQTT-3\.3\.2-2\] at offset \d+: /);
   });
 
   it('reports a packet cut short, with the offset where the bytes ran out', async () => {
     // PUBLISH announcing 7 bytes of remaining length but carrying 3.
-    const r = await runCli(['decode', '30 07 00 03 61']);
+    const r = await runInProcess(['decode', '30 07 00 03 61']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Error: INVALID_LENGTH .*at offset \d+: /);
@@ -94,28 +95,28 @@ describe('mqtt311 decode', () => {
   });
 
   it('refuses text that is not hex, in one line without a stack trace', async () => {
-    const r = await runCli(['decode', '30 0g']);
+    const r = await runInProcess(['decode', '30 0g']);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Error: not a hex digit: "g"/)]);
-    const odd = await runCli(['decode', '300']);
+    const odd = await runInProcess(['decode', '300']);
     expect(odd.code).toBe(1);
     expect(odd.stderr).toMatch(/^Error: odd number of hex digits/);
   });
 
   it('refuses empty input, unknown options and a missing file', async () => {
-    const empty = await runCli(['decode'], { input: '' });
+    const empty = await runInProcess(['decode'], '');
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/^Error: no bytes to decode \(see mqtt311 decode --help\)/);
-    const unknown = await runCli(['decode', '-x']);
+    const unknown = await runInProcess(['decode', '-x']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('Error: no such option -x (see mqtt311 decode --help)\n');
-    const missing = await runCli(['decode', '-f', '/nonexistent/packet.bin']);
+    const missing = await runInProcess(['decode', '-f', '/nonexistent/packet.bin']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^Error: cannot read file \/nonexistent\/packet\.bin: no such file\n$/);
   });
 
   it('prints its help with --help and exits 0', async () => {
-    const r = await runCli(['decode', '--help']);
+    const r = await runInProcess(['decode', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^mqtt311 decode: /);
     expect(r.stdout).toContain('-f');

@@ -5,6 +5,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { startBroker, type Broker, type ClientInfo } from '../../src/broker-mini/index.js';
+import type { PublishPacket } from '../../src/codec/index.js';
 import { runProcess, spawnProcess, type ProcessResult, type RunOptions, type SpawnedProcess } from '../helpers/peers.js';
 
 /** The repository root. */
@@ -52,4 +55,93 @@ export async function startSubscriber(args: string[], opts: RunOptions = {}): Pr
 /** The lines of a `sub -d` output that are messages, not debug lines. */
 export function messageLines(stdout: string): string[] {
   return lines(stdout).filter((l) => !/^Client \S+ (sending|received) /.test(l) && !/^Subscribed \(mid: /.test(l));
+}
+
+/** What {@link runInProcess} returns. */
+export interface InProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI's `main` in this process with in-memory streams. Only for commands that never
+ * connect anywhere (usage errors, help, decode): it is the same code path minus process start-up,
+ * which keeps the suite quick on a busy machine. Behaviour that depends on the process itself
+ * (exit codes, signals, flushing) is covered by spawned runs.
+ */
+export async function runInProcess(args: string[], input = ''): Promise<InProcessResult> {
+  const { main } = await import('../../src/cli/main.js');
+  const stdin = new PassThrough();
+  stdin.end(input);
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await main(args, { stdin, stdout, stderr, interrupt: new AbortController().signal });
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, stdout: out, stderr: err };
+}
+
+/** Two in-process brokers whose events the tests watch (see {@link startWatchedBrokers}). */
+export interface WatchedBrokers {
+  /** Anonymous clients welcome. */
+  broker: Broker;
+  port: string;
+  /** Wants alice/secret; denies everything under secret/. */
+  authBroker: Broker;
+  authPort: string;
+  /** Every accepted CONNECT, on either broker. */
+  connects: ClientInfo[];
+  /** The PUBLISH packets either broker accepted on `topic`. */
+  published(topic: string): PublishPacket[];
+  /** Resolves when `clientId`'s SUBSCRIBE on `b` has been answered: a publish after that reaches it. */
+  subscribed(b: Broker, clientId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts broker-mini twice on 127.0.0.1 (port 0), recording what the brokers see. */
+export async function startWatchedBrokers(): Promise<WatchedBrokers> {
+  const connects: ClientInfo[] = [];
+  const publishes: Array<{ topic: string; packet: PublishPacket }> = [];
+  const watch = (b: Broker) => {
+    b.on('connect', (c) => connects.push(c));
+    b.on('publish', (topic, packet) => publishes.push({ topic, packet }));
+  };
+  const broker = await startBroker({ port: 0, host: '127.0.0.1' });
+  const authBroker = await startBroker({
+    port: 0,
+    host: '127.0.0.1',
+    allowAnonymous: false,
+    users: { alice: 'secret' },
+    acl: [
+      { topic: '#', access: 'readwrite' },
+      { topic: 'secret/#', access: 'deny' },
+    ],
+  });
+  watch(broker);
+  watch(authBroker);
+  return {
+    broker,
+    port: String(broker.address.port),
+    authBroker,
+    authPort: String(authBroker.address.port),
+    connects,
+    published: (topic) => publishes.filter((p) => p.topic === topic).map((p) => p.packet),
+    subscribed: (b, clientId) =>
+      new Promise((resolve) => {
+        const listener = (_subs: unknown, client: ClientInfo) => {
+          if (client.clientId !== clientId) return;
+          b.off('subscribe', listener);
+          resolve();
+        };
+        b.on('subscribe', listener);
+      }),
+    async close() {
+      await broker.close();
+      await authBroker.close();
+    },
+  };
 }

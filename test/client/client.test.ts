@@ -344,6 +344,20 @@ describe('ending', () => {
     expect(conn.closed).toBe(true);
   });
 
+  it('end() lets incoming QoS 2 flows open at the time finish, but not ones the server starts later', async () => {
+    const { conn, client } = await setup();
+    conn.send(incoming(2, 7));
+    await conn.expect('pubrec');
+    const ending = client.end();
+    conn.send(incoming(2, 8));
+    await conn.expect('pubrec');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(conn.received.map((x) => x.cmd)).not.toContain('disconnect');
+    conn.send({ cmd: 'pubrel', packetId: 7 });
+    await ending;
+    expect(conn.received.slice(-2)).toEqual([{ cmd: 'pubcomp', packetId: 7 }, { cmd: 'disconnect' }]);
+  });
+
   it('end({ force: true }) fails pending work with CLIENT_CLOSED at once', async () => {
     const { conn, client } = await setup();
     const pub = client.publish('t', 'x', { qos: 1 }).catch((e) => e);

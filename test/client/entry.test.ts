@@ -40,7 +40,7 @@ describe('connect() in Node', () => {
     vi.unstubAllEnvs();
   });
 
-  it('registers mqtt:, mqtts:, tcp:, tls: and ssl:, and accepts a custom transport', async () => {
+  it('[MQTT-7.1.2-1] runs over TCP (mqtt:, tcp:) and TLS (mqtts:, tls:, ssl:), and accepts a custom transport', async () => {
     const c = await connect(`tcp://127.0.0.1:${broker.address.port}`, { reconnect: false });
     await c.end();
     for (const p of ['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ssl:']) expect(getTransport(p)).toBe(netTransport);

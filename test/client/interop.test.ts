@@ -44,7 +44,7 @@ describe.skipIf(!hasMosquitto)('interop through mosquitto', () => {
     cleanupTempDirs();
   });
 
-  it.skipIf(!hasClients)('mosquitto_sub receives what we publish at every QoS', async () => {
+  it.skipIf(!hasClients)('[MQTT-7.0.0-2] mosquitto_sub receives what we publish at every QoS', async () => {
     // stdbuf: mosquitto_sub's stdout is block-buffered into a pipe; line buffering shows SUBACK at once.
     const sub = spawnProcess(findBinary('stdbuf')!, ['-oL', findBinary('mosquitto_sub')!, '-h', '127.0.0.1', '-p', String(mosq.port), '-t', 'ms/#', '-q', '2', '-v', '-C', '3', '-d'], { timeoutMs: 20_000 });
     await sub.waitForOutput('SUBACK');
@@ -68,7 +68,7 @@ describe.skipIf(!hasMosquitto)('interop through mosquitto', () => {
     await pub(['-t', 'mp/r', '-n', '-r']);
   });
 
-  it.skipIf(!hasPaho)('Paho Python receives what we publish, and we receive what it publishes', async () => {
+  it.skipIf(!hasPaho)('[MQTT-7.0.0-2] Paho Python receives what we publish, and we receive what it publishes', async () => {
     const script = `
 import sys, paho.mqtt.client as mqtt
 port = int(sys.argv[1])
@@ -95,7 +95,7 @@ c.loop_forever()
     await paho.stop();
   });
 
-  it('MQTT.js and we exchange messages at QoS 1 and 2', async () => {
+  it('[MQTT-7.0.0-2] MQTT.js and we exchange messages at QoS 1 and 2', async () => {
     const js = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     try {
       const fromUs: string[] = [];
@@ -136,7 +136,7 @@ describe('our client against aedes (a second broker)', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('round-trips QoS 0, 1 and 2, and delivers retained messages and wills', async () => {
+  it('[MQTT-7.0.0-2] round-trips QoS 0, 1 and 2, and delivers retained messages and wills', async () => {
     const a = await connect(url, { reconnect: false, will: { topic: 'ae/will', payload: 'bye', qos: 1 } });
     const b = await connect(url, { reconnect: false });
     clients.push(a, b);

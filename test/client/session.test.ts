@@ -373,6 +373,7 @@ describe('reconnecting', () => {
     s.receive({ cmd: 'suback', packetId: 1, returnCodes: [1] }, 0);
     s.command(pub(1), 0);
     const step = reconnect(s, false);
+    expect(step.packets).toHaveLength(2);
     expect(step.packets[0]).toMatchObject({ cmd: 'subscribe', subscriptions: [{ topicFilter: 'a/#', qos: 1 }] });
     expect(step.packets[1]).toMatchObject({ cmd: 'publish', packetId: 2, dup: false });
     // The resubscribe is the session's own: its SUBACK produces no 'done'.

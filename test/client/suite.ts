@@ -102,7 +102,7 @@ export function clientSuite(name: string, start: () => Promise<{ url: string; st
       expect(got).toEqual(['w/rude=gone']);
     });
 
-    it('[MQTT-3.1.2-4] [MQTT-4.1.0-1] resumes a persistent session: sessionPresent, and messages queued while away arrive', async () => {
+    it('[MQTT-3.1.2-4] [MQTT-3.1.3-2] [MQTT-4.1.0-1] resumes a persistent session: sessionPresent, and messages queued while away arrive', async () => {
       const id = `persist-${Date.now()}`;
       const first = await client({ clientId: id, cleanSession: false });
       expect(first.sessionPresent).toBe(false);

@@ -55,7 +55,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly #ticker = new DeadlineTimer(() => this.#apply(this.#session.tick(Date.now())));
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #drainWaiters: Array<() => void> = [];
-  #idleWaiters: Array<() => void> = [];
+  /** end() waiting for work to finish: `until` is checked after every step. */
+  #idleWaiter: { until: () => boolean; resolve: () => void } | undefined;
   #linkUp = false;
   #ending: Promise<void> | undefined;
   #stopping = false;
@@ -135,10 +136,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   async #end({ force = false, timeout = 10_000 }: EndOptions): Promise<void> {
-    if (!force && !this.#finished && !this.#session.idle) {
+    // Wait for our own work, and for the incoming QoS 2 flows already open now; flows the
+    // server starts meanwhile do not count, or a busy subscriber could never end.
+    const held = this.#session.awaitingRelease();
+    const until = () => this.#session.idle && held.every((id) => !this.#session.isAwaitingRelease(id));
+    if (!force && !this.#finished && !until()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeout);
-        this.#idleWaiters.push(() => (clearTimeout(timer), resolve()));
+        this.#idleWaiter = { until, resolve: () => (clearTimeout(timer), resolve()) };
       });
     }
     if (this.#finished) return;
@@ -288,7 +293,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#link?.destroy();
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    this.#idleWaiter?.resolve();
     this.#notify('end');
   }
 
@@ -369,8 +374,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   #checkIdle(): void {
-    if (this.#idleWaiters.length > 0 && this.#session.idle) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    if (this.#idleWaiter?.until()) {
+      this.#idleWaiter.resolve();
+      this.#idleWaiter = undefined;
     }
   }
 

@@ -62,6 +62,16 @@ export class InboundFlows {
     this.#awaitingRelease.clear();
   }
 
+  /** The identifiers waiting for PUBREL. */
+  held(): number[] {
+    return [...this.#awaitingRelease];
+  }
+
+  /** Is `packetId` waiting for PUBREL? */
+  holds(packetId: number): boolean {
+    return this.#awaitingRelease.has(packetId);
+  }
+
   /** How many QoS 2 identifiers wait for PUBREL. */
   get size(): number {
     return this.#awaitingRelease.size;

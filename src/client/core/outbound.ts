@@ -131,8 +131,32 @@ export class Outbound {
     sink.send(packet);
   }
 
-  /** Subscribes again, in one SUBSCRIBE, to every filter held (after the server lost our session). */
-  resubscribe(sink: Sink): void {
+  /**
+   * A new connection was accepted: brings the server up to date.
+   *
+   * When the server does not have our session (`resumed` false: cleanSession, or it lost
+   * it), first one SUBSCRIBE for every filter held, so replies to what follows are not missed.
+   *
+   * Then everything unacknowledged is resent, in original order, with original packet
+   * identifiers [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-2.3.1-3] — all at once, without waiting for
+   * each ack. With the session resumed a PUBLISH is a redelivery and carries DUP 1
+   * [MQTT-3.3.1-1]. With a new session it goes out again as a new message with DUP 0: the
+   * publisher was never told it arrived, so "at least once" means sending it again (and QoS 2's
+   * "exactly once" holds only within a persistent session). A PUBREL goes out either way: after
+   * PUBREC the server owns the message, and a server that never saw the identifier still answers
+   * PUBCOMP [MQTT-4.3.3-2], which completes the flow.
+   */
+  reconnected(resumed: boolean, sink: Sink): void {
+    const unacknowledged = [...this.#inflight];
+    if (!resumed) this.#resubscribe(sink);
+    for (const [packetId, flight] of unacknowledged) {
+      if (flight.stage === 'pubrel') sink.send({ cmd: 'pubrel', packetId });
+      else if (flight.packet.cmd === 'publish') sink.send({ ...flight.packet, dup: resumed });
+      else sink.send(flight.packet);
+    }
+  }
+
+  #resubscribe(sink: Sink): void {
     if (this.subscriptions.size === 0) return;
     const packetId = this.#ids.allocate();
     if (packetId === undefined) return;
@@ -140,25 +164,6 @@ export class Outbound {
     const packet: SubscribePacket = { cmd: 'subscribe', packetId, subscriptions };
     this.#inflight.set(packetId, { op: undefined, packet, stage: 'sent' });
     sink.send(packet);
-  }
-
-  /**
-   * Resends everything unacknowledged, in original order, with original packet identifiers
-   * [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-2.3.1-3] — all at once, without waiting for each ack.
-   *
-   * `resumed`: the server kept our session (sessionPresent 1). A PUBLISH is then a redelivery
-   * and carries DUP 1 [MQTT-3.3.1-1]. When the server has a new session (cleanSession, or it
-   * lost ours), the PUBLISH goes out again as a new message with DUP 0: the publisher has not
-   * been told it arrived, so "at least once" means sending it again. A PUBREL goes out either
-   * way: after PUBREC the server owns the message, and a server that never saw the identifier
-   * still answers PUBCOMP [MQTT-4.3.3-2], which completes the flow.
-   */
-  resend(resumed: boolean, sink: Sink): void {
-    for (const [packetId, flight] of this.#inflight) {
-      if (flight.stage === 'pubrel') sink.send({ cmd: 'pubrel', packetId });
-      else if (flight.packet.cmd === 'publish') sink.send({ ...flight.packet, dup: resumed });
-      else sink.send(flight.packet);
-    }
   }
 
   /**

@@ -83,12 +83,19 @@ export class ClientSession {
     return this.#sessionPresent;
   }
 
-  /**
-   * True when nothing is queued or awaiting acknowledgement, in either direction (an incoming
-   * QoS 2 message awaiting its PUBREL counts as unfinished).
-   */
+  /** True when nothing we send is queued or awaiting acknowledgement. */
   get idle(): boolean {
-    return this.#outbound.idle && this.#inbound.size === 0;
+    return this.#outbound.idle;
+  }
+
+  /** Identifiers of incoming QoS 2 messages awaiting PUBREL. */
+  awaitingRelease(): number[] {
+    return this.#inbound.held();
+  }
+
+  /** Is the incoming QoS 2 message `packetId` awaiting PUBREL? */
+  isAwaitingRelease(packetId: number): boolean {
+    return this.#inbound.holds(packetId);
   }
 
   /** Counts for monitoring: queued operations, packets in flight, QoS 2 ids awaiting PUBREL. */
@@ -158,12 +165,9 @@ export class ClientSession {
     const resumed = !this.options.cleanSession && connack.sessionPresent;
     this.#sessionPresent = connack.sessionPresent;
     this.#events.push({ type: 'connected', connack });
-    if (!resumed) {
-      // [MQTT-3.1.2-6] a new session: identifiers held from the old one mean nothing now.
-      this.#inbound.clear();
-      this.#outbound.resubscribe(this.#sink);
-    }
-    this.#outbound.resend(resumed, this.#sink);
+    // [MQTT-3.1.2-6] a new session: identifiers held from the old one mean nothing now.
+    if (!resumed) this.#inbound.clear();
+    this.#outbound.reconnected(resumed, this.#sink);
     this.#outbound.pump(this.#sink);
   }
 

@@ -14,11 +14,16 @@ import {
   type Ratio,
 } from './report.js';
 
-/** A target and whether it was met (`undefined`: not measured in this run). */
+/** A target and whether it was met (`undefined`: the run cannot tell). */
 export interface TargetCheck {
   target: string;
   value: string;
   met: boolean | undefined;
+  /**
+   * `'measured'`: decided by the measured numbers; `'estimated'`: a throughput target decided by
+   * CPU time per delivery because deliveries/s were only bounds (see `renderMarkdown`).
+   */
+  basis: 'measured' | 'estimated';
 }
 
 const THROUGHPUT_TARGET = 1.5;
@@ -47,20 +52,36 @@ export function targetChecks(brokers: BrokerSummary[], rs: Ratio[], clients: Cli
           ? false
           : undefined;
     const verdicts = mine.map(meets);
+    let met = verdicts.includes(false) ? false : verdicts.every((v) => v === true) ? true : undefined;
+    let basis: TargetCheck['basis'] = 'measured';
+    if (met === undefined && mine.every((r) => Number.isFinite(r.efficiency))) {
+      // Starved runs: a single-threaded broker's capacity is 1 s ÷ its CPU time per delivery.
+      met = mine.every((r) => r.efficiency >= THROUGHPUT_TARGET);
+      basis = 'estimated';
+    }
     out.push({
       target: `${sc}: broker-mini ≥ ${THROUGHPUT_TARGET}× mosquitto and aedes`,
       value: mine.map((r) => `${r.versus} ${ratioText(r)}`).join(', '),
-      met: verdicts.includes(false) ? false : verdicts.every((v) => v === true) ? true : undefined,
+      met,
+      basis,
     });
   }
   const lat = brokers.find((b) => b.broker === 'mini' && b.p99Us !== undefined);
-  if (lat) out.push({ target: `QoS 1 latency p99 < ${P99_TARGET_US / 1000} ms`, value: `${fmt(lat.p99Us, 0)} µs`, met: lat.p99Us! < P99_TARGET_US });
+  if (lat) {
+    out.push({
+      target: `QoS 1 latency p99 < ${P99_TARGET_US / 1000} ms`,
+      value: `${fmt(lat.p99Us, 0)} µs`,
+      met: lat.p99Us! < P99_TARGET_US,
+      basis: 'measured',
+    });
+  }
   const conn = brokers.find((b) => b.broker === 'mini' && b.bytesPerConnection !== undefined);
   if (conn) {
     out.push({
       target: '< 10 KiB per idle connection',
       value: fmtBytes(conn.bytesPerConnection!),
       met: conn.bytesPerConnection! < CONN_TARGET_BYTES,
+      basis: 'measured',
     });
   }
   for (const sc of [...new Set(clients.map((c) => c.scenario))]) {
@@ -68,7 +89,12 @@ export function targetChecks(brokers: BrokerSummary[], rs: Ratio[], clients: Cli
     const theirs = clients.find((c) => c.scenario === sc && c.client === 'mqttjs');
     if (!ours || !theirs) continue;
     const r = ours.cpuPerMsgUs / theirs.cpuPerMsgUs;
-    out.push({ target: `${sc}: client CPU/message ≤ 1/3 of MQTT.js`, value: `${r.toFixed(2)}×`, met: r <= CLIENT_CPU_TARGET });
+    out.push({
+      target: `${sc}: client CPU/message ≤ 1/3 of MQTT.js`,
+      value: `${r.toFixed(2)}× (${fmt(ours.cpuPerMsgUs, 2)} vs ${fmt(theirs.cpuPerMsgUs, 2)} µs)`,
+      met: r <= CLIENT_CPU_TARGET,
+      basis: 'measured',
+    });
   }
   return out;
 }
@@ -90,7 +116,8 @@ function brokerRow(b: BrokerSummary): string[] {
   const memory = isConn ? `${fmtBytes(b.bytesPerConnection!)}/conn (${fmtCount(b.connected!)} conns)` : `${fmtBytes(b.peakRssBytes)} peak`;
   const cores = isConn ? '–' : `${fmt(b.brokerCores, 2)} / ${fmt(b.loadCores, 2)}${b.otherCores > 0.2 ? ` (+${fmt(b.otherCores, 2)} other)` : ''}`;
   const errors = b.errors.length > 0 ? ` ⚠ ${b.errors.length}` : '';
-  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), cores, memory, lostDup(b)];
+  const capacity = isConn || b.p50Us !== undefined ? '–' : fmtCount(1e6 / b.brokerCpuPerDeliveryUs);
+  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), capacity, cores, memory, lostDup(b)];
 }
 
 /** The whole report. */
@@ -120,16 +147,22 @@ export function renderMarkdown(
   }
   if (targets.length > 0) {
     parts.push('### Targets\n');
-    const mark = (m: boolean | undefined): string => (m === true ? 'met' : m === false ? '**missed**' : 'undecided (bounds only)');
-    parts.push(table(['target', 'measured', 'result'], targets.map((t) => [t.target, t.value, mark(t.met)]), 1));
+    const mark = (t: TargetCheck): string => {
+      const word = t.met === true ? 'met' : t.met === false ? '**missed**' : 'undecided';
+      return t.basis === 'estimated' ? `${word} (est. from CPU/delivery)` : word;
+    };
+    parts.push(table(['target', 'measured', 'result'], targets.map((t) => [t.target, t.value, mark(t)]), 1));
     parts.push('');
   }
   if (brokers.length > 0) {
     parts.push('### Brokers (medians)\n');
-    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'CPU cores broker / load', 'memory', 'lost / dup'];
+    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'capacity est. /s', 'CPU cores broker / load', 'memory', 'lost / dup'];
     parts.push(table(head, brokers.map(brokerRow)));
     parts.push(
-      '\nFor `connections`, "broker CPU µs/delivery" is per accepted connection and "lost" counts refused or dropped connections. ' +
+      '\n"load-bound"/"CPU-contended": the broker had less than 90 % of a core while the load generator, or other programs, ' +
+        'filled the machine, so the measured rate (after ">") is only a lower bound. "capacity est." is 1 s ÷ the broker\'s ' +
+        'CPU time per delivery: what one fully busy core would deliver. ' +
+        'For `connections`, "broker CPU µs/delivery" is per accepted connection and "lost" counts refused or dropped connections. ' +
         'Memory is peak RSS of the broker process, or the RSS growth per idle connection. Lost/dup are totals over all repetitions.\n',
     );
   }

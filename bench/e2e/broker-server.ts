@@ -18,6 +18,8 @@ export interface NodeBrokerOptions {
 interface Running {
   port: number;
   close(): Promise<void>;
+  /** Messages the broker itself reports dropping for these clients, when it keeps count. */
+  dropped(clientIds: string[]): number | null;
 }
 
 async function startMini(opts: NodeBrokerOptions): Promise<Running> {
@@ -27,7 +29,11 @@ async function startMini(opts: NodeBrokerOptions): Promise<Running> {
     host: '127.0.0.1',
     ...(opts.maxQueuedMessages ? { maxQueuedMessages: opts.maxQueuedMessages } : {}),
   });
-  return { port: broker.address.port, close: () => broker.close() };
+  return {
+    port: broker.address.port,
+    close: () => broker.close(),
+    dropped: (ids) => ids.reduce((n, id) => n + (broker.sessionInfo(id)?.dropped ?? 0), 0),
+  };
 }
 
 async function startAedes(): Promise<Running> {
@@ -51,6 +57,7 @@ async function startAedes(): Promise<Running> {
         server.close();
         broker.close(() => res());
       }),
+    dropped: () => null,
   };
 }
 
@@ -68,6 +75,7 @@ serve({
     return { port: running.port, pid: process.pid };
   },
   cpu: () => cpuMicros(),
+  dropped: (clientIds: string[]) => running?.dropped(clientIds) ?? null,
   gc: () => {
     (globalThis as { gc?: () => void }).gc?.();
     return null;

@@ -34,6 +34,8 @@ export interface BrokerHandle {
   memory(): { rss: number; peakRss: number };
   /** A full GC for Node brokers (no-op for mosquitto), before a memory reading. */
   gc(): Promise<void>;
+  /** Messages the broker says it dropped for these clients (null: it does not say). */
+  dropped(clientIds: string[]): Promise<number | null>;
   /** Is the process still running? */
   alive(): boolean;
   stderrTail(): string;
@@ -116,6 +118,7 @@ async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
       gc: async () => {
         await rpc.call('gc');
       },
+      dropped: (ids) => rpc.call<number | null>('dropped', ids),
       alive: () => child.exitCode === null && child.signalCode === null,
       stderrTail,
       async stop() {
@@ -184,6 +187,7 @@ async function startMosquitto(): Promise<BrokerHandle> {
         cpuMicros: async () => procCpuMicros(pid),
         memory: () => procMemory(pid),
         gc: async () => undefined,
+        dropped: async () => null,
         alive: () => child.exitCode === null && child.signalCode === null,
         stderrTail,
         async stop() {

@@ -53,7 +53,7 @@ function counters(): { sent: number; received: number } {
 }
 
 /** Subscribers report what they have accounted for every few ms, for the harness's credit loop. */
-const PROGRESS_EVERY_MS = 5;
+const PROGRESS_EVERY_MS = 2;
 
 function reportProgress(): void {
   let last = -1;

@@ -29,6 +29,8 @@ export interface Verification {
   unexpected: number;
   /** QoS 1/2 messages the broker never acknowledged to the publisher. */
   unacknowledged: number;
+  /** Messages the broker itself counted as dropped for the subscribers (broker-mini only). */
+  brokerDropped?: number;
 }
 
 /** What one run measured. */
@@ -136,6 +138,9 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     await drain(subWorkers, expected, set.drainMs);
     const subFinals = await Promise.all(subWorkers.map((w) => w.rpc.call<Final>('final')));
     const subs = subFinals.flatMap((f) => f.subs);
+    // Client ids as openSubscribers makes them: <prefix>-sub-<index in its process>.
+    const subIds = subPlans.flatMap((plan, i) => plan.map((_, j) => `${tag}s${i}-sub-${j}`));
+    const brokerDropped = await broker.dropped(subIds);
 
     const cpu = cpuWindow(a, b);
     const received = (snap: typeof a): number => snap.workers.slice(pubWorkers.length).reduce((n, w) => n + w.received, 0);
@@ -150,7 +155,10 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
       publishesPerSec: ((sent(b) - sent(a)) * 1000) / cpu.windowMs,
       brokerCpuPerDeliveryUs: deliveries > 0 ? (cpu.broker * cpu.windowMs * 1000) / deliveries : NaN,
       peakRssBytes: broker.memory().peakRss,
-      verify: verification(pubs, subs, expectedFor, stopped.reduce((n, x) => n + x.inflight, 0)),
+      verify: {
+        ...verification(pubs, subs, expectedFor, stopped.reduce((n, x) => n + x.inflight, 0)),
+        ...(brokerDropped !== null ? { brokerDropped } : {}),
+      },
       notices: noticesOf(broker, all),
     };
   } finally {

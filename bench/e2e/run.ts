@@ -120,7 +120,7 @@ function describe(r: RunResult): string {
   const cpu = `broker ${r.cpu.broker.toFixed(2)} / load ${r.cpu.load.toFixed(2)} / other ${r.cpu.other.toFixed(2)} cores`;
   const lat = r.latency ? `, p50 ${r.latency.delivery.p50} µs p99 ${r.latency.delivery.p99} µs` : '';
   const v = r.verify;
-  return `${rate}, ${r.brokerCpuPerDeliveryUs.toFixed(2)} µs CPU/delivery, ${cpu}${lat}, lost ${v.lost} (gaps ${v.gaps}) dup ${v.duplicates}` +
+  return `${rate}, ${r.brokerCpuPerDeliveryUs.toFixed(2)} µs CPU/delivery, ${cpu}${lat}, lost ${v.lost} (gaps ${v.gaps}${v.brokerDropped !== undefined ? `, broker dropped ${v.brokerDropped}` : ''}) dup ${v.duplicates}` +
     (v.misrouted + v.unexpected + v.unacknowledged > 0 ? ` misrouted ${v.misrouted} unexpected ${v.unexpected} unacked ${v.unacknowledged}` : '') +
     (r.notices.length > 0 ? `\n      notices: ${r.notices.join(' | ')}` : '');
 }

@@ -9,7 +9,7 @@
  * await client.publish('hello', 'world');
  * await client.end();
  * ```
- * `connect` uses TCP (`mqtt://`) or TLS (`mqtts://`), or any transport registered with
+ * `connect` uses TCP (`mqtt://`), TLS (`mqtts://`), WebSocket (`ws://`, `wss://`), or any transport registered with
  * `registerTransport` or passed as the `transport` option. `NODE_DEBUG=mqtt311` logs every
  * packet sent and received to stderr (passwords redacted).
  *
@@ -21,6 +21,7 @@ import type { Message } from './core/message.js';
 import type { ClientOptions } from './core/options.js';
 import { publishSingleWith, subscribeSimpleWith, type PublishSingleOptions, type SubscribeSimpleOptions } from './oneshot.js';
 import { registerNetTransports } from './transport-net.js';
+import { registerWsTransport } from './transport-ws.js';
 
 /** Is `mqtt311` listed in NODE_DEBUG (comma- or space-separated, like node:util's debuglog)? */
 function debugEnabled(): boolean {
@@ -35,6 +36,7 @@ function debugEnabled(): boolean {
  */
 export async function connect(target?: string | URL | ClientOptions, options?: ClientOptions): Promise<MqttClient> {
   registerNetTransports();
+  registerWsTransport();
   const hasLogger = options?.logger !== undefined || (typeof target === 'object' && !(target instanceof URL) && target.logger !== undefined);
   if (!hasLogger && debugEnabled()) options = { ...options, logger: true };
   return createClient(target, options);
@@ -80,3 +82,4 @@ export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES, CONNACK_R
 export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
 export { registerTransport, getTransport, type Transport, type TransportFactory, type TransportOptions, type TlsOptions } from './transport.js';
 export { netTransport, wrapSocket } from './transport-net.js';
+export { wsTransport, createWsTransport, registerWsTransport, type WsTransportOptions } from './transport-ws.js';

@@ -25,7 +25,8 @@ export function subackLength(p: SubackPacket): number {
   if (!Array.isArray(codes) || codes.length === 0) {
     throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'SUBACK without a return code');
   }
-  for (const rc of codes) {
+  for (let i = 0; i < codes.length; i++) {
+    const rc = codes[i];
     if (!isSubackReturnCode(rc)) {
       throw new MqttError('INVALID_RETURN_CODE', `SUBACK return code ${String(rc)} is not 0, 1, 2 or 0x80`, {
         rule: 'MQTT-3.9.3-2',
@@ -38,7 +39,8 @@ export function subackLength(p: SubackPacket): number {
 /** Writes the packet identifier and return codes; returns the position after them. */
 export function writeSuback(p: SubackPacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
-  for (const rc of p.returnCodes) buf[pos++] = rc;
+  const codes = p.returnCodes;
+  for (let i = 0; i < codes.length; i++) buf[pos++] = codes[i];
   return pos;
 }
 

@@ -23,7 +23,8 @@ export function subscribeLength(p: SubscribePacket): number {
     throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE without a topic filter', { rule: 'MQTT-3.8.3-3' });
   }
   let length = 2;
-  for (const sub of subs) {
+  for (let i = 0; i < subs.length; i++) {
+    const sub = subs[i];
     if (sub === null || typeof sub !== 'object') throw new MqttError('INVALID_PACKET', 'a subscription must be an object');
     // [MQTT-3.8.3-1] filters are UTF-8 strings; spec 4.7.1 places the wildcards.
     length += 2 + topicByteLength(sub.topicFilter, true, 'MQTT-4.7.1-1') + 1;
@@ -35,7 +36,9 @@ export function subscribeLength(p: SubscribePacket): number {
 /** Writes the packet identifier and the filter list; returns the position after them. */
 export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
-  for (const sub of p.subscriptions) {
+  const subs = p.subscriptions;
+  for (let i = 0; i < subs.length; i++) {
+    const sub = subs[i];
     pos = writeString(buf, pos, sub.topicFilter);
     buf[pos++] = sub.qos;
   }

@@ -24,14 +24,15 @@ export function unsubscribeLength(p: UnsubscribePacket): number {
   }
   let length = 2;
   // [MQTT-3.10.3-1] filters are UTF-8 strings, back to back.
-  for (const filter of filters) length += 2 + topicByteLength(filter, true, 'MQTT-4.7.1-1');
+  for (let i = 0; i < filters.length; i++) length += 2 + topicByteLength(filters[i], true, 'MQTT-4.7.1-1');
   return length;
 }
 
 /** Writes the packet identifier and the filters; returns the position after them. */
 export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
-  for (const filter of p.topicFilters) pos = writeString(buf, pos, filter);
+  const filters = p.topicFilters;
+  for (let i = 0; i < filters.length; i++) pos = writeString(buf, pos, filters[i]);
   return pos;
 }
 

@@ -105,11 +105,12 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     });
     pubWorkers.push(...(await Promise.all(pubStarts)).map((r) => r.worker));
 
-    // End-to-end credit: publishers may run `creditDeliveries` deliveries ahead of what the
+    // End-to-end credit: publishers may run `credit` deliveries ahead of what the
     // subscribers have accounted for. Progress arrives every few ms from each subscriber process.
     const perPublish = fanout(s);
     const accounted = new Map<LoadWorker, number>();
-    const credit = s.credit ?? set.creditDeliveries;
+    const subCount = s.subscribers.reduce((a, b) => a + b, 0);
+    const credit = Math.min(set.creditPerSubscriber * subCount, set.creditMax);
     const limitFor = (total: number): number => Math.floor((total + credit) / perPublish / pubConns);
     let limit = limitFor(0);
     for (const w of subWorkers) {

@@ -13,6 +13,7 @@ import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo, type ResolvedOptions } from './options.js';
 import { RetainedStore, SubscriptionTree } from './router.js';
+import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type SessionEffect } from './session.js';
 import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
 import { TypedEmitter } from '../util/emitter.js';
@@ -278,12 +279,15 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
   }
 
-  #applySubscribe(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void {
+  #applySubscribe(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
     if (handle.ended) return;
     const client = handle.info!;
     const state = handle.session.state!;
     packet.subscriptions.forEach((s, i) => {
-      const code = codes[i];
+      // [MQTT-3.9.3-2] 0x80 for a new filter beyond `maxSubscriptions`: a few bytes of SUBSCRIBE
+      // must not make the broker index millions of filters.
+      const full = state.subscriptions.size >= this.options.maxSubscriptions && !state.subscriptions.has(s.topicFilter);
+      const code = full ? (codes[i] = 0x80) : codes[i];
       if (code === 0x80) return;
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
       state.subscriptions.set(s.topicFilter, code);
@@ -293,17 +297,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
     handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes: codes } }]);
     this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
-    // [MQTT-3.3.1-6] retained messages of matching topics, with RETAIN=1 [MQTT-3.3.1-8], also on a
-    // re-subscription [MQTT-3.8.4-3]; delivered at min(stored QoS, granted QoS).
-    packet.subscriptions.forEach((s, i) => {
-      const code = codes[i];
-      if (code === 0x80) return;
-      for (const r of this.retained.matching(s.topicFilter)) {
-        if (handle.ended) return;
-        if (!this.#acl.open && !this.#acl.canRead(client, r.topic)) continue;
-        handle.run(handle.session.deliver({ topic: r.topic, payload: r.payload, qos: Math.min(r.qos, code) as QoS, retain: true }));
-      }
-    });
+    // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
+    // in slices, up to the first one the client cannot take (see retained-delivery.ts).
+    const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
+    return sendRetained(handle, grants, this.retained, (topic) => this.#acl.open || this.#acl.canRead(client, topic));
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {

@@ -15,11 +15,13 @@
  * connection on any malformed packet or protocol violation.
  *
  * Limits (all options, see `BrokerOptions`): packet size, connect timeout, inflight window and
- * queue per client. The slow-consumer policy: QoS 0 messages to a client are dropped while more
+ * queue per client, topic filters per session (`maxSubscriptions`: a new filter beyond it gets
+ * SUBACK 0x80). The slow-consumer policy: QoS 0 messages to a client are dropped while more
  * than `socketHighWaterMark` bytes wait in its socket buffer; QoS 1/2 messages wait in its
  * inflight window (`maxInflight`) and then its queue (`maxQueuedMessages`); when the queue of a
  * connected client is full, that client is disconnected (its persistent session, if any, stays).
- * For an offline persistent session, a message arriving at a full queue is dropped.
+ * For an offline persistent session, a message arriving at a full queue is dropped. Retained
+ * messages sent on SUBSCRIBE stop at the first one that does not fit (retained-delivery.ts).
  *
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
  * - persistence across restarts (all state is in memory);

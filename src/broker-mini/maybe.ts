@@ -12,7 +12,7 @@ export function isPromise<T>(v: Maybe<T>): v is Promise<T> {
 }
 
 /** Calls `f` with the value now, or when the promise settles (rejections become `onError`). */
-export function after<T>(v: Maybe<T>, f: (t: T) => void, onError: (e: unknown) => void): void | Promise<void> {
+export function after<T>(v: Maybe<T>, f: (t: T) => void | Promise<void>, onError: (e: unknown) => void): void | Promise<void> {
   if (!isPromise(v)) return f(v);
   return v.then(f, (e: unknown) => onError(e));
 }

@@ -62,6 +62,8 @@ export interface BrokerOptions {
   maxQueuedMessages?: number;
   /** Outbound QoS 1/2 messages awaiting acknowledgement per client. Default 100 (1..65535). */
   maxInflight?: number;
+  /** Topic filters one session may hold; a SUBSCRIBE for more gets 0x80 for the new ones. Default 10,000. */
+  maxSubscriptions?: number;
   /** Bytes buffered for a client's socket beyond which QoS 0 messages to it are dropped and its input is paused. Default 1 MiB. */
   socketHighWaterMark?: number;
   /** Accept clients without a user name. Default `true`. */
@@ -130,6 +132,7 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     maxPacketSize: positiveInt('maxPacketSize', o.maxPacketSize ?? 16 * 1024 * 1024, 268_435_460),
     maxQueuedMessages: positiveInt('maxQueuedMessages', o.maxQueuedMessages ?? 1000, 10_000_000),
     maxInflight: positiveInt('maxInflight', o.maxInflight ?? 100, 65_535),
+    maxSubscriptions: positiveInt('maxSubscriptions', o.maxSubscriptions ?? 10_000, 10_000_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
     users: o.users,

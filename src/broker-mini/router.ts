@@ -99,25 +99,35 @@ export class SubscriptionTree {
         if (prev === undefined || qos > prev) out.set(clientId, qos);
       }
     };
-    const walk = (node: TrieNode, i: number): void => {
-      const wildcardsAllowed = !(dollar && i === 0);
+    // An explicit stack, not recursion: a valid topic may have 32,768 levels (65,535 bytes of
+    // '/'), far deeper than the call stack. Each node sits at one depth, so each is visited once.
+    const nodes: TrieNode[] = [this.#root];
+    const depths: number[] = [0];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const i = depths.pop()!;
       if (i === parts.length) {
         add(node);
         // 'sport/#' also matches 'sport': '#' includes the parent level (spec 4.7.1.2).
         const hash = node.children.get('#');
         if (hash) add(hash);
-        return;
+        continue;
       }
-      if (wildcardsAllowed) {
+      if (!(dollar && i === 0)) {
         const hash = node.children.get('#');
         if (hash) add(hash);
         const plus = node.children.get('+');
-        if (plus) walk(plus, i + 1);
+        if (plus) {
+          nodes.push(plus);
+          depths.push(i + 1);
+        }
       }
       const literal = node.children.get(parts[i]);
-      if (literal) walk(literal, i + 1);
-    };
-    walk(this.#root, 0);
+      if (literal) {
+        nodes.push(literal);
+        depths.push(i + 1);
+      }
+    }
     return out;
   }
 }
@@ -165,6 +175,11 @@ export class RetainedStore {
     const out: RetainedMessage[] = [];
     for (const m of this.#byTopic.values()) if (topicMatches(topicFilter, m.topic)) out.push(m);
     return out;
+  }
+
+  /** Every retained message, in the order their topics were first retained. */
+  values(): IterableIterator<RetainedMessage> {
+    return this.#byTopic.values();
   }
 
   /** Removes every retained message. */

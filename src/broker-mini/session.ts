@@ -282,16 +282,19 @@ export class Session {
    * Delivers a routed message to this client. QoS 0 goes straight out. QoS 1/2 take a fresh packet
    * id [MQTT-2.3.1-4] [MQTT-4.3.2-1] [MQTT-4.3.3-1] while the inflight window has room, else wait in
    * the queue behind earlier ones, so order is kept [MQTT-4.6.0-6]. A full queue means the client
-   * is not keeping up: it is disconnected rather than letting memory grow.
+   * is not keeping up: it is disconnected rather than letting memory grow — except with
+   * `onFull: 'drop'`, used for the retained messages a SUBSCRIBE brings: there may be more of them
+   * than any queue holds, and a client must not be cut off just for subscribing, so the ones
+   * that do not fit are dropped (and counted in `state.dropped`).
    */
-  deliver(message: OutboundMessage): SessionEffect[] {
+  deliver(message: OutboundMessage, onFull: 'close' | 'drop' = 'close'): SessionEffect[] {
     if (this.#phase !== 'connected') return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
     const state = this.#state!;
     if (state.queue.length === 0 && state.inflight.size < this.options.maxInflight) return [this.#sendNew(message, state)];
     if (state.queue.length >= this.options.maxQueuedMessages) {
       state.dropped++;
-      return this.#close('queue-full');
+      return onFull === 'drop' ? [] : this.#close('queue-full');
     }
     state.queue.push(message);
     return [];

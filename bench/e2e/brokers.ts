@@ -44,6 +44,8 @@ export interface BrokerHandle {
 
 const MOSQUITTO_CANDIDATES = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'];
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 function mosquittoPath(): string | undefined {
   return MOSQUITTO_CANDIDATES.find((p) => existsSync(p));
 }
@@ -167,7 +169,11 @@ async function startMosquitto(): Promise<BrokerHandle> {
       const port = await freePort();
       const conf = join(dir, 'mosquitto.conf');
       writeFileSync(conf, mosquittoConf(port));
-      const { child, stderrTail } = spawnTracked(bin, ['-c', conf]);
+      // setpriv (util-linux) execs mosquitto with a parent-death signal, so even a harness killed
+      // with SIGKILL takes its broker along; Node children see their IPC channel close instead.
+      const { child, stderrTail } = SETPRIV
+        ? spawnTracked(SETPRIV, ['--pdeathsig', 'KILL', '--', bin, '-c', conf])
+        : spawnTracked(bin, ['-c', conf]);
       const deadline = Date.now() + 10_000;
       let up = false;
       while (!up && Date.now() < deadline && child.exitCode === null) {

@@ -5,7 +5,7 @@
  * Every child is registered here. `stopAll()` ends them politely (SIGTERM, then SIGKILL after a
  * grace period); a last-resort `exit` hook SIGKILLs whatever is left. Node children also get an
  * IPC channel: when the harness dies, the channel closes and they exit on their own
- * (`exitWhenOrphaned` in `rpc.ts`).
+ * (`serve` in `rpc.ts`). mosquitto gets a parent-death signal instead (see brokers.ts).
  */
 import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

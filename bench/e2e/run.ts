@@ -10,7 +10,7 @@
  * Each broker, each load generator and each client runs in its own process; all of them are
  * stopped at the end, on an error, and on Ctrl-C.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BROKERS, unavailable, type BrokerName } from './brokers.js';
@@ -46,6 +46,7 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
+  --update-docs         put the report between the results markers of docs/BENCHMARKS.md
   --profile             write a CPU profile of every Node broker and client run to
                         bench/results/profiles/ and print each one's hotspots
   --help
@@ -72,6 +73,7 @@ interface Plan {
   clients: ClientLib[];
   out: string;
   profileDir: string | undefined;
+  updateDocs: boolean;
 }
 
 function plan(argv: string[]): Plan | undefined {
@@ -88,6 +90,7 @@ function plan(argv: string[]): Plan | undefined {
       connections: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
+      'update-docs': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -108,6 +111,7 @@ function plan(argv: string[]): Plan | undefined {
     clients: pickList(values.clients, CLIENTS, 'client'),
     out: resolve(REPO_ROOT, values.out ?? 'bench/results/e2e.json'),
     profileDir: values.profile ? resolve(REPO_ROOT, 'bench/results/profiles') : undefined,
+    updateDocs: values['update-docs'] === true,
   };
 }
 
@@ -123,6 +127,22 @@ function describe(r: RunResult): string {
   return `${rate}, ${r.brokerCpuPerDeliveryUs.toFixed(2)} µs CPU/delivery, ${cpu}${lat}, lost ${v.lost} (gaps ${v.gaps}${v.brokerDropped !== undefined ? `, broker dropped ${v.brokerDropped}` : ''}) dup ${v.duplicates}` +
     (v.misrouted + v.unexpected + v.unacknowledged > 0 ? ` misrouted ${v.misrouted} unexpected ${v.unexpected} unacked ${v.unacknowledged}` : '') +
     (r.notices.length > 0 ? `\n      notices: ${r.notices.join(' | ')}` : '');
+}
+
+const DOCS = join(REPO_ROOT, 'docs', 'BENCHMARKS.md');
+const START = '<!-- e2e-results:start -->';
+const END = '<!-- e2e-results:end -->';
+
+/** Replaces what lies between the results markers of docs/BENCHMARKS.md with `markdown`. */
+function updateDocs(markdown: string, skipped: string[]): string {
+  if (!existsSync(DOCS)) return `${DOCS} does not exist: nothing updated`;
+  const doc = readFileSync(DOCS, 'utf8');
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) return `${DOCS} has no ${START} … ${END} markers: nothing updated`;
+  const note = skipped.length > 0 ? `\nSkipped: ${skipped.join('; ')}\n` : '';
+  writeFileSync(DOCS, `${doc.slice(0, a + START.length)}\n\n${markdown}${note}\n${doc.slice(b)}`);
+  return `updated ${DOCS}`;
 }
 
 async function main(): Promise<void> {
@@ -246,6 +266,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(dirname(p.out), { recursive: true });
   writeFileSync(p.out, JSON.stringify(json, null, 2) + '\n');
+  if (p.updateDocs) log(updateDocs(markdown, skipped));
   log(`\nwrote ${p.out} (${json.elapsedSeconds} s)`);
 }
 

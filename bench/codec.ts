@@ -4,7 +4,9 @@
  *
  * Each workload runs both codecs in alternating rounds (ours, theirs, then theirs, ours, …) and
  * reports the median round, so drift on a busy machine hits both alike: read the ratio column.
- * Every loop is bounded by an iteration count and a time budget.
+ * Every loop is bounded by an iteration count and a time budget. Where a workload has a floor
+ * (the least any decoder must do: for big frames in small chunks, allocating and copying them),
+ * it is measured in the same rounds and printed in a note, to show how much room is left.
  *
  *   npx tsx bench/codec.ts            # table on stdout, JSON in bench/results/codec.json
  *   ROUNDS=15 npx tsx bench/codec.ts  # more rounds for steadier medians
@@ -32,6 +34,11 @@ interface Workload {
   ours: Batch;
   theirs: Batch;
   note?: string;
+  /**
+   * The least any decoder must do for this workload, to see how close to it both codecs are: for
+   * frames that arrive in many chunks, allocating each frame and copying its chunks into it.
+   */
+  floor?: Batch;
 }
 
 interface Rate {
@@ -60,11 +67,13 @@ function measure(batch: Batch): Rate {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function run(w: Workload) {
-  // Warm up both (JIT), then alternate which goes first in each round.
+  // Warm up both (JIT), then alternate which goes first in each round. The floor, when there is
+  // one, takes its turn in the same rounds, so that it meets the same garbage and the same noise.
   measure(w.ours);
   measure(w.theirs);
   const ours: Rate[] = [];
   const theirs: Rate[] = [];
+  const floors: Rate[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     let a: Rate;
@@ -72,7 +81,9 @@ function run(w: Workload) {
     if (i % 2 === 0) {
       a = measure(w.ours);
       b = measure(w.theirs);
+      if (w.floor !== undefined) floors.push(measure(w.floor));
     } else {
+      if (w.floor !== undefined) floors.push(measure(w.floor));
       b = measure(w.theirs);
       a = measure(w.ours);
     }
@@ -84,7 +95,16 @@ function run(w: Workload) {
     packetsPerSec: median(rs.map((r) => r.packetsPerSec)),
     mbPerSec: median(rs.map((r) => r.mbPerSec)),
   });
-  return { workload: w.name, kind: w.kind, target: w.target, note: w.note, ratio: median(ratios), ours: med(ours), mqttPacket: med(theirs) };
+  return {
+    workload: w.name,
+    kind: w.kind,
+    target: w.target,
+    note: w.note,
+    ratio: median(ratios),
+    ours: med(ours),
+    mqttPacket: med(theirs),
+    floor: floors.length === 0 ? undefined : med(floors),
+  };
 }
 
 // ---- packets -------------------------------------------------------------------------------
@@ -183,15 +203,47 @@ const chunked = (stream: Buffer, size: number) => {
   return chunks;
 };
 
+/**
+ * A batch that does only what any decoder must for `chunks` when every frame spans several of
+ * them: allocate each frame (uninitialised, as ours does) and copy each chunk's bytes into it.
+ * `frameSize` is the size of every frame (the stream holds frames of one size).
+ */
+function copyFloor(chunks: Buffer[], frameSize: number, count: number, bytes: number): Batch {
+  return () => {
+    let frame = Buffer.allocUnsafe(frameSize);
+    let filled = 0;
+    let n = 0;
+    for (const chunk of chunks) {
+      for (let from = 0; from < chunk.length; ) {
+        const k = Math.min(chunk.length - from, frameSize - filled);
+        frame.set(from === 0 && k === chunk.length ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset + from, k), filled);
+        filled += k;
+        from += k;
+        if (filled === frameSize) {
+          sink += frame[0];
+          n++;
+          frame = Buffer.allocUnsafe(frameSize);
+          filled = 0;
+        }
+      }
+    }
+    if (n !== count) throw new Error(`copy floor: ${n} frames of ${count}`);
+    return { packets: n, bytes };
+  };
+}
+
 function decodeWorkload(name: string, packets: Packet[], chunkSize: number | 'one', target: number, note?: string): Workload {
   const stream = Buffer.concat(packets.map((p) => encode(p)));
   const chunks = chunkSize === 'one' ? [stream] : chunked(stream, chunkSize);
   const count = packets.length;
+  const frameSize = encode(packets[0]).length;
+  const oneSize = packets.every((p) => encode(p).length === frameSize);
   return {
     name,
     kind: 'decode',
     target,
     note,
+    floor: chunkSize !== 'one' && oneSize && frameSize > 4 * chunkSize ? copyFloor(chunks, frameSize, count, stream.length) : undefined,
     ours: () => {
       const decoder = new Decoder();
       let n = 0;
@@ -281,6 +333,15 @@ console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
 for (const r of results) if (r.note) console.log(`note: ${r.workload}: ${r.note}`);
+for (const r of results) {
+  if (r.floor === undefined) continue;
+  const floor = r.floor.packetsPerSec;
+  console.log(
+    `note: ${r.workload}: allocating each frame and copying its chunks in, and nothing else, runs at ` +
+      `${fmt(floor)}/s (ours ${fmt(r.ours.packetsPerSec)}/s): a decoder that copies cannot beat mqtt-packet ` +
+      `by much more than ${(floor / r.mqttPacket.packetsPerSec).toFixed(2)}x here`,
+  );
+}
 console.log('note: MB/s counts input bytes; decoding from one chunk hands out payload views, so payload bytes are not copied');
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'codec.json');

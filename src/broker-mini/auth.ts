@@ -15,6 +15,8 @@
  *   delivery, so a broad subscription (`#`) allowed by one rule still skips topics a `deny` rule names.
  */
 import { topicMatches } from '../codec/index.js';
+import { callHook, isPromise, type Maybe } from './maybe.js';
+import type { Credentials, ResolvedOptions } from './options.js';
 
 /** What an ACL rule grants. `deny` takes precedence over everything else. */
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
@@ -146,4 +148,27 @@ export function checkCredentials(
   if (users === undefined) return allowAnonymous || hasHook ? 0 : 5;
   if (!Object.hasOwn(users, username)) return 4;
   return passwordMatches(password, users[username]) ? 0 : 4;
+}
+
+/** The verdict on a CONNECT: return code 0 accepts; any other refuses with it, for `why`. */
+export interface ConnectVerdict {
+  returnCode: 0 | 1 | 2 | 3 | 4 | 5;
+  why: string;
+}
+
+/**
+ * Decides a CONNECT's credentials: the built-in check (`checkCredentials`), then the
+ * `authenticate` hook, whose answer maps to a CONNACK return code as `AuthenticateHook` says.
+ * A hook that throws or rejects refuses with 3 (server unavailable). Never throws or rejects.
+ */
+export function authenticateConnect(creds: Credentials, options: Pick<ResolvedOptions, 'users' | 'allowAnonymous' | 'authenticate'>): Maybe<ConnectVerdict> {
+  const { users, allowAnonymous, authenticate: hook } = options;
+  const builtIn = checkCredentials(creds.username, creds.password, users, allowAnonymous, hook !== undefined);
+  if (builtIn !== 0 || !hook) return { returnCode: builtIn, why: 'credentials' };
+  const toVerdict = (v: boolean | number): ConnectVerdict => {
+    const rc = v === true ? 0 : v === false ? (creds.username !== undefined || creds.password !== undefined ? 4 : 5) : v;
+    return { returnCode: Number.isInteger(rc) && rc >= 0 && rc <= 5 ? (rc as ConnectVerdict['returnCode']) : 3, why: 'authenticate hook' };
+  };
+  const v = callHook<boolean | number>(() => hook(creds), () => 3);
+  return isPromise(v) ? v.then(toVerdict, (e: unknown) => ({ returnCode: 3, why: `authenticate hook failed: ${String(e)}` })) : toVerdict(v);
 }

@@ -20,6 +20,8 @@ export interface SessionInfo {
   queued: number;
   /** Outbound QoS 1/2 messages awaiting acknowledgement. */
   inflight: number;
+  /** Bytes (payload plus topic) of the queued and inflight messages, bounded by `maxQueuedBytes`. */
+  queuedBytes: number;
   /** Messages dropped: the queue was full, or (QoS 0) the client was not reading. */
   dropped: number;
 }
@@ -87,6 +89,7 @@ export class Broker extends BrokerCore {
       subscriptions: [...s.subscriptions].map(([topicFilter, qos]) => ({ topicFilter, qos })),
       queued: s.queue.length,
       inflight: s.inflight.size,
+      queuedBytes: s.queuedBytes,
       dropped: s.dropped,
     };
   }

@@ -11,6 +11,10 @@
  * password_file passwords.txt     # lines "name:password"
  * acl_file acl.txt                # mosquitto ACL format (below)
  * max_queued_messages 1000
+ * max_queued_bytes 33554432      # per client: queued + inflight payload and topic bytes
+ * max_retained_messages 100000
+ * max_retained_bytes 268435456
+ * max_offline_sessions 10000      # persistent sessions kept while offline
  * max_inflight 100                # alias: max_inflight_messages
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
@@ -216,6 +220,22 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
       case 'max_queued_messages':
         arity(1);
         config.maxQueuedMessages = int(a, at, 1, 10_000_000);
+        break;
+      case 'max_queued_bytes':
+        arity(1);
+        config.maxQueuedBytes = int(a, at, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'max_retained_messages':
+        arity(1);
+        config.maxRetainedMessages = int(a, at, 1, 100_000_000);
+        break;
+      case 'max_retained_bytes':
+        arity(1);
+        config.maxRetainedBytes = int(a, at, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'max_offline_sessions':
+        arity(1);
+        config.maxOfflineSessions = int(a, at, 1, 100_000_000);
         break;
       case 'max_inflight':
       case 'max_inflight_messages':

@@ -3,10 +3,15 @@
  * or a WebSocket wrapped by `ws`'s createWebSocketStream) into a `Link` for the core, decodes what
  * arrives, and writes what the core sends.
  *
+ * Writes are coalesced per connection for the whole event-loop turn: packets wait in a small
+ * per-connection list and leave in one write when the turn's I/O callbacks are done
+ * (`setImmediate`), or at once when `FLUSH_BYTES` have gathered. When each delivery goes to a
+ * different socket, the system call per write is most of the broker's cost, so a turn that
+ * reads several publishers' chunks sends each subscriber one write instead of one per chunk —
+ * and no packet waits longer than the current turn. Small packets are copied into one buffer;
+ * a large PUBLISH is written as `[header, payload]` (`encodeParts`), its payload never copied.
+ *
  * Backpressure, both ways:
- * - writes are batched with `cork()`/`uncork()`: all a client is sent during one tick leaves in
- *   one write, and a PUBLISH is written as `[header, payload]` (`encodeParts`) so a large payload
- *   is never copied;
  * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
  *   dropped (QoS 1/2 are bounded by the session's inflight window and queue) and reading from it
  *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
@@ -21,6 +26,24 @@ import type { ClientHandle, Link } from './handle.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
+/** Bytes gathered for one connection that are written at once instead of at the end of the turn. */
+const FLUSH_BYTES = 16 * 1024;
+/** Gathered writes up to this size are copied into one buffer (one write call, not one per part). */
+const COPY_MAX = 64 * 1024;
+
+/** Flushes of connections with gathered bytes, run once the event loop's current turn is done. */
+let flushes: Array<() => void> = [];
+
+function flushAll(): void {
+  const due = flushes;
+  flushes = [];
+  for (const flush of due) flush();
+}
+
+/** Runs `flush` at the end of this event-loop turn (one `setImmediate` for every connection). */
+function flushAtEndOfTurn(flush: () => void): void {
+  if (flushes.push(flush) === 1) setImmediate(flushAll);
+}
 
 /**
  * The last QoS 0 PUBLISH encoded, shared by every connection: a fan-out sends the same message to
@@ -68,14 +91,47 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     if (pausedForHook || pausedForDrain) stream.pause();
     else stream.resume();
   };
-  let corkedForTick = false;
-  const uncorkTick = (): void => {
-    corkedForTick = false;
-    stream.uncork();
-  };
   const onDrain = (): void => {
     pausedForDrain = false;
     updateFlow();
+  };
+
+  // Bytes gathered for this turn's write (see the module comment).
+  let out: Uint8Array[] = [];
+  let outBytes = 0;
+  let flushDue = false;
+  const flush = (): void => {
+    if (out.length === 0) return;
+    const parts = out;
+    const bytes = outBytes;
+    out = [];
+    outBytes = 0;
+    if (stream.destroyed || stream.writableEnded) return;
+    if (parts.length === 1) stream.write(parts[0]);
+    else if (bytes <= COPY_MAX) {
+      const joined = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const part of parts) {
+        joined.set(part, at);
+        at += part.byteLength;
+      }
+      stream.write(joined);
+    } else {
+      stream.cork();
+      for (const part of parts) stream.write(part);
+      stream.uncork();
+    }
+    // Stop reading from a client that does not read (until 'drain', which the stream only
+    // promises when it said it needs one).
+    if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
+      pausedForDrain = true;
+      stream.once('drain', onDrain);
+      updateFlow();
+    }
+  };
+  const flushAtTurnEnd = (): void => {
+    flushDue = false;
+    flush();
   };
 
   const link: Link & { stats: StreamStats } = {
@@ -83,36 +139,33 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     remoteAddress: (stream as Partial<Socket>).remoteAddress,
     send(packets: readonly Packet[]): void {
       if (stream.destroyed || stream.writableEnded) return;
-      // Everything sent to this client in the current tick (say, one delivery per PUBLISH in a
-      // publisher's chunk) leaves in one write: cork now, uncork once the tick's work is done.
-      if (!corkedForTick) {
-        corkedForTick = true;
-        stream.cork();
-        process.nextTick(uncorkTick);
-      }
       for (const p of packets) {
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
-        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength > options.highWaterMark) {
+        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + outBytes > options.highWaterMark) {
           stats.droppedQos0++;
           const state = handle.session.state;
           if (state) state.dropped++;
           continue;
         }
-        for (const part of encodeForWire(p)) stream.write(part);
+        for (const part of encodeForWire(p)) {
+          out.push(part);
+          outBytes += part.byteLength;
+        }
       }
-      // Stop reading from a client that does not read (until 'drain', which the stream only
-      // promises when it said it needs one).
-      if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
-        pausedForDrain = true;
-        stream.once('drain', onDrain);
-        updateFlow();
+      if (outBytes >= FLUSH_BYTES) flush();
+      else if (!flushDue && out.length > 0) {
+        flushDue = true;
+        flushAtEndOfTurn(flushAtTurnEnd);
       }
     },
     close(mode): void {
       if (mode === 'destroy' || stream.destroyed) {
+        out = [];
+        outBytes = 0;
         stream.destroy();
         return;
       }
+      flush();
       stream.end();
       // A peer that never reads would keep the socket half-open forever: give it a moment to take
       // its last packets (a refusing CONNACK, say), then cut it.
@@ -133,16 +186,13 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
-    // Everything answered while handling one chunk goes out in one write.
-    stream.cork();
     try {
       decoder.push(chunk);
-      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, core.now());
+      const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
+      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, now);
     } catch (e) {
       if (isMqttError(e)) handle.fail(e);
       else core.internalError(handle, e);
-    } finally {
-      stream.uncork();
     }
   });
   stream.on('end', () => {
@@ -154,6 +204,8 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   });
   stream.on('close', () => {
     if (closeTimer) clearTimeout(closeTimer);
+    out = [];
+    outBytes = 0;
     stream.off('drain', onDrain);
     handle.linkClosed();
   });

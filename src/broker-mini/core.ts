@@ -8,11 +8,12 @@
  */
 import { validateTopicName } from '../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
-import { Acl, checkCredentials } from './auth.js';
+import { Acl, authenticateConnect } from './auth.js';
 import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
-import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo, type ResolvedOptions } from './options.js';
-import { RetainedStore, SubscriptionTree } from './router.js';
+import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
+import { RetainedStore } from './retained.js';
+import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type SessionEffect } from './session.js';
 import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
@@ -25,10 +26,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly options: ResolvedOptions;
   /** Every subscription, indexed for matching. */
   readonly subscriptions = new SubscriptionTree();
-  /** Retained messages by topic. */
-  readonly retained = new RetainedStore();
+  /** Retained messages by topic, within `maxRetainedMessages` and `maxRetainedBytes`. */
+  readonly retained: RetainedStore;
   /** Session state by ClientId, for online and offline clients. */
   readonly sessions = new SessionStore();
+  /** What the server-wide bounds have discarded so far. */
+  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0 };
   readonly #acl: Acl;
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
@@ -38,6 +41,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   constructor(options: BrokerOptions = {}, clock: () => number = Date.now) {
     super();
     this.options = resolveOptions(options);
+    this.retained = new RetainedStore({ maxMessages: this.options.maxRetainedMessages, maxBytes: this.options.maxRetainedBytes });
     this.#acl = new Acl(this.options.acl);
     this.#clock = clock;
   }
@@ -59,10 +63,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** Attaches a new transport. Feed its packets to the returned handle. */
   attach(link: Link): ClientHandle {
-    const session = new Session(
-      { maxInflight: this.options.maxInflight, maxQueuedMessages: this.options.maxQueuedMessages, connectTimeout: this.options.connectTimeout },
-      this.#clock(),
-    );
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout } = this.options;
+    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout }, this.#clock());
     const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.options.logger : undefined);
     this.#handles.add(handle);
     return handle;
@@ -133,25 +135,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       clientId = this.#generateClientId();
     }
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
-    const o = this.options;
-    const builtIn = checkCredentials(packet.username, packet.password, o.users, o.allowAnonymous, o.authenticate !== undefined);
-    if (builtIn !== 0) return refuse(builtIn, 'credentials');
-    if (!o.authenticate) return this.#admit(handle, clientId, packet);
-    const hook = o.authenticate;
     const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
-    const verdict = callHook<boolean | number>(() => hook(creds), () => 3);
-    return after(
-      verdict,
-      (v) => {
-        if (handle.ended) return;
-        const rc = v === true ? 0 : v === false ? (packet.username !== undefined || packet.password !== undefined ? 4 : 5) : v;
-        if (rc === 0) this.#admit(handle, clientId, packet);
-        else refuse(rc >= 1 && rc <= 5 ? (rc as 1 | 2 | 3 | 4 | 5) : 3, 'authenticate hook');
-      },
-      (e) => {
-        if (!handle.ended) refuse(3, `authenticate hook failed: ${String(e)}`);
-      },
-    );
+    const verdict = authenticateConnect(creds, this.options);
+    const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void => {
+      if (handle.ended) return;
+      if (returnCode === 0) this.#admit(handle, clientId, packet);
+      else refuse(returnCode, why);
+    };
+    return isPromise(verdict) ? verdict.then(decide) : decide(verdict);
   }
 
   #generateClientId(): string {
@@ -245,8 +236,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const payload = packet.qos > 0 || packet.retain ? compactBytes(packet.payload) : packet.payload;
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
-    if (packet.retain) this.retained.set(topic, payload, packet.qos);
-    for (const [clientId, granted] of this.subscriptions.match(topic)) {
+    if (packet.retain && this.retained.set(topic, payload, packet.qos) === 'refused' && this.stats.retainedRefused++ === 0) {
+      // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
+      this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
+    }
+    for (const { clientId, qos: granted } of this.subscriptions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
@@ -255,7 +249,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
       // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded).
-      else enqueueOffline(state, message, this.options.maxQueuedMessages);
+      else enqueueOffline(state, message, this.options);
     }
     this.#emit('publish', topic, packet, from);
   }
@@ -343,6 +337,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
       const state = handle.session.state;
       if (state && !state.persistent) this.#discardSession(state);
+      // A takeover's new connection resumes (or discards) the session at once: not offline.
+      else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
     this.#log(`disconnected ${client.clientId} (${reason})`);
     if (will) this.#publishWill(client, will);
@@ -361,6 +357,19 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       );
     } catch (e) {
       fail(e);
+    }
+  }
+
+  /**
+   * Keeps the offline persistent sessions within `maxOfflineSessions` by discarding the ones
+   * offline longest: a server may discard session state for lack of resources (spec 4.1).
+   */
+  #wentOffline(state: SessionState): void {
+    this.sessions.wentOffline(state);
+    while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
+      const oldest = this.sessions.oldestOffline()!;
+      this.#discardSession(oldest);
+      if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
     }
   }
 

@@ -18,10 +18,15 @@
  * queue per client, topic filters per session (`maxSubscriptions`: a new filter beyond it gets
  * SUBACK 0x80). The slow-consumer policy: QoS 0 messages to a client are dropped while more
  * than `socketHighWaterMark` bytes wait in its socket buffer; QoS 1/2 messages wait in its
- * inflight window (`maxInflight`) and then its queue (`maxQueuedMessages`); when the queue of a
- * connected client is full, that client is disconnected (its persistent session, if any, stays).
- * For an offline persistent session, a message arriving at a full queue is dropped. Retained
- * messages sent on SUBSCRIBE stop at the first one that does not fit (retained-delivery.ts).
+ * inflight window (`maxInflight`) and then its queue (`maxQueuedMessages`), and together they may
+ * hold `maxQueuedBytes`; when a connected client's session is full, that client is disconnected
+ * (its persistent session, if any, stays, within the same bounds). For an offline persistent
+ * session, a message arriving at a full queue is dropped. Retained messages sent on SUBSCRIBE
+ * stop at the first one that does not fit (retained-delivery.ts).
+ *
+ * Server-wide bounds: retained messages (`maxRetainedMessages`, `maxRetainedBytes`: beyond them
+ * a retained PUBLISH is forwarded but not retained) and offline persistent sessions
+ * (`maxOfflineSessions`: the one offline longest is discarded). `broker.stats` counts both.
  *
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
  * - persistence across restarts (all state is in memory);
@@ -35,6 +40,7 @@ export { BrokerCore } from './core.js';
 export { BrokerError, isBrokerError, BROKER_ERROR_CODES, type BrokerErrorCode } from './errors.js';
 export type {
   BrokerOptions,
+  BrokerStats,
   WsOptions,
   BrokerEvents,
   ClientInfo,

@@ -60,10 +60,41 @@ export interface BrokerOptions {
   maxPacketSize?: number;
   /** QoS 1/2 messages queued per client beyond the inflight window (online or offline). Default 1000. */
   maxQueuedMessages?: number;
+  /**
+   * Bytes (payload plus topic) of the QoS 1/2 messages one client's session may hold in its queue
+   * and inflight window together, online or offline. A message shared by many sessions is counted
+   * in each. Beyond it the policy of `maxQueuedMessages` applies: a connected client is
+   * disconnected ('queue-full', its persistent session kept within the bound), a message for an
+   * offline session is dropped and counted. An empty session always takes one message, so a
+   * message larger than this bound can still be delivered. Default 32 MiB
+   * (config `max_queued_bytes`; like mosquitto's `max_queued_bytes`).
+   */
+  maxQueuedBytes?: number;
   /** Outbound QoS 1/2 messages awaiting acknowledgement per client. Default 100 (1..65535). */
   maxInflight?: number;
   /** Topic filters one session may hold; a SUBSCRIBE for more gets 0x80 for the new ones. Default 10,000. */
   maxSubscriptions?: number;
+  /**
+   * Topics with a retained message, server-wide. A retained PUBLISH to a new topic beyond it is
+   * still forwarded to subscribers but not retained (logged once, counted in `broker.stats`).
+   * Default 100,000 (config `max_retained_messages`).
+   */
+  maxRetainedMessages?: number;
+  /**
+   * Bytes (payload plus topic) of all retained messages together. A retained PUBLISH that would
+   * pass it is forwarded but not retained, and the topic's older retained message is removed
+   * too, so a new subscriber never gets a value known to be stale. Default 256 MiB
+   * (config `max_retained_bytes`).
+   */
+  maxRetainedBytes?: number;
+  /**
+   * Persistent (CleanSession=0) sessions kept while their clients are offline. When one more
+   * goes offline, the session offline longest is discarded (counted in `broker.stats`): its
+   * client finds Session Present 0 when it returns [MQTT-3.2.2-3]. New clients are never refused
+   * for it, so old idle ClientIds cannot lock the broker. Default 10,000
+   * (config `max_offline_sessions`).
+   */
+  maxOfflineSessions?: number;
   /** Bytes buffered for a client's socket beyond which QoS 0 messages to it are dropped and its input is paused. Default 1 MiB. */
   socketHighWaterMark?: number;
   /** Accept clients without a user name. Default `true`. */
@@ -114,9 +145,19 @@ export type BrokerEvents = {
   clientError: (client: ClientInfo | undefined, error: MqttError | BrokerError) => void;
 };
 
+/** What the server-wide bounds have discarded since the broker started. */
+export interface BrokerStats {
+  /** Retained PUBLISHes forwarded but not retained: `maxRetainedMessages` or `maxRetainedBytes` was reached. */
+  retainedRefused: number;
+  /** Offline persistent sessions discarded to stay within `maxOfflineSessions`. */
+  offlineSessionsDiscarded: number;
+}
+
 /** `BrokerOptions` with every default filled in. */
 export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
   Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
+
+const MiB = 1024 * 1024;
 
 function positiveInt(name: string, v: number, max: number): number {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
@@ -131,8 +172,12 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     connectTimeout: positiveInt('connectTimeout', o.connectTimeout ?? 10_000, 24 * 3600_000),
     maxPacketSize: positiveInt('maxPacketSize', o.maxPacketSize ?? 16 * 1024 * 1024, 268_435_460),
     maxQueuedMessages: positiveInt('maxQueuedMessages', o.maxQueuedMessages ?? 1000, 10_000_000),
+    maxQueuedBytes: positiveInt('maxQueuedBytes', o.maxQueuedBytes ?? 32 * MiB, Number.MAX_SAFE_INTEGER),
     maxInflight: positiveInt('maxInflight', o.maxInflight ?? 100, 65_535),
     maxSubscriptions: positiveInt('maxSubscriptions', o.maxSubscriptions ?? 10_000, 10_000_000),
+    maxRetainedMessages: positiveInt('maxRetainedMessages', o.maxRetainedMessages ?? 100_000, 100_000_000),
+    maxRetainedBytes: positiveInt('maxRetainedBytes', o.maxRetainedBytes ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
+    maxOfflineSessions: positiveInt('maxOfflineSessions', o.maxOfflineSessions ?? 10_000, 100_000_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
     users: o.users,

@@ -15,7 +15,7 @@
 import { topicMatches } from '../codec/index.js';
 import type { QoS } from '../codec/index.js';
 import type { ClientHandle } from './handle.js';
-import type { RetainedMessage, RetainedStore } from './router.js';
+import type { RetainedMessage, RetainedStore } from './retained.js';
 
 /** Steps (one retained topic compared with one filter, or one delivery) between two yields. */
 export const RETAINED_SLICE = 2_000;

@@ -1,13 +1,16 @@
 /**
- * Who gets a message: the subscription tree and the retained-message store (spec 4.7, 3.3.1.3).
+ * Who gets a message: the subscription tree (spec 4.7).
  *
  * Subscriptions live in a tree with one node per topic level, so finding the subscribers of a
  * topic walks only the branches that can match (the literal level, `+` and `#`), however many
  * other filters exist. Each node keeps the clients whose filter ends there, with their granted QoS.
  *
+ * Most traffic goes to topics seen a moment ago, so `routes` remembers the answer per topic
+ * name until the subscriptions next change: a publish to a known topic neither splits it into
+ * levels nor walks the tree. The memory is bounded in topics, topic length and entries.
+ *
  * Matching is on raw strings: no normalisation, no case folding [MQTT-4.7.3-4].
  */
-import { topicMatches } from '../codec/index.js';
 import type { QoS } from '../codec/index.js';
 
 /** A filter's level split: `'a/+/#'` → `['a', '+', '#']`. Empty levels are real levels (spec 4.7.1.1). */
@@ -28,10 +31,24 @@ class TrieNode {
 /** Subscribers of one topic: clientId → the highest QoS granted among that client's matching filters. */
 export type Matches = Map<string, QoS>;
 
+/** One subscriber of a topic, with the highest QoS granted among its matching filters. */
+export interface Route {
+  readonly clientId: string;
+  readonly qos: QoS;
+}
+
+/** Bounds of the route cache: topic names remembered, longest one cached, routes held in all. */
+const CACHE_TOPICS = 4096;
+const CACHE_TOPIC_LENGTH = 256;
+const CACHE_ROUTES = 256 * 1024;
+
 /** The subscription tree: topic filters → (clientId → granted QoS). */
 export class SubscriptionTree {
   readonly #root = new TrieNode();
   #count = 0;
+  /** Topic name → its routes, valid until the next `add` or `remove`; oldest entries first. */
+  readonly #cache = new Map<string, readonly Route[]>();
+  #cachedRoutes = 0;
 
   /** Number of (client, filter) subscriptions held. */
   get size(): number {
@@ -43,6 +60,7 @@ export class SubscriptionTree {
    * existing one: the same filter string replaces, it never duplicates [MQTT-3.8.4-3].
    */
   add(topicFilter: string, clientId: string, qos: QoS): boolean {
+    this.#forget();
     let node = this.#root;
     for (const level of levels(topicFilter)) {
       let next = node.children.get(level);
@@ -72,6 +90,7 @@ export class SubscriptionTree {
       node = next;
     }
     if (!node.subscribers.delete(clientId)) return false;
+    this.#forget();
     this.#count--;
     // Prune branches left empty so the tree does not keep every filter ever used.
     for (let i = path.length - 1; i >= 0; i--) {
@@ -81,6 +100,34 @@ export class SubscriptionTree {
       parent.children.delete(level);
     }
     return true;
+  }
+
+  /** The subscriptions changed: every cached route may be wrong. */
+  #forget(): void {
+    if (this.#cache.size === 0) return;
+    this.#cache.clear();
+    this.#cachedRoutes = 0;
+  }
+
+  /**
+   * `match(topic)` as a list, remembered until the subscriptions change. The list is shared:
+   * do not modify it.
+   */
+  routes(topic: string): readonly Route[] {
+    const cached = this.#cache.get(topic);
+    if (cached !== undefined) return cached;
+    const routes: Route[] = [];
+    for (const [clientId, qos] of this.match(topic)) routes.push({ clientId, qos });
+    if (topic.length > CACHE_TOPIC_LENGTH || routes.length > CACHE_ROUTES) return routes;
+    // Full: forget the oldest entries (first in, first out — cheap, and close enough to LRU here).
+    while (this.#cache.size >= CACHE_TOPICS || this.#cachedRoutes + routes.length > CACHE_ROUTES) {
+      const [oldTopic, old] = this.#cache.entries().next().value!;
+      this.#cache.delete(oldTopic);
+      this.#cachedRoutes -= old.length;
+    }
+    this.#cache.set(topic, routes);
+    this.#cachedRoutes += routes.length;
+    return routes;
   }
 
   /**
@@ -129,61 +176,5 @@ export class SubscriptionTree {
       }
     }
     return out;
-  }
-}
-
-/** A message kept for future subscribers of its topic (spec 3.3.1.3). */
-export interface RetainedMessage {
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-}
-
-/**
- * Retained messages, one per topic. They belong to the server, not to any session, so they
- * outlive the sessions that published them [MQTT-3.1.2-7].
- */
-export class RetainedStore {
-  readonly #byTopic = new Map<string, RetainedMessage>();
-
-  /** Number of topics with a retained message. */
-  get size(): number {
-    return this.#byTopic.size;
-  }
-
-  /**
-   * Stores a RETAIN=1 publication, replacing the topic's previous one [MQTT-3.3.1-5] [MQTT-3.3.1-7].
-   * An empty payload deletes the topic's retained message and is never stored itself
-   * [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-   */
-  set(topic: string, payload: Uint8Array, qos: QoS): void {
-    if (payload.length === 0) this.#byTopic.delete(topic);
-    else this.#byTopic.set(topic, { topic, payload, qos });
-  }
-
-  /** The retained message of exactly `topic`, if any. */
-  get(topic: string): RetainedMessage | undefined {
-    return this.#byTopic.get(topic);
-  }
-
-  /** Every retained message whose topic matches `topicFilter` [MQTT-3.3.1-6] (with [MQTT-4.7.2-1]). */
-  matching(topicFilter: string): RetainedMessage[] {
-    if (!topicFilter.includes('+') && !topicFilter.includes('#')) {
-      const m = this.#byTopic.get(topicFilter);
-      return m ? [m] : [];
-    }
-    const out: RetainedMessage[] = [];
-    for (const m of this.#byTopic.values()) if (topicMatches(topicFilter, m.topic)) out.push(m);
-    return out;
-  }
-
-  /** Every retained message, in the order their topics were first retained. */
-  values(): IterableIterator<RetainedMessage> {
-    return this.#byTopic.values();
-  }
-
-  /** Removes every retained message. */
-  clear(): void {
-    this.#byTopic.clear();
   }
 }

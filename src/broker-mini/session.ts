@@ -24,7 +24,7 @@ import type {
   Will,
 } from '../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, compactBytes, type OutboundMessage, type SessionState } from './store.js';
+import { allocatePacketId, compactBytes, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -44,7 +44,7 @@ export type CloseReason =
   | 'takeover'
   /** A hook failed (or the broker hit a bug) while handling this client's packet [MQTT-4.8.0-2]. */
   | 'server-error'
-  /** The client did not keep up: its outbound queue hit `maxQueuedMessages`. */
+  /** The client did not keep up: what it had not acknowledged hit `maxQueuedMessages` or `maxQueuedBytes`. */
   | 'queue-full'
   /** The broker is shutting down. */
   | 'broker-closing';
@@ -64,11 +64,9 @@ export type SessionEffect =
   | { type: 'close'; reason: CloseReason; error?: MqttError | BrokerError };
 
 /** Limits of one session. */
-export interface SessionOptions {
+export interface SessionOptions extends QueueLimits {
   /** Outbound QoS 1/2 deliveries awaiting acknowledgement at once (1..65535). */
   maxInflight: number;
-  /** Outbound QoS 1/2 messages waiting beyond the inflight window before the client is dropped. */
-  maxQueuedMessages: number;
   /** Milliseconds a connection may take to send its CONNECT. */
   connectTimeout: number;
 }
@@ -165,6 +163,7 @@ export class Session {
         const m = state.inflight.get(packet.packetId);
         if (!m || m.message.qos !== 1) return [];
         state.inflight.delete(packet.packetId);
+        state.queuedBytes -= messageSize(m.message);
         return this.#drain();
       }
       case 'pubrec': {
@@ -173,8 +172,10 @@ export class Session {
         const m = state.inflight.get(packet.packetId);
         if (!m || m.message.qos !== 2) return [];
         if (m.phase === 'publish') {
+          // The message is the client's now: only its packet id is kept, and it stops counting.
+          state.queuedBytes -= messageSize(m.message);
           m.phase = 'pubrel';
-          m.message = { ...m.message, payload: new Uint8Array(0) };
+          m.message = { ...m.message, topic: '', payload: new Uint8Array(0) };
         }
         return [send({ cmd: 'pubrel', packetId: packet.packetId })];
       }
@@ -281,8 +282,9 @@ export class Session {
   /**
    * Delivers a routed message to this client. QoS 0 goes straight out. QoS 1/2 take a fresh packet
    * id [MQTT-2.3.1-4] [MQTT-4.3.2-1] [MQTT-4.3.3-1] while the inflight window has room, else wait in
-   * the queue behind earlier ones, so order is kept [MQTT-4.6.0-6]. A full queue means the client
-   * is not keeping up: it is disconnected rather than letting memory grow — except with
+   * the queue behind earlier ones, so order is kept [MQTT-4.6.0-6]. A full queue — `maxQueuedMessages`
+   * waiting, or `maxQueuedBytes` held in the queue and the window together — means the client is
+   * not keeping up: it is disconnected rather than letting memory grow — except with
    * `onFull: 'drop'`, used for the retained messages a SUBSCRIBE brings: there may be more of them
    * than any queue holds, and a client must not be cut off just for subscribing, so the ones
    * that do not fit are dropped (and counted in `state.dropped`).
@@ -291,15 +293,21 @@ export class Session {
     if (this.#phase !== 'connected') return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
     const state = this.#state!;
-    if (state.queue.length === 0 && state.inflight.size < this.options.maxInflight) return [this.#sendNew(message, state)];
-    if (state.queue.length >= this.options.maxQueuedMessages) {
+    const size = messageSize(message);
+    const direct = state.queue.length === 0 && state.inflight.size < this.options.maxInflight;
+    if (!hasRoom(state, size, this.options, !direct)) {
+      // The message is not kept: what the session holds stays within its bounds, so a persistent
+      // session survives the disconnection intact and bounded.
       state.dropped++;
       return onFull === 'drop' ? [] : this.#close('queue-full');
     }
+    state.queuedBytes += size;
+    if (direct) return [this.#sendNew(message, state)];
     state.queue.push(message);
     return [];
   }
 
+  /** Moves `message` (already counted in `queuedBytes`) into the inflight window and sends it. */
   #sendNew(message: OutboundMessage, state: SessionState): SessionEffect {
     const packetId = allocatePacketId(state);
     state.inflight.set(packetId, { packetId, phase: 'publish', message });

@@ -44,8 +44,41 @@ export interface SessionState {
   nextPacketId: number;
   /** Whether this state outlives the connection (CleanSession=0). */
   persistent: boolean;
+  /**
+   * What the messages in `queue` and `inflight` hold, as counted by `messageSize`; bounded by the
+   * broker's `maxQueuedBytes`. A QoS 2 delivery stops counting once its PUBREC has arrived.
+   */
+  queuedBytes: number;
   /** Messages dropped for this session: its queue was full, or (QoS 0) it was not reading. */
   dropped: number;
+}
+
+/** The bounds on what one session may hold for its client (see `hasRoom`). */
+export interface QueueLimits {
+  /** QoS 1/2 messages waiting beyond the inflight window. */
+  maxQueuedMessages: number;
+  /** Bytes (`messageSize`) held in the queue and the inflight window together. */
+  maxQueuedBytes: number;
+}
+
+/**
+ * The memory a queued message is charged for: its payload bytes plus its topic's length. A
+ * message routed to many sessions is one object whose payload they all share, yet each queue is
+ * charged in full: that is the bound a user can reason about (and a message shared by every
+ * queue costs less, never more, than the sum).
+ */
+export function messageSize(m: OutboundMessage): number {
+  return m.payload.byteLength + m.topic.length;
+}
+
+/**
+ * Whether `state` may take one more QoS 1/2 message of `size` bytes into its queue (`queued`)
+ * or straight into its inflight window. An empty session takes any message, so one larger than
+ * the whole byte bound can still be delivered: the bound is then that one message.
+ */
+export function hasRoom(state: SessionState, size: number, limits: QueueLimits, queued: boolean): boolean {
+  if (queued && state.queue.length >= limits.maxQueuedMessages) return false;
+  return state.queuedBytes === 0 || state.queuedBytes + size <= limits.maxQueuedBytes;
 }
 
 /**
@@ -71,6 +104,7 @@ export function createSessionState(clientId: string, persistent: boolean): Sessi
     inboundQos2: new Set(),
     nextPacketId: 1,
     persistent,
+    queuedBytes: 0,
     dropped: 0,
   };
 }
@@ -91,43 +125,67 @@ export function allocatePacketId(state: SessionState): number {
 
 /**
  * Queues a QoS 1/2 message for an offline persistent session [MQTT-3.1.2-5]. Returns `false`
- * (and counts it in `state.dropped`) when the queue already holds `maxQueued` messages: memory
- * stays bounded, and the newest message is the one lost. QoS 0 is not queued for offline clients.
+ * (and counts it in `state.dropped`) when the queue is full by `limits`: memory stays bounded,
+ * and the newest message is the one lost. QoS 0 is not queued for offline clients.
  */
-export function enqueueOffline(state: SessionState, message: OutboundMessage, maxQueued: number): boolean {
+export function enqueueOffline(state: SessionState, message: OutboundMessage, limits: QueueLimits): boolean {
   if (message.qos === 0) return false;
-  if (state.queue.length >= maxQueued) {
+  const size = messageSize(message);
+  if (!hasRoom(state, size, limits, true)) {
     state.dropped++;
     return false;
   }
   state.queue.push(message);
+  state.queuedBytes += size;
   return true;
 }
 
-/** The session states of every ClientId, keyed by ClientId [MQTT-3.1.3-2]. */
+/**
+ * The session states of every ClientId, keyed by ClientId [MQTT-3.1.3-2], and which of them are
+ * offline, in the order their clients left (so the owner can bound them, oldest first).
+ */
 export class SessionStore {
   readonly #sessions = new Map<string, SessionState>();
+  /** Offline persistent sessions, in the order they went offline (a Map keeps insertion order). */
+  readonly #offline = new Map<string, SessionState>();
 
   /** The stored session of `clientId`, if any. */
   get(clientId: string): SessionState | undefined {
     return this.#sessions.get(clientId);
   }
 
-  /** Stores (or replaces) `state` under its ClientId. */
+  /** Stores (or replaces) `state` under its ClientId, for a client that is online. */
   set(state: SessionState): void {
     this.#sessions.set(state.clientId, state);
+    this.#offline.delete(state.clientId);
   }
 
   /** Forgets `clientId`'s session; returns it if there was one. */
   delete(clientId: string): SessionState | undefined {
     const s = this.#sessions.get(clientId);
     this.#sessions.delete(clientId);
+    this.#offline.delete(clientId);
     return s;
+  }
+
+  /** Records that the client of the stored persistent session `state` went offline. */
+  wentOffline(state: SessionState): void {
+    if (this.#sessions.get(state.clientId) === state) this.#offline.set(state.clientId, state);
+  }
+
+  /** The session that has been offline longest, if any. */
+  oldestOffline(): SessionState | undefined {
+    return this.#offline.values().next().value;
   }
 
   /** Number of sessions held (online and offline). */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Number of offline persistent sessions held. */
+  get offlineCount(): number {
+    return this.#offline.size;
   }
 
   /** Every stored session. */

@@ -16,8 +16,8 @@ import { MqttError } from './errors.js';
 import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
 import type { ConnectPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength } from './topic.js';
-import { utf8Length, writeBinary, writeString } from './utf8.js';
+import { topicByteLength, writeAsciiTopic } from './topic.js';
+import { asciiLength, utf8Length, writeAsciiString, writeBinary, writeString } from './utf8.js';
 
 const USERNAME = 0x80;
 const PASSWORD = 0x40;
@@ -27,22 +27,25 @@ const WILL = 0x04;
 const CLEAN_SESSION = 0x02;
 const RESERVED = 0x01;
 
-/** Checks `p` and returns its Remaining Length. */
-export function connectLength(p: ConnectPacket): number {
-  let length = 2 + utf8Length(p.protocolName, 'protocol name') + 1 + 1 + 2;
+/**
+ * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
+ * strings are measured as plain ASCII and checked later, by `writeConnect`.
+ */
+export function connectLength(p: ConnectPacket, ascii: boolean): number {
+  let length = 2 + (ascii ? asciiLength(p.protocolName) : utf8Length(p.protocolName, 'protocol name')) + 1 + 1 + 2;
   checkInteger(p.protocolLevel, 'protocol level', 0xff);
   checkInteger(p.keepAlive, 'keep alive', 0xffff);
   // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
-  length += 2 + utf8Length(p.clientId, 'client id');
+  length += 2 + (ascii ? asciiLength(p.clientId) : utf8Length(p.clientId, 'client id'));
   const will = p.will;
   if (will !== undefined) {
     if (will === null || typeof will !== 'object') throw new MqttError('INVALID_PACKET', 'will must be an object');
     // [MQTT-3.1.3-10] the will topic is a UTF-8 string, and a topic name.
-    length += 2 + topicByteLength(will.topic, false, 'MQTT-4.7.1-1');
+    length += 2 + (ascii ? asciiLength(will.topic) : topicByteLength(will.topic, false, 'MQTT-4.7.1-1'));
     length += 2 + checkBytes(will.payload, 'will payload', true).length;
     checkQos(will.qos, 'will QoS', 'MQTT-3.1.2-14');
   }
-  if (p.username !== undefined) length += 2 + utf8Length(p.username, 'user name');
+  if (p.username !== undefined) length += 2 + (ascii ? asciiLength(p.username) : utf8Length(p.username, 'user name'));
   if (p.password !== undefined) {
     // [MQTT-3.1.2-22] no password without a user name.
     if (p.username === undefined) {
@@ -53,23 +56,32 @@ export function connectLength(p: ConnectPacket): number {
   return length;
 }
 
-/** Writes the variable header and payload; returns the position after them. */
-export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number): number {
+/**
+ * Writes the variable header and payload; returns the position after them. With `ascii`, returns
+ * -1 if a string is not plain ASCII (see `writeAsciiString`, `writeAsciiTopic`).
+ */
+export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   const will = p.will;
   let flags = p.cleanSession ? CLEAN_SESSION : 0;
   if (will !== undefined) flags |= WILL | (will.qos << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
   if (p.username !== undefined) flags |= USERNAME;
   if (p.password !== undefined) flags |= PASSWORD;
-  pos = writeString(buf, pos, p.protocolName);
+  pos = ascii ? writeAsciiString(buf, pos, p.protocolName) : writeString(buf, pos, p.protocolName);
+  if (pos < 0) return -1;
   buf[pos++] = p.protocolLevel;
   buf[pos++] = flags;
   pos = writeU16(buf, pos, p.keepAlive);
-  pos = writeString(buf, pos, p.clientId);
+  pos = ascii ? writeAsciiString(buf, pos, p.clientId) : writeString(buf, pos, p.clientId);
+  if (pos < 0) return -1;
   if (will !== undefined) {
-    pos = writeString(buf, pos, will.topic);
+    pos = ascii ? writeAsciiTopic(buf, pos, will.topic, false) : writeString(buf, pos, will.topic);
+    if (pos < 0) return -1;
     pos = writeBinary(buf, pos, will.payload);
   }
-  if (p.username !== undefined) pos = writeString(buf, pos, p.username);
+  if (p.username !== undefined) {
+    pos = ascii ? writeAsciiString(buf, pos, p.username) : writeString(buf, pos, p.username);
+    if (pos < 0) return -1;
+  }
   if (p.password !== undefined) pos = writeBinary(buf, pos, p.password);
   return pos;
 }

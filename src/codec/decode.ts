@@ -6,7 +6,7 @@
  * decoder is handed exactly its frame.
  */
 import { decodeAck } from './ack.js';
-import { CopyArea, copyBytes } from './bytes.js';
+import { CopyArea, copyBytes, EMPTY_BYTES } from './bytes.js';
 import { decodeConnack } from './connack.js';
 import { decodeConnect } from './connect.js';
 import { decodeEmpty } from './empty.js';
@@ -79,6 +79,14 @@ function decodeBody(h: FixedHeader, r: FrameReader): Packet {
 }
 
 /**
+ * A frame that spans chunks gets its buffer as soon as its fixed header is read if it is at most
+ * this big. A bigger one gets it once half of its bytes have arrived (they wait in the queue until
+ * then), so a 5-byte header claiming 256 MB reserves nothing, and the memory a peer makes the
+ * decoder hold is never more than twice what it has sent, or this much.
+ */
+const EAGER_FRAME_BYTES = 128 * 1024;
+
+/**
  * A streaming MQTT decoder: `push` bytes as they arrive, in chunks of any size, then call `next`
  * until it returns `undefined` (or use `feed`, which does both).
  *
@@ -98,16 +106,31 @@ export class Decoder {
   /** The largest whole packet accepted, in bytes. */
   readonly maxPacketSize: number;
 
+  // The queue: pushed chunks not yet consumed are `chunks[first, last)`, the first of them from
+  // `headOffset` on. Consuming a chunk moves `first` on rather than shifting the array, and an
+  // emptied queue starts again at slot 0 of the same array, so bookkeeping costs O(1) per chunk
+  // however many are queued, and allocates nothing once the array has grown to its working size.
   private chunks: Uint8Array[] = [];
-  /** Bytes of `chunks[0]` already consumed. */
+  private first = 0;
+  private last = 0;
   private headOffset = 0;
-  /** Unconsumed bytes across all chunks. */
+  /** Bytes pushed but not yet returned as packets (queued, plus those copied into `frame`). */
   private buffered = 0;
-  /** Stream offset of the first unconsumed byte. */
+  /** Stream offset of the first byte not yet returned as part of a packet. */
   private consumed = 0;
   /** Whether `header` holds the parsed fixed header of the packet at the front. */
   private framed = false;
   private readonly header = new FixedHeader();
+
+  // A frame that spans chunks is assembled in `frame[frameStart, frameStart + frameTotal)`: the
+  // buffer is reserved once, and every chunk is copied straight into it as it arrives, so the
+  // bytes are copied exactly once and no chunk is looked at twice. While a frame is incomplete the
+  // queue is empty: all bytes pushed so far belong to it.
+  private frame: Uint8Array | undefined = undefined;
+  private frameStart = 0;
+  private frameFilled = 0;
+  private frameTotal = 0;
+
   private readonly reader = new FrameReader();
   private readonly scratch = new Uint8Array(5);
   private failure: MqttError | undefined = undefined;
@@ -135,13 +158,24 @@ export class Decoder {
     return this.consumed;
   }
 
-  /** Appends a chunk of the byte stream. The decoder keeps a reference to it (see "Views"). */
+  /**
+   * Appends a chunk of the byte stream. The decoder keeps a reference to it (see "Views"), except
+   * for the bytes of a frame being assembled, which are copied into that frame at once.
+   */
   push(chunk: Uint8Array): void {
     if (this.failure !== undefined) throw this.failure;
     if (!(chunk instanceof Uint8Array)) throw new TypeError('Decoder.push expects a Uint8Array');
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    const n = chunk.length;
+    if (n === 0) return;
+    this.buffered += n;
+    let from = 0;
+    if (this.frame !== undefined && this.frameFilled < this.frameTotal) {
+      from = this.fill(chunk, 0);
+      if (from === n) return;
+    }
+    // Bytes after a frame that just completed start the queue: it is empty while a frame is incomplete.
+    if (from !== 0) this.headOffset = from;
+    this.chunks[this.last++] = chunk;
   }
 
   /**
@@ -157,7 +191,11 @@ export class Decoder {
         err instanceof MqttError
           ? err
           : new MqttError('INVALID_PACKET', 'internal decoder failure', { offset: this.consumed, cause: err });
-      this.chunks = []; // the stream is over: let the bytes go
+      // The stream is over: let the bytes go.
+      this.chunks = [];
+      this.first = 0;
+      this.last = 0;
+      this.frame = undefined;
       this.buffered = 0;
       throw this.failure;
     }
@@ -175,77 +213,100 @@ export class Decoder {
     const h = this.header;
     if (!this.framed) {
       if (this.buffered === 0) return undefined;
-      const head = this.chunks[0];
+      const head = this.chunks[this.first];
       const off = this.headOffset;
       const ok =
-        head.length - off >= 5 || this.chunks.length === 1
+        head.length - off >= 5 || this.first === this.last - 1
           ? parseFixedHeader(head, off, head.length, this.consumed, this.maxPacketSize, h)
           : parseFixedHeader(this.scratch, 0, this.gather(5), this.consumed, this.maxPacketSize, h);
       if (!ok) return undefined;
       this.framed = true;
     }
     const total = h.headerLength + h.remainingLength;
-    if (this.buffered < total) return undefined;
-
-    const head = this.chunks[0];
-    const off = this.headOffset;
-    const start = this.consumed;
     let buf: Uint8Array;
     let at: number;
-    if (head.length - off >= total) {
-      // The whole frame sits in one chunk: decode from a view, no copy.
-      buf = head;
-      at = off;
-      if (head.length - off === total) {
-        this.chunks.shift();
-        this.headOffset = 0;
-      } else {
-        this.headOffset = off + total;
-      }
-      this.buffered -= total;
+    if (this.frame !== undefined) {
+      // Assembling: push() copies the bytes in as they come.
+      if (this.frameFilled < total) return undefined;
+      buf = this.frame;
+      at = this.frameStart;
+      this.frame = undefined;
     } else {
-      // The frame spans chunks: copy it once.
-      at = this.take(total);
-      buf = copies.buf;
+      const head = this.chunks[this.first];
+      const off = this.headOffset;
+      if (head.length - off >= total) {
+        // The whole frame sits in one chunk: decode from a view, no copy.
+        buf = head;
+        at = off;
+        if (head.length - off === total) this.dropHead();
+        else this.headOffset = off + total;
+      } else {
+        // The frame spans chunks: copy it once, into a buffer of its own size.
+        if (total > EAGER_FRAME_BYTES && this.buffered * 2 < total) return undefined;
+        const frame = this.startFrame(total);
+        if (this.frameFilled < total) return undefined;
+        buf = frame;
+        at = this.frameStart;
+        this.frame = undefined;
+      }
     }
+    const start = this.consumed;
     this.framed = false;
     this.consumed = start + total;
+    this.buffered -= total;
     this.reader.reset(buf, at + h.headerLength, at + total, start + h.headerLength);
     return decodeBody(h, this.reader);
+  }
+
+  /** Reserves room for a frame of `total` bytes, moves every queued byte into it, and returns it. */
+  private startFrame(total: number): Uint8Array {
+    this.frameStart = copies.reserve(total);
+    const frame = copies.buf;
+    this.frame = frame;
+    this.frameFilled = 0;
+    this.frameTotal = total;
+    while (this.first < this.last) {
+      const chunk = this.chunks[this.first];
+      const used = this.fill(chunk, this.headOffset);
+      if (used < chunk.length) {
+        this.headOffset = used; // the frame is complete; the rest of this chunk stays queued
+        break;
+      }
+      this.dropHead();
+    }
+    return frame;
+  }
+
+  /** Copies the bytes the frame still needs from `chunk[from…]`; returns where the copy ended in `chunk`. */
+  private fill(chunk: Uint8Array, from: number): number {
+    const count = Math.min(chunk.length - from, this.frameTotal - this.frameFilled);
+    copyBytes(this.frame as Uint8Array, this.frameStart + this.frameFilled, chunk, from, count);
+    this.frameFilled += count;
+    return from + count;
+  }
+
+  /** Forgets the first queued chunk, now consumed. */
+  private dropHead(): void {
+    this.chunks[this.first++] = EMPTY_BYTES; // let the chunk go
+    this.headOffset = 0;
+    if (this.first === this.last) {
+      this.first = 0;
+      this.last = 0;
+      if (this.chunks.length > 1024) this.chunks = []; // a burst grew it: give the slots back
+    }
   }
 
   /** Copies up to `n` unconsumed bytes into `scratch` without consuming them; returns the count. */
   private gather(n: number): number {
     let count = 0;
     let off = this.headOffset;
-    for (const chunk of this.chunks) {
+    for (let c = this.first; c < this.last; c++) {
+      const chunk = this.chunks[c];
       while (off < chunk.length && count < n) this.scratch[count++] = chunk[off++];
       if (count === n) break;
       off = 0;
     }
     return count;
-  }
-
-  /** Consumes `n` bytes that span chunks, copied once into `copies.buf`; returns their offset there. */
-  private take(n: number): number {
-    const at = copies.reserve(n);
-    const out = copies.buf;
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0];
-      const off = this.headOffset;
-      const count = Math.min(chunk.length - off, n - filled);
-      copyBytes(out, at + filled, chunk, off, count);
-      filled += count;
-      if (off + count === chunk.length) {
-        this.chunks.shift();
-        this.headOffset = 0;
-      } else {
-        this.headOffset = off + count;
-      }
-    }
-    this.buffered -= n;
-    return at;
   }
 }
 

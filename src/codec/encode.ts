@@ -1,6 +1,9 @@
 /**
  * Encoding: compute the size (checking every field on the way), allocate once, write at an offset.
  * Anything that cannot be encoded throws an `MqttError`; no truncated or corrupt bytes come out.
+ *
+ * `encode` first tries a one-pass path for the common case, a packet whose strings are plain
+ * ASCII (see `encodeAscii`); everything else, and every error, goes through the checked path.
  */
 import { ackLength, writeAck } from './ack.js';
 import { allocBytes } from './bytes.js';
@@ -15,65 +18,63 @@ import { subackLength, writeSuback } from './suback.js';
 import { subscribeLength, writeSubscribe } from './subscribe.js';
 import { unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
 
-/** Checks `p` and returns its Remaining Length. */
-function remainingLength(p: Packet): number {
+/**
+ * Checks `p` and returns its Remaining Length, which may exceed what the fixed header can carry
+ * (callers check). With `ascii`, strings are measured as plain ASCII, unchecked (see `encodeAscii`).
+ */
+function measure(p: Packet, ascii: boolean): number {
   if (p === null || typeof p !== 'object') throw new MqttError('INVALID_PACKET', 'a packet must be an object');
-  let length: number;
   switch (p.cmd) {
     case 'connect':
-      length = connectLength(p);
-      break;
+      return connectLength(p, ascii);
     case 'connack':
-      length = connackLength(p);
-      break;
+      return connackLength(p);
     case 'publish':
-      length = publishLength(p);
-      break;
+      return publishLength(p, ascii);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
     case 'unsuback':
-      length = ackLength(p);
-      break;
+      return ackLength(p);
     case 'subscribe':
-      length = subscribeLength(p);
-      break;
+      return subscribeLength(p, ascii);
     case 'suback':
-      length = subackLength(p);
-      break;
+      return subackLength(p);
     case 'unsubscribe':
-      length = unsubscribeLength(p);
-      break;
+      return unsubscribeLength(p, ascii);
     case 'pingreq':
     case 'pingresp':
     case 'disconnect':
-      length = emptyLength(p);
-      break;
+      return emptyLength(p);
     default:
       return unknownPacket(p);
   }
-  if (length > MAX_REMAINING_LENGTH) throw tooLong(length);
-  return length;
 }
 
-function tooLong(length: number): MqttError {
-  return new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
+/** Checks `p` and returns its Remaining Length. */
+function remainingLength(p: Packet): number {
+  const length = measure(p, false);
+  if (length > MAX_REMAINING_LENGTH) {
+    throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
+  }
+  return length;
 }
 
 /**
  * Writes the fixed header and body of `p`, whose Remaining Length is `remaining`; returns the
- * position after it. Byte 1 of each fixed header is the type in bits 7-4 and the flags of spec
- * table 2.2 in bits 3-0 (0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE; PUBLISH has its own).
+ * position after it (with `ascii`, -1 if a string turned out not to be plain ASCII). Byte 1 of each
+ * fixed header is the type in bits 7-4 and the flags of spec table 2.2 in bits 3-0 (0010 for
+ * PUBREL, SUBSCRIBE and UNSUBSCRIBE; PUBLISH has its own).
  */
-function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
+function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number, ascii: boolean): number {
   switch (p.cmd) {
     case 'connect':
-      return writeConnect(p, buf, writeFixedHeader(buf, pos, 0x10, remaining));
+      return writeConnect(p, buf, writeFixedHeader(buf, pos, 0x10, remaining), ascii);
     case 'connack':
       return writeConnack(p, buf, writeFixedHeader(buf, pos, 0x20, remaining));
     case 'publish':
-      return writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining));
+      return writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining), ascii);
     case 'puback':
       return writeAck(p, buf, writeFixedHeader(buf, pos, 0x40, remaining));
     case 'pubrec':
@@ -83,11 +84,11 @@ function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number):
     case 'pubcomp':
       return writeAck(p, buf, writeFixedHeader(buf, pos, 0x70, remaining));
     case 'subscribe':
-      return writeSubscribe(p, buf, writeFixedHeader(buf, pos, 0x82, remaining));
+      return writeSubscribe(p, buf, writeFixedHeader(buf, pos, 0x82, remaining), ascii);
     case 'suback':
       return writeSuback(p, buf, writeFixedHeader(buf, pos, 0x90, remaining));
     case 'unsubscribe':
-      return writeUnsubscribe(p, buf, writeFixedHeader(buf, pos, 0xa2, remaining));
+      return writeUnsubscribe(p, buf, writeFixedHeader(buf, pos, 0xa2, remaining), ascii);
     case 'unsuback':
       return writeAck(p, buf, writeFixedHeader(buf, pos, 0xb0, remaining));
     case 'pingreq':
@@ -107,10 +108,7 @@ function unknownPacket(p: never): never {
 
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
 function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
-  const end =
-    p.cmd === 'publish'
-      ? writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining))
-      : writeFrame(p, remaining, buf, pos);
+  const end = writeFrame(p, remaining, buf, pos, false);
   const size = 1 + varintSize(remaining) + remaining;
   if (end - pos !== size) {
     // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
@@ -120,19 +118,45 @@ function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number)
 }
 
 /**
+ * The largest Remaining Length `encodeAscii` takes on. A bigger packet gains nothing there (its
+ * cost is copying its payload), and a try that fails would waste a big allocation; up to about
+ * 4 KiB, Node hands out allocations from its pool, so a wasted one costs little.
+ */
+const ONE_PASS_MAX_LENGTH = 4096;
+
+/**
+ * The one-pass path of `encode`. Most packets carry only plain ASCII strings, and a plain ASCII
+ * string takes one byte per character. So each string is measured by its length alone, the bytes
+ * are allocated, and each character is checked as it is copied: every character is read once,
+ * not twice (once to check and measure, once to write), and reading characters is most of the
+ * cost of encoding a small packet. The fields other than strings are checked as usual.
+ *
+ * Anything else (a non-ASCII character, which takes 2-4 bytes; a U+0000; a misplaced wildcard; any
+ * error at all) gives up with `undefined`, and `encode` takes the checked path, which measures
+ * every string exactly and throws the first problem in field order.
+ */
+function encodeAscii(p: Packet): Uint8Array | undefined {
+  let remaining: number;
+  try {
+    remaining = measure(p, true);
+  } catch {
+    return undefined; // the checked path reports it
+  }
+  // A string the one-pass path cannot handle measures Infinity (see `asciiLength`).
+  if (!(remaining <= ONE_PASS_MAX_LENGTH)) return undefined;
+  const size = 1 + varintSize(remaining) + remaining;
+  const buf = allocBytes(size);
+  return writeFrame(p, remaining, buf, 0, true) === size ? buf : undefined;
+}
+
+/**
  * Encodes one packet into a new byte array (a `Buffer` in Node) of exactly its size.
  * @throws MqttError for anything that cannot be encoded, e.g. `INVALID_PACKET_ID` for a packet
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
 export function encode(packet: Packet): Uint8Array {
-  if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {
-    // The most frequent packet by far, straight through without the general dispatch.
-    const remaining = publishLength(packet);
-    if (remaining > MAX_REMAINING_LENGTH) throw tooLong(remaining);
-    const buf = allocBytes(1 + varintSize(remaining) + remaining);
-    writePacket(packet, remaining, buf, 0);
-    return buf;
-  }
+  const fast = encodeAscii(packet);
+  if (fast !== undefined) return fast;
   const remaining = remainingLength(packet);
   const buf = allocBytes(1 + varintSize(remaining) + remaining);
   writePacket(packet, remaining, buf, 0);
@@ -170,7 +194,7 @@ export function encodeParts(packet: Packet): Uint8Array[] {
   const p: PublishPacket = packet;
   const headSize = 1 + varintSize(remaining) + remaining - p.payload.length;
   const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining));
+  const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining), false);
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
   return [head, p.payload];
 }

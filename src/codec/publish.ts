@@ -12,16 +12,19 @@ import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength } from './topic.js';
-import { writeString } from './utf8.js';
+import { topicByteLength, writeAsciiTopic } from './topic.js';
+import { asciiLength, writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
 
-/** Checks `p` and returns its Remaining Length. */
-export function publishLength(p: PublishPacket): number {
+/**
+ * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the topic
+ * is measured as plain ASCII and checked later, by `writePublish`.
+ */
+export function publishLength(p: PublishPacket, ascii: boolean): number {
   // [MQTT-3.3.2-1] the topic name is a UTF-8 string; [MQTT-3.3.2-2] without wildcards.
-  const topicBytes = topicByteLength(p.topic, false, WILDCARD_RULE);
+  const topicBytes = ascii ? asciiLength(p.topic) : topicByteLength(p.topic, false, WILDCARD_RULE);
   const qos = checkQos(p.qos, 'PUBLISH QoS', 'MQTT-3.3.1-4');
   if (qos === 0) {
     // [MQTT-3.3.1-2] DUP is 0 on QoS 0; [MQTT-2.3.1-5] a QoS 0 PUBLISH has no packet identifier.
@@ -41,15 +44,20 @@ export function publishFlags(p: PublishPacket): number {
   return (p.dup ? 0b1000 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
 }
 
-/** Writes the variable header (topic, packet identifier); returns the position after it. */
-export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number): number {
-  pos = writeString(buf, pos, p.topic);
+/**
+ * Writes the variable header (topic, packet identifier); returns the position after it. With
+ * `ascii`, returns -1 if the topic is not plain ASCII (see `writeAsciiTopic`).
+ */
+export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
+  pos = ascii ? writeAsciiTopic(buf, pos, p.topic, false) : writeString(buf, pos, p.topic);
+  if (pos < 0) return -1;
   return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
 }
 
-/** Writes the variable header and payload; returns the position after them. */
-export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): number {
-  pos = writePublishHead(p, buf, pos);
+/** Writes the variable header and payload; returns the position after them (-1 as `writePublishHead`). */
+export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
+  pos = writePublishHead(p, buf, pos, ascii);
+  if (pos < 0) return -1;
   writeBytes(buf, pos, p.payload);
   return pos + p.payload.length;
 }

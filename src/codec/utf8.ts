@@ -79,18 +79,53 @@ export function loneSurrogate(field: string): MqttError {
 export function writeString(buf: Uint8Array, pos: number, s: string): number {
   const start = pos + 2;
   const n = s.length;
-  let i = 0;
-  // ASCII fast path: one store per character, no encoder call.
-  for (; i < n; i++) {
+  // ASCII fast path: one store per character, no encoder call. Kept small so that it is inlined.
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x80) break;
+    if (c >= 0x80) return writeUtf8Tail(buf, pos, s, i);
     buf[start + i] = c;
   }
-  let len = i;
-  if (i < n) len += encoder.encodeInto(s.slice(i), buf.subarray(start + i)).written;
+  buf[pos] = n >>> 8;
+  buf[pos + 1] = n & 0xff;
+  return start + n;
+}
+
+/** `writeString` past its first non-ASCII character at `i`: the rest goes through the encoder. */
+function writeUtf8Tail(buf: Uint8Array, pos: number, s: string, i: number): number {
+  const start = pos + 2;
+  const len = i + encoder.encodeInto(s.slice(i), buf.subarray(start + i)).written;
   buf[pos] = len >>> 8;
   buf[pos + 1] = len & 0xff;
   return start + len;
+}
+
+/**
+ * The bytes `s` takes as a string field if it is plain ASCII, one byte per character, measured
+ * without reading its characters: the first half of `encode`'s one-pass path (see encode.ts),
+ * whose second half, `writeAsciiString`, checks the characters as it copies them. Anything that
+ * path cannot handle measures `Infinity`, which no packet fits, so `encode` takes the checked path.
+ */
+export function asciiLength(s: string): number {
+  return typeof s === 'string' && s.length <= MAX_STRING_BYTES ? s.length : Infinity;
+}
+
+/**
+ * Writes `s` with its 2-byte length prefix at `pos`, checking each character as it copies it;
+ * returns the position after it, or -1 (having written some bytes) unless every character is in
+ * 0x01-0x7f: ASCII without U+0000 [MQTT-1.5.3-2]. The second half of `encode`'s one-pass path.
+ */
+export function writeAsciiString(buf: Uint8Array, pos: number, s: string): number {
+  const n = s.length;
+  buf[pos] = n >>> 8;
+  buf[pos + 1] = n & 0xff;
+  pos += 2;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // (c - 1) >>> 0 < 0x7f holds exactly for 0x01-0x7f: U+0000 wraps around to 2^32 - 1.
+    if ((c - 1) >>> 0 >= 0x7f) return -1;
+    buf[pos + i] = c;
+  }
+  return pos + n;
 }
 
 /** Writes a binary field (2-byte length, then the bytes) at `pos`; returns the position after it. */

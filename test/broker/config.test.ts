@@ -50,6 +50,11 @@ describe('parseConfig', () => {
     expect(parseConfig('listener 0 127.0.0.1\r\n')).toEqual({ port: 0, host: '127.0.0.1' });
   });
 
+  it('reads the memory bounds: per-client queued bytes, retained messages and bytes, offline sessions', () => {
+    const text = ['max_queued_bytes 1048576', 'max_retained_messages 500', 'max_retained_bytes 2097152', 'max_offline_sessions 20'].join('\n');
+    expect(parseConfig(text)).toEqual({ maxQueuedBytes: 1_048_576, maxRetainedMessages: 500, maxRetainedBytes: 2_097_152, maxOfflineSessions: 20 });
+  });
+
   it('reads inline ACL lines: topic [access] filter, acl_user sections, patterns', () => {
     const text = ['topic read public/#', 'acl_user alice', 'topic alice/#', 'topic deny alice/secret', 'acl_user *', 'pattern write clients/%c/status', 'topic with space/x'].join('\n');
     expect(parseConfig(text).acl).toEqual([
@@ -82,6 +87,8 @@ describe('parseConfig', () => {
     ['port 1883 1884', 1, 'INVALID_VALUE'],
     ['\n\nallow_anonymous yes', 3, 'INVALID_VALUE'],
     ['max_inflight 0', 1, 'INVALID_VALUE'],
+    ['max_queued_bytes 0', 1, 'INVALID_VALUE'],
+    ['max_offline_sessions', 1, 'MISSING_VALUE'],
     ['connect_timeout -1', 1, 'INVALID_VALUE'],
     ['user alice', 1, 'MISSING_VALUE'],
     ['topic read a/#/b', 1, 'INVALID_VALUE'],

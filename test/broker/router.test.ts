@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RetainedStore, SubscriptionTree } from '../../src/broker-mini/router.js';
+import fc from 'fast-check';
+import { SubscriptionTree } from '../../src/broker-mini/router.js';
+import { RetainedStore } from '../../src/broker-mini/retained.js';
 import { topicMatches } from '../../src/codec/index.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
@@ -89,6 +91,57 @@ describe('SubscriptionTree', () => {
   });
 });
 
+describe('SubscriptionTree.routes (the cached form of match)', () => {
+  const asMap = (routes: readonly { clientId: string; qos: number }[]) => new Map(routes.map((r) => [r.clientId, r.qos]));
+
+  it('remembers a topic’s routes until the subscriptions change', () => {
+    const t = new SubscriptionTree();
+    t.add('a/+', 'c', 1);
+    const first = t.routes('a/b');
+    expect(first).toEqual([{ clientId: 'c', qos: 1 }]);
+    expect(t.routes('a/b')).toBe(first); // the same list: nothing was recomputed
+    t.add('#', 'd', 0);
+    expect(asMap(t.routes('a/b'))).toEqual(new Map([['c', 1], ['d', 0]]));
+    t.remove('a/+', 'c');
+    expect(t.routes('a/b')).toEqual([{ clientId: 'd', qos: 0 }]);
+    t.add('#', 'd', 2); // a new QoS for the same filter [MQTT-3.8.4-3]
+    expect(t.routes('a/b')).toEqual([{ clientId: 'd', qos: 2 }]);
+  });
+
+  it('stays bounded and correct past its size: many topics, and topics too long to cache', () => {
+    const t = new SubscriptionTree();
+    t.add('x/#', 'c', 1);
+    for (let i = 0; i < 10_000; i++) expect(t.routes(`x/${i}`)).toHaveLength(1);
+    const long = `x/${'y'.repeat(1_000)}`;
+    expect(t.routes(long)).toEqual([{ clientId: 'c', qos: 1 }]);
+    expect(t.routes(long)).not.toBe(t.routes(long)); // computed each time, never kept
+    expect(t.routes('x/0')).toEqual([{ clientId: 'c', qos: 1 }]);
+  });
+
+  it('always answers what match answers, through any sequence of subscribes and unsubscribes', () => {
+    const level = fc.constantFrom('a', 'b', '', '$s');
+    const filter = fc.array(fc.oneof(level, fc.constant('+')), { minLength: 1, maxLength: 3 }).chain((ls) =>
+      fc.boolean().map((hash) => (hash ? [...ls, '#'] : ls).join('/')),
+    );
+    const topic = fc.array(level, { minLength: 1, maxLength: 3 }).map((ls) => ls.join('/'));
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('add' as const), filter, client: fc.constantFrom('c1', 'c2', 'c3'), qos: fc.constantFrom(0, 1, 2) }),
+      fc.record({ op: fc.constant('remove' as const), filter, client: fc.constantFrom('c1', 'c2', 'c3') }),
+      fc.record({ op: fc.constant('route' as const), topic }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const t = new SubscriptionTree();
+        for (const o of ops) {
+          if (o.op === 'add') t.add(o.filter, o.client, o.qos as 0 | 1 | 2);
+          else if (o.op === 'remove') t.remove(o.filter, o.client);
+          else expect(asMap(t.routes(o.topic))).toEqual(t.match(o.topic));
+        }
+      }),
+    );
+  });
+});
+
 describe('RetainedStore', () => {
   it('[MQTT-3.3.1-5] [MQTT-3.3.1-7] keeps one message per topic: the newest, with its QoS', () => {
     const r = new RetainedStore();
@@ -105,6 +158,21 @@ describe('RetainedStore', () => {
     expect(r.get('a')).toBeUndefined();
     r.set('b', new Uint8Array(0), 1);
     expect(r.size).toBe(0);
+  });
+
+  it('counts bytes (payload plus topic) and refuses beyond its bounds, removing the topic’s older message', () => {
+    const r = new RetainedStore({ maxMessages: 2, maxBytes: 10 });
+    expect(r.set('a', b('1234'), 0)).toBe('stored'); // 5
+    expect(r.set('b', b('12'), 0)).toBe('stored'); // 3
+    expect(r.set('c', b('1'), 0)).toBe('refused'); // a third topic
+    expect(r.set('a', b('12345'), 1)).toBe('stored'); // 6 + 3 = 9: replacing needs no new slot
+    expect(r.bytes).toBe(9);
+    expect(r.set('b', b('123'), 0)).toBe('stored'); // 6 + 4 = 10: exactly the bound
+    expect(r.set('b', b('1234'), 0)).toBe('refused'); // 6 + 5 = 11
+    expect(r.get('b')).toBeUndefined();
+    expect(r.bytes).toBe(6);
+    expect(r.set('a', new Uint8Array(0), 0)).toBe('cleared');
+    expect(r.bytes).toBe(0);
   });
 
   it('[MQTT-3.3.1-6] finds every retained message matching a filter, never $ topics for a leading wildcard', () => {

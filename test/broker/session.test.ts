@@ -6,7 +6,7 @@ import { createSessionState, type OutboundMessage, type SessionState } from '../
 import { connectPacket } from '../helpers/raw-client.js';
 import { rawConnect } from './bytes.js';
 
-const OPTS = { maxInflight: 3, maxQueuedMessages: 4, connectTimeout: 1_000 };
+const OPTS = { maxInflight: 3, maxQueuedMessages: 4, maxQueuedBytes: 1_000, connectTimeout: 1_000 };
 const T0 = 1_000_000;
 
 function sends(effects: SessionEffect[]): Packet[] {

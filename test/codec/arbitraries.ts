@@ -104,6 +104,57 @@ export const anyPacket: fc.Arbitrary<Packet> = fc.oneof(...Object.values(packetB
 export const packetStream: fc.Arbitrary<Packet[]> = fc.array(anyPacket, { minLength: 1, maxLength: 8 });
 
 /**
+ * A string from the characters every string check looks at: plain ASCII, the level separator,
+ * the wildcards, `$`, U+0000, the last ASCII and first non-ASCII code points, 2- to 4-byte
+ * characters and both halves of a surrogate pair (alone, a lone surrogate). Valid or not. Mostly
+ * plain ASCII, so that one odd character is often the only one, and the others plain.
+ */
+const edgyString: fc.Arbitrary<string> = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom('a', 'a/b', 'sensors/room1') },
+  {
+    weight: 3,
+    arbitrary: fc.string({
+      unit: fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom('a', 'Z', '$', '/') },
+        { weight: 1, arbitrary: fc.constantFrom('+', '#', '\u0000', '\u007f', '\u0080', 'é', '€', '😀', '\ud83d', '\ude00') },
+      ),
+      maxLength: 8,
+    }),
+  },
+);
+
+/**
+ * Packets whose string fields (topic, filters, client id, will topic, user name, protocol name)
+ * are `edgyString`s: some encode, some must be refused.
+ */
+export const edgyStringPacket: fc.Arbitrary<Packet> = fc.oneof(
+  fc
+    .record({ topic: edgyString, payload: bytes(8), qos })
+    .map(({ qos, ...rest }): Packet =>
+      qos === 0
+        ? { cmd: 'publish', ...rest, qos, retain: false, dup: false }
+        : { cmd: 'publish', ...rest, qos, retain: false, dup: false, packetId: 1 },
+    ),
+  fc
+    .array(fc.record({ topicFilter: edgyString, qos }), { minLength: 1, maxLength: 3 })
+    .map((subscriptions): Packet => ({ cmd: 'subscribe', packetId: 1, subscriptions })),
+  fc.array(edgyString, { minLength: 1, maxLength: 3 }).map((topicFilters): Packet => ({ cmd: 'unsubscribe', packetId: 1, topicFilters })),
+  fc
+    .record({
+      protocolName: fc.oneof(fc.constant('MQTT'), edgyString),
+      clientId: edgyString,
+      willTopic: fc.option(edgyString, { nil: undefined }),
+      username: fc.option(edgyString, { nil: undefined }),
+    })
+    .map(({ protocolName, clientId, willTopic, username }): Packet => {
+      const p: Packet = { cmd: 'connect', protocolName, protocolLevel: 4, clientId, cleanSession: true, keepAlive: 0 };
+      if (willTopic !== undefined) p.will = { topic: willTopic, payload: new Uint8Array(1), qos: 0, retain: false };
+      if (username !== undefined) p.username = username;
+      return p;
+    }),
+);
+
+/**
  * A copy of `value` with every byte array turned into a plain `Uint8Array`, so a decoded packet
  * (whose payload may be a `Buffer` view) compares equal to the original with `toStrictEqual`.
  */

@@ -10,24 +10,14 @@ import {
   encodedLength,
   encodeInto,
   encodeParts,
-  MqttError,
   type Packet,
   type PublishPacket,
 } from '../../src/codec/index.js';
 import { plain } from './arbitraries.js';
 import { FIXTURES, TRAILER } from './fixtures.js';
+import { thrown } from './helpers.js';
 
 const withTrailer = (bytes: number[]) => Buffer.from([...bytes, ...TRAILER.bytes]);
-
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError');
-}
 
 describe.each(FIXTURES)('$name', ({ packet, bytes }) => {
   it('decodes, stopping at the packet boundary before a trailing foreign frame', () => {

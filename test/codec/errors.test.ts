@@ -4,37 +4,22 @@
  * the same when the bytes arrive one at a time.
  */
 import { describe, expect, it } from 'vitest';
-import { Decoder, decode, encode, MqttError, type Packet } from '../../src/codec/index.js';
+import { decode } from '../../src/codec/index.js';
+import { ascii, decodeError, encodeError, thrown } from './helpers.js';
 
-const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 const str = (s: string) => [0, s.length, ...ascii(s)];
 
 /** A packet with a one-byte Remaining Length computed from the body. */
 const frame = (first: number, ...body: number[]) => Uint8Array.from([first, body.length, ...body]);
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError');
-}
-
 /** decode() and a byte-at-a-time Decoder must refuse `bytes` alike; returns [code, rule]. */
 function refusal(bytes: Uint8Array): [string, string | undefined] {
-  const whole = thrown(() => decode(bytes));
-  const decoder = new Decoder();
-  const streamed = thrown(() => {
-    for (const b of bytes) decoder.feed(Uint8Array.of(b));
-  });
-  expect([streamed.code, streamed.rule, streamed.offset]).toEqual([whole.code, whole.rule, whole.offset]);
-  return [whole.code, whole.rule];
+  const err = decodeError(bytes);
+  return [err.code, err.rule];
 }
 
 const encodeRefusal = (packet: unknown): [string, string | undefined] => {
-  const err = thrown(() => encode(packet as Packet));
+  const err = encodeError(packet);
   return [err.code, err.rule];
 };
 

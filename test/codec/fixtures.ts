@@ -3,6 +3,7 @@
  * One table drives the decode, encode, round-trip, length and chunking tests.
  */
 import type { Packet } from '../../src/codec/index.js';
+import { ascii } from './helpers.js';
 
 /** One packet and the bytes it encodes to. */
 export interface Fixture {
@@ -11,7 +12,6 @@ export interface Fixture {
   bytes: number[];
 }
 
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 const u8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export const FIXTURES: Fixture[] = [

@@ -6,29 +6,18 @@ import {
   formatStreamInspection,
   inspect,
   inspectStream,
-  MqttError,
   type InspectedField,
   type Packet,
 } from '../../src/codec/index.js';
+import { ascii, thrown } from './helpers.js';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
-const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 
 /** The fields without the flag rows, as `[offset, length, field, value, section]`. */
 const rows = (fields: InspectedField[]) =>
   fields.filter((f) => f.bits === undefined).map((f) => [f.offset, f.length, f.field, f.value, f.section]);
 const flags = (fields: InspectedField[]) =>
   fields.filter((f) => f.bits !== undefined).map((f) => [f.offset, f.bits, f.field, f.value, f.section]);
-
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError');
-}
 
 describe('inspect', () => {
   it('names every field of a QoS 1 PUBLISH with its offset, length, value and section', () => {

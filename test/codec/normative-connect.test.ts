@@ -5,33 +5,9 @@
  * error, and the encoder must produce only good ones.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, Decoder, encode, MqttError, type ConnectPacket, type Packet } from '../../src/codec/index.js';
+import { decode, encode, type ConnectPacket } from '../../src/codec/index.js';
+import { decodeError, encodeError, stringField as field } from './helpers.js';
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError, nothing was thrown');
-}
-
-/** The decoder's error for `input`, checked to be the same when the bytes arrive one at a time. */
-function decodeError(input: Uint8Array): MqttError {
-  const whole = thrown(() => decode(input));
-  const decoder = new Decoder();
-  const streamed = thrown(() => {
-    for (const byte of input) decoder.feed(Uint8Array.of(byte));
-  });
-  expect([streamed.code, streamed.rule, streamed.offset]).toEqual([whole.code, whole.rule, whole.offset]);
-  return whole;
-}
-
-const encodeError = (packet: unknown) => thrown(() => encode(packet as Packet));
-const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
-/** A length-prefixed field (spec 1.5.3). */
-const field = (s: string) => [s.length >> 8, s.length & 0xff, ...ascii(s)];
 
 // Connect flags (spec 3.1.2.3): bit 7 user name | 6 password | 5 will retain | 4-3 will QoS | 2 will | 1 clean | 0 reserved
 const USER = 0x80;

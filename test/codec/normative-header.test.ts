@@ -5,30 +5,9 @@
  * encoder must never produce them.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, Decoder, encode, MqttError, type Packet, type PacketCmd } from '../../src/codec/index.js';
+import { decode, Decoder, encode, type Packet, type PacketCmd } from '../../src/codec/index.js';
+import { decodeError, encodeError, thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError, nothing was thrown');
-}
-
-/** The decoder's error for `input`, checked to be the same when the bytes arrive one at a time. */
-function decodeError(input: number[]): MqttError {
-  const whole = thrown(() => decode(Uint8Array.from(input)));
-  const decoder = new Decoder();
-  const streamed = thrown(() => {
-    for (const byte of input) decoder.feed(Uint8Array.of(byte));
-  });
-  expect([streamed.code, streamed.rule]).toEqual([whole.code, whole.rule]);
-  return whole;
-}
-
-const encodeError = (packet: unknown) => thrown(() => encode(packet as Packet));
 const empty = new Uint8Array(0);
 
 /**

@@ -5,7 +5,8 @@
  * produce it.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, Decoder, encode, MqttError, type Packet } from '../../src/codec/index.js';
+import { decode, Decoder, encode } from '../../src/codec/index.js';
+import { decodeError, encodeError, utf8 } from './helpers.js';
 
 /** Bytes from numbers, byte arrays and ASCII strings. */
 function bytes(...parts: (number | number[] | string)[]): Uint8Array {
@@ -26,31 +27,7 @@ function frame(first: number, ...body: (number | number[] | string)[]): Uint8Arr
 
 /** A length-prefixed field (spec 1.5.3) holding `data`. */
 const field = (...data: number[]) => [data.length >> 8, data.length & 0xff, ...data];
-const utf8 = (s: string) => [...new TextEncoder().encode(s)];
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError, nothing was thrown');
-}
-
-/** The decoder's error for `input`, checked to be the same when the bytes arrive one at a time. */
-function decodeError(input: Uint8Array): MqttError {
-  const whole = thrown(() => decode(input));
-  const decoder = new Decoder();
-  const streamed = thrown(() => {
-    for (const byte of input) decoder.feed(Uint8Array.of(byte));
-  });
-  expect([streamed.code, streamed.rule]).toEqual([whole.code, whole.rule]);
-  expect(decoder.error).toBe(streamed);
-  return whole;
-}
-
-const encodeError = (packet: unknown) => thrown(() => encode(packet as Packet));
 
 /** A QoS 0 PUBLISH whose topic field holds `topic` (raw bytes) and no payload. */
 const publishWithTopic = (topic: number[]) => bytes(0x30, topic.length + 2, field(...topic));

@@ -6,42 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   decode,
-  Decoder,
   encode,
   isValidTopicFilter,
   isValidTopicName,
-  MqttError,
   topicMatches,
   validateTopicFilter,
   validateTopicName,
   type Packet,
 } from '../../src/codec/index.js';
+import { decodeError, encodeError, stringField as field, thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError, nothing was thrown');
-}
-
-/** The decoder's error for `input`, checked to be the same when the bytes arrive one at a time. */
-function decodeError(input: number[]): MqttError {
-  const whole = thrown(() => decode(Uint8Array.from(input)));
-  const decoder = new Decoder();
-  const streamed = thrown(() => {
-    for (const byte of input) decoder.feed(Uint8Array.of(byte));
-  });
-  expect([streamed.code, streamed.rule]).toEqual([whole.code, whole.rule]);
-  return whole;
-}
-
-const encodeError = (packet: unknown) => thrown(() => encode(packet as Packet));
-const utf8 = (s: string) => [...new TextEncoder().encode(s)];
-/** A length-prefixed UTF-8 string (spec 1.5.3). */
-const field = (s: string) => { const b = utf8(s); return [b.length >> 8, b.length & 0xff, ...b]; };
 /** A whole packet: first byte, one-byte Remaining Length, body. */
 const frame = (first: number, ...body: number[][]) => [first, body.flat().length, ...body.flat()];
 

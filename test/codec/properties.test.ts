@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Decoder, decode, encode, encodedLength, isMqttError, type Packet } from '../../src/codec/index.js';
-import { anyPacket, packetByType, packetStream, plain } from './arbitraries.js';
+import { Decoder, decode, encode, encodedLength, encodeInto, isMqttError, type Packet } from '../../src/codec/index.js';
+import { anyPacket, edgyStringPacket, packetByType, packetStream, plain } from './arbitraries.js';
 
 const RUNS = 300;
 
@@ -59,6 +59,29 @@ describe('properties', () => {
         expect(encodedLength(p)).toBe(encode(p).length);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('encode, which takes plain ASCII strings in one pass, agrees with the checked path of encodeInto', () => {
+    // Either the same bytes, or an MqttError with the same code and rule.
+    const outcome = (fn: () => Uint8Array) => {
+      try {
+        return { bytes: [...fn()] };
+      } catch (error) {
+        if (!isMqttError(error)) throw error;
+        return { code: error.code, rule: error.rule };
+      }
+    };
+    const checked = (p: Packet) => {
+      const target = new Uint8Array(encodedLength(p));
+      encodeInto(p, target, 0);
+      return target;
+    };
+    fc.assert(
+      fc.property(fc.oneof(anyPacket, edgyStringPacket), (p) => {
+        expect(outcome(() => encode(p))).toStrictEqual(outcome(() => checked(p)));
+      }),
+      { numRuns: 2000 },
     );
   });
 

@@ -4,10 +4,11 @@
  * errors that stick.
  */
 import { describe, expect, it } from 'vitest';
-import { Decoder, decode, encode, encodedLength, MqttError, type Packet } from '../../src/codec/index.js';
+import { Decoder, decode, encode, encodedLength, type Packet } from '../../src/codec/index.js';
 import { writeFixedHeader } from '../../src/codec/header.js';
 import { plain } from './arbitraries.js';
 import { FIXTURES } from './fixtures.js';
+import { thrown } from './helpers.js';
 
 const STREAM = Buffer.from(FIXTURES.flatMap((f) => f.bytes));
 const PACKETS = FIXTURES.map((f) => plain(f.packet));
@@ -17,16 +18,6 @@ function decodeChunks(chunks: Uint8Array[]): Packet[] {
   const out = chunks.flatMap((c) => decoder.feed(c));
   expect(decoder.bufferedBytes).toBe(0);
   return out.map(plain);
-}
-
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError');
 }
 
 describe('chunking', () => {
@@ -96,6 +87,98 @@ describe('chunking', () => {
     const decoder = new Decoder();
     expect(decoder.feed(new Uint8Array(0))).toEqual([]);
     expect(decoder.feed(Uint8Array.of(0xc0, 0x00))).toEqual([{ cmd: 'pingreq' }]);
+  });
+});
+
+/** A QoS 0 PUBLISH to "big" whose payload is `size` bytes counting up from `seed` (mod 256). */
+function bigPublish(size: number, seed = 0): Packet {
+  const payload = new Uint8Array(size);
+  for (let i = 0; i < size; i++) payload[i] = (seed + i) & 0xff;
+  return { cmd: 'publish', topic: 'big', payload, qos: 0, retain: false, dup: false };
+}
+
+/**
+ * Whether the decoded packets are `expected`, payloads compared as bytes in one go (element by
+ * element comparison of hundreds of KiB is slow).
+ */
+function expectPackets(actual: Packet[], expected: Packet[]): void {
+  const payloadless = (p: Packet) => (p.cmd === 'publish' ? { ...p, payload: p.payload.length } : p);
+  expect(actual.map(payloadless)).toStrictEqual(expected.map(payloadless));
+  for (const [i, p] of expected.entries()) {
+    if (p.cmd === 'publish') expect(Buffer.compare((actual[i] as typeof p).payload, p.payload)).toBe(0);
+  }
+}
+
+/** `bytes` cut into chunks of `size` bytes, as a socket might hand them over. */
+const cut = (bytes: Uint8Array, size: number) => {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return chunks;
+};
+
+describe('frames that span chunks', () => {
+  it('assembles 64 KiB and 300 KiB PUBLISHes from 1460-byte chunks, payloads intact, counting every held byte', () => {
+    // 300 KiB is past the size whose buffer is reserved from the header alone, so that frame is
+    // queued until half of it has arrived, then assembled.
+    const packets = [bigPublish(65_536, 1), bigPublish(300 * 1024, 2), { cmd: 'pingreq' } as const];
+    const stream = Buffer.concat(packets.map((p) => encode(p)));
+    const decoder = new Decoder();
+    const out: Packet[] = [];
+    let pushed = 0;
+    for (const chunk of cut(stream, 1460)) {
+      out.push(...decoder.feed(chunk));
+      pushed += chunk.length;
+      // Every byte pushed is either in a returned packet or still held.
+      expect(decoder.offset + decoder.bufferedBytes).toBe(pushed);
+    }
+    expect(decoder.bufferedBytes).toBe(0);
+    expectPackets(out, packets);
+  });
+
+  it('decodes a big frame whose chunks were all pushed before next() was called', () => {
+    const packets = [bigPublish(200 * 1024, 3), bigPublish(10_000, 4)];
+    const decoder = new Decoder();
+    for (const chunk of cut(Buffer.concat(packets.map((p) => encode(p))), 1000)) decoder.push(chunk);
+    const out: Packet[] = [];
+    for (let p = decoder.next(); p !== undefined; p = decoder.next()) out.push(p);
+    expectPackets(out, packets);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+
+  it('returns the whole packets that follow an assembled frame in its last chunk, and keeps the partial one', () => {
+    const big = encode(bigPublish(10_000, 5));
+    const acks = encode({ cmd: 'puback', packetId: 9 });
+    const decoder = new Decoder();
+    expect(decoder.feed(big.subarray(0, 4000))).toEqual([]);
+    // The tail of the big frame, two PUBACKs and the first byte of a third, in one chunk.
+    const out = decoder.feed(Buffer.concat([big.subarray(4000), acks, acks, acks.subarray(0, 1)]));
+    expectPackets(out, [bigPublish(10_000, 5), { cmd: 'puback', packetId: 9 }, { cmd: 'puback', packetId: 9 }]);
+    expect(decoder.bufferedBytes).toBe(1);
+    expect(decoder.feed(acks.subarray(1))).toEqual([{ cmd: 'puback', packetId: 9 }]);
+  });
+
+  it('copies an assembled frame out of the chunks: overwriting them afterwards changes no payload', () => {
+    const bytes = Buffer.from(encode(bigPublish(20_000, 6)));
+    const decoder = new Decoder();
+    const chunks = cut(bytes, 1460);
+    const out = chunks.flatMap((c) => decoder.feed(c));
+    bytes.fill(0);
+    expectPackets(out, [bigPublish(20_000, 6)]);
+  });
+
+  it('reports the stream offset of a malformed field inside an assembled frame', () => {
+    // After a PINGREQ (2 bytes), a 5,000-byte SUBSCRIBE whose requested QoS byte is 3.
+    const filter = 'f'.repeat(4990);
+    const subscribe = Buffer.from(encode({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: filter, qos: 0 }] }));
+    const qosAt = subscribe.length - 1;
+    subscribe[qosAt] = 3;
+    const stream = Buffer.concat([encode({ cmd: 'pingreq' }), subscribe]);
+    const decoder = new Decoder();
+    const err = thrown(() => {
+      for (const chunk of cut(stream, 1460)) decoder.feed(chunk);
+    });
+    expect([err.code, err.rule, err.offset]).toEqual(['INVALID_QOS', 'MQTT-3.8.3-4', 2 + qosAt]);
+    expect(decoder.bufferedBytes).toBe(0);
   });
 });
 

@@ -3,21 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   isValidTopicFilter,
   isValidTopicName,
-  MqttError,
   topicMatches,
   validateTopicFilter,
   validateTopicName,
 } from '../../src/codec/index.js';
+import { thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): MqttError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttError);
-    return err as MqttError;
-  }
-  throw new Error('expected an MqttError');
-}
 const nameError = (t: string) => {
   const e = thrown(() => validateTopicName(t));
   return [e.code, e.rule];

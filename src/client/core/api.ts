@@ -3,6 +3,7 @@
  */
 import {
   encodedLength,
+  MAX_REMAINING_LENGTH,
   MqttError,
   validateTopicFilter,
   validateTopicName,
@@ -14,7 +15,7 @@ import {
   type Subscription,
 } from '../../codec/index.js';
 import type { TypedEmitter } from '../../util/emitter.js';
-import type { Command } from './types.js';
+import type { Command, PublishCommand } from './types.js';
 
 /** Events of `MqttClient`. */
 export type ClientEvents = {
@@ -74,9 +75,6 @@ export type Granted =
   | { topicFilter: string; refused: false; qos: QoS; returnCode: QoS }
   | { topicFilter: string; refused: true; qos: undefined; returnCode: 0x80 };
 
-/** A command before the client numbers it. */
-export type NewCommand = Command extends infer C ? (C extends unknown ? Omit<C, 'op'> : never) : never;
-
 const utf8 = new TextEncoder();
 
 /** Checks a QoS value; `rule` names the statement its packet breaks otherwise. */
@@ -85,17 +83,42 @@ export function checkQos(qos: unknown, rule: string): QoS {
   throw new MqttError('INVALID_QOS', `QoS must be 0, 1 or 2, got ${String(qos)}`, { rule });
 }
 
-/** Validates a publish request; throws the codec's `MqttError` for anything it cannot send. */
-export function preparePublish(topic: string, payload: string | Uint8Array, options: PublishOptions): NewCommand {
+/**
+ * Topic names known to be valid. Applications publish to a few topics over and over: a repeated
+ * topic then costs one hash lookup instead of a UTF-8 scan. Bounded; emptied when full.
+ */
+const validTopics = new Set<string>();
+const VALID_TOPICS_MAX = 256;
+
+/** [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7. */
+function checkTopicName(topic: string): void {
+  if (validTopics.has(topic)) return;
+  validateTopicName(topic);
+  if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
+  validTopics.add(topic);
+}
+
+/**
+ * The largest payload that fits a PUBLISH with any valid topic: Remaining Length counts the topic
+ * (2 + at most 65,535 bytes), the packet identifier (2) and the payload (spec 2.2.3, 3.3.2).
+ */
+const ALWAYS_FITS = MAX_REMAINING_LENGTH - 2 - 65_535 - 2;
+
+/**
+ * Validates a publish request and numbers it `op`; throws the codec's `MqttError` for anything
+ * it cannot send — here, before anything is queued, not later on the wire.
+ */
+export function preparePublish(topic: string, payload: string | Uint8Array, options: PublishOptions, op: number): PublishCommand {
   const bytes = typeof payload === 'string' ? utf8.encode(payload) : payload;
   const retain = options.retain ?? false;
   // [MQTT-3.3.1-4] QoS 3 does not exist.
-  const qos = checkQos(options.qos ?? 0, 'MQTT-3.3.1-4');
-  // [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7.
-  validateTopicName(topic);
-  // Anything else the encoder would refuse (a packet over 256 MB) fails here, not on the wire.
-  encodedLength({ cmd: 'publish', topic, payload: bytes, qos, retain, dup: false, ...(qos > 0 ? { packetId: 1 } : {}) });
-  return { kind: 'publish', topic, payload: bytes, qos, retain };
+  const qos = options.qos === undefined ? 0 : checkQos(options.qos, 'MQTT-3.3.1-4');
+  checkTopicName(topic);
+  if (!(bytes instanceof Uint8Array) || bytes.length > ALWAYS_FITS) {
+    // Not bytes, or big enough to need the exact size (a packet over 256 MB): the encoder decides.
+    encodedLength({ cmd: 'publish', topic, payload: bytes, qos, retain, dup: false, ...(qos > 0 ? { packetId: 1 } : {}) });
+  }
+  return { kind: 'publish', op, topic, payload: bytes, qos, retain };
 }
 
 /** Turns any `SubscribeRequest` into validated `Subscription`s. */
@@ -114,13 +137,13 @@ export function prepareSubscriptions(request: SubscribeRequest, qos: QoS): Subsc
   return subscriptions;
 }
 
-/** Validates an unsubscribe request. */
-export function prepareUnsubscribe(filters: string | readonly string[]): NewCommand {
+/** Validates an unsubscribe request and numbers it `op`. */
+export function prepareUnsubscribe(filters: string | readonly string[], op: number): Command {
   const topicFilters = typeof filters === 'string' ? [filters] : [...filters];
   // [MQTT-3.10.3-2] at least one filter.
   if (topicFilters.length === 0) throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'UNSUBSCRIBE needs at least one topic filter', { rule: 'MQTT-3.10.3-2' });
   for (const f of topicFilters) validateTopicFilter(f);
-  return { kind: 'unsubscribe', topicFilters };
+  return { kind: 'unsubscribe', op, topicFilters };
 }
 
 /** Pairs requested filters with SUBACK return codes (spec 3.9.3). */

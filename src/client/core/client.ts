@@ -3,7 +3,7 @@
  * transport and real timers; every protocol decision is the session's. It imports no `node:`
  * module — the transport is whatever factory it is given.
  */
-import type { SubackReturnCode, Subscription } from '../../codec/index.js';
+import type { Packet, Subscription } from '../../codec/index.js';
 import { TypedEmitter } from '../../util/emitter.js';
 import { ClientError, ConnackError } from '../errors.js';
 import type { Transport, TransportFactory } from '../transport.js';
@@ -15,7 +15,6 @@ import {
   toGranted,
   type ClientEvents,
   type EndOptions,
-  type NewCommand,
   type Granted,
   type PublishOptions,
   type SubscribeOptions,
@@ -28,15 +27,12 @@ import { abortedError, openTransport } from './open.js';
 import { toMessage } from './message.js';
 import type { MessageStream, MessagesOptions } from './message-stream.js';
 import type { ResolvedOptions } from './options.js';
+import { PendingOps, whenWritten, type OpResult } from './pending.js';
 import { ClientSession } from './session.js';
 import { DeadlineTimer } from './timer.js';
-import type { Command, SessionEvent, Step } from './types.js';
+import type { Command, PublishCommand, SessionEvent, Step } from './types.js';
 
-interface PendingOp {
-  done(returnCodes: SubackReturnCode[] | undefined): void;
-  reject(error: Error): void;
-  cleanup?: () => void;
-}
+const NO_OPTIONS: PublishOptions = {};
 
 const closedError = () => new ClientError('CLIENT_CLOSED', 'the client has ended');
 
@@ -47,14 +43,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly #session: ClientSession;
   readonly #dispatcher = new MessageDispatcher();
   readonly #backoff: Backoff;
-  readonly #ops = new Map<number, PendingOp>();
+  readonly #ops = new PendingOps();
   #nextOp = 1;
   #link: Link | undefined;
   #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Fires at the session's next deadline (connect timeout, keep-alive). */
   readonly #ticker = new DeadlineTimer(() => this.#apply(this.#session.tick(Date.now())));
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #drainWaiters: Array<() => void> = [];
   /** end() waiting for work to finish: `until` is checked after every step. */
   #idleWaiter: { until: () => boolean; resolve: () => void } | undefined;
   #linkUp = false;
@@ -91,8 +86,23 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * QoS 2 at PUBCOMP. Rejects with the codec's `MqttError` for an invalid topic or QoS before
    * anything is sent, or with a `ClientError` (QUEUE_FULL, CLIENT_CLOSED, ABORTED, ...).
    */
-  publish(topic: string, payload: string | Uint8Array = '', options: PublishOptions = {}): Promise<void> {
-    return this.#run(() => preparePublish(topic, payload, options), options.signal, () => undefined);
+  publish(topic: string, payload: string | Uint8Array = '', options: PublishOptions = NO_OPTIONS): Promise<void> {
+    let cmd: PublishCommand;
+    try {
+      cmd = preparePublish(topic, payload, options, this.#nextOp++);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The fast path, without a `Step`: the session starts the flow at once, the packet is written
+    // now. QoS 0 resolves once its bytes are with the transport, QoS 1/2 at the `done` event of
+    // its acknowledgement. Sending only moves the keep-alive deadline later: the ticker stays.
+    const link = this.#link;
+    const packet = link && !options.signal && !this.#ending ? this.#session.publishNow(cmd, Date.now()) : undefined;
+    if (!link || !packet) return this.#submit(cmd, options.signal, undefined);
+    const acknowledged = cmd.qos === 0 ? undefined : this.#ops.track<void>(cmd.op, undefined, false);
+    this.#write(link, packet);
+    if (link.needDrain) this.#session.transportBlocked(true, Date.now());
+    return acknowledged ?? whenWritten(link);
   }
 
   /**
@@ -101,13 +111,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   subscribe(request: SubscribeRequest, options: SubscribeOptions = {}): Promise<Granted[]> {
     let subscriptions: Subscription[] = [];
-    const prepare = () => ({ kind: 'subscribe' as const, subscriptions: (subscriptions = prepareSubscriptions(request, options.qos ?? 0)) });
+    const prepare = (op: number): Command => ({ kind: 'subscribe', op, subscriptions: (subscriptions = prepareSubscriptions(request, options.qos ?? 0)) });
     return this.#run(prepare, options.signal, (codes) => toGranted(subscriptions, codes));
   }
 
   /** Unsubscribes; resolves at UNSUBACK. */
   unsubscribe(filters: string | readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#run(() => prepareUnsubscribe(filters), options.signal, () => undefined);
+    return this.#run((op) => prepareUnsubscribe(filters, op), options.signal, undefined);
   }
 
   /**
@@ -221,13 +231,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       transport,
       {
         packet: (packet) => {
-          this.#notify('packetreceive', packet);
+          if (this.listenerCount('packetreceive') > 0) this.#notify('packetreceive', packet);
           this.#apply(this.#session.receive(packet, Date.now()));
         },
         close: (error) => this.#closed(link, error),
-        drain: () => {
-          for (const resolve of this.#drainWaiters.splice(0)) resolve();
-        },
+        // The link resolved the QoS 0 publishes that waited for room before calling these.
+        drain: () => this.#apply(this.#session.transportBlocked(false, Date.now())),
+        full: () => void this.#session.transportBlocked(true, Date.now()),
       },
       logger && ((line) => logger(prefix + line)),
     );
@@ -241,7 +251,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const wasConnected = this.#linkUp;
     this.#linkUp = false;
     this.#apply(this.#session.connectionClosed(Date.now()));
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
     this.#notify('close', error);
     const handshake = this.#handshake;
     this.#handshake = undefined;
@@ -297,49 +306,48 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#notify('end');
   }
 
-  /** Validates a command (`prepare` throws for invalid input), hands it to the session, tracks its promise. */
-  #run<T>(prepare: () => NewCommand, signal: AbortSignal | undefined, result: (codes?: SubackReturnCode[]) => T): Promise<T> {
-    let cmd: NewCommand;
+  /**
+   * Hands a validated command to the session and tracks its promise, which `result` (or
+   * undefined) resolves when the command is done. This is the path of every publish, so it
+   * allocates no more than it must: the promise, its pending entry, the command.
+   */
+  #submit<T>(cmd: Command, signal: AbortSignal | undefined, result: OpResult | undefined): Promise<T> {
+    if (this.#ending || this.#finished) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(abortedError());
+    const withdraw = signal && (() => (this.#session.cancel(cmd.op), this.#checkIdle()));
+    const promise = this.#ops.track<T>(cmd.op, result, cmd.kind === 'publish' && cmd.qos === 0, signal, withdraw);
+    this.#apply(this.#session.command(cmd, Date.now()));
+    return promise;
+  }
+
+  /** Numbers and validates a command (`prepare` throws for invalid input), then submits it. */
+  #run<T>(prepare: (op: number) => Command, signal: AbortSignal | undefined, result: OpResult | undefined): Promise<T> {
+    let cmd: Command;
     try {
-      cmd = prepare();
+      cmd = prepare(this.#nextOp++);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#ending || this.#finished) return Promise.reject(closedError());
-    if (signal?.aborted) return Promise.reject(abortedError());
-    const op = this.#nextOp++;
-    return new Promise<T>((resolve, reject) => {
-      const qos0 = cmd.kind === 'publish' && cmd.qos === 0;
-      const pending: PendingOp = {
-        // "QoS 0 written": when the transport is backed up, resolve once it drains.
-        done: (codes) => (qos0 && this.#link?.needDrain ? this.#drainWaiters.push(() => resolve(result())) : resolve(result(codes))),
-        reject,
-      };
-      if (signal) {
-        const onAbort = () => {
-          this.#ops.delete(op);
-          this.#session.cancel(op);
-          reject(abortedError());
-          this.#checkIdle();
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.#ops.set(op, pending);
-      this.#apply(this.#session.command({ ...cmd, op } as Command, Date.now()));
-    });
+    return this.#submit(cmd, signal, result);
   }
 
   /** Carries out one session step: write its packets, then act on its events. */
   #apply(step: Step): void {
     for (const packet of step.packets) {
       if (!this.#link) break;
-      this.#link.write(packet);
-      this.#notify('packetsend', packet);
+      this.#write(this.#link, packet);
     }
+    // The transport is backed up: QoS 0 publishes wait in the bounded queue until it drains
+    // (blocking produces no packets or events, so its step needs no applying).
+    if (step.packets.length > 0 && this.#link?.needDrain) this.#session.transportBlocked(true, Date.now());
     for (const event of step.events) this.#event(event);
     this.#ticker.set(this.#finished ? undefined : this.#session.deadline());
     this.#checkIdle();
+  }
+
+  #write(link: Link, packet: Packet): void {
+    link.write(packet);
+    if (this.listenerCount('packetsend') > 0) this.#notify('packetsend', packet);
   }
 
   #event(event: SessionEvent): void {
@@ -358,15 +366,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         return;
       }
       case 'done':
-      case 'failed': {
-        const pending = this.#ops.get(event.op);
-        if (!pending) return; // aborted by its caller meanwhile
-        this.#ops.delete(event.op);
-        pending.cleanup?.();
-        if (event.type === 'done') pending.done(event.returnCodes);
-        else pending.reject(event.error);
+      case 'failed':
+        this.#ops.settle(event, this.#link);
         return;
-      }
       case 'close':
         this.#link?.destroy(event.error);
         return;

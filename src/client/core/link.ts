@@ -1,12 +1,20 @@
 /**
  * One network connection seen as packets: a `Transport` with the codec on both sides.
  *
- * Outgoing packets are encoded as `[header, payload]` so a PUBLISH payload is never copied;
- * incoming bytes go through one streaming `Decoder`, so packets may span chunks or share one
- * [MQTT-6.0.0-2]. Bytes the codec cannot decode are a protocol violation by the server: the
- * link closes [MQTT-4.8.0-1] and reports the codec's `MqttError`.
+ * Sending. Packets are encoded straight into a shared slab of bytes and handed to the transport
+ * in batches: when nothing was written yet in the current turn of the event loop, a packet goes
+ * out at once (so a full transport is noticed before anything else is written); packets written
+ * after it in the same turn — a burst of publishes, the acknowledgements for a chunk of incoming
+ * packets — are collected and written together at the end of the turn (a microtask), one
+ * transport write for many packets instead of one each. The spec allows any packet boundaries on
+ * the stream [MQTT-6.0.0-2] (also across WebSocket frames). A PUBLISH with a large payload is
+ * handed over as `[header, payload]`, so the payload is never copied.
+ *
+ * Receiving. Bytes go through one streaming `Decoder`, so packets may span chunks or share one.
+ * Bytes the codec cannot decode are a protocol violation by the server: the link closes
+ * [MQTT-4.8.0-1] and reports the codec's `MqttError`.
  */
-import { Decoder, describePacket, encodeParts, type Packet } from '../../codec/index.js';
+import { Decoder, describePacket, encodedLength, encodeInto, encodeParts, type Packet } from '../../codec/index.js';
 import type { Transport } from '../transport.js';
 
 /** What a link reports to its owner. */
@@ -17,6 +25,41 @@ export interface LinkHandlers {
   close(error: Error | undefined): void;
   /** The transport's write buffer emptied. */
   drain(): void;
+  /** A batch written at the end of a turn filled the transport's buffer (`needDrain` is now true). */
+  full(): void;
+}
+
+/** A PUBLISH payload at least this big is handed to the transport as it is, never copied. */
+const LARGE_PAYLOAD = 16 * 1024;
+/** A batch this big is written at once rather than at the end of the turn, bounding its memory. */
+const BATCH_LIMIT = 16 * 1024;
+/**
+ * Encoded packets are carved out of slabs, one after another, never overwritten (the transport
+ * may hold on to what it was given). A link's first slab is small; each next one is twice as
+ * big, up to the largest, so a quiet client holds little and a busy one allocates rarely.
+ */
+const SLAB_MIN = 4 * 1024;
+const SLAB_MAX = 64 * 1024;
+
+type Alloc = (size: number) => Uint8Array;
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe: Alloc } }).Buffer;
+/** A `Buffer` in Node (what sockets take without conversion), a `Uint8Array` elsewhere. */
+const allocSlab: Alloc = NodeBuffer ? (size) => NodeBuffer.allocUnsafe(size) : (size) => new Uint8Array(size);
+
+/** At least the encoded size of `packet`, computed without encoding it. */
+function sizeBound(packet: Packet): number {
+  switch (packet.cmd) {
+    case 'publish':
+      // Fixed header ≤ 5, topic length 2 + at most 3 UTF-8 bytes per UTF-16 unit, packet id 2.
+      return 9 + 3 * packet.topic.length + packet.payload.length;
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+      return 4;
+    default:
+      return encodedLength(packet);
+  }
 }
 
 /** A packet connection over a transport. */
@@ -28,6 +71,22 @@ export class Link {
   #closed = false;
   #needDrain = false;
   #paused = false;
+  // The batch: bytes [#start, #end) of #slab are encoded and not yet handed to the transport.
+  #slab: Uint8Array = allocSlab(0);
+  #start = 0;
+  #end = 0;
+  /** Writes are being collected until the end of the turn. */
+  #batching = false;
+  /** Callbacks of `whenWritten`, due once their bytes are with the transport and it has room. */
+  #waiters: Array<() => void> = [];
+  readonly #endOfTurn = () => {
+    this.#batching = false;
+    if (this.#closed) return;
+    const wasFull = this.#needDrain;
+    this.#flush();
+    if (!this.#needDrain) this.#release();
+    else if (!wasFull) this.#handlers.full();
+  };
 
   constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void) {
     this.#transport = transport;
@@ -37,7 +96,9 @@ export class Link {
     transport.onClose((error) => this.#close(error));
     transport.onDrain(() => {
       this.#needDrain = false;
-      if (!this.#closed) handlers.drain();
+      if (this.#closed) return;
+      this.#release();
+      handlers.drain();
     });
   }
 
@@ -51,16 +112,45 @@ export class Link {
     return this.#needDrain;
   }
 
-  /** Encodes and writes `packet`. The session only produces packets the encoder accepts. */
+  /**
+   * Encodes and writes `packet` (at once, or with the rest of this turn's batch). The session
+   * only produces packets the encoder accepts.
+   */
   write(packet: Packet): void {
     if (this.#closed) return;
     this.#log?.(`send ${describePacket(packet)}`);
-    if (!this.#transport.write(encodeParts(packet))) this.#needDrain = true;
+    if (packet.cmd === 'publish' && packet.payload.length >= LARGE_PAYLOAD) {
+      // Whatever is batched goes first, to keep the order; then header and payload, uncopied.
+      this.#flush();
+      if (!this.#transport.write(encodeParts(packet))) this.#needDrain = true;
+    } else {
+      const bound = sizeBound(packet);
+      if (this.#end + bound > this.#slab.length) {
+        this.#flush();
+        this.#slab = allocSlab(Math.max(bound, Math.min(SLAB_MAX, 2 * this.#slab.length || SLAB_MIN)));
+        this.#start = this.#end = 0;
+      }
+      this.#end += encodeInto(packet, this.#slab, this.#end);
+      if (this.#batching && this.#end - this.#start < BATCH_LIMIT) return;
+      this.#flush();
+    }
+    this.#startBatch();
+  }
+
+  /**
+   * Calls `callback` once everything written so far has been handed to the transport and the
+   * transport has room for more (at once when that is already so), or when the link closes.
+   */
+  whenWritten(callback: () => void): void {
+    if (this.#closed || (this.#end === this.#start && !this.#needDrain)) callback();
+    else this.#waiters.push(callback);
   }
 
   /** Closes after the written bytes are sent. */
   end(): void {
-    if (!this.#closed) this.#transport.end();
+    if (this.#closed) return;
+    this.#flush();
+    this.#transport.end();
   }
 
   /** Closes at once and reports `error` (the transport's own close report is then ignored). */
@@ -70,6 +160,28 @@ export class Link {
     this.#close(error);
   }
 
+  /** Later writes in this turn join a batch, written at the end of the turn. */
+  #startBatch(): void {
+    if (this.#batching) return;
+    this.#batching = true;
+    queueMicrotask(this.#endOfTurn);
+  }
+
+  /** Hands the batch to the transport. */
+  #flush(): void {
+    if (this.#end === this.#start) return;
+    const bytes = this.#slab.subarray(this.#start, this.#end);
+    this.#start = this.#end;
+    if (!this.#transport.write(bytes)) this.#needDrain = true;
+  }
+
+  #release(): void {
+    const waiters = this.#waiters;
+    if (waiters.length === 0) return;
+    this.#waiters = [];
+    for (const callback of waiters) callback();
+  }
+
   #data(chunk: Uint8Array): void {
     if (this.#closed) return;
     try {
@@ -77,6 +189,9 @@ export class Link {
     } catch (error) {
       return this.#malformed(error as Error);
     }
+    // What the packets of this chunk make us send (acknowledgements, publishes the window now
+    // lets out) leaves in one batch.
+    this.#startBatch();
     if (!this.#paused) this.#drain();
   }
 
@@ -105,7 +220,10 @@ export class Link {
         this.#paused = true;
         setTimeout(() => {
           this.#paused = false;
-          if (!this.#closed) this.#drain();
+          if (!this.#closed) {
+            this.#startBatch();
+            this.#drain();
+          }
         }, 0);
         return;
       }
@@ -121,7 +239,10 @@ export class Link {
   #close(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Unsent bytes are dropped with the connection; QoS 1/2 packets stay in the session for resending.
+    this.#start = this.#end;
     this.#log?.(error ? `connection closed: ${error.message}` : 'connection closed');
+    this.#release();
     this.#handlers.close(error);
   }
 }

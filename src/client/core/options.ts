@@ -50,7 +50,10 @@ export interface ClientOptions extends TlsOptions {
    * default 20) answers PUBREC to QoS 2 messages beyond its limit and then discards them.
    */
   maxInflight?: number;
-  /** Operations waiting to be sent (offline or behind a full window), default 1000; more are refused with QUEUE_FULL. */
+  /**
+   * Operations waiting to be sent (offline, behind a full window, or — QoS 0 — while the transport's
+   * buffer is full), default 1000; more are refused with QUEUE_FULL.
+   */
   maxQueued?: number;
   /** Opens the connection; overrides the transport registered for the URL's protocol. */
   transport?: TransportFactory;

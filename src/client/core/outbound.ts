@@ -16,8 +16,18 @@ import type {
   UnsubscribePacket,
 } from '../../codec/index.js';
 import { ClientError } from '../errors.js';
+import { Fifo } from './fifo.js';
 import { PacketIdAllocator } from './packet-ids.js';
-import type { Command, Sink } from './types.js';
+import type { Command, PublishCommand, Sink } from './types.js';
+
+/** [MQTT-4.8.0-1] an acknowledgement of the wrong kind for the packet in flight with its identifier. */
+function mismatch(ack: Packet & { packetId: number }, sent: Packet): ClientError {
+  const what = `${ack.cmd.toUpperCase()} ${ack.packetId} does not answer the ${sent.cmd.toUpperCase()} in flight with that identifier`;
+  return new ClientError('PROTOCOL_ERROR', what, { rule: 'MQTT-4.8.0-1' });
+}
+
+/** [MQTT-2.3.1-2] no identifier is free: every one of the 65,535 belongs to an open flow. */
+const idsExhausted = () => new ClientError('PACKET_IDS_EXHAUSTED', 'all packet identifiers are in use', { rule: 'MQTT-2.3.1-2' });
 
 /** A packet awaiting its acknowledgement. `op` is undefined for the session's own resubscribe. */
 interface Flight {
@@ -39,9 +49,15 @@ export interface OutboundLimits {
 export class Outbound {
   readonly #limits: OutboundLimits;
   readonly #ids = new PacketIdAllocator();
-  #queue: Command[] = [];
+  readonly #queue = new Fifo<Command>();
   readonly #inflight = new Map<number, Flight>();
   #publishesInFlight = 0;
+  /**
+   * The transport's buffer is full. A QoS 0 PUBLISH needs no acknowledgement, so nothing else
+   * bounds how many wait in that buffer: while it is full they queue here instead, where
+   * `maxQueued` applies (QUEUE_FULL beyond it).
+   */
+  #blocked = false;
   /** Filters the server has granted, with the QoS asked for, for resubscribing. */
   readonly subscriptions = new Map<string, QoS>();
 
@@ -81,45 +97,78 @@ export class Outbound {
     if (connected) this.pump(sink);
   }
 
+  /**
+   * `submit` for a PUBLISH that can go out at once — nothing queued ahead of it, room in the
+   * window, an identifier free: starts its flow and returns its packet, to be written now (the
+   * caller checks that the session is connected). Otherwise returns undefined and changes
+   * nothing; `submit` then queues or refuses the command.
+   */
+  startPublish(cmd: PublishCommand): PublishPacket | undefined {
+    if (this.#queue.length > 0 || !this.#canSend(cmd)) return undefined;
+    return this.#publish(cmd);
+  }
+
+  /** Records whether the transport's buffer is full; when it has room again, pump. */
+  setBlocked(blocked: boolean, connected: boolean, sink: Sink): void {
+    this.#blocked = blocked;
+    if (!blocked && connected) this.pump(sink);
+  }
+
   /** Removes a still-queued command; false when it was already sent (its flow must finish). */
   withdraw(op: number): boolean {
-    const i = this.#queue.findIndex((c) => c.op === op);
-    if (i < 0) return false;
-    this.#queue.splice(i, 1);
-    return true;
+    return this.#queue.remove((c) => c.op === op);
   }
 
   /** Sends queued commands, oldest first, while the window has room. */
   pump(sink: Sink): void {
-    while (this.#queue.length > 0 && this.#canSend(this.#queue[0])) {
-      this.#start(this.#queue.shift()!, sink);
+    for (let next = this.#queue.peek(); next !== undefined && this.#canSend(next); next = this.#queue.peek()) {
+      this.#queue.shift();
+      this.#start(next, sink);
     }
   }
 
   #canSend(cmd: Command): boolean {
-    return cmd.kind !== 'publish' || cmd.qos === 0 || this.#publishesInFlight < this.#limits.maxInflight;
+    if (cmd.kind !== 'publish') return true;
+    return cmd.qos === 0 ? !this.#blocked : this.#publishesInFlight < this.#limits.maxInflight;
+  }
+
+  /**
+   * Starts the flow of a PUBLISH and returns its packet; undefined when every packet identifier
+   * is in use.
+   */
+  #publish(cmd: PublishCommand): PublishPacket | undefined {
+    if (cmd.qos === 0) {
+      // [MQTT-4.3.1-1] QoS 0: DUP 0, no packet identifier, done once written.
+      return { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: 0, retain: cmd.retain, dup: false };
+    }
+    // [MQTT-2.3.1-2] a fresh identifier not in use by any unacknowledged packet.
+    const packetId = this.#ids.allocate();
+    if (packetId === undefined) return undefined;
+    // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
+    const packet: PublishPacket = { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, dup: false, packetId };
+    this.#publishesInFlight++;
+    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent' });
+    return packet;
   }
 
   #start(cmd: Command, sink: Sink): void {
-    if (cmd.kind === 'publish' && cmd.qos === 0) {
-      // [MQTT-4.3.1-1] QoS 0: DUP 0, no packet identifier, done once written.
-      sink.send({ cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: 0, retain: cmd.retain, dup: false });
-      sink.event({ type: 'done', op: cmd.op });
+    if (cmd.kind === 'publish') {
+      const packet = this.#publish(cmd);
+      if (packet === undefined) sink.event({ type: 'failed', op: cmd.op, error: idsExhausted() });
+      else {
+        sink.send(packet);
+        if (cmd.qos === 0) sink.event({ type: 'done', op: cmd.op });
+      }
       return;
     }
     // [MQTT-2.3.1-2] a fresh identifier not in use by any unacknowledged packet.
     const packetId = this.#ids.allocate();
     if (packetId === undefined) {
-      sink.event({ type: 'failed', op: cmd.op, error: new ClientError('PACKET_IDS_EXHAUSTED', 'all packet identifiers are in use', { rule: 'MQTT-2.3.1-2' }) });
+      sink.event({ type: 'failed', op: cmd.op, error: idsExhausted() });
       return;
     }
-    let packet: Flight['packet'];
+    let packet: SubscribePacket | UnsubscribePacket;
     switch (cmd.kind) {
-      case 'publish':
-        // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
-        packet = { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, dup: false, packetId };
-        this.#publishesInFlight++;
-        break;
       case 'subscribe':
         packet = { cmd: 'subscribe', packetId, subscriptions: cmd.subscriptions };
         break;
@@ -176,27 +225,26 @@ export class Outbound {
     const flight = this.#inflight.get(packet.packetId);
     if (!flight) return undefined;
     const sent = flight.packet;
-    const mismatch = () => new ClientError('PROTOCOL_ERROR', `${packet.cmd.toUpperCase()} ${packet.packetId} does not answer the ${sent.cmd.toUpperCase()} in flight with that identifier`, { rule: 'MQTT-4.8.0-1' });
     switch (packet.cmd) {
       case 'puback': // [MQTT-4.3.2-1] QoS 1 is complete
-        if (sent.cmd !== 'publish' || sent.qos !== 1) return mismatch();
+        if (sent.cmd !== 'publish' || sent.qos !== 1) return mismatch(packet, sent);
         this.#complete(packet.packetId, flight, sink);
         return undefined;
       case 'pubrec': // [MQTT-4.3.3-1] QoS 2: PUBREC → PUBREL with the same id; never resend the PUBLISH now
-        if (sent.cmd !== 'publish' || sent.qos !== 2) return mismatch();
+        if (sent.cmd !== 'publish' || sent.qos !== 2) return mismatch(packet, sent);
         flight.stage = 'pubrel';
         // A PUBREC repeated by the server is answered again; PUBRELs follow PUBREC order [MQTT-4.6.0-4].
         sink.send({ cmd: 'pubrel', packetId: packet.packetId });
         return undefined;
       case 'pubcomp':
-        if (sent.cmd !== 'publish' || flight.stage !== 'pubrel') return mismatch();
+        if (sent.cmd !== 'publish' || flight.stage !== 'pubrel') return mismatch(packet, sent);
         this.#complete(packet.packetId, flight, sink);
         return undefined;
       case 'suback':
-        if (sent.cmd !== 'subscribe') return mismatch();
+        if (sent.cmd !== 'subscribe') return mismatch(packet, sent);
         return this.#suback(packet, sent, flight, sink);
       case 'unsuback':
-        if (sent.cmd !== 'unsubscribe') return mismatch();
+        if (sent.cmd !== 'unsubscribe') return mismatch(packet, sent);
         for (const f of sent.topicFilters) this.subscriptions.delete(f);
         this.#complete(packet.packetId, flight, sink);
         return undefined;
@@ -235,9 +283,8 @@ export class Outbound {
       this.#ids.release(packetId);
       if (flight.op !== undefined) ops.push(flight.op);
     }
-    for (const cmd of this.#queue) ops.push(cmd.op);
+    for (const cmd of this.#queue.clear()) ops.push(cmd.op);
     this.#inflight.clear();
-    this.#queue = [];
     this.#publishesInFlight = 0;
     for (const op of ops) sink.event({ type: 'failed', op, error });
   }

@@ -13,33 +13,38 @@ export const MAX_PACKET_ID = 65535;
  * readable and makes a late duplicate acknowledgement from a slow server harmless.
  */
 export class PacketIdAllocator {
-  #inUse = new Set<number>();
+  /** Bit `id` set: identifier `id` is in use. A bitset: no hashing on the per-message path. */
+  readonly #inUse = new Uint32Array((MAX_PACKET_ID + 1 + 31) >>> 5);
+  #size = 0;
   #last = 0;
 
   /** A currently unused identifier, now marked in use; `undefined` when all 65,535 are taken. */
   allocate(): number | undefined {
-    if (this.#inUse.size >= MAX_PACKET_ID) return undefined;
+    if (this.#size >= MAX_PACKET_ID) return undefined;
     let id = this.#last;
     do {
       id = id >= MAX_PACKET_ID ? 1 : id + 1;
-    } while (this.#inUse.has(id));
-    this.#inUse.add(id);
+    } while (this.has(id));
+    this.#inUse[id >>> 5] |= 1 << (id & 31);
+    this.#size++;
     this.#last = id;
     return id;
   }
 
   /** Makes `id` available again; call only after the flow's final acknowledgement. */
   release(id: number): void {
-    this.#inUse.delete(id);
+    if (!this.has(id)) return;
+    this.#inUse[id >>> 5] &= ~(1 << (id & 31));
+    this.#size--;
   }
 
   /** Is `id` in use? */
   has(id: number): boolean {
-    return this.#inUse.has(id);
+    return id === (id | 0) && id >= 1 && id <= MAX_PACKET_ID && (this.#inUse[id >>> 5] & (1 << (id & 31))) !== 0;
   }
 
   /** How many identifiers are in use. */
   get size(): number {
-    return this.#inUse.size;
+    return this.#size;
   }
 }

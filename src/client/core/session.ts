@@ -16,13 +16,17 @@
  * Session state (unacknowledged packets, QoS 2 identifiers awaiting PUBREL, subscriptions)
  * outlives each network connection [MQTT-4.1.0-1]; only `close()` discards it.
  */
-import type { ConnackPacket, ConnectPacket, Packet, Will } from '../../codec/index.js';
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, Will } from '../../codec/index.js';
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
 import { DEFAULT_MAX_INFLIGHT } from './options.js';
 import { Outbound } from './outbound.js';
-import type { Command, SessionEvent, Sink, Step } from './types.js';
+import type { Command, PublishCommand, SessionEvent, Sink, Step } from './types.js';
+
+/** The output of a step that produced nothing: shared, and never written to. */
+const NOTHING: never[] = [];
+Object.freeze(NOTHING);
 
 /** Settings of a session. Times in milliseconds except `keepAlive` (seconds, as on the wire). */
 export interface SessionOptions {
@@ -57,11 +61,12 @@ export class ClientSession {
   readonly #outbound: Outbound;
   // Output of the step in progress.
   #now = 0;
-  #packets: Packet[] = [];
-  #events: SessionEvent[] = [];
+  // Output of the step in progress; a step that produces nothing allocates nothing.
+  #packets: Packet[] = NOTHING;
+  #events: SessionEvent[] = NOTHING;
   readonly #sink: Sink = {
     send: (packet) => this.#send(packet),
-    event: (event) => this.#events.push(event),
+    event: (event) => this.#event(event),
   };
 
   constructor(options: SessionOptions) {
@@ -164,7 +169,7 @@ export class ClientSession {
     // Present 0 means the server has no state for us, whatever we expected (spec 3.2.2.2).
     const resumed = !this.options.cleanSession && connack.sessionPresent;
     this.#sessionPresent = connack.sessionPresent;
-    this.#events.push({ type: 'connected', connack });
+    this.#event({ type: 'connected', connack });
     // [MQTT-3.1.2-6] a new session: identifiers held from the old one mean nothing now.
     if (!resumed) this.#inbound.clear();
     this.#outbound.reconnected(resumed, this.#sink);
@@ -176,7 +181,7 @@ export class ClientSession {
       case 'publish': {
         const { deliver, ack } = this.#inbound.publish(packet);
         if (ack) this.#send(ack);
-        if (deliver) this.#events.push({ type: 'message', packet });
+        if (deliver) this.#event({ type: 'message', packet });
         return undefined;
       }
       case 'pubrel':
@@ -212,7 +217,7 @@ export class ClientSession {
   #drop(error: Error): void {
     this.#state = 'offline';
     this.#connectDeadline = undefined;
-    this.#events.push({ type: 'close', error });
+    this.#event({ type: 'close', error });
   }
 
   /** The network connection closed (for any reason). Unacknowledged work stays for the next one. */
@@ -225,6 +230,8 @@ export class ClientSession {
       this.#state = 'offline';
       this.#connectDeadline = undefined;
     }
+    // The next connection starts with an empty buffer.
+    this.#outbound.setBlocked(false, false, this.#sink);
     return this.#finish();
   }
 
@@ -232,11 +239,35 @@ export class ClientSession {
   command(cmd: Command, now: number): Step {
     this.#begin(now);
     if (this.#state === 'closed' || this.#state === 'disconnecting') {
-      this.#events.push({ type: 'failed', op: cmd.op, error: new ClientError('CLIENT_CLOSED', 'the client has ended') });
+      this.#event({ type: 'failed', op: cmd.op, error: new ClientError('CLIENT_CLOSED', 'the client has ended') });
     } else {
       this.#outbound.submit(cmd, this.#state === 'connected', this.#sink);
     }
     return this.#finish();
+  }
+
+  /**
+   * The transport's write buffer filled up (`blocked` true) or drained. While it is full, QoS 0
+   * publishes wait in the bounded queue rather than in the transport (see `Outbound`).
+   */
+  transportBlocked(blocked: boolean, now: number): Step {
+    this.#begin(now);
+    this.#outbound.setBlocked(blocked, this.#state === 'connected', this.#sink);
+    return this.#finish();
+  }
+
+  /**
+   * The fast path of `command` for a PUBLISH: when it can go out at once (connected, nothing
+   * queued ahead of it, room in the window), starts its flow and returns the packet to write
+   * now. A QoS 0 publish is then done (no `done` event follows); a QoS 1/2 one reports `done` as
+   * usual when acknowledged. Otherwise returns undefined and changes nothing: call `command`,
+   * which queues or refuses it. Saves a `Step` per publish on the busiest path.
+   */
+  publishNow(cmd: PublishCommand, now: number): PublishPacket | undefined {
+    if (this.#state !== 'connected') return undefined;
+    const packet = this.#outbound.startPublish(cmd);
+    if (packet !== undefined) this.#keepAlive.sent(now);
+    return packet;
   }
 
   /**
@@ -255,7 +286,7 @@ export class ClientSession {
     } else if (this.#state === 'connected') {
       const action = this.#keepAlive.check(now);
       // [MQTT-3.1.2-23] nothing sent for Keep Alive: PINGREQ.
-      if (action === 'ping') this.#packets.push({ cmd: 'pingreq' });
+      if (action === 'ping') this.#packets = [{ cmd: 'pingreq' }];
       else if (action === 'dead') this.#drop(new ClientError('PING_TIMEOUT', 'no PINGRESP from the server in time'));
     }
     return this.#finish();
@@ -296,13 +327,19 @@ export class ClientSession {
 
   #begin(now: number): void {
     this.#now = now;
-    this.#packets = [];
-    this.#events = [];
+    this.#packets = NOTHING;
+    this.#events = NOTHING;
   }
 
   #send(packet: Packet): void {
-    this.#packets.push(packet);
+    if (this.#packets === NOTHING) this.#packets = [packet];
+    else this.#packets.push(packet);
     this.#keepAlive.sent(this.#now);
+  }
+
+  #event(event: SessionEvent): void {
+    if (this.#events === NOTHING) this.#events = [event];
+    else this.#events.push(event);
   }
 
   #finish(): Step {

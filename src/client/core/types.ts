@@ -12,6 +12,9 @@ export type Command =
   | { kind: 'subscribe'; op: number; subscriptions: Subscription[] }
   | { kind: 'unsubscribe'; op: number; topicFilters: string[] };
 
+/** A publish command. */
+export type PublishCommand = Extract<Command, { kind: 'publish' }>;
+
 /** Something the session reports to its caller. */
 export type SessionEvent =
   /** CONNACK with return code 0: the connection is usable. */

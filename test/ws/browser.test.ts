@@ -151,7 +151,7 @@ describe.skipIf(!haveChromium)('the browser client in headless Chromium', () => 
       return page.evaluate(async (url) => {
         const { connect } = (globalThis as any).mqtt311;
         try {
-          const client = await connect(url, { reconnect: false, connectTimeout: 5000 });
+          const client = await connect(url, { reconnect: false, connectTimeout: 15_000 });
           (globalThis as any).client = client;
           return null;
         } catch (e: any) {

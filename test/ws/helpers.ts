@@ -51,7 +51,7 @@ export class RecordingAcceptor {
   }
 
   /** The `i`-th connection, waiting for it if needed. */
-  async connection(i = 0, timeoutMs = 5000): Promise<RecordedConnection> {
+  async connection(i = 0, timeoutMs = 15_000): Promise<RecordedConnection> {
     const deadline = Date.now() + timeoutMs;
     while (this.connections.length <= i) {
       if (Date.now() > deadline) throw new Error(`no connection #${i} within ${timeoutMs} ms`);
@@ -98,7 +98,7 @@ export function closeCode(ws: WebSocket): Promise<number> {
 }
 
 /** Polls `cond` every 10 ms until it holds; throws after `timeoutMs`. */
-export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -183,7 +183,7 @@ export async function startScriptedWsServer(options: ScriptedWsServerOptions = {
       decodeError: undefined,
       closed: new Promise((resolve) => ws.once('close', (code) => resolve(code))),
       sendBinary: (bytes) => ws.send(bytes, { binary: true }),
-      waitFor: async (cmd, timeoutMs = 5000) => {
+      waitFor: async (cmd, timeoutMs = 15_000) => {
         await until(() => conn.packets.some((p) => p.cmd === cmd), timeoutMs, `a ${cmd} packet`);
         return conn.packets.find((p) => p.cmd === cmd) as never;
       },

@@ -3,13 +3,8 @@
  * or a WebSocket wrapped by `ws`'s createWebSocketStream) into a `Link` for the core, decodes what
  * arrives, and writes what the core sends.
  *
- * Writes are coalesced per connection for the whole event-loop turn: packets wait in a small
- * per-connection list and leave in one write when the turn's I/O callbacks are done
- * (`setImmediate`), or at once when `FLUSH_BYTES` have gathered. When each delivery goes to a
- * different socket, the system call per write is most of the broker's cost, so a turn that
- * reads several publishers' chunks sends each subscriber one write instead of one per chunk —
- * and no packet waits longer than the current turn. Small packets are copied into one buffer;
- * a large PUBLISH is written as `[header, payload]` (`encodeParts`), its payload never copied.
+ * Writes go through a `PacketWriter` (writer.ts): what a client is sent during one event-loop
+ * turn leaves in one write at the end of the turn, and large payloads are never copied.
  *
  * Backpressure, both ways:
  * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
@@ -19,46 +14,14 @@
  */
 import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Decoder, encodeParts, isMqttError } from '../codec/index.js';
+import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { BrokerCore } from './core.js';
 import type { ClientHandle, Link } from './handle.js';
+import { PacketWriter } from './writer.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
-/** Bytes gathered for one connection that are written at once instead of at the end of the turn. */
-const FLUSH_BYTES = 16 * 1024;
-/** Gathered writes up to this size are copied into one buffer (one write call, not one per part). */
-const COPY_MAX = 64 * 1024;
-
-/** Flushes of connections with gathered bytes, run once the event loop's current turn is done. */
-let flushes: Array<() => void> = [];
-
-function flushAll(): void {
-  const due = flushes;
-  flushes = [];
-  for (const flush of due) flush();
-}
-
-/** Runs `flush` at the end of this event-loop turn (one `setImmediate` for every connection). */
-function flushAtEndOfTurn(flush: () => void): void {
-  if (flushes.push(flush) === 1) setImmediate(flushAll);
-}
-
-/**
- * The last QoS 0 PUBLISH encoded, shared by every connection: a fan-out sends the same message to
- * many clients in a row, and a QoS 0 PUBLISH (no packet id) encodes to the same bytes for each.
- */
-let lastQos0: { topic: string; payload: Uint8Array; retain: boolean; parts: Uint8Array[] } | undefined;
-
-function encodeForWire(p: Packet): Uint8Array[] {
-  if (p.cmd !== 'publish' || p.qos !== 0) return encodeParts(p);
-  const c = lastQos0;
-  if (c && c.payload === p.payload && c.topic === p.topic && c.retain === p.retain) return c.parts;
-  const parts = encodeParts(p);
-  lastQos0 = { topic: p.topic, payload: p.payload, retain: p.retain, parts };
-  return parts;
-}
 
 /** Limits for one attached stream. */
 export interface StreamOptions {
@@ -96,43 +59,18 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     updateFlow();
   };
 
-  // Bytes gathered for this turn's write (see the module comment).
-  let out: Uint8Array[] = [];
-  let outBytes = 0;
-  let flushDue = false;
-  const flush = (): void => {
-    if (out.length === 0) return;
-    const parts = out;
-    const bytes = outBytes;
-    out = [];
-    outBytes = 0;
-    if (stream.destroyed || stream.writableEnded) return;
-    if (parts.length === 1) stream.write(parts[0]);
-    else if (bytes <= COPY_MAX) {
-      const joined = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (const part of parts) {
-        joined.set(part, at);
-        at += part.byteLength;
+  // Stop reading from a client that does not read (until 'drain', which the stream only
+  // promises when it said it needs one).
+  const writer = new PacketWriter(stream, {
+    afterFlush(): void {
+      if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
+        pausedForDrain = true;
+        stream.once('drain', onDrain);
+        updateFlow();
       }
-      stream.write(joined);
-    } else {
-      stream.cork();
-      for (const part of parts) stream.write(part);
-      stream.uncork();
-    }
-    // Stop reading from a client that does not read (until 'drain', which the stream only
-    // promises when it said it needs one).
-    if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
-      pausedForDrain = true;
-      stream.once('drain', onDrain);
-      updateFlow();
-    }
-  };
-  const flushAtTurnEnd = (): void => {
-    flushDue = false;
-    flush();
-  };
+    },
+    onError: (e) => core.internalError(handle, e),
+  });
 
   const link: Link & { stats: StreamStats } = {
     stats,
@@ -141,31 +79,22 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
       if (stream.destroyed || stream.writableEnded) return;
       for (const p of packets) {
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
-        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + outBytes > options.highWaterMark) {
+        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
           stats.droppedQos0++;
           const state = handle.session.state;
           if (state) state.dropped++;
           continue;
         }
-        for (const part of encodeForWire(p)) {
-          out.push(part);
-          outBytes += part.byteLength;
-        }
-      }
-      if (outBytes >= FLUSH_BYTES) flush();
-      else if (!flushDue && out.length > 0) {
-        flushDue = true;
-        flushAtEndOfTurn(flushAtTurnEnd);
+        writer.add(p);
       }
     },
     close(mode): void {
       if (mode === 'destroy' || stream.destroyed) {
-        out = [];
-        outBytes = 0;
+        writer.discard();
         stream.destroy();
         return;
       }
-      flush();
+      writer.flush();
       stream.end();
       // A peer that never reads would keep the socket half-open forever: give it a moment to take
       // its last packets (a refusing CONNACK, say), then cut it.
@@ -204,8 +133,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   });
   stream.on('close', () => {
     if (closeTimer) clearTimeout(closeTimer);
-    out = [];
-    outBytes = 0;
+    writer.discard();
     stream.off('drain', onDrain);
     handle.linkClosed();
   });

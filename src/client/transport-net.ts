@@ -18,6 +18,7 @@ export const netTransport: TransportFactory = (options: TransportOptions) =>
     const { host, port, signal } = options;
     const secure = SECURE.has(options.url.protocol);
     let socket: Socket;
+    let reader: Reader | undefined;
     if (secure) {
       const tls = options.tls ?? {};
       socket = tlsConnect({
@@ -31,7 +32,8 @@ export const netTransport: TransportFactory = (options: TransportOptions) =>
         servername: tls.servername ?? (isIP(host) ? undefined : host),
       });
     } else {
-      socket = netConnect({ host, port });
+      reader = new Reader();
+      socket = netConnect({ host, port, onread: { buffer: readBuffer, callback: reader.read } });
     }
     socket.setNoDelay(true);
     const fail = (error: Error) => {
@@ -42,7 +44,7 @@ export const netTransport: TransportFactory = (options: TransportOptions) =>
     const onAbort = () => fail(new ClientError('ABORTED', 'connecting was aborted'));
     const onReady = () => {
       cleanup();
-      resolve(wrapSocket(socket));
+      resolve(wrap(socket, reader));
     };
     const cleanup = () => {
       socket.off('error', fail);
@@ -55,8 +57,42 @@ export const netTransport: TransportFactory = (options: TransportOptions) =>
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/**
+ * Where plain TCP sockets read to (Node's `onread` option): straight into this buffer and then
+ * to the decoder, without a `Buffer` allocated per read and without the readable-stream
+ * machinery — a client that publishes at QoS 1 reads a few PUBACKs at a time, very often. One
+ * buffer serves every socket: a read is copied out before the next one can start.
+ */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/** Hands what a socket read to the data callback, holding it until there is one. */
+class Reader {
+  #callback: ((chunk: Uint8Array) => void) | undefined;
+  #held: Uint8Array[] = [];
+
+  /** The `onread` callback: copies `buf[0, n)` out of the shared buffer. */
+  readonly read = (n: number, buf: Uint8Array): boolean => {
+    const chunk = Buffer.allocUnsafe(n);
+    chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+    if (this.#callback) this.#callback(chunk);
+    else this.#held.push(chunk);
+    return true; // keep reading
+  };
+
+  /** Sets the data callback and hands it what arrived before. */
+  onData(callback: (chunk: Uint8Array) => void): void {
+    this.#callback = callback;
+    for (const chunk of this.#held.splice(0)) callback(chunk);
+  }
+}
+
 /** Presents a connected socket as a `Transport`. */
 export function wrapSocket(socket: Socket): Transport {
+  return wrap(socket, undefined);
+}
+
+/** `wrapSocket`, for a socket that reads through `reader` (`onread`) rather than 'data' events. */
+function wrap(socket: Socket, reader: Reader | undefined): Transport {
   let closeError: Error | undefined;
   let onClose: ((error?: Error) => void) | undefined;
   let closed = false;
@@ -81,8 +117,9 @@ export function wrapSocket(socket: Socket): Transport {
     },
     end: () => void socket.end(),
     destroy: () => void socket.destroy(),
-    // A socket stays paused until a 'data' listener is added, so nothing is lost before this.
-    onData: (callback) => void socket.on('data', callback),
+    // Nothing is lost before this: a socket stays paused until a 'data' listener is added, and a
+    // reader holds what arrives until it has a callback.
+    onData: (callback) => void (reader ? reader.onData(callback) : socket.on('data', callback)),
     onClose(callback) {
       onClose = callback;
       if (closed) callback(closeError);

@@ -10,7 +10,7 @@ import { Decoder, encode } from '../../src/codec/index.js';
 import type { Packet } from '../../src/codec/index.js';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import { connectPacket } from '../helpers/raw-client.js';
-import { subscribedEvent } from './wait.js';
+import { subscribedEvent, waitForEvent } from './wait.js';
 
 let broker: Broker;
 
@@ -24,12 +24,15 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 /** A client on an in-memory stream, recording each chunk the broker writes. */
 class MemoryClient {
   readonly writes: Buffer[] = [];
+  /** Make the stream's write throw, as a broken transport might. */
+  failWrites = false;
   readonly #toBroker: Duplex;
 
   constructor() {
     this.#toBroker = new Duplex({
       read() {},
       write: (chunk: Buffer, _enc, cb) => {
+        if (this.failWrites) throw new Error('transport failed');
         this.writes.push(chunk);
         cb();
       },
@@ -89,6 +92,18 @@ describe('writes to a client', () => {
     await turn();
     expect(c.packets()).toHaveLength(20);
     c.close();
+  });
+
+  it('a write that fails at the end of the turn closes that client only (server-error); the others get their messages', async () => {
+    const ok = await MemoryClient.subscribed('fine', 'f');
+    const bad = await MemoryClient.subscribed('broken', 'f');
+    bad.failWrites = true;
+    const ended = waitForEvent(broker, 'disconnect', (c) => c.clientId === 'broken');
+    broker.publish('f', 'x');
+    await turn();
+    expect((await ended)[1]).toBe('server-error');
+    expect(ok.packets()).toMatchObject([{ cmd: 'publish', topic: 'f' }]);
+    ok.close();
   });
 
   it('hands a large payload to the stream as it is, without copying it', async () => {

@@ -89,13 +89,18 @@ export function checkQos(qos: unknown, rule: string): QoS {
  */
 const validTopics = new Set<string>();
 const VALID_TOPICS_MAX = 256;
+/** The topic validated last: a run of publishes to one topic skips even the lookup. */
+let lastTopic: string | undefined;
 
 /** [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7. */
 function checkTopicName(topic: string): void {
-  if (validTopics.has(topic)) return;
-  validateTopicName(topic);
-  if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
-  validTopics.add(topic);
+  if (topic === lastTopic) return;
+  if (!validTopics.has(topic)) {
+    validateTopicName(topic);
+    if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
+    validTopics.add(topic);
+  }
+  lastTopic = topic;
 }
 
 /**

@@ -27,9 +27,9 @@ import { abortedError, openTransport } from './open.js';
 import { toMessage } from './message.js';
 import type { MessageStream, MessagesOptions } from './message-stream.js';
 import type { ResolvedOptions } from './options.js';
-import { PendingOps, whenWritten, type OpResult } from './pending.js';
+import { PendingOps, type OpResult } from './pending.js';
 import { ClientSession } from './session.js';
-import { DeadlineTimer } from './timer.js';
+import { DeadlineTimer, TurnClock } from './timer.js';
 import type { Command, PublishCommand, SessionEvent, Step } from './types.js';
 
 const NO_OPTIONS: PublishOptions = {};
@@ -49,6 +49,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Fires at the session's next deadline (connect timeout, keep-alive). */
   readonly #ticker = new DeadlineTimer(() => this.#apply(this.#session.tick(Date.now())));
+  /** The time for packet bookkeeping on busy paths (publish, receive). */
+  readonly #clock = new TurnClock();
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** end() waiting for work to finish: `until` is checked after every step. */
   #idleWaiter: { until: () => boolean; resolve: () => void } | undefined;
@@ -85,6 +87,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * Publishes a message. Resolves when its flow completes: QoS 0 once written, QoS 1 at PUBACK,
    * QoS 2 at PUBCOMP. Rejects with the codec's `MqttError` for an invalid topic or QoS before
    * anything is sent, or with a `ClientError` (QUEUE_FULL, CLIENT_CLOSED, ABORTED, ...).
+   * QoS 0 publishes written in one batch may share one promise.
    */
   publish(topic: string, payload: string | Uint8Array = '', options: PublishOptions = NO_OPTIONS): Promise<void> {
     let cmd: PublishCommand;
@@ -97,12 +100,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     // now. QoS 0 resolves once its bytes are with the transport, QoS 1/2 at the `done` event of
     // its acknowledgement. Sending only moves the keep-alive deadline later: the ticker stays.
     const link = this.#link;
-    const packet = link && !options.signal && !this.#ending ? this.#session.publishNow(cmd, Date.now()) : undefined;
+    const packet = link && !options.signal && !this.#ending ? this.#session.publishNow(cmd, this.#clock.now()) : undefined;
     if (!link || !packet) return this.#submit(cmd, options.signal, undefined);
     const acknowledged = cmd.qos === 0 ? undefined : this.#ops.track<void>(cmd.op, undefined, false);
     this.#write(link, packet);
-    if (link.needDrain) this.#session.transportBlocked(true, Date.now());
-    return acknowledged ?? whenWritten(link);
+    if (link.needDrain) this.#session.transportBlocked(true, this.#clock.now());
+    return acknowledged ?? link.written();
   }
 
   /**
@@ -232,7 +235,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       {
         packet: (packet) => {
           if (this.listenerCount('packetreceive') > 0) this.#notify('packetreceive', packet);
-          this.#apply(this.#session.receive(packet, Date.now()));
+          this.#apply(this.#session.receive(packet, this.#clock.now()));
         },
         close: (error) => this.#closed(link, error),
         // The link resolved the QoS 0 publishes that waited for room before calling these.
@@ -240,6 +243,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         full: () => void this.#session.transportBlocked(true, Date.now()),
       },
       logger && ((line) => logger(prefix + line)),
+      this.#config.maxPacketSize,
     );
     this.#link = link;
     this.#apply(this.#session.open(Date.now()));
@@ -316,7 +320,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (signal?.aborted) return Promise.reject(abortedError());
     const withdraw = signal && (() => (this.#session.cancel(cmd.op), this.#checkIdle()));
     const promise = this.#ops.track<T>(cmd.op, result, cmd.kind === 'publish' && cmd.qos === 0, signal, withdraw);
-    this.#apply(this.#session.command(cmd, Date.now()));
+    this.#apply(this.#session.command(cmd, this.#clock.now()));
     return promise;
   }
 
@@ -339,7 +343,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     // The transport is backed up: QoS 0 publishes wait in the bounded queue until it drains
     // (blocking produces no packets or events, so its step needs no applying).
-    if (step.packets.length > 0 && this.#link?.needDrain) this.#session.transportBlocked(true, Date.now());
+    if (step.packets.length > 0 && this.#link?.needDrain) this.#session.transportBlocked(true, this.#clock.now());
     for (const event of step.events) this.#event(event);
     this.#ticker.set(this.#finished ? undefined : this.#session.deadline());
     this.#checkIdle();

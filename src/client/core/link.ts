@@ -1,14 +1,14 @@
 /**
  * One network connection seen as packets: a `Transport` with the codec on both sides.
  *
- * Sending. Packets are encoded straight into a shared slab of bytes and handed to the transport
- * in batches: when nothing was written yet in the current turn of the event loop, a packet goes
- * out at once (so a full transport is noticed before anything else is written); packets written
- * after it in the same turn — a burst of publishes, the acknowledgements for a chunk of incoming
- * packets — are collected and written together at the end of the turn (a microtask), one
- * transport write for many packets instead of one each. The spec allows any packet boundaries on
- * the stream [MQTT-6.0.0-2] (also across WebSocket frames). A PUBLISH with a large payload is
- * handed over as `[header, payload]`, so the payload is never copied.
+ * Sending. Packets are encoded straight into a slab of bytes and handed to the transport in
+ * batches. A packet written while the link is quiet goes out at once: a lone packet is not held
+ * back, and a transport that is already full is noticed before anything else is written. Packets
+ * that follow while the event loop is still busy with the same task — a burst of publishes, the
+ * acknowledgements for a chunk of incoming packets — are collected and written together when
+ * the current microtasks have run: one transport write for many packets instead of one each.
+ * The spec allows any packet boundaries on the stream [MQTT-6.0.0-2] (also across WebSocket
+ * frames). A PUBLISH with a large payload is handed over as `[header, payload]`, uncopied.
  *
  * Receiving. Bytes go through one streaming `Decoder`, so packets may span chunks or share one.
  * Bytes the codec cannot decode are a protocol violation by the server: the link closes
@@ -25,13 +25,13 @@ export interface LinkHandlers {
   close(error: Error | undefined): void;
   /** The transport's write buffer emptied. */
   drain(): void;
-  /** A batch written at the end of a turn filled the transport's buffer (`needDrain` is now true). */
+  /** A batch, written once the current microtasks had run, filled the transport's buffer (`needDrain` is now true). */
   full(): void;
 }
 
 /** A PUBLISH payload at least this big is handed to the transport as it is, never copied. */
 const LARGE_PAYLOAD = 16 * 1024;
-/** A batch this big is written at once rather than at the end of the turn, bounding its memory. */
+/** A batch this big is written at once rather than later, bounding its memory. */
 const BATCH_LIMIT = 16 * 1024;
 /**
  * Encoded packets are carved out of slabs, one after another, never overwritten (the transport
@@ -62,11 +62,17 @@ function sizeBound(packet: Packet): number {
   }
 }
 
+const RESOLVED = Promise.resolve();
+
+/** Runs `fn` once the current task is over: `setImmediate` in Node, a 0 ms timer elsewhere. */
+const afterTask: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 /** A packet connection over a transport. */
 export class Link {
   readonly #transport: Transport;
   readonly #handlers: LinkHandlers;
-  readonly #decoder = new Decoder();
+  readonly #decoder: Decoder;
   readonly #log: ((line: string) => void) | undefined;
   #closed = false;
   #needDrain = false;
@@ -75,11 +81,19 @@ export class Link {
   #slab: Uint8Array = allocSlab(0);
   #start = 0;
   #end = 0;
-  /** Writes are being collected until the end of the turn. */
+  /** Writes are being collected until the current microtasks have run. */
   #batching = false;
+  /** Something went out at once in the current task: what follows is batched. */
+  #busy = false;
+  readonly #quiet = () => {
+    this.#busy = false;
+  };
   /** Callbacks of `whenWritten`, due once their bytes are with the transport and it has room. */
   #waiters: Array<() => void> = [];
-  readonly #endOfTurn = () => {
+  /** What `written()` hands out until the waiters are next released. */
+  #written: Promise<void> | undefined;
+  readonly #releaseWritten = (resolve: () => void) => this.#waiters.push(resolve);
+  readonly #flushBatch = () => {
     this.#batching = false;
     if (this.#closed) return;
     const wasFull = this.#needDrain;
@@ -88,9 +102,11 @@ export class Link {
     else if (!wasFull) this.#handlers.full();
   };
 
-  constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void) {
+  /** `maxPacketSize`: the largest packet accepted from the peer (the codec's default when omitted). */
+  constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void, maxPacketSize?: number) {
     this.#transport = transport;
     this.#handlers = handlers;
+    this.#decoder = new Decoder(maxPacketSize === undefined ? {} : { maxPacketSize });
     this.#log = log;
     transport.onData((chunk) => this.#data(chunk));
     transport.onClose((error) => this.#close(error));
@@ -113,8 +129,8 @@ export class Link {
   }
 
   /**
-   * Encodes and writes `packet` (at once, or with the rest of this turn's batch). The session
-   * only produces packets the encoder accepts.
+   * Encodes and writes `packet`, at once or with the batch being collected (see the top of this
+   * file). The session only produces packets the encoder accepts.
    */
   write(packet: Packet): void {
     if (this.#closed) return;
@@ -131,10 +147,14 @@ export class Link {
         this.#start = this.#end = 0;
       }
       this.#end += encodeInto(packet, this.#slab, this.#end);
-      if (this.#batching && this.#end - this.#start < BATCH_LIMIT) return;
+      if ((this.#batching || this.#busy) && this.#end - this.#start < BATCH_LIMIT) return this.#startBatch();
       this.#flush();
     }
     this.#startBatch();
+    if (!this.#busy) {
+      this.#busy = true;
+      afterTask(this.#quiet);
+    }
   }
 
   /**
@@ -144,6 +164,17 @@ export class Link {
   whenWritten(callback: () => void): void {
     if (this.#closed || (this.#end === this.#start && !this.#needDrain)) callback();
     else this.#waiters.push(callback);
+  }
+
+  /**
+   * `whenWritten` as a promise. Everything written in one batch is handed over at once, so its
+   * callers share one promise (an already resolved one when nothing waits): a burst of QoS 0
+   * publishes costs no promise each.
+   */
+  written(): Promise<void> {
+    if (this.#closed || (this.#end === this.#start && !this.#needDrain)) return RESOLVED;
+    this.#written ??= new Promise<void>(this.#releaseWritten);
+    return this.#written;
   }
 
   /** Closes after the written bytes are sent. */
@@ -160,11 +191,11 @@ export class Link {
     this.#close(error);
   }
 
-  /** Later writes in this turn join a batch, written at the end of the turn. */
+  /** Later writes join a batch, written once the current microtasks have run. */
   #startBatch(): void {
     if (this.#batching) return;
     this.#batching = true;
-    queueMicrotask(this.#endOfTurn);
+    queueMicrotask(this.#flushBatch);
   }
 
   /** Hands the batch to the transport. */
@@ -179,6 +210,7 @@ export class Link {
     const waiters = this.#waiters;
     if (waiters.length === 0) return;
     this.#waiters = [];
+    this.#written = undefined;
     for (const callback of waiters) callback();
   }
 

@@ -55,6 +55,13 @@ export interface ClientOptions extends TlsOptions {
    * buffer is full), default 1000; more are refused with QUEUE_FULL.
    */
   maxQueued?: number;
+  /**
+   * The largest packet accepted from the server, in bytes (fixed header included); a bigger one
+   * closes the connection with the codec's `PACKET_TOO_LARGE` as soon as its length is read,
+   * before its body is buffered. Default 64 MiB: generous, because a client must be able to take
+   * what it subscribes to, yet a server cannot make it buffer the protocol's 256 MB for one packet.
+   */
+  maxPacketSize?: number;
   /** Opens the connection; overrides the transport registered for the URL's protocol. */
   transport?: TransportFactory;
 }
@@ -70,6 +77,8 @@ export interface ResolvedOptions {
   transport: TransportFactory | undefined;
   logger: ((line: string) => void) | undefined;
   signal: AbortSignal | undefined;
+  /** See `ClientOptions.maxPacketSize`. */
+  maxPacketSize: number;
 }
 
 /**
@@ -164,5 +173,8 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   }
   const logger = o.logger === true ? (line: string) => console.error(line) : o.logger || undefined;
   const reconnect = o.reconnect === false ? false : o.reconnect === true || o.reconnect === undefined ? {} : o.reconnect;
-  return { url, host, port, session, reconnect, tls, transport: o.transport, logger, signal: o.signal };
+  // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame (spec 2.2.3).
+  const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
+  if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
+  return { url, host, port, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize };
 }

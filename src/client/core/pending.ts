@@ -35,16 +35,6 @@ function newPromise<T>(): Promise<T> {
   return new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: Error) => void) => void);
 }
 
-/**
- * A promise that resolves once everything written to `link` so far is with the transport and
- * the transport has room: "QoS 0 written", for a publish that needs nothing else.
- */
-export function whenWritten(link: Link): Promise<void> {
-  const promise = newPromise<void>();
-  link.whenWritten(capturedResolve as () => void);
-  return promise;
-}
-
 /** Operations awaited by the application. */
 export class PendingOps {
   readonly #ops = new Map<number, PendingOp>();

@@ -36,3 +36,28 @@ export class DeadlineTimer {
     this.#timer = undefined;
   }
 }
+
+/**
+ * `Date.now()` read at most once per turn of the event loop: the first call reads the clock, and
+ * later calls until the current microtasks have run return the same value. Keep-alive
+ * bookkeeping (when a packet was last sent or received) needs no finer grain — a time up to one
+ * turn old only makes a PINGREQ due a little early — and reading the clock for every one of a
+ * burst of packets costs as much as encoding them on some machines.
+ */
+export class TurnClock {
+  #now = 0;
+  #fresh = false;
+  readonly #expire = () => {
+    this.#fresh = false;
+  };
+
+  /** The time (ms since the epoch) at the start of this turn's use of the clock. */
+  now(): number {
+    if (!this.#fresh) {
+      this.#now = Date.now();
+      this.#fresh = true;
+      queueMicrotask(this.#expire);
+    }
+    return this.#now;
+  }
+}

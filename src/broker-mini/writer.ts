@@ -1,0 +1,171 @@
+/**
+ * How one connection's packets reach its stream: gathered for the current event-loop turn, then
+ * written in as few calls as possible.
+ *
+ * When each delivery goes to a different socket, the system call behind every write is most of
+ * the broker's cost. So packets are not written as they are produced: they wait in a small
+ * per-connection list until the turn's I/O callbacks are done (one `setImmediate` for every
+ * connection), or until `FLUSH_BYTES` have gathered. A turn that reads several publishers' chunks
+ * then sends each subscriber one write instead of one per chunk, and no packet waits longer than
+ * the turn it was produced in. The busier the broker, the more each write carries.
+ *
+ * At the flush, small packets are encoded one after another into one buffer, allocated once;
+ * a PUBLISH with a large payload is written as `[header, payload]` (`encodeParts`), so its payload
+ * is never copied. A QoS 0 message fanned out to many clients is encoded once and its bytes shared.
+ */
+import type { Duplex } from 'node:stream';
+import { encode, encodedLength, encodeInto, encodeParts } from '../codec/index.js';
+import type { Packet } from '../codec/index.js';
+
+/** Bytes gathered for one connection that are written at once instead of at the end of the turn. */
+export const FLUSH_BYTES = 16 * 1024;
+/** A PUBLISH payload at least this big is handed to the stream as it is, never copied. */
+const LARGE_PAYLOAD = 4 * 1024;
+
+/**
+ * The QoS 0 PUBLISH most recently seen, and its bytes once a second connection sends it too: a
+ * fan-out sends the same message to many clients in a row, and a QoS 0 PUBLISH (no packet id)
+ * encodes to the same bytes for each.
+ */
+const lastQos0: { topic: string; payload: Uint8Array; retain: boolean; bytes: Uint8Array | undefined } = {
+  topic: '',
+  payload: new Uint8Array(0),
+  retain: false,
+  bytes: undefined,
+};
+
+/** The packet, or its shared encoding when it is the QoS 0 message another connection just sent. */
+function shareable(p: Packet): Packet | Uint8Array {
+  if (p.cmd !== 'publish' || p.qos !== 0 || p.payload.length >= LARGE_PAYLOAD) return p;
+  const c = lastQos0;
+  if (c.payload === p.payload && c.topic === p.topic && c.retain === p.retain) return (c.bytes ??= encode(p));
+  c.topic = p.topic;
+  c.payload = p.payload;
+  c.retain = p.retain;
+  c.bytes = undefined;
+  return p;
+}
+
+const isLarge = (p: Packet | Uint8Array): p is Packet => !(p instanceof Uint8Array) && p.cmd === 'publish' && p.payload.length >= LARGE_PAYLOAD;
+
+/** What a `PacketWriter` tells its owner. */
+export interface WriterHooks {
+  /** After every write: the owner checks the stream's buffer (backpressure). */
+  afterFlush(): void;
+  /** Encoding failed (a bug): what was waiting is dropped; the owner closes the connection. */
+  onError(error: unknown): void;
+}
+
+/** Gathers one stream's packets and writes them (see the module comment). */
+export class PacketWriter {
+  /** Writers with packets waiting for the end of this turn. */
+  static #due: PacketWriter[] = [];
+
+  static #flushDue(): void {
+    const due = PacketWriter.#due;
+    PacketWriter.#due = [];
+    for (const w of due) w.#scheduled = false;
+    for (const w of due) w.flush();
+  }
+
+  readonly #stream: Duplex;
+  readonly #hooks: WriterHooks;
+  #items: Array<Packet | Uint8Array> = [];
+  #sizes: number[] = [];
+  #bytes = 0;
+  /** Whether a large PUBLISH is among the items (else they all go in one buffer). */
+  #large = false;
+  #scheduled = false;
+
+  constructor(stream: Duplex, hooks: WriterHooks) {
+    this.#stream = stream;
+    this.#hooks = hooks;
+  }
+
+  /** Encoded bytes waiting to be written (not yet in the stream's own buffer). */
+  get pendingBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Adds a packet to this turn's write. */
+  add(packet: Packet): void {
+    const item = shareable(packet);
+    const size = item instanceof Uint8Array ? item.length : encodedLength(item);
+    if (!this.#large && isLarge(item)) this.#large = true;
+    this.#items.push(item);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    if (this.#bytes >= FLUSH_BYTES) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      if (PacketWriter.#due.push(this) === 1) setImmediate(PacketWriter.#flushDue);
+    }
+  }
+
+  /** Writes everything gathered now. */
+  flush(): void {
+    if (this.#items.length === 0) return;
+    try {
+      this.#write();
+    } catch (e) {
+      // Only a bug can get here (the session sends nothing the encoder refuses), and it happens
+      // at the end of the turn, away from the client's input: it must cost this client only.
+      this.discard();
+      this.#hooks.onError(e);
+    }
+  }
+
+  #write(): void {
+    const items = this.#items;
+    const sizes = this.#sizes;
+    const bytes = this.#bytes;
+    const several = this.#large;
+    this.discard();
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    if (!several) {
+      stream.write(this.#encodeRun(items, 0, items.length, bytes));
+      this.#hooks.afterFlush();
+      return;
+    }
+    // Runs of small packets become one buffer each; a large PUBLISH goes as header and payload.
+    stream.cork();
+    let from = 0;
+    let runBytes = 0;
+    for (let i = 0; i <= items.length; i++) {
+      const item = items[i];
+      if (i < items.length && !isLarge(item)) {
+        runBytes += sizes[i];
+        continue;
+      }
+      if (runBytes > 0) stream.write(this.#encodeRun(items, from, i, runBytes));
+      if (i < items.length) for (const part of encodeParts(item as Packet)) stream.write(part);
+      from = i + 1;
+      runBytes = 0;
+    }
+    stream.uncork();
+    this.#hooks.afterFlush();
+  }
+
+  /** Drops whatever is waiting (the stream is gone). */
+  discard(): void {
+    this.#items = [];
+    this.#sizes = [];
+    this.#bytes = 0;
+    this.#large = false;
+  }
+
+  #encodeRun(items: ReadonlyArray<Packet | Uint8Array>, from: number, to: number, bytes: number): Uint8Array {
+    if (to - from === 1 && items[from] instanceof Uint8Array) return items[from] as Uint8Array;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      const item = items[i];
+      if (item instanceof Uint8Array) {
+        out.set(item, at);
+        at += item.length;
+      } else at += encodeInto(item, out, at);
+    }
+    return out;
+  }
+}

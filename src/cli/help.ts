@@ -101,9 +101,13 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   acl_file acl.txt           mosquitto ACL format: user NAME / topic [read|write|readwrite|deny] FILTER
   topic read sensors/#       inline ACL rule (acl_user NAME starts a user's rules)
   pattern write clients/%c/# %c is the client id, %u the user name
-  max_queued_messages 1000
+  max_queued_messages 1000   per client, beyond the inflight window
+  max_queued_bytes 33554432  per client: queued + inflight payload and topic bytes
   max_inflight 100
   max_packet_size 1048576
+  max_retained_messages 100000
+  max_retained_bytes 268435456
+  max_offline_sessions 10000 persistent sessions kept while offline
   connect_timeout 10         seconds
   log_packets true
   ws_port 8080

@@ -150,7 +150,6 @@ export class Link {
       if ((this.#batching || this.#busy) && this.#end - this.#start < BATCH_LIMIT) return this.#startBatch();
       this.#flush();
     }
-    this.#startBatch();
     if (!this.#busy) {
       this.#busy = true;
       afterTask(this.#quiet);

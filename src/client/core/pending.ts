@@ -41,7 +41,7 @@ export class PendingOps {
 
   /**
    * A promise for operation `op`, settled by `settle`. `result` maps SUBACK return codes to the
-   * value it resolves with; `written` marks a QoS 0 publish (see `whenWritten`). When `signal`
+   * value it resolves with; `written` marks a QoS 0 publish (see `Link.whenWritten`). When `signal`
    * fires first, the promise rejects with ABORTED and `onAbort` runs (to withdraw the operation).
    */
   track<T>(op: number, result: OpResult | undefined, written: boolean, signal?: AbortSignal, onAbort?: () => void): Promise<T> {

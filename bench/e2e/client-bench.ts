@@ -51,7 +51,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
     );
     workers.push(sub.worker);
     client = forkNode('bench/e2e/client-worker.ts', [], [], lib);
-    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true };
+    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true, window: s.chunk };
     await client.rpc.call('init', init);
     const count = s.qos === 0 ? set.clientMessages.qos0 : set.clientMessages.qos1;
     const warm: ClientRun = { count: Math.ceil(count / 10), chunk: s.chunk, maxMs: set.clientMaxMs / 4 };

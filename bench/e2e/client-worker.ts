@@ -24,6 +24,8 @@ export interface ClientInit {
   qos: 0 | 1;
   payloadSize: number;
   noDelay: boolean;
+  /** Publishes awaited together: MQTT.js puts them all in flight, so ours gets the same window. */
+  window: number;
 }
 
 /** The `run` request: publish `count` messages (stopping early after `maxMs`). */
@@ -60,7 +62,8 @@ async function init(opts: ClientInit): Promise<null> {
   const url = `mqtt://127.0.0.1:${opts.port}`;
   if (opts.lib === 'mqtt311') {
     const { connect } = await import('../../src/client/index.js');
-    const client = await connect(url, { keepAlive: 60, clientId: `bench-mqtt311-${process.pid}`, reconnect: false });
+    // The same in-flight window as MQTT.js, which sends a whole chunk without waiting for acks.
+    const client = await connect(url, { keepAlive: 60, clientId: `bench-mqtt311-${process.pid}`, reconnect: false, maxInflight: opts.window });
     publish = (payload) => client.publish(opts.topic, payload, { qos: opts.qos });
     end = () => client.end();
   } else {

@@ -54,8 +54,9 @@ export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 /** Copies all of `src` into `dst` at `at`. */
 export function writeBytes(dst: Uint8Array, at: number, src: Uint8Array): void {
   const n = src.length;
-  // A loop beats TypedArray#set's fixed call cost for a few bytes.
-  if (n <= 32) for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  // A loop beats TypedArray#set's fixed call cost only for a few bytes: measured on Node 20, the
+  // loop wins up to about 8 bytes, and from 16 bytes on set is faster.
+  if (n <= 8) for (let i = 0; i < n; i++) dst[at + i] = src[i];
   else dst.set(src, at);
 }
 

@@ -4,6 +4,9 @@
  *
  * `encode` first tries a one-pass path for the common case, a packet whose strings are plain
  * ASCII (see `encodeAscii`); everything else, and every error, goes through the checked path.
+ * `encodeInto` has a fast path of its own for a PUBLISH with a plain ASCII topic
+ * (`encodePublishInto` in publish.ts), which checks before it writes, so that an error leaves the
+ * caller's buffer untouched there too.
  */
 import { ackLength, writeAck } from './ack.js';
 import { allocBytes } from './bytes.js';
@@ -13,7 +16,7 @@ import { emptyLength } from './empty.js';
 import { MqttError } from './errors.js';
 import { MAX_REMAINING_LENGTH, varintSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
-import { publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
+import { encodePublishInto, publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
 import { subackLength, writeSuback } from './suback.js';
 import { subscribeLength, writeSubscribe } from './subscribe.js';
 import { unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
@@ -171,9 +174,25 @@ export function encodedLength(packet: Packet): number {
 
 /**
  * Encodes `packet` into `target` at `offset`; returns the number of bytes written. Throws
- * `BUFFER_TOO_SMALL` (writing nothing) when the packet does not fit, and as `encode` does.
+ * `BUFFER_TOO_SMALL` when the packet does not fit, and as `encode` does; it throws before writing
+ * a byte, so `target` is left as it was.
  */
 export function encodeInto(packet: Packet, target: Uint8Array, offset: number): number {
+  // A PUBLISH is the hot case (a client publishing many small messages into one batch buffer):
+  // it has a fast path for plain ASCII topics, which writes nothing when it gives up.
+  if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {
+    const written = encodePublishInto(packet, target, offset);
+    if (written !== 0) return written;
+  }
+  return encodeIntoChecked(packet, target, offset);
+}
+
+/**
+ * `encodeInto` by the checked path alone: every field checked and measured exactly first, then
+ * written. The reference the fast paths are tested against.
+ * @internal
+ */
+export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: number): number {
   const remaining = remainingLength(packet);
   const size = 1 + varintSize(remaining) + remaining;
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {

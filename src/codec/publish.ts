@@ -10,10 +10,11 @@
 import { writeBytes } from './bytes.js';
 import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
+import { MAX_REMAINING_LENGTH, varintSize, writeFixedHeader } from './header.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, writeString } from './utf8.js';
+import { isAsciiTopicName, topicByteLength, writeAsciiTopic } from './topic.js';
+import { asciiLength, MAX_STRING_BYTES, writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
@@ -60,6 +61,62 @@ export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, asc
   if (pos < 0) return -1;
   writeBytes(buf, pos, p.payload);
   return pos + p.payload.length;
+}
+
+/**
+ * The last topic `encodePublishInto` found to be a plain ASCII topic name. A client mostly
+ * publishes to the same few topics, often the same one many times in a row; a string cannot
+ * change, so an equal topic is as valid as this one was, and is copied without being checked again.
+ */
+let lastAsciiTopic = '';
+
+/**
+ * `encodeInto`'s fast path for a PUBLISH whose topic is a plain ASCII topic name: every field is
+ * read once and checked as the checked path checks it, the size comes from the topic's length
+ * alone, and the topic's characters are copied, in one pass when the topic is `lastAsciiTopic`.
+ *
+ * Returns the bytes written, or 0, having written nothing, for anything else: an invalid field,
+ * a topic that is not plain ASCII, a packet that does not fit. `encodeInto` then takes the checked
+ * path, which encodes it or throws the first problem; since nothing was written here, that path's
+ * contract (an error leaves `buf` untouched) holds. So the topic is checked before anything is
+ * written, not while it is copied: copying a bad topic would leave its first bytes behind.
+ * @internal
+ */
+export function encodePublishInto(p: PublishPacket, buf: Uint8Array, offset: number): number {
+  const { topic, payload, qos, packetId } = p;
+  if (typeof topic !== 'string' || !(payload instanceof Uint8Array)) return 0;
+  const n = topic.length;
+  // [MQTT-4.7.3-1] not empty; at most 65,535 characters, which as plain ASCII is as many bytes.
+  if (n === 0 || n > MAX_STRING_BYTES) return 0;
+  let remaining = 2 + n + payload.length;
+  let flags = p.retain ? 1 : 0;
+  if (qos === 0) {
+    // [MQTT-3.3.1-2] no DUP and [MQTT-2.3.1-5] no packet identifier on QoS 0.
+    if (p.dup || packetId !== undefined) return 0;
+  } else if (qos === 1 || qos === 2) {
+    // [MQTT-2.3.1-1] a packet identifier 1-65535.
+    if (typeof packetId !== 'number' || !Number.isInteger(packetId) || packetId < 1 || packetId > 0xffff) return 0;
+    remaining += 2;
+    flags |= (p.dup ? 0b1000 : 0) | (qos << 1);
+  } else {
+    return 0; // [MQTT-3.3.1-4] no QoS 3
+  }
+  if (remaining > MAX_REMAINING_LENGTH) return 0;
+  const size = 1 + varintSize(remaining) + remaining;
+  if (!Number.isInteger(offset) || offset < 0 || offset + size > buf.length) return 0;
+  if (topic !== lastAsciiTopic) {
+    if (!isAsciiTopicName(topic)) return 0;
+    lastAsciiTopic = topic;
+  }
+  let pos = writeFixedHeader(buf, offset, 0x30 | flags, remaining);
+  buf[pos] = n >>> 8;
+  buf[pos + 1] = n & 0xff;
+  pos += 2;
+  for (let i = 0; i < n; i++) buf[pos + i] = topic.charCodeAt(i);
+  pos += n;
+  if (qos !== 0) pos = writeU16(buf, pos, packetId as number); // checked above
+  writeBytes(buf, pos, payload);
+  return size;
 }
 
 /**

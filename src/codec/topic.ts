@@ -115,6 +115,23 @@ export function writeAsciiTopic(buf: Uint8Array, pos: number, topic: string, isF
 }
 
 /**
+ * Whether `topic` is a topic name made of plain ASCII (0x01-0x7f) without wildcards: a name that
+ * is valid as it stands and takes one byte per character. Reads every character; throws nothing
+ * (anything else is `false`, for the checked path to explain). The caller has checked that `topic`
+ * is a string of 1 to 65,535 characters.
+ * @internal
+ */
+export function isAsciiTopicName(topic: string): boolean {
+  const n = topic.length;
+  for (let i = 0; i < n; i++) {
+    const c = topic.charCodeAt(i);
+    // [MQTT-4.7.3-2] no U+0000; [MQTT-3.3.2-2] no wildcard in a topic name.
+    if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) return false;
+  }
+  return true;
+}
+
+/**
  * Whether the wildcard `c` at `i` is where it may be: [MQTT-4.7.1-3] `+` fills a whole level;
  * [MQTT-4.7.1-2] `#` fills a whole level and is the filter's last character.
  */

@@ -155,6 +155,44 @@ export const edgyStringPacket: fc.Arbitrary<Packet> = fc.oneof(
 );
 
 /**
+ * PUBLISH packets whose fields other than the topic are valid or not: any QoS (3 included), DUP
+ * on QoS 0, packet identifiers missing, 0, too big or not integers, payloads that are not byte
+ * arrays, a packet that is not an object. Each field is usually valid, so that one bad field is
+ * often the only one. Typed loosely on purpose: callers of the codec may pass anything.
+ */
+export const oddPublish: fc.Arbitrary<Packet> = fc.oneof(
+  {
+    weight: 20,
+    arbitrary: fc
+      .record({
+        topic: fc.oneof({ weight: 4, arbitrary: edgyString }, { weight: 1, arbitrary: fc.constantFrom<unknown>('', undefined, 7) }),
+        payload: fc.oneof(
+          { weight: 6, arbitrary: bytes(20) },
+          { weight: 2, arbitrary: bytes(20).map((b) => Buffer.from(b)) },
+          // Remaining Lengths of 2 and 3 bytes (spec table 2.4).
+          { weight: 1, arbitrary: fc.uint8Array({ minLength: 110, maxLength: 140 }) },
+          { weight: 1, arbitrary: fc.constant(new Uint8Array(16_400)) },
+          { weight: 1, arbitrary: fc.constantFrom<unknown>('text', undefined, [1, 2]) },
+        ),
+        qos: fc.oneof({ weight: 6, arbitrary: qos }, { weight: 1, arbitrary: fc.constantFrom<unknown>(3, -1, '1', 1.5) }),
+        dup: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, 1) }),
+        retain: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, 'yes') }),
+        packetId: fc.oneof(
+          { weight: 2, arbitrary: packetId },
+          { weight: 2, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 0x10000, 1.5, '7', -1) },
+        ),
+      })
+      .map((r) => {
+        const p: Record<string, unknown> = { cmd: 'publish', ...r };
+        if (r.packetId === undefined) delete p.packetId; // absent, not present and undefined
+        return p as unknown as Packet;
+      }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, undefined, 'publish').map((p) => p as Packet) },
+);
+
+/**
  * A copy of `value` with every byte array turned into a plain `Uint8Array`, so a decoded packet
  * (whose payload may be a `Buffer` view) compares equal to the original with `toStrictEqual`.
  */

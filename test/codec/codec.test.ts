@@ -110,6 +110,57 @@ describe('encodeInto', () => {
     const err = thrown(() => encodeInto({ cmd: 'puback', packetId: 0 }, new Uint8Array(0), 0));
     expect([err.code, err.rule]).toEqual(['INVALID_PACKET_ID', 'MQTT-2.3.1-1']);
   });
+
+  const publish = (topic: string, payloadSize: number): PublishPacket => ({
+    cmd: 'publish',
+    topic,
+    payload: new Uint8Array(payloadSize).fill(7),
+    qos: 1,
+    packetId: 513,
+    retain: true,
+    dup: false,
+  });
+
+  it('writes a PUBLISH at an offset as encode does, touching no byte around it', () => {
+    const packet = publish('sensors/room1', 200); // a 2-byte Remaining Length
+    const bytes = encode(packet);
+    const target = new Uint8Array(bytes.length + 9).fill(0xee);
+    expect(encodeInto(packet, target, 4)).toBe(bytes.length);
+    expect(target.subarray(4, 4 + bytes.length)).toStrictEqual(Uint8Array.from(bytes));
+    expect([...target.subarray(0, 4), ...target.subarray(4 + bytes.length)]).toEqual(Array(9).fill(0xee));
+  });
+
+  it('[MQTT-3.3.2-2] refuses a wildcard in a PUBLISH topic every time, also after a valid topic, and writes nothing', () => {
+    const target = new Uint8Array(64).fill(0xee);
+    const refuse = (topic: string) => {
+      const err = thrown(() => encodeInto(publish(topic, 3), target, 0));
+      expect([err.code, err.rule]).toEqual(['INVALID_TOPIC', 'MQTT-3.3.2-2']);
+    };
+    refuse('a/+');
+    refuse('a/+');
+    expect(encodeInto(publish('a/b', 3), new Uint8Array(64), 0)).toBe(12);
+    refuse('a/#');
+    refuse('a/#');
+    expect(target.every((b) => b === 0xee)).toBe(true);
+  });
+
+  it('[MQTT-4.7.3-2] refuses U+0000 in a PUBLISH topic and writes nothing', () => {
+    const target = new Uint8Array(64).fill(0xee);
+    const err = thrown(() => encodeInto(publish('a/\u0000/b', 3), target, 0));
+    expect([err.code, err.rule]).toEqual(['NULL_CHARACTER', 'MQTT-4.7.3-2']);
+    expect(target.every((b) => b === 0xee)).toBe(true);
+  });
+
+  it('throws BUFFER_TOO_SMALL and writes nothing for a topic that fits by its characters, not by its UTF-8 bytes', () => {
+    const packet = publish('caf\u00e9', 3); // 'é' takes 2 bytes: 14 bytes in all, not 13
+    expect(encodedLength(packet)).toBe(14);
+    const target = new Uint8Array(13).fill(0xee);
+    expect(thrown(() => encodeInto(packet, target, 0)).code).toBe('BUFFER_TOO_SMALL');
+    expect(target.every((b) => b === 0xee)).toBe(true);
+    const roomy = new Uint8Array(14);
+    expect(encodeInto(packet, roomy, 0)).toBe(14);
+    expect(roomy).toStrictEqual(Uint8Array.from(encode(packet)));
+  });
 });
 
 describe('decoded payloads in Node', () => {

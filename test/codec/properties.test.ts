@@ -4,8 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeIntoChecked } from '../../src/codec/encode.js';
 import { Decoder, decode, encode, encodedLength, encodeInto, isMqttError, type Packet } from '../../src/codec/index.js';
-import { anyPacket, edgyStringPacket, packetByType, packetStream, plain } from './arbitraries.js';
+import { anyPacket, edgyStringPacket, oddPublish, packetByType, packetStream, plain } from './arbitraries.js';
 
 const RUNS = 300;
 
@@ -62,26 +63,57 @@ describe('properties', () => {
     );
   });
 
-  it('encode, which takes plain ASCII strings in one pass, agrees with the checked path of encodeInto', () => {
+  /** What a call did: its result, or the code and rule of the MqttError it threw. */
+  const outcome = <T>(fn: () => T) => {
+    try {
+      return { result: fn() };
+    } catch (error) {
+      if (!isMqttError(error)) throw error;
+      return { code: error.code, rule: error.rule };
+    }
+  };
+
+  it('encode, which takes plain ASCII strings in one pass, agrees with the checked path', () => {
     // Either the same bytes, or an MqttError with the same code and rule.
-    const outcome = (fn: () => Uint8Array) => {
-      try {
-        return { bytes: [...fn()] };
-      } catch (error) {
-        if (!isMqttError(error)) throw error;
-        return { code: error.code, rule: error.rule };
-      }
-    };
     const checked = (p: Packet) => {
       const target = new Uint8Array(encodedLength(p));
-      encodeInto(p, target, 0);
-      return target;
+      encodeIntoChecked(p, target, 0);
+      return [...target];
     };
     fc.assert(
-      fc.property(fc.oneof(anyPacket, edgyStringPacket), (p) => {
-        expect(outcome(() => encode(p))).toStrictEqual(outcome(() => checked(p)));
+      fc.property(fc.oneof(anyPacket, edgyStringPacket, oddPublish), (p) => {
+        expect(outcome(() => [...encode(p)])).toStrictEqual(outcome(() => checked(p)));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('encodeInto, which takes PUBLISH packets with plain ASCII topics in one pass, agrees with the checked path', () => {
+    // Same return value and the same bytes in the whole target, or an MqttError with the same code
+    // and rule and the target untouched. Targets are sized around the packet, some too small (a
+    // non-ASCII topic may fit by its character count, not by its bytes), at various offsets. Cases
+    // run in sequence, each twice in a row: the fast path remembers the last topic it found good,
+    // so the second time round it may skip checking the topic (and must not if it was not good).
+    const SENTINEL = 0xa5;
+    const sized = (p: Packet) => outcome(() => encodedLength(p)).result ?? 24;
+    const testCase = fc.record({
+      packet: fc.oneof(anyPacket, edgyStringPacket, oddPublish),
+      offset: fc.oneof({ weight: 8, arbitrary: fc.nat(6) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1.5, NaN) }),
+      slack: fc.integer({ min: -4, max: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.array(testCase, { minLength: 1, maxLength: 6 }), (cases) => {
+        for (const { packet, offset, slack } of cases.flatMap((c) => [c, c])) {
+          const length = Math.max(0, sized(packet) + (Number.isInteger(offset) ? offset : 0) + slack);
+          const fast = new Uint8Array(length).fill(SENTINEL);
+          const checked = new Uint8Array(length).fill(SENTINEL);
+          const expected = outcome(() => encodeIntoChecked(packet, checked, offset));
+          expect(outcome(() => encodeInto(packet, fast, offset))).toStrictEqual(expected);
+          expect(fast).toStrictEqual(checked);
+          if (expected.result === undefined) expect(checked.every((b) => b === SENTINEL)).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 

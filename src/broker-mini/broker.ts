@@ -75,6 +75,12 @@ export class Broker extends BrokerCore {
       stream.destroy();
       return;
     }
+    if (this.connectionCount >= this.options.maxConnections) {
+      // No CONNECT has been read, so there is nothing to answer: close, as mosquitto does.
+      if (this.stats.connectionsRefused++ === 0) this.options.logger?.(`over maxConnections (${this.options.maxConnections}): refusing new connections`);
+      stream.destroy();
+      return;
+    }
     attachStream(this, stream, { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark });
   }
 

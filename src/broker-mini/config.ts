@@ -15,6 +15,7 @@
  * max_retained_messages 100000
  * max_retained_bytes 268435456
  * max_offline_sessions 10000      # persistent sessions kept while offline
+ * max_connections 100000          # open connections; more are closed on arrival
  * max_inflight 100                # alias: max_inflight_messages
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
@@ -236,6 +237,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
       case 'max_offline_sessions':
         arity(1);
         config.maxOfflineSessions = int(a, at, 1, 100_000_000);
+        break;
+      case 'max_connections':
+        arity(1);
+        config.maxConnections = int(a, at, 1, 10_000_000);
         break;
       case 'max_inflight':
       case 'max_inflight_messages':

@@ -31,7 +31,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** Session state by ClientId, for online and offline clients. */
   readonly sessions = new SessionStore();
   /** What the server-wide bounds have discarded so far. */
-  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0 };
+  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0, connectionsRefused: 0 };
   readonly #acl: Acl;
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();

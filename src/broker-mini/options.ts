@@ -75,6 +75,12 @@ export interface BrokerOptions {
   /** Topic filters one session may hold; a SUBSCRIBE for more gets 0x80 for the new ones. Default 10,000. */
   maxSubscriptions?: number;
   /**
+   * Open connections (TCP and WebSocket, with or without CONNECT yet). A connection beyond it is
+   * closed at once and counted in `broker.stats.connectionsRefused`. Default 100,000
+   * (config `max_connections`).
+   */
+  maxConnections?: number;
+  /**
    * Topics with a retained message, server-wide. A retained PUBLISH to a new topic beyond it is
    * still forwarded to subscribers but not retained (logged once, counted in `broker.stats`).
    * Default 100,000 (config `max_retained_messages`).
@@ -151,6 +157,8 @@ export interface BrokerStats {
   retainedRefused: number;
   /** Offline persistent sessions discarded to stay within `maxOfflineSessions`. */
   offlineSessionsDiscarded: number;
+  /** Connections closed on arrival because `maxConnections` were open. */
+  connectionsRefused: number;
 }
 
 /** `BrokerOptions` with every default filled in. */
@@ -175,6 +183,7 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     maxQueuedBytes: positiveInt('maxQueuedBytes', o.maxQueuedBytes ?? 32 * MiB, Number.MAX_SAFE_INTEGER),
     maxInflight: positiveInt('maxInflight', o.maxInflight ?? 100, 65_535),
     maxSubscriptions: positiveInt('maxSubscriptions', o.maxSubscriptions ?? 10_000, 10_000_000),
+    maxConnections: positiveInt('maxConnections', o.maxConnections ?? 100_000, 10_000_000),
     maxRetainedMessages: positiveInt('maxRetainedMessages', o.maxRetainedMessages ?? 100_000, 100_000_000),
     maxRetainedBytes: positiveInt('maxRetainedBytes', o.maxRetainedBytes ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
     maxOfflineSessions: positiveInt('maxOfflineSessions', o.maxOfflineSessions ?? 10_000, 100_000_000),

@@ -108,6 +108,7 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   max_retained_messages 100000
   max_retained_bytes 268435456
   max_offline_sessions 10000 persistent sessions kept while offline
+  max_connections 100000
   connect_timeout 10         seconds
   log_packets true
   ws_port 8080

@@ -51,8 +51,8 @@ describe('parseConfig', () => {
   });
 
   it('reads the memory bounds: per-client queued bytes, retained messages and bytes, offline sessions', () => {
-    const text = ['max_queued_bytes 1048576', 'max_retained_messages 500', 'max_retained_bytes 2097152', 'max_offline_sessions 20'].join('\n');
-    expect(parseConfig(text)).toEqual({ maxQueuedBytes: 1_048_576, maxRetainedMessages: 500, maxRetainedBytes: 2_097_152, maxOfflineSessions: 20 });
+    const text = ['max_queued_bytes 1048576', 'max_retained_messages 500', 'max_retained_bytes 2097152', 'max_offline_sessions 20', 'max_connections 300'].join('\n');
+    expect(parseConfig(text)).toEqual({ maxQueuedBytes: 1_048_576, maxRetainedMessages: 500, maxRetainedBytes: 2_097_152, maxOfflineSessions: 20, maxConnections: 300 });
   });
 
   it('reads inline ACL lines: topic [access] filter, acl_user sections, patterns', () => {
@@ -89,6 +89,7 @@ describe('parseConfig', () => {
     ['max_inflight 0', 1, 'INVALID_VALUE'],
     ['max_queued_bytes 0', 1, 'INVALID_VALUE'],
     ['max_offline_sessions', 1, 'MISSING_VALUE'],
+    ['max_connections 0', 1, 'INVALID_VALUE'],
     ['connect_timeout -1', 1, 'INVALID_VALUE'],
     ['user alice', 1, 'MISSING_VALUE'],
     ['topic read a/#/b', 1, 'INVALID_VALUE'],

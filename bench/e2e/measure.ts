@@ -59,6 +59,15 @@ interface Final {
 let runCounter = 0;
 
 /** A prefix that keeps client ids and topics of different runs apart. */
+/** Rates over a measured window: deliveries and publishes per second, broker CPU µs per delivery. */
+function rates(cpu: CpuWindow, deliveries: number, publishes: number): Pick<RunResult, 'deliveriesPerSec' | 'publishesPerSec' | 'brokerCpuPerDeliveryUs'> {
+  return {
+    deliveriesPerSec: (deliveries * 1000) / cpu.windowMs,
+    publishesPerSec: (publishes * 1000) / cpu.windowMs,
+    brokerCpuPerDeliveryUs: deliveries > 0 ? (cpu.broker * cpu.windowMs * 1000) / deliveries : NaN,
+  };
+}
+
 function runTag(broker: BrokerName): string {
   return `${broker}${process.pid}r${++runCounter}`;
 }
@@ -152,9 +161,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
       broker: brokerName,
       rep,
       cpu,
-      deliveriesPerSec: (deliveries * 1000) / cpu.windowMs,
-      publishesPerSec: ((sent(b) - sent(a)) * 1000) / cpu.windowMs,
-      brokerCpuPerDeliveryUs: deliveries > 0 ? (cpu.broker * cpu.windowMs * 1000) / deliveries : NaN,
+      ...rates(cpu, deliveries, sent(b) - sent(a)),
       peakRssBytes: broker.memory().peakRss,
       verify: {
         ...verification(pubs, subs, expectedFor, stopped.reduce((n, x) => n + x.inflight, 0)),
@@ -257,9 +264,7 @@ export async function runLatency(s: LatencyScenario, brokerName: BrokerName, rep
       broker: brokerName,
       rep,
       cpu,
-      deliveriesPerSec: (deliveries * 1000) / cpu.windowMs,
-      publishesPerSec: ((b.workers[0].sent - a.workers[0].sent) * 1000) / cpu.windowMs,
-      brokerCpuPerDeliveryUs: deliveries > 0 ? (cpu.broker * cpu.windowMs * 1000) / deliveries : NaN,
+      ...rates(cpu, deliveries, b.workers[0].sent - a.workers[0].sent),
       peakRssBytes: broker.memory().peakRss,
       verify: {
         published: sent,

@@ -7,6 +7,7 @@
  * Unknown options and missing values are usage errors ({@link CliError} with code `USAGE`),
  * reported as one line that points at the command's `--help`.
  */
+import type { Writable } from 'node:stream';
 import { CliError, quote } from './errors.js';
 
 /** How an option behaves. */
@@ -124,6 +125,28 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
     parsed.addValue(spec.name, value, typed);
   }
   return parsed;
+}
+
+/**
+ * Parses a command's `argv` as {@link parseArgs} does, answering `--help` for it: then `help` is
+ * written to `stdout` and the result is `undefined` (the command exits 0). Words that are not
+ * options are refused unless `positionals` is true.
+ */
+export function parseCommandLine(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  command: string,
+  help: string,
+  stdout: Writable,
+  positionals = false,
+): ParsedArgs | undefined {
+  const args = parseArgs(argv, specs, command);
+  if (args.has('help')) {
+    stdout.write(help);
+    return undefined;
+  }
+  if (!positionals && args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
+  return args;
 }
 
 /** A usage error that points the user at the command's help. */

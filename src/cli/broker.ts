@@ -6,8 +6,8 @@
  * each, passwords redacted.
  */
 import { loadConfig, startBroker, type Broker, type BrokerConfig, type BrokerOptions } from '../broker-mini/index.js';
-import { parseArgs, parseIntInRange, usageError, type OptionSpec } from './args.js';
-import { CliError, quote } from './errors.js';
+import { parseCommandLine, parseIntInRange, type OptionSpec } from './args.js';
+import { CliError } from './errors.js';
 import { BROKER_HELP } from './help.js';
 import { writeLine, type CliIo } from './io.js';
 
@@ -45,12 +45,8 @@ function listenError(err: unknown, where: string): CliError {
 
 /** Runs `mqtt311 broker`. Resolves with 0 after a clean stop. */
 export async function runBroker(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, OPTIONS, COMMAND);
-  if (args.has('help')) {
-    io.stdout.write(BROKER_HELP);
-    return 0;
-  }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
+  const args = parseCommandLine(argv, OPTIONS, COMMAND, BROKER_HELP, io.stdout);
+  if (args === undefined) return 0;
 
   const configPath = args.value('config');
   const { wsPort: configWsPort, ...fromConfig } = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath);
@@ -64,7 +60,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
 
   const verbose = args.has('verbose');
   if (verbose) options.logPackets = true;
-  if (verbose || options.logPackets) options.logger = (line) => writeLine(io.stderr, stamp(line));
+  if (options.logPackets) options.logger = (line) => writeLine(io.stderr, stamp(line));
 
   const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 1883}`;
   let broker: Broker;

@@ -112,9 +112,8 @@ export async function connectionSettings(args: ParsedArgs, command: string): Pro
   const cleanSession = !args.has('persistent');
   const idText = args.value('id');
   const clientId = idText ?? `${command.replace(/ /g, '-')}-${process.pid}`;
-  // [MQTT-3.1.3-7] a zero-byte ClientId requires CleanSession 1.
-  if (!cleanSession && clientId === '') throw usageError('-c (persistent session) needs a client id (-i)', command);
-  if (!cleanSession && idText === undefined) throw usageError('-c (persistent session) needs a client id (-i)', command);
+  // [MQTT-3.1.3-7] a zero-byte ClientId requires CleanSession 1; -c also wants an id of the user's own.
+  if (!cleanSession && !idText) throw usageError('-c (persistent session) needs a client id (-i)', command);
   const keepAlive = parseIntInRange(args.value('keepalive') ?? '60', '-k', 0, 65535, command);
   const qos = parseQos(args.value('qos') ?? '0', '-q', command);
   const username = args.value('username') ?? url?.username;

@@ -11,7 +11,7 @@
  * ```
  */
 import { formatInspection, inspectStream, MAX_PACKET_SIZE } from '../codec/index.js';
-import { parseArgs, usageError, type OptionSpec } from './args.js';
+import { parseCommandLine, usageError, type OptionSpec } from './args.js';
 import { CliError, quote } from './errors.js';
 import { DECODE_HELP } from './help.js';
 import { readAll, readFileOrFail, writeLine, type CliIo } from './io.js';
@@ -50,11 +50,8 @@ export function parseHex(text: string): Uint8Array {
 
 /** Runs `mqtt311 decode`. Exit code 0 when every byte decoded, 1 otherwise. */
 export async function runDecode(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, OPTIONS, COMMAND);
-  if (args.has('help')) {
-    io.stdout.write(DECODE_HELP);
-    return 0;
-  }
+  const args = parseCommandLine(argv, OPTIONS, COMMAND, DECODE_HELP, io.stdout, true);
+  if (args === undefined) return 0;
   const file = args.value('file');
   if (file !== undefined && args.positionals.length > 0) {
     throw usageError('give either hex arguments or -f file, not both', COMMAND);

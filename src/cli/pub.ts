@@ -8,9 +8,9 @@
  */
 import type { MqttClient } from '../client/index.js';
 import { MAX_REMAINING_LENGTH } from '../codec/index.js';
-import { parseArgs, usageError, type OptionSpec } from './args.js';
+import { parseCommandLine, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { checkTopicName, CONNECTION_OPTIONS, connectionSettings, type ConnectionSettings } from './connection-flags.js';
-import { quote, toCliError } from './errors.js';
+import { toCliError } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { readAll, readFileOrFail, readLines, type CliIo } from './io.js';
 import { openClient, targetOf } from './open-client.js';
@@ -42,7 +42,7 @@ const MAX_PAYLOAD_BYTES = MAX_REMAINING_LENGTH - 5;
 /** QoS 1/2 publishes in flight at once with -l, so a long input never queues without bound. */
 const LINE_WINDOW = 64;
 
-async function messageSource(args: ReturnType<typeof parseArgs>, io: CliIo): Promise<Source> {
+async function messageSource(args: ParsedArgs, io: CliIo): Promise<Source> {
   const given = (['message', 'file', 'stdin-line', 'null-message', 'stdin-file'] as const).filter((name) => args.has(name));
   if (given.length === 0) throw usageError('no message: give -m message, -f file, -s, -l or -n', COMMAND);
   if (given.length > 1) {
@@ -85,12 +85,8 @@ async function publishLines(client: MqttClient, topic: string, settings: Connect
 
 /** Runs `mqtt311 pub`. */
 export async function runPub(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, OPTIONS, COMMAND);
-  if (args.has('help')) {
-    io.stdout.write(PUB_HELP);
-    return 0;
-  }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
+  const args = parseCommandLine(argv, OPTIONS, COMMAND, PUB_HELP, io.stdout);
+  if (args === undefined) return 0;
   const settings = await connectionSettings(args, COMMAND);
   const topic = args.value('topic') ?? settings.urlTopic;
   if (topic === undefined) throw usageError('no topic: give -t topic (or -L URL with a topic)', COMMAND);

@@ -6,7 +6,7 @@
  * until Ctrl-C (exit 0), `-C` messages (exit 0), or `-W` seconds (exit 27).
  */
 import { validateTopicFilter, type PublishPacket } from '../codec/index.js';
-import { parseArgs, parseIntInRange, usageError, type OptionSpec } from './args.js';
+import { parseCommandLine, parseIntInRange, usageError, type OptionSpec } from './args.js';
 import { CONNECTION_OPTIONS, connectionSettings, ruleText } from './connection-flags.js';
 import { CliError, quote, toCliError } from './errors.js';
 import { SUB_HELP } from './help.js';
@@ -35,12 +35,8 @@ export function formatMessage(packet: PublishPacket, verbose: boolean): Buffer |
 
 /** Runs `mqtt311 sub`. */
 export async function runSub(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, OPTIONS, COMMAND);
-  if (args.has('help')) {
-    io.stdout.write(SUB_HELP);
-    return 0;
-  }
-  if (args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, COMMAND);
+  const args = parseCommandLine(argv, OPTIONS, COMMAND, SUB_HELP, io.stdout);
+  if (args === undefined) return 0;
   const settings = await connectionSettings(args, COMMAND);
   const filters = [...(settings.urlTopic !== undefined ? [settings.urlTopic] : []), ...args.values('topic')];
   if (filters.length === 0) throw usageError('no topic filter: give -t filter (or -L URL with a topic)', COMMAND);

@@ -6,9 +6,10 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { startBroker, type Broker, type ClientInfo } from '../../src/broker-mini/index.js';
 import type { PublishPacket } from '../../src/codec/index.js';
-import { runProcess, spawnProcess, type ProcessResult, type RunOptions, type SpawnedProcess } from '../helpers/peers.js';
+import { cleanupTempDirs, runProcess, spawnProcess, stopAllProcesses, type ProcessResult, type RunOptions, type SpawnedProcess } from '../helpers/peers.js';
 
 /** The repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -144,4 +145,22 @@ export async function startWatchedBrokers(): Promise<WatchedBrokers> {
       await authBroker.close();
     },
   };
+}
+
+/**
+ * A test file's {@link startWatchedBrokers}: started in `beforeAll` (the returned object is filled
+ * in then); in `afterAll` every spawned process is stopped, the brokers closed and temp dirs removed.
+ */
+export function useWatchedBrokers(): WatchedBrokers {
+  const w = {} as WatchedBrokers;
+  beforeAll(async () => {
+    Object.assign(w, await startWatchedBrokers());
+  });
+  afterAll(async () => {
+    await stopAllProcesses();
+    // Absent when beforeAll failed.
+    if (w.close) await w.close();
+    cleanupTempDirs();
+  });
+  return w;
 }

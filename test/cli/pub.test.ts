@@ -3,24 +3,14 @@
  * can see what the broker received (CONNECT fields, PUBLISH flags, payload bytes) through its
  * events. Usage errors that never connect run in process (see `runInProcess`).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, freePort, makeTempDir, stopAllProcesses } from '../helpers/peers.js';
-import { lines, runCli, runInProcess, spawnCli, startWatchedBrokers, type WatchedBrokers } from './helpers.js';
+import { freePort, makeTempDir } from '../helpers/peers.js';
+import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
 const HOST = '127.0.0.1';
-let w: WatchedBrokers;
-
-beforeAll(async () => {
-  w = await startWatchedBrokers();
-});
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await w?.close();
-  cleanupTempDirs();
-});
+const w = useWatchedBrokers();
 
 describe('mqtt311 pub', () => {
   it('publishes -m to -t on -h:-p with -q, and prints nothing', async () => {

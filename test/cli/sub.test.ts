@@ -2,23 +2,12 @@
  * `mqtt311 sub` as a child process against broker-mini, started in this process so the tests
  * know when a subscription is in place (the broker's `subscribe` event) before publishing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBroker } from '../../src/broker-mini/index.js';
-import { cleanupTempDirs, stopAllProcesses } from '../helpers/peers.js';
-import { lines, runCli, runInProcess, spawnCli, startWatchedBrokers, type WatchedBrokers } from './helpers.js';
+import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
 const HOST = '127.0.0.1';
-let w: WatchedBrokers;
-
-beforeAll(async () => {
-  w = await startWatchedBrokers();
-});
-
-afterAll(async () => {
-  await stopAllProcesses();
-  await w?.close();
-  cleanupTempDirs();
-});
+const w = useWatchedBrokers();
 
 describe('mqtt311 sub', () => {
   it('prints "topic payload" with -v for each of several -t filters, and exits after -C messages', async () => {

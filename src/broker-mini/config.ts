@@ -159,6 +159,23 @@ export function parseAclFile(text: string, file?: string): AclRule[] {
   return rules;
 }
 
+/** The directives that set one integer option: `NAME VALUE`, VALUE in min..max, stored times `scale`. */
+const INT_OPTIONS = new Map<string, { key: IntOption; min: number; max: number; scale?: number }>([
+  ['max_queued_messages', { key: 'maxQueuedMessages', min: 1, max: 10_000_000 }],
+  ['max_queued_bytes', { key: 'maxQueuedBytes', min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ['max_retained_messages', { key: 'maxRetainedMessages', min: 1, max: 100_000_000 }],
+  ['max_retained_bytes', { key: 'maxRetainedBytes', min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ['max_offline_sessions', { key: 'maxOfflineSessions', min: 1, max: 100_000_000 }],
+  ['max_connections', { key: 'maxConnections', min: 1, max: 10_000_000 }],
+  ['max_inflight', { key: 'maxInflight', min: 1, max: 65_535 }],
+  ['max_inflight_messages', { key: 'maxInflight', min: 1, max: 65_535 }],
+  ['max_packet_size', { key: 'maxPacketSize', min: 2, max: 268_435_460 }],
+  ['connect_timeout', { key: 'connectTimeout', min: 1, max: 86_400, scale: 1000 }], // seconds -> ms
+  ['ws_port', { key: 'wsPort', min: 0, max: 65_535 }],
+]);
+/** The `BrokerConfig` keys holding a number. */
+type IntOption = { [K in keyof BrokerConfig]-?: BrokerConfig[K] extends number | undefined ? K : never }[keyof BrokerConfig];
+
 /** Parses config file text into `BrokerConfig`. Throws `ConfigError` naming the line. */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): BrokerConfig {
   const config: BrokerConfig = {};
@@ -218,53 +235,16 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
       case 'pattern':
         acl.push(aclRule(rest, undefined, at));
         break;
-      case 'max_queued_messages':
-        arity(1);
-        config.maxQueuedMessages = int(a, at, 1, 10_000_000);
-        break;
-      case 'max_queued_bytes':
-        arity(1);
-        config.maxQueuedBytes = int(a, at, 1, Number.MAX_SAFE_INTEGER);
-        break;
-      case 'max_retained_messages':
-        arity(1);
-        config.maxRetainedMessages = int(a, at, 1, 100_000_000);
-        break;
-      case 'max_retained_bytes':
-        arity(1);
-        config.maxRetainedBytes = int(a, at, 1, Number.MAX_SAFE_INTEGER);
-        break;
-      case 'max_offline_sessions':
-        arity(1);
-        config.maxOfflineSessions = int(a, at, 1, 100_000_000);
-        break;
-      case 'max_connections':
-        arity(1);
-        config.maxConnections = int(a, at, 1, 10_000_000);
-        break;
-      case 'max_inflight':
-      case 'max_inflight_messages':
-        arity(1);
-        config.maxInflight = int(a, at, 1, 65_535);
-        break;
-      case 'max_packet_size':
-        arity(1);
-        config.maxPacketSize = int(a, at, 2, 268_435_460);
-        break;
-      case 'connect_timeout':
-        arity(1);
-        config.connectTimeout = int(a, at, 1, 86_400) * 1000;
-        break;
       case 'log_packets':
         arity(1);
         config.logPackets = bool(a, at);
         break;
-      case 'ws_port':
+      default: {
+        const option = INT_OPTIONS.get(directive);
+        if (!option) fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);
         arity(1);
-        config.wsPort = int(a, at, 0, 65_535);
-        break;
-      default:
-        fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);
+        config[option.key] = int(a, at, option.min, option.max) * (option.scale ?? 1);
+      }
     }
   }
   if (users) config.users = users;

@@ -5,30 +5,29 @@ import { RetainedStore } from '../../src/broker-mini/retained.js';
 import { topicMatches } from '../../src/codec/index.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
+/** A tree holding the given (filter, clientId) subscriptions, all at QoS 0. */
+const treeOf = (...subs: Array<[string, string]>) => {
+  const t = new SubscriptionTree();
+  for (const [filter, clientId] of subs) t.add(filter, clientId, 0);
+  return t;
+};
+/** The clientIds matching `topic`, sorted. */
+const matched = (t: SubscriptionTree, topic: string) => [...t.match(topic).keys()].sort();
 
 describe('SubscriptionTree', () => {
   it('matches literal levels, + and # (spec 4.7.1)', () => {
-    const t = new SubscriptionTree();
-    t.add('sport/tennis/player1', 'lit', 0);
-    t.add('sport/tennis/+', 'plus', 0);
-    t.add('sport/#', 'hash', 0);
-    t.add('#', 'all', 0);
-    t.add('+/+', 'two', 0);
-    expect([...t.match('sport/tennis/player1').keys()].sort()).toEqual(['all', 'hash', 'lit', 'plus']);
-    expect([...t.match('sport').keys()].sort()).toEqual(['all', 'hash']); // '#' includes the parent level
-    expect([...t.match('sport/').keys()].sort()).toEqual(['all', 'hash', 'two']);
-    expect([...t.match('/finance').keys()].sort()).toEqual(['all', 'two']);
-    expect([...t.match('sport/tennis/player1/ranking').keys()].sort()).toEqual(['all', 'hash']);
+    const t = treeOf(['sport/tennis/player1', 'lit'], ['sport/tennis/+', 'plus'], ['sport/#', 'hash'], ['#', 'all'], ['+/+', 'two']);
+    expect(matched(t, 'sport/tennis/player1')).toEqual(['all', 'hash', 'lit', 'plus']);
+    expect(matched(t, 'sport')).toEqual(['all', 'hash']); // '#' includes the parent level
+    expect(matched(t, 'sport/')).toEqual(['all', 'hash', 'two']);
+    expect(matched(t, '/finance')).toEqual(['all', 'two']);
+    expect(matched(t, 'sport/tennis/player1/ranking')).toEqual(['all', 'hash']);
   });
 
   it('[MQTT-4.7.2-1] filters starting with + or # never match topics starting with $', () => {
-    const t = new SubscriptionTree();
-    t.add('#', 'hash', 0);
-    t.add('+/monitor/Clients', 'plus', 0);
-    t.add('$SYS/#', 'sys', 0);
-    t.add('$SYS/monitor/+', 'sysplus', 0);
-    expect([...t.match('$SYS/monitor/Clients').keys()].sort()).toEqual(['sys', 'sysplus']);
-    expect([...t.match('x/monitor/Clients').keys()].sort()).toEqual(['hash', 'plus']);
+    const t = treeOf(['#', 'hash'], ['+/monitor/Clients', 'plus'], ['$SYS/#', 'sys'], ['$SYS/monitor/+', 'sysplus']);
+    expect(matched(t, '$SYS/monitor/Clients')).toEqual(['sys', 'sysplus']);
+    expect(matched(t, 'x/monitor/Clients')).toEqual(['hash', 'plus']);
   });
 
   it('[MQTT-3.3.5-1] gives a client with overlapping filters one entry, at the highest granted QoS', () => {
@@ -82,11 +81,10 @@ describe('SubscriptionTree', () => {
   it('agrees with the codec topicMatches on a grid of filters and topics', () => {
     const filters = ['#', '+', '+/+', 'a', 'a/#', 'a/+', 'a/+/c', '+/b/#', '/+', '/#', 'a//c', '$SYS/#', '+/#', 'a/b/c/#'];
     const topics = ['a', 'a/b', 'a/b/c', 'a//c', '/a', '/', 'b/b/x', '$SYS/x', '$x', 'a/b/c/d', 'x'];
-    const t = new SubscriptionTree();
-    filters.forEach((f, i) => t.add(f, `c${i}`, 0));
+    const t = treeOf(...filters.map((f, i): [string, string] => [f, `c${i}`]));
     for (const topic of topics) {
       const expected = filters.map((f, i) => (topicMatches(f, topic) ? `c${i}` : '')).filter(Boolean).sort();
-      expect([...t.match(topic).keys()].sort(), topic).toEqual(expected);
+      expect(matched(t, topic), topic).toEqual(expected);
     }
   });
 });

@@ -14,7 +14,7 @@ import { connackLength, writeConnack } from './connack.js';
 import { connectLength, writeConnect } from './connect.js';
 import { emptyLength } from './empty.js';
 import { MqttError } from './errors.js';
-import { MAX_REMAINING_LENGTH, varintSize, writeFixedHeader } from './header.js';
+import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
 import { encodePublishInto, publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
 import { subackLength, writeSuback } from './suback.js';
@@ -112,7 +112,7 @@ function unknownPacket(p: never): never {
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
 function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
   const end = writeFrame(p, remaining, buf, pos, false);
-  const size = 1 + varintSize(remaining) + remaining;
+  const size = packetSize(remaining);
   if (end - pos !== size) {
     // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
     throw new MqttError('INVALID_PACKET', `wrote ${end - pos} bytes, expected ${size}`);
@@ -147,7 +147,7 @@ function encodeAscii(p: Packet): Uint8Array | undefined {
   }
   // A string the one-pass path cannot handle measures Infinity (see `asciiLength`).
   if (!(remaining <= ONE_PASS_MAX_LENGTH)) return undefined;
-  const size = 1 + varintSize(remaining) + remaining;
+  const size = packetSize(remaining);
   const buf = allocBytes(size);
   return writeFrame(p, remaining, buf, 0, true) === size ? buf : undefined;
 }
@@ -161,7 +161,7 @@ export function encode(packet: Packet): Uint8Array {
   const fast = encodeAscii(packet);
   if (fast !== undefined) return fast;
   const remaining = remainingLength(packet);
-  const buf = allocBytes(1 + varintSize(remaining) + remaining);
+  const buf = allocBytes(packetSize(remaining));
   writePacket(packet, remaining, buf, 0);
   return buf;
 }
@@ -169,7 +169,7 @@ export function encode(packet: Packet): Uint8Array {
 /** The number of bytes `encode(packet)` produces, without encoding. Throws as `encode` does. */
 export function encodedLength(packet: Packet): number {
   const remaining = remainingLength(packet);
-  return 1 + varintSize(remaining) + remaining;
+  return packetSize(remaining);
 }
 
 /**
@@ -194,7 +194,7 @@ export function encodeInto(packet: Packet, target: Uint8Array, offset: number): 
  */
 export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: number): number {
   const remaining = remainingLength(packet);
-  const size = 1 + varintSize(remaining) + remaining;
+  const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
     throw new MqttError('BUFFER_TOO_SMALL', `${size} bytes do not fit at offset ${offset} of ${target.length}`);
   }
@@ -211,7 +211,7 @@ export function encodeParts(packet: Packet): Uint8Array[] {
   if (packet === null || typeof packet !== 'object' || packet.cmd !== 'publish') return [encode(packet)];
   const remaining = remainingLength(packet);
   const p: PublishPacket = packet;
-  const headSize = 1 + varintSize(remaining) + remaining - p.payload.length;
+  const headSize = packetSize(remaining) - p.payload.length;
   const head = allocBytes(headSize);
   const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining), false);
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);

@@ -62,9 +62,12 @@ export const PACKET_SHAPES: ReadonlyArray<PacketShape | undefined> = [
   undefined,
 ];
 
-/** Number of bytes the Remaining Length `n` takes (spec table 2.4). */
-export function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
+/**
+ * Size of a whole packet whose Remaining Length is `n`: the type/flags byte, the Remaining Length
+ * field (1-4 bytes, spec table 2.4), then the `n` bytes it counts.
+ */
+export function packetSize(n: number): number {
+  return 1 + (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4) + n;
 }
 
 /** Writes the fixed header (type/flags byte, then Remaining Length); returns the position after it. */

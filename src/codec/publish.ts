@@ -10,11 +10,11 @@
 import { writeBytes } from './bytes.js';
 import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
-import { MAX_REMAINING_LENGTH, varintSize, writeFixedHeader } from './header.js';
+import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { isAsciiTopicName, topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, MAX_STRING_BYTES, writeString } from './utf8.js';
+import { asciiLength, writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
@@ -71,9 +71,9 @@ export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, asc
 let lastAsciiTopic = '';
 
 /**
- * `encodeInto`'s fast path for a PUBLISH whose topic is a plain ASCII topic name: every field is
- * read once and checked as the checked path checks it, the size comes from the topic's length
- * alone, and the topic's characters are copied, in one pass when the topic is `lastAsciiTopic`.
+ * `encodeInto`'s fast path for a PUBLISH whose topic is a plain ASCII topic name: the fields other
+ * than the topic are checked by `publishLength` as on the checked path, the size comes from the
+ * topic's length alone, and the topic's characters are checked only when it is not `lastAsciiTopic`.
  *
  * Returns the bytes written, or 0, having written nothing, for anything else: an invalid field,
  * a topic that is not plain ASCII, a packet that does not fit. `encodeInto` then takes the checked
@@ -83,39 +83,23 @@ let lastAsciiTopic = '';
  * @internal
  */
 export function encodePublishInto(p: PublishPacket, buf: Uint8Array, offset: number): number {
-  const { topic, payload, qos, packetId } = p;
-  if (typeof topic !== 'string' || !(payload instanceof Uint8Array)) return 0;
-  const n = topic.length;
-  // [MQTT-4.7.3-1] not empty; at most 65,535 characters, which as plain ASCII is as many bytes.
-  if (n === 0 || n > MAX_STRING_BYTES) return 0;
-  let remaining = 2 + n + payload.length;
-  let flags = p.retain ? 1 : 0;
-  if (qos === 0) {
-    // [MQTT-3.3.1-2] no DUP and [MQTT-2.3.1-5] no packet identifier on QoS 0.
-    if (p.dup || packetId !== undefined) return 0;
-  } else if (qos === 1 || qos === 2) {
-    // [MQTT-2.3.1-1] a packet identifier 1-65535.
-    if (typeof packetId !== 'number' || !Number.isInteger(packetId) || packetId < 1 || packetId > 0xffff) return 0;
-    remaining += 2;
-    flags |= (p.dup ? 0b1000 : 0) | (qos << 1);
-  } else {
-    return 0; // [MQTT-3.3.1-4] no QoS 3
+  let remaining: number;
+  try {
+    remaining = publishLength(p, true);
+  } catch {
+    return 0; // the checked path reports it
   }
-  if (remaining > MAX_REMAINING_LENGTH) return 0;
-  const size = 1 + varintSize(remaining) + remaining;
+  // A topic that is not a string of at most 65,535 characters measures Infinity (see `asciiLength`).
+  if (!(remaining <= MAX_REMAINING_LENGTH)) return 0;
+  const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > buf.length) return 0;
+  const topic = p.topic;
+  if (topic.length === 0) return 0; // [MQTT-4.7.3-1]
   if (topic !== lastAsciiTopic) {
     if (!isAsciiTopicName(topic)) return 0;
     lastAsciiTopic = topic;
   }
-  let pos = writeFixedHeader(buf, offset, 0x30 | flags, remaining);
-  buf[pos] = n >>> 8;
-  buf[pos + 1] = n & 0xff;
-  pos += 2;
-  for (let i = 0; i < n; i++) buf[pos + i] = topic.charCodeAt(i);
-  pos += n;
-  if (qos !== 0) pos = writeU16(buf, pos, packetId as number); // checked above
-  writeBytes(buf, pos, payload);
+  writePublish(p, buf, writeFixedHeader(buf, offset, 0x30 | publishFlags(p), remaining), false);
   return size;
 }
 

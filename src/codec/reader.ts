@@ -5,11 +5,8 @@
  */
 import { EMPTY_BYTES } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
-import { topicByteLength } from './topic.js';
+import { HASH, PLUS, topicByteLength } from './topic.js';
 import { asciiString, utf8String } from './utf8.js';
-
-const PLUS = 0x2b;
-const HASH = 0x23;
 
 /**
  * Byte classes for scanning a topic name in one branch-free pass: bit 0 marks a byte a topic name

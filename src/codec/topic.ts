@@ -9,8 +9,9 @@ import { MqttError } from './errors.js';
 import { loneSurrogate, MAX_STRING_BYTES } from './utf8.js';
 
 const SLASH = 0x2f;
-const PLUS = 0x2b;
-const HASH = 0x23;
+// The wildcards, single bytes in UTF-8; the frame reader scans for them too (internal, not in index.ts).
+export const PLUS = 0x2b;
+export const HASH = 0x23;
 const DOLLAR = 0x24;
 
 /** ASCII characters that need a closer look in a topic: U+0000 and the wildcards. */

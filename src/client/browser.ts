@@ -17,9 +17,8 @@
  */
 import { createClient } from './core/index.js';
 import type { MqttClient } from './core/client.js';
-import type { Message } from './core/message.js';
 import type { ClientOptions } from './core/options.js';
-import { publishSingleWith, subscribeSimpleWith, type PublishSingleOptions, type SubscribeSimpleOptions } from './oneshot.js';
+import { oneShots } from './oneshot.js';
 import { browserTransport } from './transport-browser.js';
 import { registerTransport } from './transport.js';
 
@@ -39,39 +38,9 @@ export async function connect(target?: string | URL | ClientOptions, options?: C
   return createClient(target, options);
 }
 
-/** Connects, publishes one message, and disconnects. */
-export function publishSingle(
-  target: string | URL | ClientOptions,
-  topic: string,
-  payload?: string | Uint8Array,
-  options?: PublishSingleOptions,
-): Promise<void> {
-  return publishSingleWith(connect, target, topic, payload, options);
-}
+export const { publishSingle, subscribeSimple } = oneShots(connect);
 
-/** Connects, subscribes, waits for `count` messages (default 1), and disconnects. */
-export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]> {
-  return subscribeSimpleWith(connect, target, filters, options);
-}
-
-export { MqttClient, MessageStream } from './core/index.js';
-export type {
-  ClientEvents,
-  ClientOptions,
-  EndOptions,
-  Granted,
-  Message,
-  MessageHandler,
-  MessagesOptions,
-  PublishOptions,
-  ReconnectOptions,
-  SubscribeOptions,
-  SubscribeRequest,
-  WillOptions,
-} from './core/index.js';
-export type { PublishSingleOptions, SubscribeSimpleOptions } from './oneshot.js';
-export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES } from './errors.js';
-export type { ClientErrorCode } from './errors.js';
+export * from './common.js';
 export { MqttError, isMqttError } from '../codec/index.js';
 export type { QoS, Packet, PublishPacket } from '../codec/index.js';
 export { createBrowserTransport, browserTransport, type BrowserTransportOptions } from './transport-browser.js';

@@ -17,9 +17,8 @@
  */
 import { createClient } from './core/index.js';
 import type { MqttClient } from './core/client.js';
-import type { Message } from './core/message.js';
 import type { ClientOptions } from './core/options.js';
-import { publishSingleWith, subscribeSimpleWith, type PublishSingleOptions, type SubscribeSimpleOptions } from './oneshot.js';
+import { oneShots } from './oneshot.js';
 import { registerNetTransports } from './transport-net.js';
 import { registerWsTransport } from './transport-ws.js';
 
@@ -42,44 +41,11 @@ export async function connect(target?: string | URL | ClientOptions, options?: C
   return createClient(target, options);
 }
 
-/** Connects, publishes one message, and disconnects (like Paho's `publish.single`). */
-export function publishSingle(
-  target: string | URL | ClientOptions,
-  topic: string,
-  payload?: string | Uint8Array,
-  options?: PublishSingleOptions,
-): Promise<void> {
-  return publishSingleWith(connect, target, topic, payload, options);
-}
+export const { publishSingle, subscribeSimple } = oneShots(connect);
 
-/**
- * Connects, subscribes, waits for `count` messages (default 1), and disconnects (like Paho's
- * `subscribe.simple`). Resolves with one `Message`, or an array when `count` > 1.
- */
-export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions & { count?: 1 }): Promise<Message>;
-export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options: SubscribeSimpleOptions & { count: number }): Promise<Message | Message[]>;
-export function subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]> {
-  return subscribeSimpleWith(connect, target, filters, options);
-}
-
-export { createClient, MqttClient, MessageStream, Backoff } from './core/index.js';
-export type {
-  ClientEvents,
-  ClientOptions,
-  EndOptions,
-  Granted,
-  Message,
-  MessageHandler,
-  MessagesOptions,
-  PublishOptions,
-  ReconnectOptions,
-  SubscribeOptions,
-  SubscribeRequest,
-  WillOptions,
-} from './core/index.js';
-export type { PublishSingleOptions, SubscribeSimpleOptions } from './oneshot.js';
-export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES, CONNACK_REASONS } from './errors.js';
-export type { ClientErrorCode, ClientErrorOptions } from './errors.js';
+export * from './common.js';
+export { createClient, Backoff } from './core/index.js';
+export { CONNACK_REASONS, type ClientErrorOptions } from './errors.js';
 export { registerTransport, getTransport, type Transport, type TransportFactory, type TransportOptions, type TlsOptions } from './transport.js';
 export { netTransport, wrapSocket } from './transport-net.js';
 export { wsTransport, createWsTransport, registerWsTransport, type WsTransportOptions } from './transport-ws.js';

@@ -28,8 +28,29 @@ export interface SubscribeSimpleOptions extends ClientOptions {
   retained?: boolean;
 }
 
-/** @internal `publishSingle` for a given `connect`. */
-export async function publishSingleWith(
+/** The one-shot helpers of an entry point, bound to its `connect`. */
+export interface OneShots {
+  /** Connects, publishes one message, and disconnects (like Paho's `publish.single`). */
+  publishSingle(target: string | URL | ClientOptions, topic: string, payload?: string | Uint8Array, options?: PublishSingleOptions): Promise<void>;
+  /**
+   * Connects, subscribes, waits for `count` messages (default 1), and disconnects (like Paho's
+   * `subscribe.simple`). Resolves with one `Message`, or an array when `count` > 1.
+   */
+  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions & { count?: 1 }): Promise<Message>;
+  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options: SubscribeSimpleOptions & { count: number }): Promise<Message | Message[]>;
+  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]>;
+}
+
+/** @internal `publishSingle` and `subscribeSimple` for a given `connect`. */
+export function oneShots(connect: Connect): OneShots {
+  return {
+    publishSingle: (target, topic, payload, options) => publishSingleWith(connect, target, topic, payload, options),
+    subscribeSimple: ((target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions) =>
+      subscribeSimpleWith(connect, target, filters, options)) as OneShots['subscribeSimple'],
+  };
+}
+
+async function publishSingleWith(
   connect: Connect,
   target: string | URL | ClientOptions,
   topic: string,
@@ -45,8 +66,7 @@ export async function publishSingleWith(
   }
 }
 
-/** @internal `subscribeSimple` for a given `connect`. */
-export async function subscribeSimpleWith(
+async function subscribeSimpleWith(
   connect: Connect,
   target: string | URL | ClientOptions,
   filters: string | string[],

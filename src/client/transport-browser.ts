@@ -159,14 +159,31 @@ export class TransportCallbacks {
   }
 }
 
+/** The callback side of a WebSocket `Transport`, kept in a `TransportCallbacks`; subclasses send. */
+export abstract class CallbackTransport {
+  protected readonly callbacks = new TransportCallbacks();
+
+  onData(callback: (chunk: Uint8Array) => void): void {
+    this.callbacks.setData(callback);
+  }
+
+  onClose(callback: (error?: Error) => void): void {
+    this.callbacks.setClose(callback);
+  }
+
+  onDrain(callback: () => void): void {
+    this.callbacks.setDrain(callback);
+  }
+}
+
 /** A `Transport` over an open standard `WebSocket`. */
-class BrowserWebSocketTransport implements Transport {
+class BrowserWebSocketTransport extends CallbackTransport implements Transport {
   readonly #ws: WebSocket;
-  readonly #callbacks = new TransportCallbacks();
   readonly #highWaterMark: number;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ws: WebSocket, highWaterMark: number) {
+    super();
     this.#ws = ws;
     this.#highWaterMark = highWaterMark;
     ws.onmessage = (event: MessageEvent) => this.#message(event.data);
@@ -177,7 +194,7 @@ class BrowserWebSocketTransport implements Transport {
   }
 
   #message(data: unknown): void {
-    if (this.#callbacks.closed) return;
+    if (this.callbacks.closed) return;
     if (typeof data === 'string') {
       // [MQTT-6.0.0-1] "If any other type of data frame is received the recipient MUST close the
       // Network Connection."
@@ -187,18 +204,18 @@ class BrowserWebSocketTransport implements Transport {
     }
     // binaryType is 'arraybuffer'. [MQTT-6.0.0-2] one frame is one chunk for the decoder,
     // whatever packets or parts of packets it holds.
-    if (data instanceof ArrayBuffer) this.#callbacks.data(new Uint8Array(data));
+    if (data instanceof ArrayBuffer) this.callbacks.data(new Uint8Array(data));
   }
 
   #finish(error: Error | undefined): void {
     clearTimeout(this.#drainTimer);
     this.#ws.onmessage = null;
     this.#ws.onclose = null;
-    this.#callbacks.finish(error);
+    this.callbacks.finish(error);
   }
 
   write(data: Uint8Array | readonly Uint8Array[]): boolean {
-    if (this.#callbacks.closed || this.#ws.readyState !== 1 /* OPEN */) return true;
+    if (this.callbacks.closed || this.#ws.readyState !== 1 /* OPEN */) return true;
     // [MQTT-6.0.0-1] a Uint8Array is sent as a binary frame.
     this.#ws.send(joinChunks(data));
     if (this.#ws.bufferedAmount < this.#highWaterMark) return true;
@@ -211,8 +228,8 @@ class BrowserWebSocketTransport implements Transport {
     if (this.#drainTimer !== undefined) return;
     const check = (): void => {
       this.#drainTimer = undefined;
-      if (this.#callbacks.closed) return;
-      if (this.#ws.bufferedAmount <= this.#highWaterMark / 2) this.#callbacks.drain();
+      if (this.callbacks.closed) return;
+      if (this.#ws.bufferedAmount <= this.#highWaterMark / 2) this.callbacks.drain();
       else this.#drainTimer = setTimeout(check, 10);
     };
     this.#drainTimer = setTimeout(check, 10);
@@ -228,18 +245,6 @@ class BrowserWebSocketTransport implements Transport {
     // now; whatever the browser still sends or receives is ignored.
     if (this.#ws.readyState <= 1) this.#ws.close(1000);
     this.#finish(undefined);
-  }
-
-  onData(callback: (chunk: Uint8Array) => void): void {
-    this.#callbacks.setData(callback);
-  }
-
-  onClose(callback: (error?: Error) => void): void {
-    this.#callbacks.setClose(callback);
-  }
-
-  onDrain(callback: () => void): void {
-    this.#callbacks.setDrain(callback);
   }
 }
 

@@ -23,7 +23,7 @@ import {
   CLOSE_UNSUPPORTED_DATA,
   MQTT_SUBPROTOCOL,
   TEXT_FRAME_CLOSE_REASON,
-  TransportCallbacks,
+  CallbackTransport,
   closeError,
   subprotocolError,
   textFrameError,
@@ -68,9 +68,8 @@ export interface WsTransportOptions {
 }
 
 /** A `Transport` over an open `ws` WebSocket. */
-class NodeWebSocketTransport implements Transport {
+class NodeWebSocketTransport extends CallbackTransport implements Transport {
   readonly #ws: WebSocket;
-  readonly #callbacks = new TransportCallbacks();
   readonly #highWaterMark: number;
   /** Bytes given to `ws.send` whose callback has not fired yet. */
   #pending = 0;
@@ -78,6 +77,7 @@ class NodeWebSocketTransport implements Transport {
   #error: Error | undefined;
 
   constructor(ws: WebSocket, highWaterMark: number) {
+    super();
     this.#ws = ws;
     this.#highWaterMark = highWaterMark;
     ws.on('message', (data, isBinary) => this.#message(data as Buffer, isBinary));
@@ -85,24 +85,24 @@ class NodeWebSocketTransport implements Transport {
     ws.on('error', (error) => {
       this.#error ??= new ClientError('CONNECTION_LOST', `WebSocket error: ${error.message}`, { cause: error });
     });
-    ws.on('close', (code, reason) => this.#callbacks.finish(this.#error ?? closeError(code, reason.toString())));
+    ws.on('close', (code, reason) => this.callbacks.finish(this.#error ?? closeError(code, reason.toString())));
   }
 
   #message(data: Buffer, isBinary: boolean): void {
-    if (this.#callbacks.closed) return;
+    if (this.callbacks.closed) return;
     if (!isBinary) {
       // [MQTT-6.0.0-1] "If any other type of data frame is received the recipient MUST close the
       // Network Connection." The text is dropped, never decoded as MQTT.
       this.#ws.close(CLOSE_UNSUPPORTED_DATA, TEXT_FRAME_CLOSE_REASON);
-      this.#callbacks.finish(textFrameError());
+      this.callbacks.finish(textFrameError());
       return;
     }
     // [MQTT-6.0.0-2] one message is one chunk for the decoder.
-    this.#callbacks.data(data);
+    this.callbacks.data(data);
   }
 
   write(data: Uint8Array | readonly Uint8Array[]): boolean {
-    if (this.#callbacks.closed || this.#ws.readyState !== OPEN) return true;
+    if (this.callbacks.closed || this.#ws.readyState !== OPEN) return true;
     const parts = data instanceof Uint8Array ? [data] : data;
     // [MQTT-6.0.0-1] binary frames. Several buffers (a PUBLISH header and its payload) are sent
     // as the fragments of one binary message, so a large payload is not copied to join them.
@@ -120,7 +120,7 @@ class NodeWebSocketTransport implements Transport {
     this.#pending -= bytes;
     if (this.#needDrain && this.#pending <= this.#highWaterMark / 2) {
       this.#needDrain = false;
-      this.#callbacks.drain();
+      this.callbacks.drain();
     }
   }
 
@@ -131,19 +131,7 @@ class NodeWebSocketTransport implements Transport {
 
   destroy(): void {
     this.#ws.terminate();
-    this.#callbacks.finish(undefined);
-  }
-
-  onData(callback: (chunk: Uint8Array) => void): void {
-    this.#callbacks.setData(callback);
-  }
-
-  onClose(callback: (error?: Error) => void): void {
-    this.#callbacks.setClose(callback);
-  }
-
-  onDrain(callback: () => void): void {
-    this.#callbacks.setDrain(callback);
+    this.callbacks.finish(undefined);
   }
 }
 

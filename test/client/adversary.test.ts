@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Decoder, encode, type PublishPacket } from '../../src/codec/index.js';
-import { createClient, type MqttClient } from '../../src/client/core/index.js';
+import type { MqttClient } from '../../src/client/core/index.js';
 import { connect } from '../../src/client/index.js';
-import { scripted } from './scripted.js';
+import { connectScripted } from './scripted.js';
 
 const clients: MqttClient[] = [];
 const servers: Server[] = [];
@@ -23,11 +23,7 @@ const outcome = (p: Promise<void>): Promise<string> => p.then(
 
 describe('a server that does not read', () => {
   it('holds QoS 0 publishes in the bounded queue while the transport is full: QUEUE_FULL beyond maxQueued, the rest sent in order once it drains', async () => {
-    const server = scripted();
-    const pending = createClient('mqtt://test', { clientId: 'q0', maxQueued: 10, reconnect: false, transport: server.factory });
-    const conn = await server.next();
-    await conn.accept();
-    const client = await pending;
+    const { conn, client } = await connectScripted({ clientId: 'q0', maxQueued: 10, reconnect: false });
     clients.push(client);
 
     conn.writeResult = false; // the next write fills the transport's buffer

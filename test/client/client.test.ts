@@ -7,7 +7,7 @@ import { createClient, type MqttClient } from '../../src/client/core/index.js';
 import type { ClientOptions } from '../../src/client/core/options.js';
 import { ConnackError } from '../../src/client/errors.js';
 import { surfaceError } from '../../src/client/core/api.js';
-import { scripted, type ScriptedConnection } from './scripted.js';
+import { connectScripted, scripted, type ScriptedConnection } from './scripted.js';
 
 const clients: MqttClient[] = [];
 afterEach(() => {
@@ -17,13 +17,9 @@ afterEach(() => {
 
 /** Connects a client to a fresh scripted server and accepts its CONNECT. */
 async function setup(options: ClientOptions = {}, sessionPresent = false) {
-  const server = scripted();
-  const pending = createClient('mqtt://test', { reconnect: { initialDelay: 20, jitter: 0 }, clientId: 'c', ...options, transport: server.factory });
-  const conn = await server.next();
-  await conn.accept(sessionPresent);
-  const client = await pending;
-  clients.push(client);
-  return { server, conn, client };
+  const connected = await connectScripted({ reconnect: { initialDelay: 20, jitter: 0 }, clientId: 'c', ...options }, sessionPresent);
+  clients.push(connected.client);
+  return connected;
 }
 
 const incoming = (qos: 0 | 1 | 2, packetId?: number, topic = 't'): PublishPacket => ({

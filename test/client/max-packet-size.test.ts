@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../src/codec/index.js';
-import { createClient, type MqttClient } from '../../src/client/core/index.js';
+import type { MqttClient } from '../../src/client/core/index.js';
 import { resolveOptions } from '../../src/client/core/options.js';
-import { scripted } from './scripted.js';
+import { connectScripted } from './scripted.js';
 
 const clients: MqttClient[] = [];
 afterEach(() => {
@@ -28,11 +28,7 @@ function publishHeader(length: number): Uint8Array {
 
 describe('client maxPacketSize', () => {
   it('refuses a packet larger than maxPacketSize before buffering it: the connection closes with PACKET_TOO_LARGE', async () => {
-    const server = scripted();
-    const pending = createClient('mqtt://test', { clientId: 'small', maxPacketSize: 1024, reconnect: false, transport: server.factory });
-    const conn = await server.next();
-    await conn.accept();
-    const client = await pending;
+    const { conn, client } = await connectScripted({ clientId: 'small', maxPacketSize: 1024, reconnect: false });
     clients.push(client);
     const closed = new Promise<unknown>((resolve) => client.on('close', resolve));
 

@@ -5,6 +5,7 @@
  * tested elsewhere (mosquitto.test.ts); this is for the failure cases a real broker will not stage.
  */
 import { Decoder, encode, type Packet, type PacketCmd } from '../../src/codec/index.js';
+import { createClient, type ClientOptions } from '../../src/client/core/index.js';
 import type { Transport, TransportFactory } from '../../src/client/transport.js';
 
 /** The server side of one client connection. */
@@ -111,4 +112,13 @@ export function scripted(): { factory: TransportFactory; connections: ScriptedCo
     },
   };
   return state;
+}
+
+/** Connects a client made with `options` to a fresh scripted server and accepts its CONNECT. */
+export async function connectScripted(options: ClientOptions, sessionPresent = false) {
+  const server = scripted();
+  const pending = createClient('mqtt://test', { ...options, transport: server.factory });
+  const conn = await server.next();
+  await conn.accept(sessionPresent);
+  return { server, conn, client: await pending };
 }

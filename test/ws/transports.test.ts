@@ -21,11 +21,15 @@ async function server(options: Parameters<typeof startScriptedWsServer>[0] = {})
   return s;
 }
 
-async function open(factory: TransportFactory, url: string): Promise<Transport> {
+/** Opens a transport with its callbacks registered (no-ops unless given); `closed` settles at its close. */
+async function open(factory: TransportFactory, url: string, on: { data?: (chunk: Uint8Array) => void; drain?: () => void } = {}) {
   const u = new URL(url);
   const t = await factory({ url: u, host: u.hostname, port: Number(u.port) });
   transports.push(t);
-  return t;
+  const closed = new Promise<Error | undefined>((resolve) => t.onClose(resolve));
+  t.onData(on.data ?? (() => {}));
+  t.onDrain(on.drain ?? (() => {}));
+  return { t, closed };
 }
 
 afterEach(async () => {
@@ -72,11 +76,8 @@ const factories: Array<[string, (hwm: number) => TransportFactory, { code?: stri
 describe.each(factories)('%s', (_name, make, refusal) => {
   it('[MQTT-6.0.0-2] delivers received bytes as Uint8Array chunks, whatever the framing', async () => {
     const s = await server({ autoConnack: false });
-    const t = await open(make(1 << 20), s.url);
     const chunks: Uint8Array[] = [];
-    t.onData((c) => chunks.push(c));
-    t.onClose(() => {});
-    t.onDrain(() => {});
+    await open(make(1 << 20), s.url, { data: (c) => chunks.push(c) });
     const conn = await s.connection(0);
     const bytes = Buffer.concat([encode({ cmd: 'pingresp' }), encode({ cmd: 'connack', sessionPresent: true, returnCode: 0 })]);
     conn.sendBinary(bytes.subarray(0, 3));
@@ -88,10 +89,7 @@ describe.each(factories)('%s', (_name, make, refusal) => {
 
   it('[MQTT-6.0.0-1] writes [header, payload] as binary frames carrying exactly those bytes', async () => {
     const s = await server({ autoConnack: false });
-    const t = await open(make(1 << 20), s.url);
-    t.onData(() => {});
-    t.onClose(() => {});
-    t.onDrain(() => {});
+    const { t } = await open(make(1 << 20), s.url);
     const conn = await s.connection(0);
     const packet = encode({ cmd: 'publish', topic: 'a', payload: Buffer.from('payload'), qos: 0, retain: false, dup: false });
     t.write([packet.subarray(0, 5), packet.subarray(5)]);
@@ -102,10 +100,7 @@ describe.each(factories)('%s', (_name, make, refusal) => {
 
   it('[MQTT-6.0.0-1] reports a text frame from the server as PROTOCOL_ERROR and closes', async () => {
     const s = await server();
-    const t = await open(make(1 << 20), s.url);
-    const closed = new Promise<Error | undefined>((resolve) => t.onClose(resolve));
-    t.onData(() => {});
-    t.onDrain(() => {});
+    const { t, closed } = await open(make(1 << 20), s.url);
     const conn = await s.connection(0);
     conn.ws.send('hello');
     expect(await closed).toMatchObject({ code: 'PROTOCOL_ERROR', rule: 'MQTT-6.0.0-1' });
@@ -124,11 +119,8 @@ describe.each(factories)('%s', (_name, make, refusal) => {
 
   it('signals backpressure: write returns false past the high-water mark, then onDrain fires', async () => {
     const s = await server({ autoConnack: false });
-    const t = await open(make(64 * 1024), s.url);
     let drained = 0;
-    t.onData(() => {});
-    t.onClose(() => {});
-    t.onDrain(() => drained++);
+    const { t } = await open(make(64 * 1024), s.url, { drain: () => drained++ });
     const conn = await s.connection(0);
     conn.ws.pause(); // the server stops reading, so bytes pile up on our side
     const chunk = new Uint8Array(32 * 1024);
@@ -144,10 +136,7 @@ describe.each(factories)('%s', (_name, make, refusal) => {
 
   it('ends with a normal close (no error) and stops delivering', async () => {
     const s = await server();
-    const t = await open(make(1 << 20), s.url);
-    const closed = new Promise<Error | undefined>((resolve) => t.onClose(resolve));
-    t.onData(() => {});
-    t.onDrain(() => {});
+    const { t, closed } = await open(make(1 << 20), s.url);
     const conn = await s.connection(0);
     t.end();
     expect(await conn.closed).toBe(1000);

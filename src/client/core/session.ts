@@ -16,7 +16,7 @@
  * Session state (unacknowledged packets, QoS 2 identifiers awaiting PUBREL, subscriptions)
  * outlives each network connection [MQTT-4.1.0-1]; only `close()` discards it.
  */
-import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, Will } from '../../codec/index.js';
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket } from '../../codec/index.js';
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
@@ -29,14 +29,7 @@ const NOTHING: never[] = [];
 Object.freeze(NOTHING);
 
 /** Settings of a session. Times in milliseconds except `keepAlive` (seconds, as on the wire). */
-export interface SessionOptions {
-  clientId: string;
-  cleanSession: boolean;
-  /** Seconds; 0 turns keep-alive off (spec 3.1.2.10). */
-  keepAlive: number;
-  will?: Will;
-  username?: string;
-  password?: Uint8Array;
+export interface SessionOptions extends Pick<ConnectPacket, 'clientId' | 'cleanSession' | 'keepAlive' | 'will' | 'username' | 'password'> {
   /** QoS 1/2 publishes awaiting acknowledgement at once (default 20, see `ClientOptions.maxInflight`). */
   maxInflight?: number;
   /** Operations waiting to be sent, while offline or behind a full window (default 1000). */

@@ -1,10 +1,13 @@
 /**
  * MQTT 3.1 clients in the broker core (no sockets): served beside 3.1.1 clients, each answered in
- * its own version, and refused where `protocolVersions` says so. The same against real peers is
- * in interop-mqtt31.test.ts.
+ * its own version, and refused where `protocolVersions` says so; then that option per listener,
+ * over TCP and WebSocket. The same against real peers is in interop-mqtt31.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { connectProtocol, type ConnectPacket } from '../../src/codec/index.js';
+import { startBroker } from '../../src/broker-mini/index.js';
+import { connectProtocol, decode, encode, type ConnectPacket } from '../../src/codec/index.js';
+import { closeAllRawClients, RawClient } from '../helpers/raw-client.js';
+import { closeCode, openMqttWs } from '../ws/helpers.js';
 import type { ClientInfo } from '../../src/broker-mini/options.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { bytes, Harness, text } from './harness.js';
@@ -82,5 +85,24 @@ describe('broker-mini with MQTT 3.1 clients', () => {
     const h = new Harness();
     expect(h.open().send(v31({ ...connectProtocol(3, true) })).take()).toEqual([{ cmd: 'connack', sessionPresent: false, returnCode: 0 }]);
     expect(h.open().send(connectPacket({ ...connectProtocol(4, true), clientId: 'b4' })).take()).toMatchObject([{ returnCode: 0 }]);
+  });
+});
+
+describe('protocolVersions per listener', () => {
+  it('[MQTT-3.1.2-2] a WebSocket listener restricted to 3.1.1 answers a 3.1 CONNECT with CONNACK 1, while TCP serves it', async () => {
+    const broker = await startBroker({ port: 0, ws: { port: 0, protocolVersions: [4] } });
+    try {
+      const ws = await openMqttWs(`ws://127.0.0.1:${broker.wsAddress!.port}`);
+      const answer = new Promise<Uint8Array>((resolve) => ws.once('message', (data: Buffer) => resolve(data)));
+      const closed = closeCode(ws);
+      ws.send(encode(v31()));
+      expect(decode(await answer)).toEqual({ cmd: 'connack', sessionPresent: false, returnCode: 1 });
+      await closed;
+      const tcp = await RawClient.connect(broker.address.port, { protocolVersion: 3 });
+      expect(await tcp.handshake(v31())).toEqual({ cmd: 'connack', sessionPresent: false, returnCode: 0 });
+    } finally {
+      await closeAllRawClients();
+      await broker.close();
+    }
   });
 });

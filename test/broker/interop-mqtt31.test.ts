@@ -8,6 +8,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import { connectProtocol, encode } from '../../src/codec/index.js';
 import type { ClientInfo } from '../../src/broker-mini/index.js';
@@ -179,6 +180,43 @@ c.loop_stop()
     const [client] = await connected;
     // Paho generates a 3.1 client id of at most 23 characters.
     expect(client.clientId.length).toBeLessThanOrEqual(23);
+  });
+});
+
+describe('MQTT.js with protocolVersion 3 (MQIsdp) against broker-mini', () => {
+  it('round-trips QoS 0, 1 and 2 with a 3.1.1 MQTT.js client, both ways', async () => {
+    const broker = await startBroker({ port: 0 });
+    const url = `mqtt://127.0.0.1:${broker.address.port}`;
+    const versions: Array<[string, number]> = [];
+    broker.on('connect', (c) => versions.push([c.clientId, c.protocolVersion]));
+    const old = await mqtt.connectAsync(url, { protocolId: 'MQIsdp', protocolVersion: 3, clientId: 'js31', reconnectPeriod: 0 });
+    const neu = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'js311', reconnectPeriod: 0 });
+    try {
+      const got: string[] = [];
+      const both = new Promise<void>((resolve) => {
+        const on = (who: string) => (topic: string, payload: Buffer, packet: { qos: number }) => {
+          got.push(`${who} ${topic} ${payload.toString()} q${packet.qos}`);
+          if (got.length === 6) resolve();
+        };
+        old.on('message', on('3.1'));
+        neu.on('message', on('3.1.1'));
+      });
+      expect((await old.subscribeAsync('js/to31', { qos: 2 }))[0].qos).toBe(2);
+      expect((await neu.subscribeAsync('js/to311', { qos: 2 }))[0].qos).toBe(2);
+      for (const qos of [0, 1, 2] as const) {
+        await neu.publishAsync('js/to31', `n${qos}`, { qos });
+        await old.publishAsync('js/to311', `o${qos}`, { qos });
+      }
+      await both;
+      expect(versions).toEqual([['js31', 3], ['js311', 4]]);
+      expect(got.sort()).toEqual([
+        '3.1 js/to31 n0 q0', '3.1 js/to31 n1 q1', '3.1 js/to31 n2 q2',
+        '3.1.1 js/to311 o0 q0', '3.1.1 js/to311 o1 q1', '3.1.1 js/to311 o2 q2',
+      ]);
+    } finally {
+      await Promise.all([old.endAsync(true), neu.endAsync(true)]);
+      await broker.close();
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
+import type { ProtocolVersion } from '../codec/index.js';
 import type { BrokerOptions } from './options.js';
 import type { WsListener } from './ws-listener.js';
 
@@ -57,7 +58,9 @@ export class Broker extends BrokerCore {
     if (ws && !this.#ws) {
       // Loaded only when asked for: the WebSocket listener needs the `ws` package.
       const { startWsListener } = await import('./ws-listener.js');
-      this.#ws = await startWsListener(this, { host: this.options.host, maxFrameSize: this.options.maxPacketSize, ...ws });
+      const versions = ws.protocolVersions;
+      const acceptor = versions ? { handleConnection: (stream: Duplex) => this.handleConnection(stream, { protocolVersions: versions }) } : this;
+      this.#ws = await startWsListener(acceptor, { host: this.options.host, maxFrameSize: this.options.maxPacketSize, ...ws });
     }
   }
 
@@ -69,8 +72,9 @@ export class Broker extends BrokerCore {
   /**
    * Serves MQTT over any duplex byte stream with Node stream semantics: a net.Socket, a TLS socket,
    * or a WebSocket stream from `ws`'s createWebSocketStream (which must carry binary frames).
+   * `listener.protocolVersions` restricts the versions accepted on it (default `options.protocolVersions`).
    */
-  handleConnection(stream: Duplex): void {
+  handleConnection(stream: Duplex, listener: { protocolVersions?: ProtocolVersion[] } = {}): void {
     if (this.#closing) {
       stream.destroy();
       return;
@@ -81,7 +85,11 @@ export class Broker extends BrokerCore {
       stream.destroy();
       return;
     }
-    attachStream(this, stream, { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark });
+    attachStream(this, stream, {
+      maxPacketSize: this.options.maxPacketSize,
+      highWaterMark: this.options.socketHighWaterMark,
+      protocolVersions: listener.protocolVersions,
+    });
   }
 
   /** A snapshot of the session held for `clientId`, if any. */

@@ -20,6 +20,7 @@
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
  * log_packets false
+ * accept_protocol_versions 3,4    # 3 = MQTT 3.1, 4 = MQTT 3.1.1 (default both); others get CONNACK 1
  * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
  *
  * # ACL lines, inline or in an acl_file:
@@ -239,6 +240,15 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
         arity(1);
         config.logPackets = bool(a, at);
         break;
+      case 'accept_protocol_versions': {
+        // mosquitto's spelling: "3,4", "3, 4" or "3 4".
+        const versions = rest.split(/[\s,]+/).filter((w) => w !== '');
+        if (versions.length === 0 || !versions.every((v) => v === '3' || v === '4')) {
+          fail('INVALID_VALUE', `expected "accept_protocol_versions" with 3 and/or 4, got "${rest}"`, at);
+        }
+        config.protocolVersions = versions.map((v) => (v === '3' ? 3 : 4));
+        break;
+      }
       default: {
         const option = INT_OPTIONS.get(directive);
         if (!option) fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);

@@ -15,7 +15,7 @@
 import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
-import type { Packet } from '../codec/index.js';
+import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { BrokerCore } from './core.js';
 import type { ClientHandle, Link } from './handle.js';
 import { PacketWriter } from './writer.js';
@@ -29,6 +29,8 @@ export interface StreamOptions {
   maxPacketSize: number;
   /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
   highWaterMark: number;
+  /** The protocol versions the stream's listener accepts (default: the broker's). */
+  protocolVersions?: readonly ProtocolVersion[];
 }
 
 /** Per-connection transport counters. */
@@ -75,6 +77,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   const link: Link & { stats: StreamStats } = {
     stats,
     remoteAddress: (stream as Partial<Socket>).remoteAddress,
+    protocolVersions: options.protocolVersions,
     send(packets: readonly Packet[]): void {
       if (stream.destroyed || stream.writableEnded) return;
       for (const p of packets) {

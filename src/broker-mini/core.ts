@@ -6,7 +6,7 @@
  *
  * Time comes in through `tick(now)`; `broker.ts` calls it from one coarse interval.
  */
-import { validateTopicName } from '../codec/index.js';
+import { protocolVersionOf, validateTopicName } from '../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
 import { Acl, authenticateConnect } from './auth.js';
 import type { BrokerError } from './errors.js';
@@ -127,6 +127,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#log(`refused ${handle.label} (CONNACK ${rc}): ${why}`);
       handle.run(handle.session.refuse(rc));
     };
+    // The codec decoded only "MQTT" level 4 and "MQIsdp" level 3 (bit 7 marks a bridge).
+    const protocolVersion = protocolVersionOf(packet) ?? 4;
+    const accepted = handle.link.protocolVersions ?? this.options.protocolVersions;
+    // [MQTT-3.1.2-2] a version this listener does not serve: CONNACK 1, as mosquitto's accept_protocol_versions.
+    if (!accepted.includes(protocolVersion)) return refuse(1, `protocol version ${protocolVersion} is not accepted here`);
     let clientId = packet.clientId;
     if (clientId === '') {
       // [MQTT-3.1.3-8] an empty ClientId needs CleanSession=1, else CONNACK 2 [MQTT-3.1.3-9].
@@ -178,6 +183,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       cleanSession: packet.cleanSession,
       keepAlive: packet.keepAlive,
       remoteAddress: handle.link.remoteAddress,
+      protocolVersion: protocolVersionOf(packet) ?? 4,
     };
     this.#clients.set(clientId, handle);
     handle.run(handle.session.accept(state, sessionPresent));
@@ -289,7 +295,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     });
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
-    handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes: codes } }]);
+    // MQTT 3.1 has no failure code: like mosquitto (handle_subscribe.c), a refused filter is
+    // answered with the QoS asked for, and no subscription is made.
+    const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i].qos : c)) : codes;
+    handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes } }]);
     this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).

@@ -8,7 +8,7 @@
  * carries on where it stopped once the promise settles. Synchronous hooks never leave the fast path.
  */
 import { describePacket } from '../codec/index.js';
-import type { MqttError, Packet } from '../codec/index.js';
+import type { MqttError, Packet, ProtocolVersion } from '../codec/index.js';
 import type { ClientInfo } from './options.js';
 import type { CloseReason, Session, SessionEffect } from './session.js';
 
@@ -27,6 +27,8 @@ export interface Link {
   resume(): void;
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
+  /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
+  readonly protocolVersions?: readonly ProtocolVersion[];
 }
 
 /** The broker side a handle reports to. */

@@ -31,7 +31,7 @@
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
  * - persistence across restarts (all state is in memory);
  * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
- * - MQTT 5 and MQTT 3.1 (`MQIsdp`): CONNECTs for them are refused;
+ * - MQTT 5: its CONNECTs get CONNACK 1 (MQTT 3.1, `MQIsdp`, is served beside 3.1.1; `protocolVersions` restricts it);
  * - `$SYS` topics and other broker statistics topics;
  * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
  */

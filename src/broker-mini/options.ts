@@ -1,7 +1,7 @@
 /**
  * The broker's options, hooks and the client description they receive, with their defaults.
  */
-import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
+import type { ConnackReturnCode, MqttError, ProtocolVersion, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
 import type { BrokerError } from './errors.js';
 import type { CloseReason } from './session.js';
@@ -16,6 +16,8 @@ export interface ClientInfo {
   readonly keepAlive: number;
   /** The peer's address, when the transport knows it. */
   readonly remoteAddress: string | undefined;
+  /** 4 for MQTT 3.1.1, 3 for MQTT 3.1 (from the CONNECT; see `protocolVersionOf`). */
+  readonly protocolVersion: ProtocolVersion;
 }
 
 /** What `authenticate` is given. */
@@ -124,6 +126,13 @@ export interface BrokerOptions {
    * messages with TCP clients. `host` defaults to the TCP `host`; any path is accepted unless `path` is set.
    */
   ws?: WsOptions;
+  /**
+   * The protocol versions the TCP listener (and the WebSocket one, unless its own option says
+   * otherwise) accepts: 3 (MQTT 3.1) and/or 4 (MQTT 3.1.1). A CONNECT of another version gets
+   * CONNACK 1 and the connection is closed [MQTT-3.1.2-2], as mosquitto's `accept_protocol_versions`
+   * answers. Default `[3, 4]` (config `accept_protocol_versions 3,4`).
+   */
+  protocolVersions?: ProtocolVersion[];
 }
 
 /** The WebSocket listener of `BrokerOptions.ws`. */
@@ -133,6 +142,8 @@ export interface WsOptions {
   host?: string;
   /** Accept only this request path (e.g. `'/mqtt'`). */
   path?: string;
+  /** The protocol versions this listener accepts; default `BrokerOptions.protocolVersions`. */
+  protocolVersions?: ProtocolVersion[];
 }
 
 /** The events a broker emits. */
@@ -172,6 +183,13 @@ function positiveInt(name: string, v: number, max: number): number {
   return v;
 }
 
+function checkVersions(name: string, v: ProtocolVersion[]): ProtocolVersion[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => x === 3 || x === 4)) {
+    throw new RangeError(`${name} must list 3 (MQTT 3.1) and/or 4 (MQTT 3.1.1), got ${JSON.stringify(v)}`);
+  }
+  return [...new Set(v)];
+}
+
 /** Fills in defaults and checks ranges (throws `RangeError`). */
 export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
   return {
@@ -196,6 +214,7 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     authorizeSubscribe: o.authorizeSubscribe,
     logger: o.logger,
     logPackets: o.logPackets ?? false,
-    ws: o.ws,
+    ws: o.ws && { ...o.ws, protocolVersions: o.ws.protocolVersions && checkVersions('ws.protocolVersions', o.ws.protocolVersions) },
+    protocolVersions: checkVersions('protocolVersions', o.protocolVersions ?? [3, 4]),
   };
 }

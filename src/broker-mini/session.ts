@@ -23,6 +23,7 @@ import type {
   UnsubscribePacket,
   Will,
 } from '../codec/index.js';
+import { protocolVersionOf } from '../codec/index.js';
 import { BrokerError } from './errors.js';
 import { allocatePacketId, compactBytes, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
 
@@ -238,7 +239,7 @@ export class Session {
   fail(error: MqttError): SessionEffect[] {
     if (this.#phase === 'closing' || this.#phase === 'closed') return [];
     if (this.#phase === 'awaiting-connect' && error.action === 'connack' && error.returnCode !== undefined) {
-      // [MQTT-3.1.2-2] e.g. protocol level 3: CONNACK 0x01, then close [MQTT-3.2.2-4/5].
+      // [MQTT-3.1.2-2] e.g. "MQTT" level 5: CONNACK 0x01; an MQTT 3.1 client id of 24 bytes: 0x02; then close.
       const connack: Packet = { cmd: 'connack', sessionPresent: false, returnCode: error.returnCode as 1 };
       return [send(connack), ...this.#close('refused', error)];
     }
@@ -261,7 +262,9 @@ export class Session {
     const will = this.#connect!.will;
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
     this.#will = will && { ...will, payload: compactBytes(will.payload) };
-    const out: SessionEffect[] = [send({ cmd: 'connack', sessionPresent, returnCode: 0 })];
+    // MQTT 3.1 has no Session Present flag (3.1 section 3.2: the byte is reserved).
+    const present = sessionPresent && protocolVersionOf(this.#connect!) !== 3;
+    const out: SessionEffect[] = [send({ cmd: 'connack', sessionPresent: present, returnCode: 0 })];
     for (const m of state.inflight.values()) {
       // [MQTT-3.3.1-1] a re-delivered PUBLISH carries DUP=1.
       out.push(send(m.phase === 'publish' ? publishPacket(m.message, m.packetId, true) : { cmd: 'pubrel', packetId: m.packetId }));

@@ -6,16 +6,20 @@
  *   byte 1         0000 000S   bits 7-1 reserved (0), bit 0 Session Present
  *   byte 2         return code 0-5 (spec table 3.1)
  * ```
+ *
+ * MQTT 3.1 (section 3.2) has no Session Present flag: byte 1 is "reserved, not used". So for a
+ * 3.1 connection the encoder refuses `sessionPresent: true` and the decoder ignores byte 1.
  */
 import { MqttError } from './errors.js';
 import type { ConnackPacket, ConnackReturnCode } from './packets.js';
 import type { FrameReader } from './reader.js';
+import type { ProtocolVersion } from './version.js';
 
 /** The highest return code table 3.1 defines; 6-255 are reserved. */
 const MAX_RETURN_CODE = 5;
 
-/** Checks `p` and returns its Remaining Length, always 2. */
-export function connackLength(p: ConnackPacket): number {
+/** Checks `p` for a connection of `version` and returns its Remaining Length, always 2. */
+export function connackLength(p: ConnackPacket, version: ProtocolVersion): number {
   const rc = p.returnCode;
   if (typeof rc !== 'number' || !Number.isInteger(rc) || rc < 0 || rc > MAX_RETURN_CODE) {
     throw new MqttError('INVALID_RETURN_CODE', `CONNACK return code must be 0-5, got ${String(rc)}`);
@@ -25,6 +29,9 @@ export function connackLength(p: ConnackPacket): number {
     throw new MqttError('INVALID_RETURN_CODE', 'a CONNACK with a non-zero return code has Session Present 0', {
       rule: 'MQTT-3.2.2-4',
     });
+  }
+  if (p.sessionPresent && version === 3) {
+    throw new MqttError('INVALID_PACKET', 'an MQTT 3.1 CONNACK has no Session Present flag');
   }
   return 2;
 }
@@ -36,9 +43,11 @@ export function writeConnack(p: ConnackPacket, buf: Uint8Array, pos: number): nu
   return pos + 2;
 }
 
-/** Decodes a CONNACK body (its length, 2, was checked while framing). */
-export function decodeConnack(r: FrameReader): ConnackPacket {
-  const ackFlags = r.u8('CONNACK flags');
+/** Decodes a CONNACK body (its length, 2, was checked while framing) of a `version` connection. */
+export function decodeConnack(r: FrameReader, version: ProtocolVersion): ConnackPacket {
+  const byte1 = r.u8('CONNACK flags');
+  // MQTT 3.1: byte 1 is not used, whatever it holds.
+  const ackFlags = version === 3 ? 0 : byte1;
   // Spec 3.2.2.1: bits 7-1 of the acknowledge flags are reserved and must be 0.
   if ((ackFlags & 0xfe) !== 0) {
     r.fail('INVALID_RETURN_CODE', `CONNACK reserved flag bits set: ${ackFlags}`, undefined, r.pos - 1);

@@ -9,8 +9,16 @@
  *   connect flags  bit 7 user name | 6 password | 5 will retain | 4-3 will QoS | 2 will | 1 clean session | 0 reserved
  * ```
  *
+ * MQTT 3.1 has the same layout with protocol name "MQIsdp" and level 3 (see version.ts). Where
+ * 3.1 differs, its own text applies to a 3.1 CONNECT: the client identifier is required and 1-23
+ * characters (counted here in bytes) or the server answers CONNACK 2; the fixed-header flags,
+ * connect flag bit 0 and the will QoS/retain bits of a CONNECT without a will are "not used"
+ * rather than required to be 0 (3.1.1 tightened them: [MQTT-2.2.2-1], [MQTT-3.1.2-3],
+ * [MQTT-3.1.2-13], [MQTT-3.1.2-15]). mosquitto's `handle_connect.c` makes the same distinctions.
+ *
  * The encoder writes `protocolName` and `protocolLevel` as given, so a test can send a server a
- * CONNECT it must refuse; the decoder accepts only "MQTT" level 4.
+ * CONNECT it must refuse; the decoder accepts only "MQTT" level 4 and "MQIsdp" level 3, either
+ * with bit 7 of the level set (a bridge, see version.ts).
  */
 import { MqttError } from './errors.js';
 import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
@@ -18,6 +26,7 @@ import type { ConnectPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { topicByteLength, writeAsciiTopic } from './topic.js';
 import { asciiLength, utf8Length, writeAsciiString, writeBinary, writeString } from './utf8.js';
+import { BRIDGE_LEVEL_BIT, MQTT31_MAX_CLIENT_ID_BYTES, protocolVersionOf, versionOfName } from './version.js';
 
 const USERNAME = 0x80;
 const PASSWORD = 0x40;
@@ -36,7 +45,13 @@ export function connectLength(p: ConnectPacket, ascii: boolean): number {
   checkInteger(p.protocolLevel, 'protocol level', 0xff);
   checkInteger(p.keepAlive, 'keep alive', 0xffff);
   // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
-  length += 2 + (ascii ? asciiLength(p.clientId) : utf8Length(p.clientId, 'client id'));
+  const idLength = ascii ? asciiLength(p.clientId) : utf8Length(p.clientId, 'client id');
+  // MQTT 3.1 section 3.1: 1-23 characters; a server would refuse anything else with CONNACK 2.
+  if (protocolVersionOf(p) === 3 && !(idLength >= 1 && idLength <= MQTT31_MAX_CLIENT_ID_BYTES)) {
+    if (ascii) return Infinity; // maybe not plain ASCII: the checked path measures it exactly
+    throw clientIdRejected(idLength);
+  }
+  length += 2 + idLength;
   const will = p.will;
   if (will !== undefined) {
     if (will === null || typeof will !== 'object') throw new MqttError('INVALID_PACKET', 'will must be an object');
@@ -86,26 +101,41 @@ export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, asc
   return pos;
 }
 
-/** Decodes a CONNECT body. Binary fields (will payload, password) are views into the frame's bytes. */
-export function decodeConnect(r: FrameReader): ConnectPacket {
+/**
+ * Decodes a CONNECT body whose fixed header had `headerFlags`. Binary fields (will payload,
+ * password) are views into the frame's bytes. `headerAt` is the frame's first byte, for errors.
+ */
+export function decodeConnect(r: FrameReader, headerFlags: number, headerAt: number): ConnectPacket {
   const nameAt = r.pos;
   const protocolName = r.string('protocol name');
-  // [MQTT-3.1.2-1] anything but "MQTT" is not this protocol.
-  if (protocolName !== 'MQTT') {
-    r.fail('INVALID_PROTOCOL_NAME', `protocol name must be "MQTT", got ${JSON.stringify(protocolName)}`, 'MQTT-3.1.2-1', nameAt);
+  const version = versionOfName(protocolName);
+  // [MQTT-3.1.2-1] a name other than "MQTT" (or 3.1's "MQIsdp") is not this protocol: close.
+  if (version === undefined) {
+    r.fail('INVALID_PROTOCOL_NAME', `protocol name must be "MQTT" or "MQIsdp", got ${JSON.stringify(protocolName)}`, 'MQTT-3.1.2-1', nameAt);
   }
   const protocolLevel = r.u8('protocol level');
   // [MQTT-3.1.2-2] the server answers an unsupported level with CONNACK 0x01, so stop here: the
-  // rest of the packet may follow another version's layout.
-  if (protocolLevel !== 4) {
-    r.fail('UNSUPPORTED_PROTOCOL_LEVEL', `protocol level ${protocolLevel} is not 4 (MQTT 3.1.1)`, 'MQTT-3.1.2-2', r.pos - 1, 1);
+  // rest of the packet may follow another version's layout. Bit 7 marks a bridge (version.ts).
+  if ((protocolLevel & ~BRIDGE_LEVEL_BIT) !== version) {
+    const want = version === 4 ? '4 (MQTT 3.1.1)' : '3 (MQTT 3.1)';
+    r.fail('UNSUPPORTED_PROTOCOL_LEVEL', `protocol level ${protocolLevel} is not ${want} for "${protocolName}"`, 'MQTT-3.1.2-2', r.pos - 1, 1);
+  }
+  // [MQTT-2.2.2-1] [MQTT-2.2.2-2] checked here, not while framing: in MQTT 3.1 these bits are "not used".
+  if (version === 4 && headerFlags !== 0) {
+    r.fail('INVALID_HEADER_FLAGS', `CONNECT flags must be 0, got ${headerFlags}`, 'MQTT-2.2.2-2', headerAt);
   }
   const flagsAt = r.pos;
-  const flags = r.u8('connect flags');
-  checkConnectFlags(r, flags, flagsAt);
+  let flags = r.u8('connect flags');
+  if (version === 4) checkConnectFlags(r, flags, flagsAt);
+  else flags = connectFlags31(r, flags, flagsAt);
   const keepAlive = r.u16('keep alive');
   // [MQTT-3.1.3-3] the client id is mandatory and first in the payload.
+  const idAt = r.pos;
   const clientId = r.string('client id', 'MQTT-3.1.3-3');
+  if (version === 3) {
+    const idLength = r.pos - idAt - 2;
+    if (idLength === 0 || idLength > MQTT31_MAX_CLIENT_ID_BYTES) r.fail('CLIENT_ID_REJECTED', clientIdRejected(idLength).message, undefined, idAt, 2);
+  }
   const packet: ConnectPacket = {
     cmd: 'connect',
     protocolName,
@@ -139,6 +169,22 @@ export function decodeConnect(r: FrameReader): ConnectPacket {
     r.fail('INVALID_LENGTH', `${r.remaining()} bytes after the last CONNECT field`, rule);
   }
   return packet;
+}
+
+function clientIdRejected(bytes: number): MqttError {
+  return new MqttError('CLIENT_ID_REJECTED', `an MQTT 3.1 client id is 1-${MQTT31_MAX_CLIENT_ID_BYTES} bytes, got ${bytes}`, { returnCode: 2 });
+}
+
+/**
+ * The connect flags of an MQTT 3.1 CONNECT, with what 3.1 calls "not used" cleared: bit 0, and
+ * the will QoS and will retain bits when there is no will (3.1.1 requires them to be 0).
+ * A will QoS of 3 and a password without a user name stay errors, as mosquitto also refuses them.
+ */
+function connectFlags31(r: FrameReader, flags: number, at: number): number {
+  flags &= ~RESERVED;
+  if ((flags & WILL) === 0) flags &= ~(WILL_RETAIN | (3 << WILL_QOS_SHIFT));
+  checkConnectFlags(r, flags, at);
+  return flags;
 }
 
 /** Checks the connect flags byte against spec 3.1.2.3 - 3.1.2.9. */

@@ -18,6 +18,7 @@ import { FrameReader } from './reader.js';
 import { decodeSuback } from './suback.js';
 import { decodeSubscribe } from './subscribe.js';
 import { decodeUnsubscribe } from './unsubscribe.js';
+import { checkProtocolVersion, protocolVersionOf, type ProtocolVersion } from './version.js';
 
 /**
  * Where frames that arrived split across chunks are copied. One area for all decoders, so an idle
@@ -33,16 +34,27 @@ export interface DecoderOptions {
    * buffered. Default: the protocol maximum, 268,435,460.
    */
   maxPacketSize?: number;
+  /**
+   * The protocol version of the stream: 4 (MQTT 3.1.1, the default) or 3 (MQTT 3.1), whose rules
+   * differ for fixed-header flags, CONNACK and SUBACK. A client sets it to the version it
+   * connects with; a server leaves it, and the decoder takes the version of the CONNECT it decodes.
+   */
+  protocolVersion?: ProtocolVersion;
 }
 
 /** Decodes the body the reader spans, of the type and flags in `h`. */
 function decodeBody(h: FixedHeader, r: FrameReader): Packet {
   let packet: Packet;
   switch (h.type) {
-    case 1:
-      return decodeConnect(r); // checks its own leftovers, citing the flag rules
+    case 1: {
+      // Checks its own header flags and leftovers, citing the flag rules.
+      const connect = decodeConnect(r, h.flags, r.pos - h.headerLength);
+      // What follows on this stream speaks the CONNECT's version.
+      r.version = protocolVersionOf(connect) ?? r.version;
+      return connect;
+    }
     case 2:
-      return decodeConnack(r);
+      return decodeConnack(r, r.version);
     case 3:
       return decodePublish(r, h.flags); // the payload takes the rest: nothing can be left
     case 4:
@@ -57,7 +69,7 @@ function decodeBody(h: FixedHeader, r: FrameReader): Packet {
       packet = decodeSubscribe(r);
       break;
     case 9:
-      packet = decodeSuback(r);
+      packet = decodeSuback(r, r.version);
       break;
     case 10:
       packet = decodeUnsubscribe(r);
@@ -141,6 +153,12 @@ export class Decoder {
       throw new RangeError(`maxPacketSize must be an integer 2-${MAX_PACKET_SIZE}, got ${String(max)}`);
     }
     this.maxPacketSize = max;
+    this.reader.version = checkProtocolVersion(options.protocolVersion ?? 4);
+  }
+
+  /** The protocol version whose rules apply: the option's, or that of the CONNECT decoded. */
+  get protocolVersion(): ProtocolVersion {
+    return this.reader.version;
   }
 
   /** The error that stopped this decoder, if any. */
@@ -217,8 +235,8 @@ export class Decoder {
       const off = this.headOffset;
       const ok =
         head.length - off >= 5 || this.first === this.last - 1
-          ? parseFixedHeader(head, off, head.length, this.consumed, this.maxPacketSize, h)
-          : parseFixedHeader(this.scratch, 0, this.gather(5), this.consumed, this.maxPacketSize, h);
+          ? parseFixedHeader(head, off, head.length, this.consumed, this.maxPacketSize, h, this.reader.version)
+          : parseFixedHeader(this.scratch, 0, this.gather(5), this.consumed, this.maxPacketSize, h, this.reader.version);
       if (!ok) return undefined;
       this.framed = true;
     }
@@ -312,11 +330,13 @@ export class Decoder {
 
 /**
  * Decodes `bytes`, which must hold exactly one whole packet. Payloads are views into `bytes`.
+ * `protocolVersion` (default 4) as for a {@link Decoder}; a CONNECT names its own.
  * @throws MqttError for a malformed packet, and `INVALID_LENGTH` for missing or trailing bytes.
  */
-export function decode(bytes: Uint8Array): Packet {
+export function decode(bytes: Uint8Array, options: Pick<DecoderOptions, 'protocolVersion'> = {}): Packet {
+  const version = checkProtocolVersion(options.protocolVersion ?? 4);
   const h = new FixedHeader();
-  if (!parseFixedHeader(bytes, 0, bytes.length, 0, MAX_PACKET_SIZE, h)) {
+  if (!parseFixedHeader(bytes, 0, bytes.length, 0, MAX_PACKET_SIZE, h, version)) {
     throw new MqttError('INVALID_LENGTH', 'the fixed header is incomplete', { offset: bytes.length });
   }
   const total = h.headerLength + h.remainingLength;
@@ -327,6 +347,7 @@ export function decode(bytes: Uint8Array): Packet {
     });
   }
   const r = new FrameReader();
+  r.version = version;
   r.reset(bytes, h.headerLength, total, h.headerLength);
   return decodeBody(h, r);
 }

@@ -20,18 +20,33 @@ import { encodePublishInto, publishFlags, publishLength, writePublish, writePubl
 import { subackLength, writeSuback } from './suback.js';
 import { subscribeLength, writeSubscribe } from './subscribe.js';
 import { unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
+import { checkProtocolVersion, type ProtocolVersion } from './version.js';
+
+/** Options of the encoders. */
+export interface EncodeOptions {
+  /**
+   * The protocol version of the connection the packet is for: 4 (MQTT 3.1.1, the default) or 3
+   * (MQTT 3.1), where a CONNACK has no Session Present flag and a SUBACK no 0x80. A CONNECT
+   * names its own version (`protocolName`, `protocolLevel`).
+   */
+  protocolVersion?: ProtocolVersion;
+}
+
+function versionOf(options: EncodeOptions | undefined): ProtocolVersion {
+  return options === undefined || options.protocolVersion === undefined ? 4 : checkProtocolVersion(options.protocolVersion);
+}
 
 /**
  * Checks `p` and returns its Remaining Length, which may exceed what the fixed header can carry
  * (callers check). With `ascii`, strings are measured as plain ASCII, unchecked (see `encodeAscii`).
  */
-function measure(p: Packet, ascii: boolean): number {
+function measure(p: Packet, ascii: boolean, version: ProtocolVersion): number {
   if (p === null || typeof p !== 'object') throw new MqttError('INVALID_PACKET', 'a packet must be an object');
   switch (p.cmd) {
     case 'connect':
       return connectLength(p, ascii);
     case 'connack':
-      return connackLength(p);
+      return connackLength(p, version);
     case 'publish':
       return publishLength(p, ascii);
     case 'puback':
@@ -43,7 +58,7 @@ function measure(p: Packet, ascii: boolean): number {
     case 'subscribe':
       return subscribeLength(p, ascii);
     case 'suback':
-      return subackLength(p);
+      return subackLength(p, version);
     case 'unsubscribe':
       return unsubscribeLength(p, ascii);
     case 'pingreq':
@@ -56,8 +71,8 @@ function measure(p: Packet, ascii: boolean): number {
 }
 
 /** Checks `p` and returns its Remaining Length. */
-function remainingLength(p: Packet): number {
-  const length = measure(p, false);
+function remainingLength(p: Packet, version: ProtocolVersion): number {
+  const length = measure(p, false, version);
   if (length > MAX_REMAINING_LENGTH) {
     throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
   }
@@ -138,10 +153,10 @@ const ONE_PASS_MAX_LENGTH = 4096;
  * error at all) gives up with `undefined`, and `encode` takes the checked path, which measures
  * every string exactly and throws the first problem in field order.
  */
-function encodeAscii(p: Packet): Uint8Array | undefined {
+function encodeAscii(p: Packet, version: ProtocolVersion): Uint8Array | undefined {
   let remaining: number;
   try {
-    remaining = measure(p, true);
+    remaining = measure(p, true, version);
   } catch {
     return undefined; // the checked path reports it
   }
@@ -157,18 +172,19 @@ function encodeAscii(p: Packet): Uint8Array | undefined {
  * @throws MqttError for anything that cannot be encoded, e.g. `INVALID_PACKET_ID` for a packet
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
-export function encode(packet: Packet): Uint8Array {
-  const fast = encodeAscii(packet);
+export function encode(packet: Packet, options?: EncodeOptions): Uint8Array {
+  const version = versionOf(options);
+  const fast = encodeAscii(packet, version);
   if (fast !== undefined) return fast;
-  const remaining = remainingLength(packet);
+  const remaining = remainingLength(packet, version);
   const buf = allocBytes(packetSize(remaining));
   writePacket(packet, remaining, buf, 0);
   return buf;
 }
 
 /** The number of bytes `encode(packet)` produces, without encoding. Throws as `encode` does. */
-export function encodedLength(packet: Packet): number {
-  const remaining = remainingLength(packet);
+export function encodedLength(packet: Packet, options?: EncodeOptions): number {
+  const remaining = remainingLength(packet, versionOf(options));
   return packetSize(remaining);
 }
 
@@ -177,14 +193,14 @@ export function encodedLength(packet: Packet): number {
  * `BUFFER_TOO_SMALL` when the packet does not fit, and as `encode` does; it throws before writing
  * a byte, so `target` is left as it was.
  */
-export function encodeInto(packet: Packet, target: Uint8Array, offset: number): number {
+export function encodeInto(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
   // A PUBLISH is the hot case (a client publishing many small messages into one batch buffer):
   // it has a fast path for plain ASCII topics, which writes nothing when it gives up.
   if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {
     const written = encodePublishInto(packet, target, offset);
     if (written !== 0) return written;
   }
-  return encodeIntoChecked(packet, target, offset);
+  return encodeIntoChecked(packet, target, offset, options);
 }
 
 /**
@@ -192,8 +208,8 @@ export function encodeInto(packet: Packet, target: Uint8Array, offset: number): 
  * written. The reference the fast paths are tested against.
  * @internal
  */
-export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: number): number {
-  const remaining = remainingLength(packet);
+export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
+  const remaining = remainingLength(packet, versionOf(options));
   const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
     throw new MqttError('BUFFER_TOO_SMALL', `${size} bytes do not fit at offset ${offset} of ${target.length}`);
@@ -207,9 +223,9 @@ export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: nu
  * array, not a copy (so large payloads are never copied; do not change it until written). For any
  * other packet it is `[encode(packet)]`.
  */
-export function encodeParts(packet: Packet): Uint8Array[] {
-  if (packet === null || typeof packet !== 'object' || packet.cmd !== 'publish') return [encode(packet)];
-  const remaining = remainingLength(packet);
+export function encodeParts(packet: Packet, options?: EncodeOptions): Uint8Array[] {
+  if (packet === null || typeof packet !== 'object' || packet.cmd !== 'publish') return [encode(packet, options)];
+  const remaining = remainingLength(packet, 4); // a PUBLISH is the same in both versions
   const p: PublishPacket = packet;
   const headSize = packetSize(remaining) - p.payload.length;
   const head = allocBytes(headSize);

@@ -37,10 +37,12 @@ export const MQTT_ERROR_CODES = {
   INVALID_TOPIC: 'close',
   /** A topic filter with a misplaced wildcard or otherwise invalid (spec 4.7). */
   INVALID_TOPIC_FILTER: 'close',
-  /** CONNECT protocol name is not "MQTT" [MQTT-3.1.2-1]. */
+  /** CONNECT protocol name is neither "MQTT" (3.1.1) nor "MQIsdp" (3.1) [MQTT-3.1.2-1]. */
   INVALID_PROTOCOL_NAME: 'close',
-  /** CONNECT protocol level is not 4: the server answers CONNACK 0x01 [MQTT-3.1.2-2]. */
+  /** CONNECT protocol level is not the name's (4 for "MQTT", 3 for "MQIsdp"): the server answers CONNACK 0x01 [MQTT-3.1.2-2]. */
   UNSUPPORTED_PROTOCOL_LEVEL: 'connack',
+  /** An MQTT 3.1 CONNECT whose client identifier is empty or over 23 bytes: the server answers CONNACK 0x02 (MQTT 3.1 section 3.1). */
+  CLIENT_ID_REJECTED: 'connack',
   /** CONNECT flags inconsistent (reserved bit, will flags, password without user name). */
   INVALID_CONNECT_FLAGS: 'close',
   /** SUBSCRIBE or UNSUBSCRIBE without any topic filter. */

@@ -13,6 +13,10 @@
  */
 import { MqttError } from './errors.js';
 import type { PacketCmd } from './packets.js';
+import type { ProtocolVersion } from './version.js';
+
+/** CONNECT's packet type; its flags are checked by `decodeConnect` (see `PacketShape.flags`). */
+const CONNECT_TYPE = 1;
 
 /** The largest Remaining Length 4 bytes can carry: 0xFF 0xFF 0xFF 0x7F (spec 2.2.3). */
 export const MAX_REMAINING_LENGTH = 268_435_455;
@@ -23,7 +27,10 @@ export const MAX_PACKET_SIZE = MAX_REMAINING_LENGTH + 5;
 /** What spec table 2.2 requires of one packet type's fixed header. */
 export interface PacketShape {
   readonly cmd: PacketCmd;
-  /** Required flag bits 3-0, or -1 for PUBLISH, whose flags carry DUP, QoS and RETAIN. */
+  /**
+   * Required flag bits 3-0, or -1 for PUBLISH, whose flags carry DUP, QoS and RETAIN. CONNECT's
+   * are checked by its decoder, once the protocol name says which version's rules apply.
+   */
   readonly flags: number;
   /** The rule cited when the flags differ from `flags`. */
   readonly flagsRule: string;
@@ -112,6 +119,7 @@ export function parseFixedHeader(
   streamOffset: number,
   maxPacketSize: number,
   out: FixedHeader,
+  version: ProtocolVersion = 4,
 ): boolean {
   if (start >= end) return false;
   const first = buf[start];
@@ -122,7 +130,7 @@ export function parseFixedHeader(
     throw new MqttError('INVALID_PACKET_TYPE', `packet type ${type} is reserved`, { offset: streamOffset });
   }
   if (shape.flags === -1) checkPublishFlags(flags, streamOffset);
-  else if (flags !== shape.flags) {
+  else if (flags !== shape.flags && type !== CONNECT_TYPE && !(version === 3 && flagsFit31(shape.flags, flags))) {
     // [MQTT-2.2.2-1] reserved flag bits must hold the table's values; [MQTT-2.2.2-2] else close.
     throw new MqttError('INVALID_HEADER_FLAGS', `${shape.cmd.toUpperCase()} flags must be ${shape.flags}, got ${flags}`, {
       rule: shape.flagsRule,
@@ -165,6 +173,16 @@ export function parseFixedHeader(
   out.remainingLength = remaining;
   out.headerLength = headerLength;
   return true;
+}
+
+/**
+ * MQTT 3.1 (section 2.1) used the fixed-header flags of every packet as DUP, QoS and RETAIN:
+ * PUBREL, SUBSCRIBE and UNSUBSCRIBE are sent at QoS 1 and may carry DUP when resent; in the other
+ * packets the flags are "not used". 3.1.1 made them fixed values [MQTT-2.2.2-1]. So for 3.1 only
+ * the QoS bits of the three QoS 1 packets are checked.
+ */
+function flagsFit31(required: number, flags: number): boolean {
+  return required === 0 || (flags & 0b0110) === required;
 }
 
 /**

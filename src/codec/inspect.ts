@@ -174,9 +174,17 @@ function walkFixedHeader(w: Walker, packet: Packet, byte0: number): void {
   w.add(n, 'remaining length', value, '2.2.3');
 }
 
+/** 4 is MQTT 3.1.1, 3 is MQTT 3.1; bit 7 marks a bridge (see version.ts). */
+function levelText(level: number): string | number {
+  const version = level & 0x7f;
+  const name = version === 4 ? '3.1.1' : version === 3 ? '3.1' : undefined;
+  if (name === undefined) return level;
+  return (level & 0x80) !== 0 ? `${hex2(level)} (${name}, bridge)` : `${level} (${name})`;
+}
+
 function walkConnect(w: Walker, p: Extract<Packet, { cmd: 'connect' }>): void {
   w.prefixed('protocol name', () => quote(p.protocolName), '3.1.2.1');
-  w.add(1, 'protocol level', p.protocolLevel === 4 ? '4 (3.1.1)' : p.protocolLevel, '3.1.2.2');
+  w.add(1, 'protocol level', levelText(p.protocolLevel), '3.1.2.2');
   const f = w.u8();
   w.add(1, 'connect flags', hex2(f), '3.1.2.3');
   w.flag('7', 'user name flag', bit(f, 7), '3.1.2.8');

@@ -7,6 +7,7 @@ import { EMPTY_BYTES } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
 import { HASH, PLUS, topicByteLength } from './topic.js';
 import { asciiString, utf8String } from './utf8.js';
+import type { ProtocolVersion } from './version.js';
 
 /**
  * Byte classes for scanning a topic name in one branch-free pass: bit 0 marks a byte a topic name
@@ -33,6 +34,8 @@ export class FrameReader {
   end = 0;
   /** Stream offset of `buf[0]`, so that `base + pos` is the stream offset of `pos`. */
   base = 0;
+  /** The protocol version whose rules apply: set by the decoder's option, then by a decoded CONNECT. */
+  version: ProtocolVersion = 4;
 
   /** Points the reader at `buf[pos, end)`, whose first byte sits at `streamOffset` in the stream. */
   reset(buf: Uint8Array, pos: number, end: number, streamOffset: number): void {

@@ -50,6 +50,13 @@ describe('parseConfig', () => {
     expect(parseConfig('listener 0 127.0.0.1\r\n')).toEqual({ port: 0, host: '127.0.0.1' });
   });
 
+  it('reads mosquitto’s accept_protocol_versions (3 = MQTT 3.1, 4 = MQTT 3.1.1) in its spellings', () => {
+    expect(parseConfig('accept_protocol_versions 3,4\n')).toEqual({ protocolVersions: [3, 4] });
+    expect(parseConfig('accept_protocol_versions 4\n')).toEqual({ protocolVersions: [4] });
+    expect(parseConfig('accept_protocol_versions 3, 4\n')).toEqual({ protocolVersions: [3, 4] });
+    expect(() => parseConfig('accept_protocol_versions 3,5\n')).toThrow(ConfigError);
+  });
+
   it('reads the memory bounds: per-client queued bytes, retained messages and bytes, offline sessions', () => {
     const text = ['max_queued_bytes 1048576', 'max_retained_messages 500', 'max_retained_bytes 2097152', 'max_offline_sessions 20', 'max_connections 300'].join('\n');
     expect(parseConfig(text)).toEqual({ maxQueuedBytes: 1_048_576, maxRetainedMessages: 500, maxRetainedBytes: 2_097_152, maxOfflineSessions: 20, maxConnections: 300 });

@@ -234,8 +234,8 @@ describe('CONNECT: authentication', () => {
     h.core.on('disconnect', (c, r) => events.push(['disconnect', c, r]));
     h.connect({ clientId: 'e', username: 'u', keepAlive: 30 }).send({ cmd: 'disconnect' });
     expect(events).toEqual([
-      ['connect', { clientId: 'e', username: 'u', cleanSession: true, keepAlive: 30, remoteAddress: 'memory' }],
-      ['disconnect', { clientId: 'e', username: 'u', cleanSession: true, keepAlive: 30, remoteAddress: 'memory' }, 'disconnect'],
+      ['connect', { clientId: 'e', username: 'u', cleanSession: true, keepAlive: 30, remoteAddress: 'memory', protocolVersion: 4 }],
+      ['disconnect', { clientId: 'e', username: 'u', cleanSession: true, keepAlive: 30, remoteAddress: 'memory', protocolVersion: 4 }, 'disconnect'],
     ]);
   });
 });

@@ -80,8 +80,8 @@ describe('Session: the CONNECT phase', () => {
     expect(out.at(-1)).toMatchObject({ type: 'close', reason: 'refused' });
   });
 
-  it('[MQTT-3.1.2-1] closes without CONNACK when the protocol name is not MQTT', () => {
-    const err = decodeError(rawConnect({ name: 'MQIsdp', level: 3 }));
+  it('[MQTT-3.1.2-1] closes without CONNACK when the protocol name is not MQTT (nor MQTT 3.1\'s MQIsdp)', () => {
+    const err = decodeError(rawConnect({ name: 'MQTTv3', level: 3 }));
     expect(err).toMatchObject({ code: 'INVALID_PROTOCOL_NAME', rule: 'MQTT-3.1.2-1' });
     const out = new Session(OPTS, T0).fail(err);
     expect(sends(out)).toEqual([]);

@@ -39,9 +39,10 @@ const bytes = (maxLength: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ m
 
 const will: fc.Arbitrary<Will> = fc.record({ topic: topicName, payload: bytes(16), qos, retain: fc.boolean() });
 
-const connect = fc
+/** A CONNECT of the given protocol name and level whose client id comes from `clientId`. */
+const connectOf = (protocolName: string, protocolLevel: number, clientId: fc.Arbitrary<string>) => fc
   .record({
-    clientId: mqttString,
+    clientId,
     cleanSession: fc.boolean(),
     keepAlive: fc.integer({ min: 0, max: 0xffff }),
     will: fc.option(will, { nil: undefined }),
@@ -49,7 +50,7 @@ const connect = fc
     password: fc.option(bytes(16), { nil: undefined }),
   })
   .map(({ will, username, password, ...rest }): Packet => {
-    const p: Packet = { cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, ...rest };
+    const p: Packet = { cmd: 'connect', protocolName, protocolLevel, ...rest };
     if (will !== undefined) p.will = will;
     if (username !== undefined) {
       p.username = username;
@@ -58,6 +59,8 @@ const connect = fc
     }
     return p;
   });
+
+const connect = connectOf('MQTT', 4, mqttString);
 
 const publish: fc.Arbitrary<Packet> = fc
   .record({ topic: topicName, payload: bytes(64), qos, retain: fc.boolean(), dup: fc.boolean(), packetId })
@@ -102,6 +105,23 @@ export const anyPacket: fc.Arbitrary<Packet> = fc.oneof(...Object.values(packetB
 
 /** A short stream of valid packets. */
 export const packetStream: fc.Arbitrary<Packet[]> = fc.array(anyPacket, { minLength: 1, maxLength: 8 });
+
+/**
+ * Valid packets of each type on an MQTT 3.1 connection: the CONNECT is "MQIsdp" level 3 (or 0x83,
+ * from a bridge) with a client id of 1-23 bytes (at most 5 characters of at most 4 bytes), a
+ * CONNACK has no Session Present flag and a SUBACK no 0x80.
+ */
+export const packetByType31: Record<Packet['cmd'], fc.Arbitrary<Packet>> = {
+  ...packetByType,
+  connect: fc.constantFrom(3, 0x83).chain((level) => connectOf('MQIsdp', level, fc.string({ unit: stringUnit, minLength: 1, maxLength: 5 }))),
+  connack: packetByType.connack.map((p): Packet => ({ ...p, sessionPresent: false }) as Packet),
+  suback: fc
+    .record({ packetId, returnCodes: fc.array(fc.constantFrom<SubackReturnCode>(0, 1, 2), { minLength: 1, maxLength: 5 }) })
+    .map((r): Packet => ({ cmd: 'suback', ...r })),
+};
+
+/** A short stream of valid packets on an MQTT 3.1 connection. */
+export const packetStream31: fc.Arbitrary<Packet[]> = fc.array(fc.oneof(...Object.values(packetByType31)), { minLength: 1, maxLength: 8 });
 
 /**
  * A string from the characters every string check looks at: plain ASCII, the level separator,

@@ -19,9 +19,11 @@ import { thrown } from './helpers.js';
 
 const withTrailer = (bytes: number[]) => Buffer.from([...bytes, ...TRAILER.bytes]);
 
-describe.each(FIXTURES)('$name', ({ packet, bytes }) => {
+describe.each(FIXTURES)('$name', ({ packet, bytes, protocolVersion = 4 }) => {
+  // The connection's version; a CONNECT names its own, and the decoder takes it from there.
+  const v = { protocolVersion };
   it('decodes, stopping at the packet boundary before a trailing foreign frame', () => {
-    const decoder = new Decoder();
+    const decoder = new Decoder(v);
     const out = decoder.feed(withTrailer(bytes));
     expect(out.map(plain)).toStrictEqual([plain(packet), TRAILER.packet]);
     expect(decoder.bufferedBytes).toBe(0);
@@ -29,35 +31,35 @@ describe.each(FIXTURES)('$name', ({ packet, bytes }) => {
   });
 
   it('decodes with decode() when given exactly its bytes', () => {
-    expect(plain(decode(Uint8Array.from(bytes)))).toStrictEqual(plain(packet));
+    expect(plain(decode(Uint8Array.from(bytes), v))).toStrictEqual(plain(packet));
   });
 
   it('encodes to exactly the golden bytes', () => {
-    expect([...encode(packet)]).toEqual(bytes);
+    expect([...encode(packet, v)]).toEqual(bytes);
   });
 
   it('round-trips: decode(encode(p)) equals p', () => {
-    expect(plain(decode(encode(packet)))).toStrictEqual(plain(packet));
+    expect(plain(decode(encode(packet, v), v))).toStrictEqual(plain(packet));
   });
 
   it('encodedLength matches the byte count', () => {
-    expect(encodedLength(packet)).toBe(bytes.length);
+    expect(encodedLength(packet, v)).toBe(bytes.length);
   });
 
   it('encodeInto writes the same bytes at an offset and returns their count', () => {
     const target = new Uint8Array(bytes.length + 10).fill(0xee);
-    expect(encodeInto(packet, target, 3)).toBe(bytes.length);
+    expect(encodeInto(packet, target, 3, v)).toBe(bytes.length);
     expect([...target.subarray(3, 3 + bytes.length)]).toEqual(bytes);
     expect(target[2]).toBe(0xee); // nothing before the offset
     expect(target[3 + bytes.length]).toBe(0xee); // nothing after the packet
   });
 
   it('encodeParts concatenates to the same bytes', () => {
-    expect([...Buffer.concat(encodeParts(packet))]).toEqual(bytes);
+    expect([...Buffer.concat(encodeParts(packet, v))]).toEqual(bytes);
   });
 
   it('decode() refuses the bytes with one byte missing or one byte extra', () => {
-    expect(thrown(() => decode(Uint8Array.from(bytes.slice(0, -1)))).code).toBe('INVALID_LENGTH');
+    expect(thrown(() => decode(Uint8Array.from(bytes.slice(0, -1)), v)).code).toBe('INVALID_LENGTH');
     expect(thrown(() => decode(Uint8Array.from([...bytes, 0]))).code).toBe('INVALID_LENGTH');
   });
 });

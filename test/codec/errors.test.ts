@@ -35,8 +35,12 @@ describe('fixed header (spec 2.2)', () => {
     expect(refusal(frame(0xf0))[0]).toBe('INVALID_PACKET_TYPE');
   });
 
+  it('[MQTT-2.2.2-1] [MQTT-2.2.2-2] refuses an MQTT 3.1.1 CONNECT with reserved flag bits set, once its name says 3.1.1', () => {
+    const err = decodeError(frame(0x11, ...str('MQTT'), 4, 2, 0, 0, ...str('c')));
+    expect([err.code, err.rule, err.offset]).toEqual(['INVALID_HEADER_FLAGS', 'MQTT-2.2.2-2', 0]);
+  });
+
   it.each([
-    ['CONNECT', 0x11, 'MQTT-2.2.2-2'],
     ['CONNACK', 0x28, 'MQTT-2.2.2-2'],
     ['PUBACK', 0x42, 'MQTT-2.2.2-2'],
     ['PUBREC', 0x51, 'MQTT-2.2.2-2'],
@@ -112,8 +116,8 @@ describe('packet identifiers (spec 2.3.1)', () => {
 });
 
 describe('CONNECT (spec 3.1)', () => {
-  it('[MQTT-3.1.2-1] refuses a protocol name other than "MQTT"', () => {
-    expect(refusal(frame(0x10, ...str('MQIsdp'), 3, 2, 0, 0, ...str('c')))).toEqual(['INVALID_PROTOCOL_NAME', 'MQTT-3.1.2-1']);
+  it('[MQTT-3.1.2-1] refuses a protocol name other than "MQTT" (or MQTT 3.1\'s "MQIsdp")', () => {
+    expect(refusal(frame(0x10, ...str('MQIsdP'), 3, 2, 0, 0, ...str('c')))).toEqual(['INVALID_PROTOCOL_NAME', 'MQTT-3.1.2-1']);
     expect(refusal(frame(0x10, ...str('mqtt'), 4, 2, 0, 0, ...str('c')))).toEqual(['INVALID_PROTOCOL_NAME', 'MQTT-3.1.2-1']);
   });
 

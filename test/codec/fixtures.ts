@@ -2,7 +2,7 @@
  * Golden fixtures: each packet object beside its exact bytes, with a comment on every field.
  * One table drives the decode, encode, round-trip, length and chunking tests.
  */
-import type { Packet } from '../../src/codec/index.js';
+import type { Packet, ProtocolVersion } from '../../src/codec/index.js';
 import { ascii } from './helpers.js';
 
 /** One packet and the bytes it encodes to. */
@@ -10,6 +10,8 @@ export interface Fixture {
   name: string;
   packet: Packet;
   bytes: number[];
+  /** The connection's protocol version, when it is not 4 (MQTT 3.1.1). */
+  protocolVersion?: ProtocolVersion;
 }
 
 const u8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -321,6 +323,80 @@ export const FIXTURES: Fixture[] = [
     bytes: [
       0xe0, // type 14 DISCONNECT, flags 0000 ([MQTT-3.14.1-1])
       0x00, // Remaining Length 0
+    ],
+  },
+  // --- MQTT 3.1 (protocol name "MQIsdp", level 3) and bridges --------------------------------
+  {
+    name: 'MQTT 3.1 CONNECT (MQIsdp, level 3)',
+    packet: { cmd: 'connect', protocolName: 'MQIsdp', protocolLevel: 3, clientId: 'sensor-7', cleanSession: true, keepAlive: 60 },
+    bytes: [
+      0x10, // type 1 CONNECT, flags 0000
+      22, // Remaining Length: 12 (variable header) + 10 (client id)
+      0x00, 0x06, ...ascii('MQIsdp'), // protocol name "MQIsdp" (MQTT 3.1)
+      0x03, // protocol level 3
+      0b0000_0010, // connect flags: clean session
+      0x00, 60, // keep alive 60 s
+      0x00, 0x08, ...ascii('sensor-7'), // client id: 3.1 requires 1-23 characters
+    ],
+  },
+  {
+    name: 'MQTT 3.1 CONNECT from a bridge (level 0x83) with will and user name',
+    packet: {
+      cmd: 'connect',
+      protocolName: 'MQIsdp',
+      protocolLevel: 0x83,
+      clientId: 'hub.b1',
+      cleanSession: false,
+      keepAlive: 10,
+      will: { topic: 'b/state', payload: u8('0'), qos: 2, retain: false },
+      username: 'b',
+    },
+    bytes: [
+      0x10, // CONNECT
+      35, // Remaining Length: 12 + 8 + 9 + 3 + 3
+      0x00, 0x06, ...ascii('MQIsdp'), // protocol name
+      0x83, // protocol level 3 with bit 7 set: a bridge (mosquitto try_private)
+      0b1001_0100, // connect flags: user name, will QoS 10, will flag
+      0x00, 10, // keep alive 10 s
+      0x00, 0x06, ...ascii('hub.b1'), // client id
+      0x00, 0x07, ...ascii('b/state'), // will topic
+      0x00, 0x01, ...ascii('0'), // will message
+      0x00, 0x01, ...ascii('b'), // user name
+    ],
+  },
+  {
+    name: 'MQTT 3.1.1 CONNECT from a bridge (level 0x84)',
+    packet: { cmd: 'connect', protocolName: 'MQTT', protocolLevel: 0x84, clientId: 'br', cleanSession: true, keepAlive: 60 },
+    bytes: [
+      0x10, // CONNECT
+      14, // Remaining Length
+      0x00, 0x04, ...ascii('MQTT'), // protocol name
+      0x84, // protocol level 4 with bit 7 set: a bridge
+      0b0000_0010, // connect flags: clean session
+      0x00, 60, // keep alive 60 s
+      0x00, 0x02, ...ascii('br'), // client id
+    ],
+  },
+  {
+    name: 'MQTT 3.1 CONNACK accepted (no Session Present flag)',
+    protocolVersion: 3,
+    packet: { cmd: 'connack', sessionPresent: false, returnCode: 0 },
+    bytes: [
+      0x20, // type 2 CONNACK
+      0x02, // Remaining Length
+      0x00, // reserved, not used in 3.1
+      0x00, // return code 0: accepted
+    ],
+  },
+  {
+    name: 'MQTT 3.1 SUBACK granting QoS 2, 0, 1 (no 0x80 in 3.1)',
+    protocolVersion: 3,
+    packet: { cmd: 'suback', packetId: 3, returnCodes: [2, 0, 1] },
+    bytes: [
+      0x90, // type 9 SUBACK
+      0x05, // Remaining Length
+      0x00, 0x03, // packet identifier 3
+      0x02, 0x00, 0x01, // granted QoS, one per filter
     ],
   },
 ];

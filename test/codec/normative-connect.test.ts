@@ -34,8 +34,8 @@ const base: ConnectPacket = { cmd: 'connect', protocolName: 'MQTT', protocolLeve
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('CONNECT protocol name and level (spec 3.1.2.1, 3.1.2.2)', () => {
-  it('[MQTT-3.1.2-1] a protocol name other than "MQTT" is refused (MQIsdp is MQTT 3.1)', () => {
-    const err = decodeError(connect(CLEAN, [field('c')], { name: 'MQIsdp', level: 3 }));
+  it('[MQTT-3.1.2-1] a protocol name other than "MQTT" is refused (only MQTT 3.1\'s "MQIsdp" is also known)', () => {
+    const err = decodeError(connect(CLEAN, [field('c')], { name: 'MQISDP', level: 3 }));
     expect(err.code).toBe('INVALID_PROTOCOL_NAME');
     expect(err.rule).toBe('MQTT-3.1.2-1');
     expect(err.offset).toBe(2);

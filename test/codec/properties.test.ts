@@ -6,11 +6,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeIntoChecked } from '../../src/codec/encode.js';
 import { Decoder, decode, encode, encodedLength, encodeInto, isMqttError, type Packet } from '../../src/codec/index.js';
-import { anyPacket, edgyStringPacket, oddPublish, packetByType, packetStream, plain } from './arbitraries.js';
+import { anyPacket, edgyStringPacket, oddPublish, packetByType, packetByType31, packetStream, packetStream31, plain } from './arbitraries.js';
+import type { ProtocolVersion } from '../../src/codec/index.js';
 
 const RUNS = 300;
 
-const concat = (packets: Packet[]) => Buffer.concat(packets.map((p) => encode(p)));
+const concat = (packets: Packet[], protocolVersion: ProtocolVersion = 4) => Buffer.concat(packets.map((p) => encode(p, { protocolVersion })));
 
 /** Splits `bytes` at the given cut points (taken modulo its length), in order. */
 function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -30,8 +31,8 @@ function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
  * anything else thrown fails the property. The loop is bounded: each `next()` either consumes a
  * packet or returns undefined.
  */
-function decodeAll(chunks: Uint8Array[]): { packets: Packet[]; error?: unknown } {
-  const decoder = new Decoder({ maxPacketSize: 512 });
+function decodeAll(chunks: Uint8Array[], protocolVersion: ProtocolVersion = 4): { packets: Packet[]; error?: unknown } {
+  const decoder = new Decoder({ maxPacketSize: 512, protocolVersion });
   const packets: Packet[] = [];
   try {
     for (const chunk of chunks) packets.push(...decoder.feed(chunk));
@@ -163,6 +164,53 @@ describe('properties', () => {
         expect(decoder.offset + decoder.bufferedBytes).toBe(end);
       }),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('properties on an MQTT 3.1 connection (protocol version 3)', () => {
+  const v3 = { protocolVersion: 3 } as const;
+
+  it.each(Object.keys(packetByType31))('decode(encode(p)) equals p for %s packets', (cmd) => {
+    fc.assert(
+      fc.property(packetByType31[cmd as Packet['cmd']], (p) => {
+        expect(plain(decode(encode(p, v3), v3))).toStrictEqual(plain(p));
+        expect(encodedLength(p, v3)).toBe(encode(p, v3).length);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('any chunking of a 3.1 stream yields the same packets', () => {
+    fc.assert(
+      fc.property(packetStream31, fc.array(fc.nat(), { maxLength: 12 }), (packets, cuts) => {
+        const { packets: out, error } = decodeAll(splitAt(concat(packets, 3), cuts), 3);
+        expect(error).toBeUndefined();
+        expect(out.map(plain)).toStrictEqual(packets.map(plain));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a server decoder takes the version of the CONNECT: a 3.1 CONNECT, then 3.1 packets', () => {
+    fc.assert(
+      fc.property(packetByType31.connect, packetStream31, fc.array(fc.nat(), { maxLength: 12 }), (connect, packets, cuts) => {
+        const { packets: out, error } = decodeAll(splitAt(concat([connect, ...packets], 3), cuts));
+        expect(error).toBeUndefined();
+        expect(out.map(plain)).toStrictEqual([connect, ...packets].map(plain));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('arbitrary bytes only ever yield packets or an MqttError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), (bytes, cuts) => {
+        for (const { packets } of [decodeAll(splitAt(bytes, cuts), 3)]) {
+          for (const p of packets) expect(plain(decode(encode(p, v3), v3))).toStrictEqual(plain(p));
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -14,7 +14,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { Decoder, encode } from '../../src/codec/index.js';
-import type { ConnackPacket, ConnectPacket, Packet, PacketCmd } from '../../src/codec/index.js';
+import type { ConnackPacket, ConnectPacket, Packet, PacketCmd, ProtocolVersion } from '../../src/codec/index.js';
 
 const open = new Set<RawClient>();
 
@@ -25,6 +25,8 @@ export interface RawClientOptions {
   maxPacketSize?: number;
   /** Connect timeout in ms (default 5 s). */
   timeoutMs?: number;
+  /** Decode what the peer sends by this version's rules (default 4; 3 for an MQTT 3.1 client). */
+  protocolVersion?: ProtocolVersion;
 }
 
 /** A CONNECT with sensible defaults: protocol MQTT level 4, clean session, keepAlive 0. */
@@ -53,9 +55,9 @@ export class RawClient {
   #waiters: Array<{ resolve: (p: Packet) => void; reject: (e: Error) => void }> = [];
   #isClosed = false;
 
-  private constructor(socket: Socket, maxPacketSize?: number) {
+  private constructor(socket: Socket, options: RawClientOptions) {
     this.socket = socket;
-    this.#decoder = new Decoder(maxPacketSize === undefined ? {} : { maxPacketSize });
+    this.#decoder = new Decoder({ maxPacketSize: options.maxPacketSize, protocolVersion: options.protocolVersion });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {
@@ -84,7 +86,7 @@ export class RawClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeListener('error', reject);
-        resolve(new RawClient(socket, options.maxPacketSize));
+        resolve(new RawClient(socket, options));
       });
       socket.once('error', (e) => {
         clearTimeout(timer);

@@ -244,6 +244,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       },
       logger && ((line) => logger(prefix + line)),
       this.#config.maxPacketSize,
+      this.#config.session.protocolVersion,
     );
     this.#link = link;
     this.#apply(this.#session.open(Date.now()));

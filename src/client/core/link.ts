@@ -14,7 +14,7 @@
  * Bytes the codec cannot decode are a protocol violation by the server: the link closes
  * [MQTT-4.8.0-1] and reports the codec's `MqttError`.
  */
-import { Decoder, describePacket, encodedLength, encodeInto, encodeParts, type Packet } from '../../codec/index.js';
+import { Decoder, describePacket, encodedLength, encodeInto, encodeParts, type Packet, type ProtocolVersion } from '../../codec/index.js';
 import type { Transport } from '../transport.js';
 
 /** What a link reports to its owner. */
@@ -102,11 +102,14 @@ export class Link {
     else if (!wasFull) this.#handlers.full();
   };
 
-  /** `maxPacketSize`: the largest packet accepted from the peer (the codec's default when omitted). */
-  constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void, maxPacketSize?: number) {
+  /**
+   * `maxPacketSize`: the largest packet accepted from the peer (the codec's default when omitted);
+   * `protocolVersion`: the version the client connects with, whose rules the server's packets follow.
+   */
+  constructor(transport: Transport, handlers: LinkHandlers, log?: (line: string) => void, maxPacketSize?: number, protocolVersion: ProtocolVersion = 4) {
     this.#transport = transport;
     this.#handlers = handlers;
-    this.#decoder = new Decoder(maxPacketSize === undefined ? {} : { maxPacketSize });
+    this.#decoder = new Decoder(maxPacketSize === undefined ? { protocolVersion } : { maxPacketSize, protocolVersion });
     this.#log = log;
     transport.onData((chunk) => this.#data(chunk));
     transport.onClose((error) => this.#close(error));

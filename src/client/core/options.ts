@@ -2,7 +2,7 @@
  * Client options: what `connect()` accepts, and how a URL plus options become the settings of
  * one client. Everything invalid is refused here, before any connection is attempted.
  */
-import { MqttError, validateTopicName, type QoS, type Will } from '../../codec/index.js';
+import { MQTT31_MAX_CLIENT_ID_BYTES, MqttError, validateTopicName, type ProtocolVersion, type QoS, type Will } from '../../codec/index.js';
 import { ClientError } from '../errors.js';
 import { getDefaultPort, type TlsOptions, type TransportFactory } from '../transport.js';
 import type { ReconnectOptions } from './backoff.js';
@@ -24,7 +24,10 @@ export interface ClientOptions extends TlsOptions {
   host?: string;
   /** Default 1883 for mqtt, 8883 for mqtts. */
   port?: number;
-  /** Default: `mqtt311_` and 16 random hex digits. */
+  /**
+   * Default: `mqtt311_` and 16 random hex digits (15 with `protocolVersion: 3`, whose client ids
+   * are 1-23 bytes).
+   */
   clientId?: string;
   /** Default true: start a new session, discarding any stored one (spec 3.1.2.4). */
   cleanSession?: boolean;
@@ -64,6 +67,13 @@ export interface ClientOptions extends TlsOptions {
   maxPacketSize?: number;
   /** Opens the connection; overrides the transport registered for the URL's protocol. */
   transport?: TransportFactory;
+  /**
+   * 4 (default) speaks MQTT 3.1.1; 3 speaks MQTT 3.1 (CONNECT "MQIsdp" level 3) to a server that
+   * only knows that version. The URL scheme stays `mqtt://`. With 3, `sessionPresent` is always
+   * false (3.1's CONNACK has no such flag) and a refused subscription is not reported as 0x80
+   * (3.1's SUBACK has no failure code).
+   */
+  protocolVersion?: ProtocolVersion;
 }
 
 /** The settled configuration of one client. */
@@ -143,9 +153,15 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
     throw invalid('a password needs a user name in MQTT 3.1.1', 'MQTT-3.1.2-22');
   }
   const cleanSession = o.cleanSession ?? true;
-  const clientId = o.clientId ?? generateClientId();
+  const protocolVersion = o.protocolVersion ?? 4;
+  if (protocolVersion !== 3 && protocolVersion !== 4) throw invalid(`protocolVersion must be 3 (MQTT 3.1) or 4 (MQTT 3.1.1), got ${String(protocolVersion)}`);
+  const clientId = o.clientId ?? (protocolVersion === 3 ? generateClientId().slice(0, MQTT31_MAX_CLIENT_ID_BYTES) : generateClientId());
   if (clientId === '' && !cleanSession) {
     throw invalid('an empty clientId needs cleanSession true', 'MQTT-3.1.3-7');
+  }
+  const idBytes = utf8.encode(clientId).length;
+  if (protocolVersion === 3 && (idBytes === 0 || idBytes > MQTT31_MAX_CLIENT_ID_BYTES)) {
+    throw invalid(`an MQTT 3.1 clientId is 1-${MQTT31_MAX_CLIENT_ID_BYTES} bytes, got ${idBytes}`);
   }
   const keepAlive = o.keepAlive ?? 60;
   if (!Number.isInteger(keepAlive) || keepAlive < 0 || keepAlive > 65535) throw invalid(`keepAlive must be 0..65535 seconds, got ${keepAlive}`);
@@ -154,6 +170,7 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
     clientId,
     cleanSession,
     keepAlive,
+    protocolVersion,
     maxInflight: Math.min(65535, checkCount(o.maxInflight, 'maxInflight', DEFAULT_MAX_INFLIGHT, 1)),
     maxQueued: checkCount(o.maxQueued, 'maxQueued', 1000, 0),
     connectTimeout: checkCount(o.connectTimeout, 'connectTimeout', 30_000, 0),

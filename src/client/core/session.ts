@@ -16,7 +16,7 @@
  * Session state (unacknowledged packets, QoS 2 identifiers awaiting PUBREL, subscriptions)
  * outlives each network connection [MQTT-4.1.0-1]; only `close()` discards it.
  */
-import type { ConnackPacket, ConnectPacket, Packet, PublishPacket } from '../../codec/index.js';
+import { connectProtocol, type ConnackPacket, type ConnectPacket, type Packet, type ProtocolVersion, type PublishPacket } from '../../codec/index.js';
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
@@ -30,6 +30,8 @@ Object.freeze(NOTHING);
 
 /** Settings of a session. Times in milliseconds except `keepAlive` (seconds, as on the wire). */
 export interface SessionOptions extends Pick<ConnectPacket, 'clientId' | 'cleanSession' | 'keepAlive' | 'will' | 'username' | 'password'> {
+  /** 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1 (CONNECT "MQIsdp" level 3). */
+  protocolVersion?: ProtocolVersion;
   /** QoS 1/2 publishes awaiting acknowledgement at once (default 20, see `ClientOptions.maxInflight`). */
   maxInflight?: number;
   /** Operations waiting to be sent, while offline or behind a full window (default 1000). */
@@ -121,8 +123,7 @@ export class ClientSession {
     const o = this.options;
     const packet: ConnectPacket = {
       cmd: 'connect',
-      protocolName: 'MQTT',
-      protocolLevel: 4,
+      ...connectProtocol(o.protocolVersion ?? 4),
       clientId: o.clientId,
       cleanSession: o.cleanSession,
       keepAlive: o.keepAlive,

@@ -4,6 +4,7 @@
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
 import type { BrokerError } from './errors.js';
+import type { PasswordEntry } from './passwd.js';
 import type { CloseReason } from './session.js';
 
 /** A connected client, as events and hooks see it. */
@@ -105,8 +106,11 @@ export interface BrokerOptions {
   socketHighWaterMark?: number;
   /** Accept clients without a user name. Default `true`. */
   allowAnonymous?: boolean;
-  /** User name → password (plain text: this is a test broker). */
-  users?: Record<string, string>;
+  /**
+   * User name → password: plain text, or a mosquitto hash entry (`parsePasswordFile`,
+   * `hashPassword` in passwd.ts; config `password_file`).
+   */
+  users?: Record<string, string | PasswordEntry>;
   /** Access-control rules (see `AclRule`); none → everything allowed. */
   acl?: AclRule[];
   /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */

@@ -4,6 +4,7 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
 import type { BrokerOptions } from './options.js';
@@ -32,9 +33,11 @@ export class Broker extends BrokerCore {
   #ws: WsListener | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #budget: MemoryBudget;
 
   constructor(options: BrokerOptions = {}) {
     super(options);
+    this.#budget = new MemoryBudget(this.options.memoryBudget, this.options.partialPacketTimeout);
     // One coarse clock for every connection: connect timeouts and keep-alive need no per-packet timers.
     const every = Math.min(500, Math.max(25, Math.floor(this.options.connectTimeout / 4)));
     this.#timer = setInterval(() => this.tick(), every);
@@ -81,7 +84,20 @@ export class Broker extends BrokerCore {
       stream.destroy();
       return;
     }
-    attachStream(this, stream, { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark });
+    attachStream(this, stream, { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark, budget: this.#budget });
+  }
+
+  /** The broker-wide memory budget: bytes held for incomplete packets and queued messages, and what it closed. */
+  get memory(): MemoryBudgetStats {
+    return this.#budget.stats;
+  }
+
+  /** Connect timeouts and keep-alive, then the memory budget with the sessions' queued bytes. */
+  override tick(now: number = this.now()): void {
+    super.tick(now);
+    let queued = 0;
+    for (const s of this.sessions.values()) queued += s.queuedBytes;
+    this.#budget.tick(now, queued);
   }
 
   /** A snapshot of the session held for `clientId`, if any. */

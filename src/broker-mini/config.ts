@@ -20,6 +20,8 @@
  * max_inflight 100                # alias: max_inflight_messages
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
+ * memory_budget 268435456         # broker-wide: incomplete packets + queued/inflight messages
+ * partial_packet_timeout 60       # seconds from a packet's first byte to its last
  * log_packets false
  * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
  *
@@ -175,6 +177,8 @@ const INT_OPTIONS = new Map<string, { key: IntOption; min: number; max: number; 
   ['max_inflight_messages', { key: 'maxInflight', min: 1, max: 65_535 }],
   ['max_packet_size', { key: 'maxPacketSize', min: 2, max: 268_435_460 }],
   ['connect_timeout', { key: 'connectTimeout', min: 1, max: 86_400, scale: 1000 }], // seconds -> ms
+  ['memory_budget', { key: 'memoryBudget', min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ['partial_packet_timeout', { key: 'partialPacketTimeout', min: 1, max: 86_400, scale: 1000 }],
   ['ws_port', { key: 'wsPort', min: 0, max: 65_535 }],
 ]);
 /** The `BrokerConfig` keys holding a number. */

@@ -14,6 +14,10 @@ export const BROKER_ERROR_CODES = {
   DUPLICATE_CONNECT: 'MQTT-3.1.0-2',
   /** A packet only a server may send (CONNACK, SUBACK, UNSUBACK, PINGRESP) came from a client [MQTT-4.8.0-1]. */
   UNEXPECTED_PACKET: 'MQTT-4.8.0-1',
+  /** The broker-wide `memoryBudget` was exceeded and this connection held the most incomplete bytes [MQTT-4.8.0-2]. */
+  MEMORY_BUDGET: 'MQTT-4.8.0-2',
+  /** A packet's body did not complete within `partialPacketTimeout` of its first byte [MQTT-4.8.0-2]. */
+  PACKET_TIMEOUT: 'MQTT-4.8.0-2',
 } as const;
 
 /** A `BrokerError` code. */

@@ -102,6 +102,18 @@ export interface BrokerOptions {
    * (config `max_offline_sessions`).
    */
   maxOfflineSessions?: number;
+  /**
+   * Bytes the broker may hold, all clients together, for incomplete packets plus queued and
+   * in-flight QoS 1/2 messages. Near it, connections whose incomplete packet grows stop being
+   * read; over it, those holding the most incomplete bytes are closed (see budget.ts).
+   * A packet bigger than the budget cannot be received. Default 256 MiB (config `memory_budget`).
+   */
+  memoryBudget?: number;
+  /**
+   * Milliseconds a packet may take from its first byte to its last; a slower one closes the
+   * connection, keep-alive or not. Default 60,000 (config `partial_packet_timeout`, seconds).
+   */
+  partialPacketTimeout?: number;
   /** Bytes buffered for a client's socket beyond which QoS 0 messages to it are dropped and its input is paused. Default 1 MiB. */
   socketHighWaterMark?: number;
   /** Accept clients without a user name. Default `true`. */
@@ -191,6 +203,8 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     maxRetainedMessages: positiveInt('maxRetainedMessages', o.maxRetainedMessages ?? 100_000, 100_000_000),
     maxRetainedBytes: positiveInt('maxRetainedBytes', o.maxRetainedBytes ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
     maxOfflineSessions: positiveInt('maxOfflineSessions', o.maxOfflineSessions ?? 10_000, 100_000_000),
+    memoryBudget: positiveInt('memoryBudget', o.memoryBudget ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
+    partialPacketTimeout: positiveInt('partialPacketTimeout', o.partialPacketTimeout ?? 60_000, 24 * 3600_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
     users: o.users,

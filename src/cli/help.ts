@@ -112,6 +112,8 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   max_offline_sessions 10000 persistent sessions kept while offline
   max_connections 100000
   connect_timeout 10         seconds
+  memory_budget 268435456    broker-wide bytes: incomplete packets + queued/inflight messages
+  partial_packet_timeout 60  seconds from a packet's first byte to its last
   log_packets true
   ws_port 8080
 Relative paths are relative to the config file.

@@ -153,6 +153,14 @@ export class Decoder {
     return this.buffered;
   }
 
+  /**
+   * Bytes of memory held for packets not yet returned: the queued chunks, or the whole buffer
+   * reserved for a frame being assembled (a server's memory budget counts this).
+   */
+  get heldBytes(): number {
+    return this.frame !== undefined ? this.buffered - this.frameFilled + this.frameTotal : this.buffered;
+  }
+
   /** Stream offset of the next packet: bytes consumed by the packets returned so far. */
   get offset(): number {
     return this.consumed;

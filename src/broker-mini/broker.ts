@@ -4,7 +4,9 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { MqttError, type QoS } from '../codec/index.js';
 import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
+import { checkPublishArguments } from './check-options.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
 import type { BrokerOptions } from './options.js';
@@ -85,6 +87,19 @@ export class Broker extends BrokerCore {
       return;
     }
     attachStream(this, stream, { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark, budget: this.#budget });
+  }
+
+  /**
+   * Publishes a message from inside the process (see `BrokerCore.publish`). Throws the codec's
+   * `MqttError` for a bad topic or QoS, `BrokerError` `INVALID_ARGUMENT` for a payload or
+   * options of the wrong type.
+   */
+  override publish(topic: string, payload: Uint8Array | string, options: { qos?: QoS; retain?: boolean } = {}): void {
+    checkPublishArguments(payload, options);
+    if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1 && options.qos !== 2) {
+      throw new MqttError('INVALID_QOS', `QoS must be 0, 1 or 2, got ${String(options.qos)}`, { rule: 'MQTT-3.3.1-4' });
+    }
+    super.publish(topic, payload, options);
   }
 
   /** The broker-wide memory budget: bytes held for incomplete packets and queued messages, and what it closed. */

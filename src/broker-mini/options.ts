@@ -3,7 +3,8 @@
  */
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
-import type { BrokerError } from './errors.js';
+import { checkBrokerOptions } from './check-options.js';
+import { BrokerError } from './errors.js';
 import type { PasswordEntry } from './passwd.js';
 import type { CloseReason } from './session.js';
 
@@ -184,12 +185,13 @@ export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authentica
 const MiB = 1024 * 1024;
 
 function positiveInt(name: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new BrokerError('INVALID_OPTIONS', `${name} must be an integer 1..${max}, got ${String(v)}`);
   return v;
 }
 
-/** Fills in defaults and checks ranges (throws `RangeError`). */
+/** Fills in defaults and checks types and ranges (throws `BrokerError` `INVALID_OPTIONS`). */
 export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
+  checkBrokerOptions(o);
   return {
     port: o.port ?? 1883,
     host: o.host ?? '127.0.0.1',

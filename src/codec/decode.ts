@@ -138,7 +138,7 @@ export class Decoder {
   constructor(options: DecoderOptions = {}) {
     const max = options.maxPacketSize ?? MAX_PACKET_SIZE;
     if (!Number.isInteger(max) || max < 2 || max > MAX_PACKET_SIZE) {
-      throw new RangeError(`maxPacketSize must be an integer 2-${MAX_PACKET_SIZE}, got ${String(max)}`);
+      throw new MqttError('INVALID_ARGUMENT', `maxPacketSize must be an integer 2-${MAX_PACKET_SIZE}, got ${String(max)}`);
     }
     this.maxPacketSize = max;
   }
@@ -172,7 +172,7 @@ export class Decoder {
    */
   push(chunk: Uint8Array): void {
     if (this.failure !== undefined) throw this.failure;
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('Decoder.push expects a Uint8Array');
+    if (!(chunk instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'Decoder.push expects a Uint8Array');
     const n = chunk.length;
     if (n === 0) return;
     this.buffered += n;
@@ -323,6 +323,7 @@ export class Decoder {
  * @throws MqttError for a malformed packet, and `INVALID_LENGTH` for missing or trailing bytes.
  */
 export function decode(bytes: Uint8Array): Packet {
+  if (!(bytes instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'decode expects a Uint8Array');
   const h = new FixedHeader();
   if (!parseFixedHeader(bytes, 0, bytes.length, 0, MAX_PACKET_SIZE, h)) {
     throw new MqttError('INVALID_LENGTH', 'the fixed header is incomplete', { offset: bytes.length });

@@ -23,8 +23,9 @@ const COMMAND = 'mqtt311 passwd';
 /** `mqtt311 passwd --help`. */
 export const PASSWD_HELP = `mqtt311 passwd: manage a mosquitto password file ($7$ PBKDF2-SHA512 entries).
 
-Usage: mqtt311 passwd [-c | -D] FILE USER            password read from stdin
+Usage: mqtt311 passwd [-c] FILE USER                 password read from stdin
        mqtt311 passwd [-c] -b FILE USER PASSWORD
+       mqtt311 passwd -D FILE USER
        mqtt311 passwd -U FILE
        mqtt311 passwd --help
 

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget, type BudgetAccount, type BudgetCloseReason } from '../../src/broker-mini/budget.js';
+import { Decoder, encode } from '../../src/codec/index.js';
 
 interface Fake extends BudgetAccount {
   name: string;
@@ -86,5 +87,19 @@ describe('MemoryBudget', () => {
     budget.release(a);
     budget.settle(a, 400, false, 0); // late bytes of a closed connection are ignored
     expect(budget.held).toBe(0);
+  });
+
+  it("what it is fed: Decoder.heldBytes counts queued bytes, then a frame's whole reserved buffer, then nothing", () => {
+    const whole = encode({ cmd: 'publish', topic: 't', payload: new Uint8Array(1000), qos: 0, retain: false, dup: false });
+    const d = new Decoder();
+    d.push(whole.subarray(0, 2)); // the fixed header only: nothing reserved yet
+    expect(d.next()).toBeUndefined();
+    expect(d.heldBytes).toBe(2);
+    d.push(whole.subarray(2, 10)); // a small frame gets its whole buffer at once
+    expect(d.next()).toBeUndefined();
+    expect(d.heldBytes).toBe(whole.length);
+    d.push(whole.subarray(10));
+    expect(d.next()).toMatchObject({ cmd: 'publish', topic: 't' });
+    expect(d.heldBytes).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget, type BudgetAccount, type BudgetCloseReason } from '../../src/broker-mini/budget.js';
+import { parseConfig, startBroker } from '../../src/broker-mini/index.js';
 import { Decoder, encode } from '../../src/codec/index.js';
 
 interface Fake extends BudgetAccount {
@@ -101,5 +102,16 @@ describe('MemoryBudget', () => {
     d.push(whole.subarray(10));
     expect(d.next()).toMatchObject({ cmd: 'publish', topic: 't' });
     expect(d.heldBytes).toBe(0);
+  });
+
+  it('is configured by memory_budget (bytes) and partial_packet_timeout (seconds), and defaults to 256 MiB and 60 s', async () => {
+    expect(parseConfig('memory_budget 8388608\npartial_packet_timeout 5\n')).toMatchObject({ memoryBudget: 8_388_608, partialPacketTimeout: 5000 });
+    const broker = await startBroker({ port: 0 });
+    try {
+      expect(broker.memory).toMatchObject({ limit: 256 * 1024 * 1024, held: 0 });
+      expect(broker.options.partialPacketTimeout).toBe(60_000);
+    } finally {
+      await broker.close();
+    }
   });
 });

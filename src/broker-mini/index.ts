@@ -63,3 +63,4 @@ export {
   type PasswordEntry,
   type PasswordFileErrorCode,
 } from './passwd.js';
+export type { MemoryBudgetStats } from './budget.js';

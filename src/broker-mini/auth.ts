@@ -17,6 +17,7 @@
 import { topicMatches } from '../codec/index.js';
 import { callHook, isPromise, type Maybe } from './maybe.js';
 import type { Credentials, ResolvedOptions } from './options.js';
+import { verifyPassword, type PasswordEntry } from './passwd.js';
 
 /** What an ACL rule grants. `deny` takes precedence over everything else. */
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
@@ -117,16 +118,12 @@ export class Acl {
   }
 }
 
-const utf8 = new TextEncoder();
-
-/** Byte-wise equality of a CONNECT password with a configured one (compared as UTF-8). */
-export function passwordMatches(given: Uint8Array | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const want = utf8.encode(expected);
-  if (want.length !== given.length) return false;
-  let diff = 0;
-  for (let i = 0; i < want.length; i++) diff |= want[i] ^ given[i];
-  return diff === 0;
+/**
+ * Does a CONNECT password match a configured one: a plain-text string (compared as UTF-8) or a
+ * mosquitto `$6$`/`$7$` hash (see passwd.ts)? Constant-time in the compared bytes.
+ */
+export function passwordMatches(given: Uint8Array | undefined, expected: string | PasswordEntry): boolean {
+  return verifyPassword(given, expected);
 }
 
 /**
@@ -140,7 +137,7 @@ export function passwordMatches(given: Uint8Array | undefined, expected: string)
 export function checkCredentials(
   username: string | undefined,
   password: Uint8Array | undefined,
-  users: Readonly<Record<string, string>> | undefined,
+  users: Readonly<Record<string, string | PasswordEntry>> | undefined,
   allowAnonymous: boolean,
   hasHook: boolean,
 ): 0 | 4 | 5 {

@@ -4,6 +4,9 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { MqttError, type QoS } from '../codec/index.js';
+import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
+import { checkPublishArguments } from './check-options.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
 import type { ProtocolVersion } from '../codec/index.js';
@@ -33,9 +36,11 @@ export class Broker extends BrokerCore {
   #ws: WsListener | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #budget: MemoryBudget;
 
   constructor(options: BrokerOptions = {}) {
     super(options);
+    this.#budget = new MemoryBudget(this.options.memoryBudget, this.options.partialPacketTimeout);
     // One coarse clock for every connection: connect timeouts and keep-alive need no per-packet timers.
     const every = Math.min(500, Math.max(25, Math.floor(this.options.connectTimeout / 4)));
     this.#timer = setInterval(() => this.tick(), every);
@@ -89,7 +94,34 @@ export class Broker extends BrokerCore {
       maxPacketSize: this.options.maxPacketSize,
       highWaterMark: this.options.socketHighWaterMark,
       protocolVersions: listener.protocolVersions,
+      budget: this.#budget,
     });
+  }
+
+  /**
+   * Publishes a message from inside the process (see `BrokerCore.publish`). Throws the codec's
+   * `MqttError` for a bad topic or QoS, `BrokerError` `INVALID_ARGUMENT` for a payload or
+   * options of the wrong type.
+   */
+  override publish(topic: string, payload: Uint8Array | string, options: { qos?: QoS; retain?: boolean } = {}): void {
+    checkPublishArguments(payload, options);
+    if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1 && options.qos !== 2) {
+      throw new MqttError('INVALID_QOS', `QoS must be 0, 1 or 2, got ${String(options.qos)}`, { rule: 'MQTT-3.3.1-4' });
+    }
+    super.publish(topic, payload, options);
+  }
+
+  /** The broker-wide memory budget: bytes held for incomplete packets and queued messages, and what it closed. */
+  get memory(): MemoryBudgetStats {
+    return this.#budget.stats;
+  }
+
+  /** Connect timeouts and keep-alive, then the memory budget with the sessions' queued bytes. */
+  override tick(now: number = this.now()): void {
+    super.tick(now);
+    let queued = 0;
+    for (const s of this.sessions.values()) queued += s.queuedBytes;
+    this.#budget.tick(now, queued);
   }
 
   /** A snapshot of the session held for `clientId`, if any. */

@@ -8,7 +8,8 @@
  * bind_address 127.0.0.1
  * allow_anonymous false
  * user alice secret               # inline user (plain-text password: this is a test broker)
- * password_file passwords.txt     # lines "name:password"
+ * password_file passwords.txt     # made by mosquitto_passwd or mqtt311 passwd ($7$/$6$ hashes)
+ * password_file_plaintext false   # true: also accept "name:password" lines in plain text
  * acl_file acl.txt                # mosquitto ACL format (below)
  * max_queued_messages 1000
  * max_queued_bytes 33554432      # per client: queued + inflight payload and topic bytes
@@ -19,6 +20,8 @@
  * max_inflight 100                # alias: max_inflight_messages
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
+ * memory_budget 268435456         # broker-wide: incomplete packets + queued/inflight messages
+ * partial_packet_timeout 60       # seconds from a packet's first byte to its last
  * log_packets false
  * accept_protocol_versions 3,4    # 3 = MQTT 3.1, 4 = MQTT 3.1.1 (default both); others get CONNACK 1
  * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
@@ -39,6 +42,7 @@ import { dirname, resolve } from 'node:path';
 import { isValidTopicFilter } from '../codec/index.js';
 import type { AclAccess, AclRule } from './auth.js';
 import type { BrokerOptions } from './options.js';
+import { parsePasswordFile as parseMosquittoPasswords, PasswordFileError, type PasswordEntry } from './passwd.js';
 
 /** What a config file configures: the broker's options, and listeners the broker does not own. */
 export interface BrokerConfig extends BrokerOptions {
@@ -131,15 +135,17 @@ function readRef(path: string, opts: ParseConfigOptions, at: Cursor): { path: st
   }
 }
 
-/** Parses a password file: `name:password` per line (the password may contain ':'). */
-export function parsePasswordFile(text: string, file?: string): Record<string, string> {
-  const users: Record<string, string> = {};
-  for (const [line, l] of lines(text)) {
-    const i = l.indexOf(':');
-    if (i <= 0) fail('INVALID_VALUE', 'expected "name:password"', { file, line });
-    users[l.slice(0, i)] = l.slice(i + 1);
+/**
+ * Parses a mosquitto password file (see passwd.ts): `$6$`/`$7$` hashes, plain text only when
+ * `allowPlaintext`. Problems are `ConfigError`s naming the password file and its line.
+ */
+export function parsePasswordFile(text: string, file?: string, allowPlaintext = false): Record<string, string | PasswordEntry> {
+  try {
+    return parseMosquittoPasswords(text, file, { allowPlaintext });
+  } catch (e) {
+    if (e instanceof PasswordFileError) fail('INVALID_VALUE', e.detail, { file: e.file, line: e.line });
+    throw e;
   }
-  return users;
 }
 
 /** Parses a mosquitto-format ACL file: `user NAME`, `topic [ACCESS] FILTER`, `pattern [ACCESS] FILTER`. */
@@ -172,6 +178,8 @@ const INT_OPTIONS = new Map<string, { key: IntOption; min: number; max: number; 
   ['max_inflight_messages', { key: 'maxInflight', min: 1, max: 65_535 }],
   ['max_packet_size', { key: 'maxPacketSize', min: 2, max: 268_435_460 }],
   ['connect_timeout', { key: 'connectTimeout', min: 1, max: 86_400, scale: 1000 }], // seconds -> ms
+  ['memory_budget', { key: 'memoryBudget', min: 1, max: Number.MAX_SAFE_INTEGER }],
+  ['partial_packet_timeout', { key: 'partialPacketTimeout', min: 1, max: 86_400, scale: 1000 }],
   ['ws_port', { key: 'wsPort', min: 0, max: 65_535 }],
 ]);
 /** The `BrokerConfig` keys holding a number. */
@@ -181,7 +189,10 @@ type IntOption = { [K in keyof BrokerConfig]-?: BrokerConfig[K] extends number |
 export function parseConfig(text: string, options: ParseConfigOptions = {}): BrokerConfig {
   const config: BrokerConfig = {};
   const acl: AclRule[] = [];
-  let users: Record<string, string> | undefined;
+  let users: Record<string, string | PasswordEntry> | undefined;
+  // Read after the other lines, so `password_file_plaintext` may come before or after them.
+  const passwordFiles: Array<{ path: string; text: string }> = [];
+  let plaintextPasswords = false;
   let aclUser: string | undefined;
   for (const [line, l] of lines(text)) {
     const at = { file: options.file, line };
@@ -216,10 +227,13 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
         break;
       case 'password_file': {
         arity(1);
-        const ref = readRef(a, options, at);
-        Object.assign((users ??= {}), parsePasswordFile(ref.text, ref.path));
+        passwordFiles.push(readRef(a, options, at));
         break;
       }
+      case 'password_file_plaintext':
+        arity(1);
+        plaintextPasswords = bool(a, at);
+        break;
       case 'acl_file': {
         arity(1);
         const ref = readRef(a, options, at);
@@ -257,6 +271,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
       }
     }
   }
+  for (const ref of passwordFiles) users = { ...parsePasswordFile(ref.text, ref.path, plaintextPasswords), ...users };
   if (users) config.users = users;
   if (acl.length > 0) config.acl = acl;
   return config;

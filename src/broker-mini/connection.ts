@@ -10,13 +10,17 @@
  * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
  *   dropped (QoS 1/2 are bounded by the session's inflight window and queue) and reading from it
  *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
- * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known.
+ * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known;
+ * - the bytes of an incomplete packet count in the broker-wide `MemoryBudget` (budget.ts), which
+ *   may stop reading from this connection or close it.
  */
 import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
+import type { BudgetAccount, BudgetCloseReason, MemoryBudget } from './budget.js';
 import type { BrokerCore } from './core.js';
+import { BrokerError } from './errors.js';
 import type { ClientHandle, Link } from './handle.js';
 import { PacketWriter } from './writer.js';
 
@@ -31,6 +35,8 @@ export interface StreamOptions {
   highWaterMark: number;
   /** The protocol versions the stream's listener accepts (default: the broker's). */
   protocolVersions?: readonly ProtocolVersion[];
+  /** The broker-wide budget this connection's incomplete packets count in. */
+  budget?: MemoryBudget;
 }
 
 /** Per-connection transport counters. */
@@ -49,11 +55,12 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   const stats: StreamStats = { droppedQos0: 0 };
   let pausedForHook = false;
   let pausedForDrain = false;
+  let pausedForBudget = false;
   let closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   const updateFlow = (): void => {
     if (stream.destroyed) return;
-    if (pausedForHook || pausedForDrain) stream.pause();
+    if (pausedForHook || pausedForDrain || pausedForBudget) stream.pause();
     else stream.resume();
   };
   const onDrain = (): void => {
@@ -115,13 +122,35 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
 
   const handle = core.attach(link);
   const decoder = new Decoder({ maxPacketSize: options.maxPacketSize });
+  const budget = options.budget;
+  const account: BudgetAccount = {
+    held: 0,
+    since: 0,
+    paused: false,
+    setPaused(paused: boolean): void {
+      pausedForBudget = paused;
+      updateFlow();
+    },
+    close(reason: BudgetCloseReason): void {
+      const error =
+        reason === 'memory-budget'
+          ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${account.held} bytes of an incomplete packet`)
+          : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${budget?.partialPacketTimeout} ms of its first byte`);
+      core.apply(handle, { type: 'close', reason, error });
+      // Its bytes must go now, not after the close grace period.
+      stream.destroy();
+    },
+  };
+  budget?.open(account);
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
     try {
       decoder.push(chunk);
       const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
+      const offset = decoder.offset;
       for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, now);
+      if (!handle.ended) budget?.settle(account, decoder.heldBytes, decoder.offset !== offset, now);
     } catch (e) {
       if (isMqttError(e)) handle.fail(e);
       else core.internalError(handle, e);
@@ -138,6 +167,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     if (closeTimer) clearTimeout(closeTimer);
     writer.discard();
     stream.off('drain', onDrain);
+    budget?.release(account);
     handle.linkClosed();
   });
   return handle;

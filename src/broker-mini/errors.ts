@@ -4,6 +4,8 @@
  * The codec's `MqttError` covers malformed bytes; a `BrokerError` covers well-formed packets that
  * arrive when they must not (a second CONNECT, a server-only packet from a client). Both carry a
  * stable `code` and the spec `rule`, and both close only the offending connection [MQTT-4.8.0-1].
+ * The same class reports misuse of the broker's API to the caller (`INVALID_OPTIONS`,
+ * `INVALID_ARGUMENT`): those are thrown, and concern no connection.
  */
 
 /** Every `BrokerError` code. */
@@ -14,6 +16,14 @@ export const BROKER_ERROR_CODES = {
   DUPLICATE_CONNECT: 'MQTT-3.1.0-2',
   /** A packet only a server may send (CONNACK, SUBACK, UNSUBACK, PINGRESP) came from a client [MQTT-4.8.0-1]. */
   UNEXPECTED_PACKET: 'MQTT-4.8.0-1',
+  /** The broker-wide `memoryBudget` was exceeded and this connection held the most incomplete bytes [MQTT-4.8.0-2]. */
+  MEMORY_BUDGET: 'MQTT-4.8.0-2',
+  /** A packet's body did not complete within `partialPacketTimeout` of its first byte [MQTT-4.8.0-2]. */
+  PACKET_TIMEOUT: 'MQTT-4.8.0-2',
+  /** `startBroker` options of the wrong type or out of range (no spec rule: `rule` is ''). */
+  INVALID_OPTIONS: '',
+  /** A broker method got an argument of the wrong type (no spec rule: `rule` is ''). */
+  INVALID_ARGUMENT: '',
 } as const;
 
 /** A `BrokerError` code. */
@@ -23,11 +33,12 @@ export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly code: BrokerErrorCode;
-  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`. */
+  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`; '' for a misuse of the API. */
   readonly rule: string;
 
   constructor(code: BrokerErrorCode, message: string) {
-    super(`${message} [${BROKER_ERROR_CODES[code]}]`);
+    const rule = BROKER_ERROR_CODES[code];
+    super(rule ? `${message} [${rule}]` : message);
     this.code = code;
     this.rule = BROKER_ERROR_CODES[code];
   }

@@ -53,3 +53,14 @@ export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './session.js';
 export type { Link } from './handle.js';
 export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';
+export {
+  parsePasswordFile,
+  parsePasswordHash,
+  hashPassword,
+  verifyPassword,
+  formatPasswordHash,
+  PasswordFileError,
+  type PasswordEntry,
+  type PasswordFileErrorCode,
+} from './passwd.js';
+export type { MemoryBudgetStats } from './budget.js';

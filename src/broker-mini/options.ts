@@ -3,7 +3,9 @@
  */
 import type { ConnackReturnCode, MqttError, ProtocolVersion, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
-import type { BrokerError } from './errors.js';
+import { checkBrokerOptions } from './check-options.js';
+import { BrokerError } from './errors.js';
+import type { PasswordEntry } from './passwd.js';
 import type { CloseReason } from './session.js';
 
 /** A connected client, as events and hooks see it. */
@@ -103,12 +105,27 @@ export interface BrokerOptions {
    * (config `max_offline_sessions`).
    */
   maxOfflineSessions?: number;
+  /**
+   * Bytes the broker may hold, all clients together, for incomplete packets plus queued and
+   * in-flight QoS 1/2 messages. Near it, connections whose incomplete packet grows stop being
+   * read; over it, those holding the most incomplete bytes are closed (see budget.ts).
+   * A packet bigger than the budget cannot be received. Default 256 MiB (config `memory_budget`).
+   */
+  memoryBudget?: number;
+  /**
+   * Milliseconds a packet may take from its first byte to its last; a slower one closes the
+   * connection, keep-alive or not. Default 60,000 (config `partial_packet_timeout`, seconds).
+   */
+  partialPacketTimeout?: number;
   /** Bytes buffered for a client's socket beyond which QoS 0 messages to it are dropped and its input is paused. Default 1 MiB. */
   socketHighWaterMark?: number;
   /** Accept clients without a user name. Default `true`. */
   allowAnonymous?: boolean;
-  /** User name → password (plain text: this is a test broker). */
-  users?: Record<string, string>;
+  /**
+   * User name → password: plain text, or a mosquitto hash entry (`parsePasswordFile`,
+   * `hashPassword` in passwd.ts; config `password_file`).
+   */
+  users?: Record<string, string | PasswordEntry>;
   /** Access-control rules (see `AclRule`); none → everything allowed. */
   acl?: AclRule[];
   /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */
@@ -179,19 +196,20 @@ export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authentica
 const MiB = 1024 * 1024;
 
 function positiveInt(name: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new BrokerError('INVALID_OPTIONS', `${name} must be an integer 1..${max}, got ${String(v)}`);
   return v;
 }
 
 function checkVersions(name: string, v: ProtocolVersion[]): ProtocolVersion[] {
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => x === 3 || x === 4)) {
-    throw new RangeError(`${name} must list 3 (MQTT 3.1) and/or 4 (MQTT 3.1.1), got ${JSON.stringify(v)}`);
+    throw new BrokerError('INVALID_OPTIONS', `${name} must list 3 (MQTT 3.1) and/or 4 (MQTT 3.1.1), got ${JSON.stringify(v)}`);
   }
   return [...new Set(v)];
 }
 
-/** Fills in defaults and checks ranges (throws `RangeError`). */
+/** Fills in defaults and checks types and ranges (throws `BrokerError` `INVALID_OPTIONS`). */
 export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
+  checkBrokerOptions(o);
   return {
     port: o.port ?? 1883,
     host: o.host ?? '127.0.0.1',
@@ -205,6 +223,8 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     maxRetainedMessages: positiveInt('maxRetainedMessages', o.maxRetainedMessages ?? 100_000, 100_000_000),
     maxRetainedBytes: positiveInt('maxRetainedBytes', o.maxRetainedBytes ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
     maxOfflineSessions: positiveInt('maxOfflineSessions', o.maxOfflineSessions ?? 10_000, 100_000_000),
+    memoryBudget: positiveInt('memoryBudget', o.memoryBudget ?? 256 * MiB, Number.MAX_SAFE_INTEGER),
+    partialPacketTimeout: positiveInt('partialPacketTimeout', o.partialPacketTimeout ?? 60_000, 24 * 3600_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
     users: o.users,

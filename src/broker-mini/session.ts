@@ -48,7 +48,11 @@ export type CloseReason =
   /** The client did not keep up: what it had not acknowledged hit `maxQueuedMessages` or `maxQueuedBytes`. */
   | 'queue-full'
   /** The broker is shutting down. */
-  | 'broker-closing';
+  | 'broker-closing'
+  /** Over the broker-wide `memoryBudget`, this connection held the most incomplete-packet bytes. */
+  | 'memory-budget'
+  /** A packet did not complete within `partialPacketTimeout` of its first byte. */
+  | 'packet-timeout';
 
 /** What the session asks its owner (the broker) to do, in order. */
 export type SessionEffect =

@@ -5,7 +5,7 @@
  * flags, which win. With `-v` every connection, refusal and packet is logged to stderr, one line
  * each, passwords redacted.
  */
-import { loadConfig, startBroker, type Broker, type BrokerConfig, type BrokerOptions } from '../broker-mini/index.js';
+import { isBrokerError, loadConfig, startBroker, type Broker, type BrokerConfig, type BrokerOptions } from '../broker-mini/index.js';
 import { parseCommandLine, parseIntInRange, type OptionSpec } from './args.js';
 import { CliError } from './errors.js';
 import { BROKER_HELP } from './help.js';
@@ -67,8 +67,8 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
   try {
     broker = await startBroker(options);
   } catch (err) {
-    // resolveOptions refuses out-of-range numbers with a RangeError before listening.
-    if (err instanceof RangeError) throw new CliError('BROKER', err.message, { cause: err });
+    // resolveOptions refuses options of the wrong type or range (BrokerError INVALID_OPTIONS) before listening.
+    if (isBrokerError(err, 'INVALID_OPTIONS')) throw new CliError('BROKER', err.message, { cause: err });
     throw listenError(err, where);
   }
   const stops: Array<() => Promise<void>> = [() => broker.close()];

@@ -25,7 +25,9 @@ export type CliErrorCode =
   /** `decode` met bytes that are not valid MQTT 3.1.1 (or not valid hex). */
   | 'DECODE'
   /** The broker (or its configuration) could not start. */
-  | 'BROKER';
+  | 'BROKER'
+  /** `passwd`: the user is not in the file, the passwords typed differ, or a line is malformed. */
+  | 'PASSWD';
 
 /**
  * User input quoted for a message, cut to `max` characters so one line stays one readable line

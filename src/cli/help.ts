@@ -13,6 +13,7 @@ Commands:
   pub      publish a message (flags like mosquitto_pub)
   sub      subscribe and print messages (flags like mosquitto_sub)
   decode   print an annotated dump of MQTT packet bytes (hex or a binary file)
+  passwd   manage a mosquitto password file (like mosquitto_passwd)
 
 Run "mqtt311 <command> --help" for the options of a command.
 `;
@@ -97,7 +98,8 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   bind_address 127.0.0.1
   allow_anonymous false
   user alice secret          a user and its plain-text password
-  password_file users.txt    lines "name:password"
+  password_file users.txt    made by mqtt311 passwd or mosquitto_passwd ($7$ / $6$ hashes)
+  password_file_plaintext true  also accept plain-text "name:password" lines (refused by default)
   acl_file acl.txt           mosquitto ACL format: user NAME / topic [read|write|readwrite|deny] FILTER
   topic read sensors/#       inline ACL rule (acl_user NAME starts a user's rules)
   pattern write clients/%c/# %c is the client id, %u the user name
@@ -110,6 +112,8 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   max_offline_sessions 10000 persistent sessions kept while offline
   max_connections 100000
   connect_timeout 10         seconds
+  memory_budget 268435456    broker-wide bytes: incomplete packets + queued/inflight messages
+  partial_packet_timeout 60  seconds from a packet's first byte to its last
   log_packets true
   ws_port 8080
 Relative paths are relative to the config file.

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { runBroker } from './broker.js';
 import { runDecode } from './decode.js';
+import { runPasswd } from './passwd.js';
 import { CliError, quote, toCliError } from './errors.js';
 import { MAIN_HELP } from './help.js';
 import { processIo, writeLine, type CliIo } from './io.js';
@@ -29,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pub: runPub,
   sub: runSub,
   decode: runDecode,
+  passwd: runPasswd,
 };
 
 /**

@@ -13,6 +13,8 @@
  * | ---------------------- | --------------------------------------------------------------------- |
  * | `INVALID_OPTIONS`      | options refused before connecting (e.g. empty clientId with           |
  * |                        | cleanSession false [MQTT-3.1.3-7], an unknown URL protocol)           |
+ * | `INVALID_ARGUMENT`     | a method got an argument of the wrong type (per-call options that are |
+ * |                        | not an object, `retain` not a boolean, a handler not a function)      |
  * | `CONNACK_REFUSED`      | the server answered CONNECT with a non-zero return code               |
  * |                        | (`ConnackError`, `returnCode` 1..5)                                    |
  * | `CONNECT_TIMEOUT`      | no CONNACK within `connectTimeout`                                    |
@@ -34,6 +36,7 @@ import type { ConnackReturnCode } from '../codec/index.js';
 /** Every stable client error code (see the catalog above). */
 export const CLIENT_ERROR_CODES = [
   'INVALID_OPTIONS',
+  'INVALID_ARGUMENT',
   'CONNACK_REFUSED',
   'CONNECT_TIMEOUT',
   'CONNECT_FAILED',

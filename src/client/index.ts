@@ -36,8 +36,9 @@ function debugEnabled(): boolean {
 export async function connect(target?: string | URL | ClientOptions, options?: ClientOptions): Promise<MqttClient> {
   registerNetTransports();
   registerWsTransport();
-  const hasLogger = options?.logger !== undefined || (typeof target === 'object' && !(target instanceof URL) && target.logger !== undefined);
-  if (!hasLogger && debugEnabled()) options = { ...options, logger: true };
+  // Arguments of the wrong type are left for resolveOptions to refuse (INVALID_OPTIONS).
+  const hasLogger = options?.logger !== undefined || (typeof target === 'object' && target !== null && !(target instanceof URL) && target.logger !== undefined);
+  if (!hasLogger && debugEnabled() && (options === undefined || (typeof options === 'object' && options !== null))) options = { ...options, logger: true };
   return createClient(target, options);
 }
 

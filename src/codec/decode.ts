@@ -150,7 +150,7 @@ export class Decoder {
   constructor(options: DecoderOptions = {}) {
     const max = options.maxPacketSize ?? MAX_PACKET_SIZE;
     if (!Number.isInteger(max) || max < 2 || max > MAX_PACKET_SIZE) {
-      throw new RangeError(`maxPacketSize must be an integer 2-${MAX_PACKET_SIZE}, got ${String(max)}`);
+      throw new MqttError('INVALID_ARGUMENT', `maxPacketSize must be an integer 2-${MAX_PACKET_SIZE}, got ${String(max)}`);
     }
     this.maxPacketSize = max;
     this.reader.version = checkProtocolVersion(options.protocolVersion ?? 4);
@@ -171,6 +171,14 @@ export class Decoder {
     return this.buffered;
   }
 
+  /**
+   * Bytes of memory held for packets not yet returned: the queued chunks, or the whole buffer
+   * reserved for a frame being assembled (a server's memory budget counts this).
+   */
+  get heldBytes(): number {
+    return this.frame !== undefined ? this.buffered - this.frameFilled + this.frameTotal : this.buffered;
+  }
+
   /** Stream offset of the next packet: bytes consumed by the packets returned so far. */
   get offset(): number {
     return this.consumed;
@@ -182,7 +190,7 @@ export class Decoder {
    */
   push(chunk: Uint8Array): void {
     if (this.failure !== undefined) throw this.failure;
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('Decoder.push expects a Uint8Array');
+    if (!(chunk instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'Decoder.push expects a Uint8Array');
     const n = chunk.length;
     if (n === 0) return;
     this.buffered += n;
@@ -334,6 +342,7 @@ export class Decoder {
  * @throws MqttError for a malformed packet, and `INVALID_LENGTH` for missing or trailing bytes.
  */
 export function decode(bytes: Uint8Array, options: Pick<DecoderOptions, 'protocolVersion'> = {}): Packet {
+  if (!(bytes instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'decode expects a Uint8Array');
   const version = checkProtocolVersion(options.protocolVersion ?? 4);
   const h = new FixedHeader();
   if (!parseFixedHeader(bytes, 0, bytes.length, 0, MAX_PACKET_SIZE, h, version)) {

@@ -194,6 +194,7 @@ export function encodedLength(packet: Packet, options?: EncodeOptions): number {
  * a byte, so `target` is left as it was.
  */
 export function encodeInto(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
+  if (!(target instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'encodeInto expects a Uint8Array target');
   // A PUBLISH is the hot case (a client publishing many small messages into one batch buffer):
   // it has a fast path for plain ASCII topics, which writes nothing when it gives up.
   if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {

@@ -51,6 +51,8 @@ export const MQTT_ERROR_CODES = {
   INVALID_RETURN_CODE: 'close',
   /** The encoder was given something that is not a valid packet object. */
   INVALID_PACKET: 'close',
+  /** A codec function was given a value of the wrong type (bytes that are not a Uint8Array, a topic that is not a string, an option out of range). */
+  INVALID_ARGUMENT: 'close',
   /** `encodeInto` was given a target without room for the packet at the offset (nothing is written). */
   BUFFER_TOO_SMALL: 'close',
 } as const;

@@ -196,7 +196,8 @@ export function isValidTopicFilter(filter: string): boolean {
 
 /**
  * Whether the topic filter `filter` matches the topic name `name` (spec 4.7). Both are assumed
- * valid. Levels are compared as raw strings, with no normalisation [MQTT-4.7.3-4].
+ * valid (a value that is not a string throws `MqttError`). Levels are compared as raw strings,
+ * with no normalisation [MQTT-4.7.3-4].
  *
  * - `+` matches exactly one level, which may be empty: `a/+` matches `a/b` and `a/`, not `a`.
  * - `#` matches its parent level and everything below: `sport/#` matches `sport`, `sport/x/y`.
@@ -204,6 +205,8 @@ export function isValidTopicFilter(filter: string): boolean {
  *   (`#` does not match `$SYS/uptime`; `$SYS/#` does).
  */
 export function topicMatches(filter: string, name: string): boolean {
+  if (typeof filter !== 'string') throw new MqttError('INVALID_TOPIC_FILTER', 'topic filter must be a string');
+  if (typeof name !== 'string') throw new MqttError('INVALID_TOPIC', 'topic name must be a string');
   const f0 = filter.charCodeAt(0);
   if ((f0 === PLUS || f0 === HASH) && name.charCodeAt(0) === DOLLAR) return false;
   const fLen = filter.length;

@@ -77,7 +77,7 @@ describe('parseConfig', () => {
     const dir = makeTempDir();
     writeFileSync(join(dir, 'passwd'), '# users\nalice:pa:ss\nbob:\n');
     writeFileSync(join(dir, 'acl'), 'topic read news/#\nuser bob\ntopic write bob/#\npattern read users/%u/#\n');
-    writeFileSync(join(dir, 'broker.conf'), 'password_file passwd\nacl_file acl\nuser carol c\n');
+    writeFileSync(join(dir, 'broker.conf'), 'password_file passwd\nacl_file acl\nuser carol c\npassword_file_plaintext true\n');
     const config = await loadConfig(join(dir, 'broker.conf'));
     expect(config.users).toEqual({ alice: 'pa:ss', bob: '', carol: 'c' });
     expect(config.acl).toEqual([
@@ -110,10 +110,10 @@ describe('parseConfig', () => {
   });
 
   it('names the referenced file and its line for errors inside it', () => {
-    const e = configError(() => parseConfig('password_file p', { file: '/etc/x/b.conf', readFile: () => 'ok:1\nbroken\n' }));
+    const e = configError(() => parseConfig('password_file p', { file: '/etc/x/b.conf', readFile: () => '# users\nbroken\n' }));
     expect(e).toMatchObject({ code: 'INVALID_VALUE', line: 2, file: '/etc/x/p' });
     expect(configError(() => parseAclFile('user a\nbogus x', 'acl'))).toMatchObject({ code: 'UNKNOWN_DIRECTIVE', line: 2, file: 'acl' });
-    expect(parsePasswordFile('a:b')).toEqual({ a: 'b' });
+    expect(parsePasswordFile('a:b', undefined, true)).toEqual({ a: 'b' });
   });
 
   it('reports a missing config file as FILE_ERROR', async () => {

@@ -15,6 +15,7 @@ import {
   type Subscription,
 } from '../../codec/index.js';
 import type { TypedEmitter } from '../../util/emitter.js';
+import { ClientError } from '../errors.js';
 import type { Command, PublishCommand } from './types.js';
 
 /** Events of `MqttClient`. */
@@ -94,13 +95,33 @@ let lastTopic: string | undefined;
 
 /** [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7. */
 function checkTopicName(topic: string): void {
-  if (topic === lastTopic) return;
+  if (topic === lastTopic && typeof topic === 'string') return;
   if (!validTopics.has(topic)) {
     validateTopicName(topic);
     if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
     validTopics.add(topic);
   }
   lastTopic = topic;
+}
+
+/** A `ClientError` `INVALID_ARGUMENT`: `what` was given a value of the wrong type. */
+export function invalidArgument(what: string, value: unknown): ClientError {
+  return new ClientError('INVALID_ARGUMENT', `${what} must be ${describeWanted(what)}, got ${value === null ? 'null' : typeof value}`);
+}
+
+function describeWanted(what: string): string {
+  return what.endsWith('handler') ? 'a function' : what.endsWith('retain') ? 'a boolean' : what.endsWith('signal') ? 'an AbortSignal' : 'an object';
+}
+
+/**
+ * A method's options argument: `undefined` stands for `{}`; anything but an object, or a
+ * `signal` that is not an AbortSignal, is refused with `INVALID_ARGUMENT` before anything is done.
+ */
+export function checkCallOptions<T extends { signal?: AbortSignal }>(options: T | undefined, method: string): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object') throw invalidArgument(`${method} options`, options);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgument(`${method} options.signal`, options.signal);
+  return options;
 }
 
 /**
@@ -114,8 +135,10 @@ const ALWAYS_FITS = MAX_REMAINING_LENGTH - 2 - 65_535 - 2;
  * it cannot send — here, before anything is queued, not later on the wire.
  */
 export function preparePublish(topic: string, payload: string | Uint8Array, options: PublishOptions, op: number): PublishCommand {
+  checkCallOptions(options, 'publish');
   const bytes = typeof payload === 'string' ? utf8.encode(payload) : payload;
   const retain = options.retain ?? false;
+  if (typeof retain !== 'boolean') throw invalidArgument('publish options.retain', retain);
   // [MQTT-3.3.1-4] QoS 3 does not exist.
   const qos = options.qos === undefined ? 0 : checkQos(options.qos, 'MQTT-3.3.1-4');
   checkTopicName(topic);
@@ -129,8 +152,11 @@ export function preparePublish(topic: string, payload: string | Uint8Array, opti
 /** Turns any `SubscribeRequest` into validated `Subscription`s. */
 export function prepareSubscriptions(request: SubscribeRequest, qos: QoS): Subscription[] {
   let list: Array<{ topicFilter: string; qos?: QoS }>;
+  // Anything but a string, a list or an object is no topic filter at all.
+  const filterOf = (r: unknown) => (typeof r === 'string' ? { topicFilter: r } : typeof r === 'object' && r !== null ? (r as { topicFilter: string; qos?: QoS }) : { topicFilter: r as string });
   if (typeof request === 'string') list = [{ topicFilter: request }];
-  else if (Array.isArray(request)) list = request.map((r: string | { topicFilter: string; qos?: QoS }) => (typeof r === 'string' ? { topicFilter: r } : r));
+  else if (request === null || typeof request !== 'object') list = [filterOf(request)];
+  else if (Array.isArray(request)) list = request.map(filterOf);
   else list = Object.entries(request as Record<string, QoS>).map(([topicFilter, q]) => ({ topicFilter, qos: q }));
   // [MQTT-3.8.3-3] at least one filter.
   if (list.length === 0) throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE needs at least one topic filter', { rule: 'MQTT-3.8.3-3' });
@@ -144,7 +170,7 @@ export function prepareSubscriptions(request: SubscribeRequest, qos: QoS): Subsc
 
 /** Validates an unsubscribe request and numbers it `op`. */
 export function prepareUnsubscribe(filters: string | readonly string[], op: number): Command {
-  const topicFilters = typeof filters === 'string' ? [filters] : [...filters];
+  const topicFilters: string[] = Array.isArray(filters) ? [...(filters as readonly string[])] : [filters as string];
   // [MQTT-3.10.3-2] at least one filter.
   if (topicFilters.length === 0) throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'UNSUBSCRIBE needs at least one topic filter', { rule: 'MQTT-3.10.3-2' });
   for (const f of topicFilters) validateTopicFilter(f);

@@ -8,6 +8,8 @@ import { TypedEmitter } from '../../util/emitter.js';
 import { ClientError, ConnackError } from '../errors.js';
 import type { Transport, TransportFactory } from '../transport.js';
 import {
+  checkCallOptions,
+  invalidArgument,
   preparePublish,
   prepareSubscriptions,
   prepareUnsubscribe,
@@ -115,12 +117,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   subscribe(request: SubscribeRequest, options: SubscribeOptions = {}): Promise<Granted[]> {
     let subscriptions: Subscription[] = [];
     const prepare = (op: number): Command => ({ kind: 'subscribe', op, subscriptions: (subscriptions = prepareSubscriptions(request, options.qos ?? 0)) });
-    return this.#run(prepare, options.signal, (codes) => toGranted(subscriptions, codes));
+    return this.#run(prepare, options, 'subscribe', (codes) => toGranted(subscriptions, codes));
   }
 
   /** Unsubscribes; resolves at UNSUBACK. */
   unsubscribe(filters: string | readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#run((op) => prepareUnsubscribe(filters, op), options.signal, undefined);
+    return this.#run((op) => prepareUnsubscribe(filters, op), options, 'unsubscribe', undefined);
   }
 
   /**
@@ -128,6 +130,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * `'message'` event). Returns a function that removes the handler. Does not subscribe.
    */
   handle(filter: string, handler: MessageHandler): () => void {
+    if (typeof handler !== 'function') throw invalidArgument('handle handler', handler);
     return this.#dispatcher.handle(filter, handler);
   }
 
@@ -136,14 +139,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * subscribe. Ends when the client ends; see `MessageStream` for the buffer policy.
    */
   messages(filter?: string, options: MessagesOptions = {}): MessageStream {
-    return this.#dispatcher.stream(filter, options, this.#finished);
+    return this.#dispatcher.stream(filter, checkCallOptions(options, 'messages'), this.#finished);
   }
 
   /**
    * Ends the client: waits (up to `timeout`) for queued and in-flight work unless `force`,
-   * sends DISCONNECT, and closes the connection [MQTT-3.14.4-1]. Always resolves.
+   * sends DISCONNECT, and closes the connection [MQTT-3.14.4-1]. Always resolves, unless
+   * `options` is not an object (`INVALID_ARGUMENT`, and the client is not ended).
    */
   end(options: EndOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') return Promise.reject(invalidArgument('end options', options));
     this.#ending ??= this.#end(options);
     return this.#ending;
   }
@@ -326,9 +331,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Numbers and validates a command (`prepare` throws for invalid input), then submits it. */
-  #run<T>(prepare: (op: number) => Command, signal: AbortSignal | undefined, result: OpResult | undefined): Promise<T> {
+  #run<T>(prepare: (op: number) => Command, options: { signal?: AbortSignal } | undefined, method: string, result: OpResult | undefined): Promise<T> {
     let cmd: Command;
+    let signal: AbortSignal | undefined;
     try {
+      signal = checkCallOptions(options, method).signal;
       cmd = prepare(this.#nextOp++);
     } catch (error) {
       return Promise.reject(error);

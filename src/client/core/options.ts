@@ -126,13 +126,39 @@ function checkCount(n: number | undefined, name: string, fallback: number, min: 
   return n;
 }
 
+/** The option types a wrong value of which would fail later, deep inside (INVALID_OPTIONS now). */
+const OPTION_TYPES: ReadonlyArray<[keyof ClientOptions, string]> = [
+  ['host', 'string'],
+  ['protocol', 'string'],
+  ['clientId', 'string'],
+  ['username', 'string'],
+  ['cleanSession', 'boolean'],
+  ['will', 'object'],
+];
+
+function checkTypes(o: ClientOptions): void {
+  for (const [key, type] of OPTION_TYPES) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== type || v === null)) throw invalid(`${key} must be a ${type}, got ${v === null ? 'null' : typeof v}`);
+  }
+  const bytesOrString = (v: unknown) => v === undefined || typeof v === 'string' || v instanceof Uint8Array;
+  if (!bytesOrString(o.password)) throw invalid(`password must be a string or Uint8Array, got ${typeof o.password}`);
+  if (o.will && !bytesOrString(o.will.payload)) throw invalid(`will.payload must be a string or Uint8Array, got ${typeof o.will.payload}`);
+  if (o.will && o.will.retain !== undefined && typeof o.will.retain !== 'boolean') throw invalid(`will.retain must be a boolean, got ${typeof o.will.retain}`);
+}
+
 /**
  * Combines a URL (`mqtt://user:pass@host:port`) and options; options win over the URL.
  * Throws `ClientError` `INVALID_OPTIONS`, or the codec's `MqttError` for an invalid will topic.
  */
 export function resolveOptions(target: string | URL | ClientOptions | undefined, extra: ClientOptions = {}): ResolvedOptions {
+  if (target === null || (target !== undefined && typeof target !== 'string' && typeof target !== 'object')) {
+    throw invalid(`connect needs a URL string, a URL or an options object, got ${target === null ? 'null' : typeof target}`);
+  }
+  if (extra === null || typeof extra !== 'object') throw invalid(`options must be an object, got ${extra === null ? 'null' : typeof extra}`);
   const base: ClientOptions = typeof target === 'object' && !(target instanceof URL) ? target : {};
   const o: ClientOptions = { ...base, ...extra };
+  checkTypes(o);
   let url: URL;
   try {
     url = new URL(typeof target === 'string' || target instanceof URL ? String(target) : 'mqtt://localhost');

@@ -137,7 +137,7 @@ function percent(c: string, s: Spec, m: FormatMessage, pretty: boolean, errors: 
     case 'j':
     case 'J': {
       const out = json(m, c === 'j', pretty);
-      if (out === undefined) errors.push(`Error: Message payload is not valid JSON on topic ${m.topic}.`);
+      if (out === undefined) errors.push(`Error: Message payload is not valid JSON on topic ${m.topic}.\n`);
       return out ?? Buffer.alloc(0);
     }
     case 'l':
@@ -164,6 +164,40 @@ function percent(c: string, s: Spec, m: FormatMessage, pretty: boolean, errors: 
       // %D, %P, %R (MQTT 5) and unknown letters print nothing.
       return Buffer.alloc(0);
   }
+}
+
+const FIELDS = new Set('%ACDEFIlmPpqRSrtjJUxX');
+const ESCAPE_LETTERS = new Set('\\0aenrtv');
+
+/**
+ * Checks a `-F` format as mosquitto_sub does before connecting; returns what is wrong, or
+ * undefined. Unknown `%` letters and `\` escapes, and a format ending inside a sequence, are errors.
+ */
+export function checkFormat(format: string | Uint8Array): string | undefined {
+  const f = Buffer.from(format).toString('latin1');
+  const len = f.length;
+  const digit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+  for (let i = 0; i < len; i++) {
+    if (f[i] === '%') {
+      if (i === len - 1) return 'incomplete format specifier';
+      if (f[i + 1] === '0' || f[i + 1] === '-') if (++i === len - 1) return 'incomplete format specifier';
+      while (digit(f[i + 1])) if (++i === len - 1) return 'incomplete format specifier';
+      if (f[i + 1] === '.') {
+        if (++i === len - 1) return 'incomplete format specifier';
+        while (digit(f[i + 1])) if (++i === len - 1) return 'incomplete format specifier';
+      }
+      if (!FIELDS.has(f[i + 1])) return `invalid format specifier '${f[i + 1]}'`;
+      i++;
+    } else if (f[i] === '@') {
+      if (i === len - 1) return 'incomplete format specifier';
+      i++;
+    } else if (f[i] === '\\') {
+      if (i === len - 1) return 'incomplete escape specifier';
+      if (!ESCAPE_LETTERS.has(f[i + 1])) return `invalid escape specifier '${f[i + 1]}'`;
+      i++;
+    }
+  }
+  return undefined;
 }
 
 /**

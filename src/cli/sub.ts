@@ -13,7 +13,7 @@ import type { MqttClient } from '../client/index.js';
 import { parseCommandLine, parseIntInRange, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { CONNECTION_OPTIONS, connectionSettings, ruleText, type ConnectionSettings } from './connection-flags.js';
 import { CliError, quote, toCliError } from './errors.js';
-import { formatWith } from './format.js';
+import { checkFormat, formatWith } from './format.js';
 import { SUB_HELP } from './help.js';
 import { writeLine, type CliIo } from './io.js';
 import { CLI_RECONNECT, openClient, targetOf } from './open-client.js';
@@ -101,6 +101,9 @@ function plan(args: ParsedArgs, settings: ConnectionSettings): SubPlan {
   const chanceText = args.value('random-filter');
   const chance = chanceText === undefined ? 100 : Number(chanceText);
   if (!(chance >= 0.1 && chance <= 100)) throw usageError(`--random-filter chance must be between 0.1 and 100.0, got ${quote(chanceText ?? '')}`, COMMAND);
+  const format = args.bytes('format');
+  const wrong = format === undefined ? undefined : checkFormat(format);
+  if (wrong !== undefined) throw usageError(`-F: ${wrong}`, COMMAND);
   if (args.has('no-retain') && args.has('retained-only')) throw usageError('-R and --retained-only cannot be used together', COMMAND);
   return {
     filters,
@@ -113,7 +116,7 @@ function plan(args: ParsedArgs, settings: ConnectionSettings): SubPlan {
     retainedOnly: args.has('retained-only'),
     removeRetained: args.has('remove-retained'),
     chance,
-    output: { verbose: args.has('verbose'), eol: !args.has('no-eol'), format: args.bytes('format'), pretty: args.has('pretty') },
+    output: { verbose: args.has('verbose'), eol: !args.has('no-eol'), format, pretty: args.has('pretty') },
   };
 }
 

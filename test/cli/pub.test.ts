@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import { freePort, makeTempDir } from '../helpers/peers.js';
 import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
@@ -91,6 +92,31 @@ describe('mqtt311 pub', () => {
       'Client pub-d received PUBACK (Mid: 1, RC:0)',
       'Client pub-d sending DISCONNECT',
     ]);
+  });
+
+  it('[MQTT-4.4.0-1] with -l survives a broker restart and loses no line at QoS 1', async () => {
+    let broker = await startBroker({ port: 0, host: HOST });
+    const port = broker.address.port;
+    const got = new Set<string>();
+    const watch = (b: Broker) => b.on('publish', (topic, packet) => topic === 'pub/lines' && got.add(Buffer.from(packet.payload).toString()));
+    watch(broker);
+    const waitFor = (n: number) => vi.waitFor(() => expect(got.size).toBe(n), { timeout: 20_000, interval: 20 });
+    try {
+      const pub = spawnCli(['pub', '-h', HOST, '-p', String(port), '-t', 'pub/lines', '-l', '-q', '1', '-i', 'pub-lines']);
+      const send = (from: number, to: number) => pub.child.stdin!.write(Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}\n`).join(''));
+      send(1, 50);
+      await waitFor(50);
+      await broker.close();
+      send(51, 100); // written while no broker listens: held until the client is back
+      broker = await startBroker({ port, host: HOST });
+      watch(broker);
+      await waitFor(100);
+      pub.child.stdin!.end();
+      expect((await pub.exited).code).toBe(0);
+      expect([...got].sort()).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).sort());
+    } finally {
+      await broker.close();
+    }
   });
 
   it('logs in with -u and -P, and takes user, password, host, port and topic from -L', async () => {

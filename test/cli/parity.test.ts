@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, findBinary, makeTempDir, requirePeer, runProcess, spawnProcess, startMosquitto, stopAllProcesses, type MosquittoHandle, type SpawnedProcess } from '../helpers/peers.js';
+import { cleanupTempDirs, findBinary, freePort, makeTempDir, requirePeer, runProcess, spawnProcess, startMosquitto, stopAllProcesses, type MosquittoHandle, type SpawnedProcess } from '../helpers/peers.js';
 import { ROOT } from './helpers.js';
 
 const HOST = '127.0.0.1';
@@ -182,5 +182,42 @@ describe.skipIf(!hasPeers)('mqtt311 sub/pub print what mosquitto_sub/pub print',
       expect(ours.stdout).toBe(theirs.stdout);
       expect(ours.code).toBe(theirs.code);
     }
+  });
+});
+
+describe.skipIf(!hasPeers)('connection flags against mosquitto: --psk, --unix, -A', () => {
+  let mosq: MosquittoHandle;
+  let pskPort: number;
+  let socket: string;
+  beforeAll(async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'psk.txt'), 'me:0a0b0c0d\n');
+    pskPort = await freePort();
+    socket = join(dir, 'mqtt.sock');
+    mosq = await startMosquitto([`listener ${pskPort} 127.0.0.1`, 'psk_hint hint', `psk_file ${join(dir, 'psk.txt')}`, `listener 0 ${socket}`]);
+  });
+  afterAll(async () => {
+    await mosq?.stop();
+  });
+
+  /** `mqtt311 pub -d …args` and mosquitto_pub with the same arguments: both succeed with the same lines. */
+  async function bothPublish(args: string[]): Promise<void> {
+    const theirs = await runProcess(findBinary('mosquitto_pub')!, [...args, '-t', 'flags', '-m', 'x', '-d'], { env: ENV });
+    const ours = await runProcess(OURS[0], [...OURS.slice(1), 'pub', ...args, '-t', 'flags', '-m', 'x', '-d'], { env: ENV, cwd: ROOT });
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(ours.stderr).toBe('');
+    expect(ours.stdout).toBe(theirs.stdout);
+  }
+
+  it('TLS-PSK with --psk and --psk-identity (Node\'s pskCallback)', async () => {
+    await bothPublish(['-h', HOST, '-p', String(pskPort), '--psk', '0a0b0c0d', '--psk-identity', 'me']);
+  });
+
+  it('a Unix domain socket with --unix', async () => {
+    await bothPublish(['--unix', socket]);
+  });
+
+  it('the local address with -A, and --nodelay accepted', async () => {
+    await bothPublish(['-h', HOST, '-p', String(mosq.port), '-A', HOST, '--nodelay']);
   });
 });

@@ -7,8 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
-import { freePort, makeTempDir } from '../helpers/peers.js';
-import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
+import { freePort, makeTempDir, runProcess } from '../helpers/peers.js';
+import { lines, ROOT, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
 const HOST = '127.0.0.1';
 const w = useWatchedBrokers();
@@ -117,6 +117,20 @@ describe('mqtt311 pub', () => {
     } finally {
       await broker.close();
     }
+  });
+
+  it('[MQTT-1.5.3-1] sends -m bytes exactly as typed, and refuses a -t that is not UTF-8', async () => {
+    // Node cannot spawn with bytes that are not UTF-8; bash's printf can.
+    const entry = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+    const run = (script: string) => runProcess('bash', ['-c', script, 'bash', ...entry, HOST, w.port], { cwd: ROOT, timeoutMs: 20_000 });
+    const sent = await run(`"$1" "$2" "$3" "$4" pub -h "$5" -p "$6" -t pub/raw -m "$(printf 'a\\377\\300b')" -q 1`);
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    await vi.waitFor(() => expect(w.published('pub/raw')).toHaveLength(1));
+    expect(Buffer.from(w.published('pub/raw')[0].payload)).toEqual(Buffer.from([0x61, 0xff, 0xc0, 0x62]));
+    const refused = await run(`"$1" "$2" "$3" "$4" pub -h "$5" -p "$6" -t "$(printf 'pub/\\377')" -m x`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('Error: -t is not valid UTF-8 text (see mqtt311 pub --help)\n');
   });
 
   it('logs in with -u and -P, and takes user, password, host, port and topic from -L', async () => {

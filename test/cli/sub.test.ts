@@ -142,6 +142,19 @@ describe('mqtt311 sub', () => {
     }
   });
 
+  it('prints about the --random-filter percentage of messages, counting every one for -C as mosquitto_sub does', async () => {
+    const ready = w.subscribed(w.broker, 'sub-random');
+    const sub = spawnCli(['sub', '-h', HOST, '-p', w.port, '-t', 'sub/random', '-q', '1', '--random-filter', '50', '-C', '400', '-i', 'sub-random']);
+    await ready;
+    const lines400 = Array.from({ length: 400 }, (_, i) => `m${i}`).join('\n');
+    expect((await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 'sub/random', '-l', '-q', '1'], { input: `${lines400}\n` })).code).toBe(0);
+    expect((await sub.exited).code).toBe(0);
+    // Binomial(400, 0.5): 120..280 is more than 8 standard deviations either side.
+    const printed = lines(sub.stdout()).length;
+    expect(printed).toBeGreaterThan(120);
+    expect(printed).toBeLessThan(280);
+  });
+
   it('[MQTT-4.7.1-2] refuses a misplaced # in a filter before connecting', async () => {
     const r = await runInProcess(['sub', '-h', HOST, '-p', w.port, '-t', 'a/#/b']);
     expect(r.code).toBe(1);

@@ -79,7 +79,10 @@ export async function openClient(
   }
   if (onMessage) client.on('message', onMessage);
   // Errors nobody else hears about (the client's 'error' event) must not go unseen.
-  client.on('error', (err) => settings.quiet || writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`));
+  // A refused reconnect ends the client, and the command reports it as its own error.
+  client.on('error', (err) => {
+    if (!settings.quiet && (err as { code?: string }).code !== 'CONNACK_REFUSED') writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`);
+  });
   try {
     await client.start();
   } catch (err) {

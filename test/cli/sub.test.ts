@@ -142,6 +142,25 @@ describe('mqtt311 sub', () => {
     }
   });
 
+  it('exits with the CONNACK return code when the restarted broker refuses the reconnect, and prints nothing with --quiet', async () => {
+    for (const quiet of [false, true]) {
+      let broker = await startBroker({ port: 0, host: HOST });
+      const port = broker.address.port;
+      try {
+        const id = `sub-refused-${quiet}`;
+        const ready = w.subscribed(broker, id);
+        const sub = spawnCli(['sub', '-h', HOST, '-p', String(port), '-t', 'x', '-i', id, ...(quiet ? ['--quiet'] : [])]);
+        await ready;
+        await broker.close();
+        broker = await startBroker({ port, host: HOST, allowAnonymous: false, users: { alice: 'secret' } });
+        expect((await sub.exited).code).toBe(5);
+        expect(sub.stderr()).toBe(quiet ? '' : 'Error: CONNACK 5: not authorized\n');
+      } finally {
+        await broker.close();
+      }
+    }
+  });
+
   it('prints about the --random-filter percentage of messages, counting every one for -C as mosquitto_sub does', async () => {
     const ready = w.subscribed(w.broker, 'sub-random');
     const sub = spawnCli(['sub', '-h', HOST, '-p', w.port, '-t', 'sub/random', '-q', '1', '--random-filter', '50', '-C', '400', '-i', 'sub-random']);

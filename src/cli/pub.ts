@@ -12,12 +12,11 @@ import type { MqttClient } from '../client/index.js';
 import { MAX_REMAINING_LENGTH } from '../codec/index.js';
 import { parseCommandLine, parseIntInRange, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { checkTopicName, CONNECTION_OPTIONS, connectionSettings, type ConnectionSettings } from './connection-flags.js';
-import { toCliError } from './errors.js';
+import { quote, toCliError } from './errors.js';
 import { PUB_HELP } from './help.js';
 import { readAll, readFileOrFail, readLines, type CliIo } from './io.js';
 import { CLI_RECONNECT, openClient, targetOf } from './open-client.js';
 import { readOptionsFile } from './options-file.js';
-import { quote } from './errors.js';
 
 const COMMAND = 'mqtt311 pub';
 

@@ -3,6 +3,7 @@
  * of option keys the client does not know.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import { connect, type MqttClient } from '../../src/client/index.js';
 import { resolveOptions } from '../../src/client/core/index.js';
@@ -54,6 +55,19 @@ describe('servers failover', () => {
       return Promise.race([got.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
     });
     expect(await got).toBe('fo/x');
+  });
+
+  it('passes over a server that accepts TCP and closes before CONNACK', async () => {
+    const closer = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    try {
+      const good = await broker();
+      const client = await connect({ servers: [{ host: '127.0.0.1', port: (closer.address() as AddressInfo).port }, { host: '127.0.0.1', port: good.address.port }], reconnect: false });
+      clients.push(client);
+      expect(client.server.port).toBe(good.address.port);
+    } finally {
+      closer.close();
+    }
   });
 
   it('rejects the first connect with the last failure when every server refused', async () => {

@@ -93,7 +93,8 @@ function json(m: FormatMessage, escaped: boolean, pretty: boolean): Buffer | und
   if (m.payload.length === 0) body = Buffer.from('null');
   else if (escaped) body = jsonString(text);
   else {
-    const parsed = parseJson(Buffer.from(m.payload));
+    // cJSON parses up to the NUL and then finds it short of the payload's end: not JSON.
+    const parsed = nul === -1 ? parseJson(Buffer.from(m.payload)) : undefined;
     if (!parsed) return undefined;
     body = printJson(parsed, pretty, 1);
   }

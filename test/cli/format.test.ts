@@ -22,6 +22,9 @@ describe('-F', () => {
     expect(show('%I')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$/);
     expect(show('%U')).toMatch(/^\d{10}\.\d{9}$/);
     expect(show('@N')).toMatch(/^\d{9}$/);
+    const withNul = { ...message, payload: Buffer.from('{}\0') };
+    expect(formatWith('%J', withNul, { eol: false, pretty: false }).error).toBe('Error: Message payload is not valid JSON on topic a/b.\n');
+    expect(formatWith('%j', withNul, { eol: false, pretty: false }).out.toString()).toMatch(/"payloadlen":3,"mid":7,"payload":"\{\}"\}$/);
     expect(show('%j')).toMatch(/^\{"tst":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z[+-]\d{4}","topic":"a\/b","qos":1,"retain":0,"payloadlen":2,"mid":7,"payload":"hi"\}$/);
   });
 

@@ -7,6 +7,7 @@
  * Unknown options and missing values are usage errors ({@link CliError} with code `USAGE`),
  * reported as one line that points at the command's `--help`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Writable } from 'node:stream';
 import { CliError, quote } from './errors.js';
 
@@ -28,6 +29,16 @@ export interface OptionSpec {
   short?: string;
   /** Long form without the dashes, e.g. `'will-topic'` for `--will-topic`. */
   long?: string;
+  /**
+   * Why this mosquitto option is refused (e.g. "MQTT 5 property, not in 3.1.1"): giving it is a
+   * usage error that says so, rather than "no such option".
+   */
+  refused?: string;
+  /**
+   * The value is bytes, not text (a payload, a password): it may be any bytes, and
+   * {@link ParsedArgs.bytes} gives them exactly as typed. Every other value must be valid UTF-8.
+   */
+  bytes?: boolean;
 }
 
 /** The result of {@link parseArgs}. */
@@ -35,6 +46,8 @@ export class ParsedArgs {
   /** Words that are not options (and everything after `--`), in order. */
   readonly positionals: string[] = [];
   readonly #values = new Map<string, string[]>();
+  /** The argument bytes of `bytes` options, where the command line was read as bytes. */
+  readonly #raw = new Map<string, Buffer>();
   readonly #flags = new Set<string>();
   /** The option as the user typed it, for error messages (`-q`, `--will-qos`). */
   readonly #typed = new Map<string, string>();
@@ -45,6 +58,26 @@ export class ParsedArgs {
     if (list) list.push(value);
     else this.#values.set(name, [value]);
     this.#typed.set(name, typed);
+  }
+
+  /** @internal used by the parser: the last value of `name` as the bytes typed. */
+  setRaw(name: string, raw: Buffer | undefined): void {
+    if (raw === undefined) this.#raw.delete(name);
+    else this.#raw.set(name, raw);
+  }
+
+  /**
+   * The last value of `name` as bytes: exactly as typed where the command line could be read as
+   * bytes (see {@link CliIo.argvBytes}), else its UTF-8 encoding.
+   */
+  bytes(name: string): Buffer | undefined {
+    const value = this.value(name);
+    return value === undefined ? undefined : this.#raw.get(name) ?? Buffer.from(value);
+  }
+
+  /** Whether `bytes(name)` are the bytes as typed rather than re-encoded text. */
+  hasRaw(name: string): boolean {
+    return this.#raw.has(name);
   }
 
   /** @internal used by the parser. */
@@ -80,7 +113,7 @@ export class ParsedArgs {
  * @param command used in error messages: "no such option -x (see mqtt311 pub --help)".
  * @throws CliError `USAGE` for an unknown option or a missing value.
  */
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string, argvBytes?: readonly Buffer[]): ParsedArgs {
   const byShort = new Map<string, OptionSpec>();
   const byLong = new Map<string, OptionSpec>();
   for (const spec of specs) {
@@ -112,17 +145,24 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
       spec = byShort.get(word[1]);
     }
     if (spec === undefined) throw usageError(`no such option ${typed.length > 40 ? `${typed.slice(0, 39)}…` : typed}`, command);
+    if (spec.refused !== undefined) throw usageError(`${typed} is not supported: ${spec.refused}`, command);
     if (spec.kind === 'flag') {
       if (inline !== undefined) throw usageError(`${typed} takes no value`, command);
       parsed.addFlag(spec.name, typed);
       continue;
     }
     let value = inline;
+    let raw: Buffer | undefined;
     if (value === undefined) {
       if (i + 1 >= argv.length) throw usageError(`${typed} needs a value`, command);
       value = argv[++i];
-    }
+      raw = argvBytes?.[i];
+    } else raw = argvBytes?.[i]?.subarray(Buffer.byteLength(word.slice(0, word.indexOf('=') + 1)));
+    // Text options reach the wire as MQTT UTF-8 strings [MQTT-1.5.3-1]: bytes that are not UTF-8
+    // would silently become U+FFFD, so they are refused.
+    if (raw !== undefined && !spec.bytes && !isUtf8(raw)) throw usageError(`${typed} is not valid UTF-8 text`, command);
     parsed.addValue(spec.name, value, typed);
+    if (spec.bytes) parsed.setRaw(spec.name, raw);
   }
   return parsed;
 }
@@ -139,8 +179,9 @@ export function parseCommandLine(
   help: string,
   stdout: Writable,
   positionals = false,
+  argvBytes?: readonly Buffer[],
 ): ParsedArgs | undefined {
-  const args = parseArgs(argv, specs, command);
+  const args = parseArgs(argv, specs, command, argvBytes);
   if (args.has('help')) {
     stdout.write(help);
     return undefined;

@@ -1,12 +1,13 @@
 /**
- * `-d` output: one line per packet sent or received, in the shape mosquitto_pub/sub print, so
- * people who know those tools can read it at a glance:
+ * `-d` output: one line per packet sent or received, exactly as libmosquitto 2.0 logs them for
+ * mosquitto_pub/mosquitto_sub, so the two tools' `-d` outputs compare line for line:
  *
  * ```text
- * Client mqtt311-pub-42 sending CONNECT
- * Client mqtt311-pub-42 received CONNACK (0)
- * Client mqtt311-pub-42 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))
- * Client mqtt311-pub-42 received PUBACK (Mid: 1)
+ * Client (null) sending CONNECT
+ * Client (null) received CONNACK (0)
+ * Client (null) sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))
+ * Client (null) received PUBACK (Mid: 1, RC:0)
+ * Client (null) sending DISCONNECT
  * ```
  * Payloads are shown by size and passwords never, as in every human-readable output here.
  */
@@ -15,56 +16,68 @@ import type { Packet } from '../codec/index.js';
 /** Which way a packet went. */
 export type Direction = 'sending' | 'received';
 
-/** The text after "CONNACK", "PUBLISH", … for one packet, or `''` when there is none. */
-function details(packet: Packet): string {
-  switch (packet.cmd) {
-    case 'connack':
-      return ` (${packet.returnCode})`;
-    case 'publish': {
-      const id = packet.packetId ?? 0;
-      const flags = `d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, m${id}`;
-      return ` (${flags}, '${packet.topic}', ... (${packet.payload.length} bytes))`;
-    }
-    case 'puback':
-    case 'pubrec':
-    case 'pubrel':
-    case 'pubcomp':
-    case 'unsuback':
-      return ` (Mid: ${packet.packetId})`;
-    case 'suback':
-      return ` (Mid: ${packet.packetId}, granted: ${packet.returnCodes.map(grantedText).join(', ')})`;
-    case 'connect':
-    case 'subscribe':
-    case 'unsubscribe':
-    case 'pingreq':
-    case 'pingresp':
-    case 'disconnect':
-      return '';
-    default: {
-      const unreachable: never = packet;
-      return unreachable;
-    }
-  }
-}
-
-function grantedText(code: number): string {
-  // 0x80 is the SUBACK failure code (spec 3.9.3).
-  return code === 0x80 ? 'failure' : String(code);
-}
-
 /**
- * The `-d` lines for one packet. A SUBSCRIBE gives one line per topic filter, as mosquitto
- * prints it; every other packet gives one line.
+ * Turns packets into mosquitto's `-d` lines. It keeps one piece of state: libmosquitto numbers
+ * every message it sends, QoS 0 included (`m1`, `m2`, …) from the same counter as its
+ * SUBSCRIBE/UNSUBSCRIBE ids, while a QoS 0 PUBLISH carries no packet id on the wire.
  */
-export function debugLines(clientId: string, direction: Direction, packet: Packet): string[] {
-  const who = `Client ${clientId === '' ? '(empty id)' : clientId} ${direction}`;
-  if (packet.cmd === 'subscribe') {
-    return packet.subscriptions.map(
-      (s) => `${who} SUBSCRIBE (Mid: ${packet.packetId}, Topic: ${s.topicFilter}, QoS: ${s.qos})`,
-    );
+export class DebugPrinter {
+  readonly #who: string;
+  #lastMid = 0;
+
+  /** `clientId` as sent in CONNECT; an empty one prints as "(null)", as libmosquitto prints it. */
+  constructor(clientId: string) {
+    this.#who = `Client ${clientId === '' ? '(null)' : clientId}`;
   }
-  if (packet.cmd === 'unsubscribe') {
-    return packet.topicFilters.map((f) => `${who} UNSUBSCRIBE (Mid: ${packet.packetId}, Topic: ${f})`);
+
+  /** The lines for one packet (a SUBSCRIBE prints one per filter). */
+  lines(direction: Direction, packet: Packet): string[] {
+    const who = `${this.#who} ${direction}`;
+    const sent = direction === 'sending';
+    switch (packet.cmd) {
+      case 'connack':
+        return [`${who} CONNACK (${packet.returnCode})`];
+      case 'publish': {
+        let mid = packet.packetId ?? 0;
+        if (sent) mid = this.#mid(packet.packetId);
+        return [`${who} PUBLISH (d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, m${mid}, '${packet.topic}', ... (${packet.payload.length} bytes))`];
+      }
+      case 'puback':
+      case 'pubrec':
+        // Sent acks carry a reason code in libmosquitto's log, received ones (PUBACK) an RC.
+        if (sent) return [`${who} ${packet.cmd.toUpperCase()} (m${packet.packetId}, rc0)`];
+        return [`${who} ${packet.cmd.toUpperCase()} (Mid: ${packet.packetId}${packet.cmd === 'puback' ? ', RC:0' : ''})`];
+      case 'pubrel':
+        return [sent ? `${who} PUBREL (m${packet.packetId})` : `${who} PUBREL (Mid: ${packet.packetId})`];
+      case 'pubcomp':
+        return [sent ? `${who} PUBCOMP (m${packet.packetId})` : `${who} PUBCOMP (Mid: ${packet.packetId}, RC:0)`];
+      case 'subscribe': {
+        const mid = this.#mid(packet.packetId);
+        return packet.subscriptions.map((s) => `${who} SUBSCRIBE (Mid: ${mid}, Topic: ${s.topicFilter}, QoS: ${s.qos}, Options: 0x00)`);
+      }
+      case 'unsubscribe': {
+        const mid = this.#mid(packet.packetId);
+        return packet.topicFilters.map((f) => `${who} UNSUBSCRIBE (Mid: ${mid}, Topic: ${f})`);
+      }
+      case 'suback':
+        // mosquitto_sub's own line follows libmosquitto's (printed in -d mode only).
+        return [`${who} SUBACK`, `Subscribed (mid: ${packet.packetId}): ${packet.returnCodes.join(', ')}`];
+      case 'connect':
+      case 'unsuback':
+      case 'pingreq':
+      case 'pingresp':
+      case 'disconnect':
+        return [`${who} ${packet.cmd.toUpperCase()}`];
+      default: {
+        const unreachable: never = packet;
+        return unreachable;
+      }
+    }
   }
-  return [`${who} ${packet.cmd.toUpperCase()}${details(packet)}`];
+
+  /** The message id libmosquitto would have used for an outgoing packet. */
+  #mid(packetId: number | undefined): number {
+    this.#lastMid = packetId ?? this.#lastMid + 1;
+    return this.#lastMid;
+  }
 }

@@ -45,11 +45,19 @@ export class CliError extends Error {
   override readonly name = 'CliError';
   readonly code: CliErrorCode;
   readonly exitCode: number;
+  /** `--quiet`: exit with the code but print nothing. */
+  readonly quiet: boolean;
 
-  constructor(code: CliErrorCode, message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+  constructor(code: CliErrorCode, message: string, options: { exitCode?: number; cause?: unknown; quiet?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.exitCode = options.exitCode ?? (code === 'TIMEOUT' ? EXIT_TIMEOUT : 1);
+    this.quiet = options.quiet ?? false;
+  }
+
+  /** This error, marked `quiet` when `quiet` is true (for `--quiet`). */
+  silenced(quiet: boolean): CliError {
+    return quiet ? new CliError(this.code, this.message, { exitCode: this.exitCode, cause: this.cause, quiet }) : this;
   }
 }
 

@@ -3,6 +3,7 @@
  * each command reads as a function of its arguments and streams.
  */
 import type { Readable, Writable } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { CliError } from './errors.js';
 
@@ -13,6 +14,11 @@ export interface CliIo {
   stderr: Writable;
   /** Aborted when the user asks the command to stop (SIGINT / SIGTERM). */
   interrupt: AbortSignal;
+  /**
+   * The command's words as the bytes typed, aligned with its `argv`, where they can be read
+   * (Linux); Node decodes argv as UTF-8 and turns invalid bytes into U+FFFD.
+   */
+  argvBytes?: readonly Buffer[];
 }
 
 /** The real process's streams; `interrupt` aborts on SIGINT or SIGTERM. */
@@ -21,7 +27,33 @@ export function processIo(): CliIo {
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, interrupt: controller.signal };
+  const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, interrupt: controller.signal };
+  const bytes = processArgvBytes();
+  if (bytes) io.argvBytes = bytes;
+  return io;
+}
+
+/**
+ * `process.argv.slice(2)` as bytes, read from /proc/self/cmdline, or undefined where that file
+ * does not exist or does not agree with `process.argv` word for word.
+ */
+function processArgvBytes(): Buffer[] | undefined {
+  let all: Buffer;
+  try {
+    all = readFileSync('/proc/self/cmdline');
+  } catch {
+    return undefined;
+  }
+  const words: Buffer[] = [];
+  for (let start = 0; start < all.length; ) {
+    const end = all.indexOf(0, start);
+    words.push(all.subarray(start, end === -1 ? all.length : end));
+    start = end === -1 ? all.length : end + 1;
+  }
+  const user = process.argv.slice(2);
+  const tail = words.slice(words.length - user.length);
+  if (tail.length !== user.length || tail.some((b, i) => b.toString() !== user[i])) return undefined;
+  return tail;
 }
 
 /** Writes `text` plus a newline. */

@@ -49,10 +49,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
   try {
-    return await command(rest, io);
+    return await command(rest, io.argvBytes ? { ...io, argvBytes: io.argvBytes.slice(1) } : io);
   } catch (err) {
     const cliError = toCliError(err);
-    writeLine(io.stderr, `Error: ${cliError.message}`);
+    if (!cliError.quiet) writeLine(io.stderr, `Error: ${cliError.message}`);
     if (process.env.MQTT311_DEBUG && !(err instanceof CliError)) io.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
     return cliError.exitCode;
   }

@@ -5,25 +5,33 @@
  * (`-c`) may deliver queued messages in the same TCP segment as the CONNACK, and `-d` must show
  * the CONNECT too, so nothing may be emitted before the listeners exist.
  */
-import { MqttClient, netTransport, type ClientOptions } from '../client/index.js';
+import { MqttClient, type ClientOptions, type ReconnectOptions } from '../client/index.js';
 import { resolveOptions } from '../client/core/index.js';
 import type { PublishPacket } from '../codec/index.js';
 import type { ConnectionSettings } from './connection-flags.js';
-import { debugLines } from './debug.js';
+import { DebugPrinter } from './debug.js';
 import { toCliError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
+import { cliTransport } from './transport.js';
 
 /** What to do with received messages, if anything. */
 export type MessageListener = (topic: string, payload: Uint8Array, packet: PublishPacket) => void;
 
 /** `host:port` as printed in messages. */
 export function targetOf(settings: ConnectionSettings): string {
+  if (settings.unix !== undefined) return settings.unix;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   return `${host}:${settings.port}`;
 }
 
-/** The client library's options for these settings (no automatic reconnect: a CLI reports and exits). */
-export function clientOptions(settings: ConnectionSettings): ClientOptions {
+/**
+ * How a long-running command (`sub`, `pub -l`/`-s`) reconnects: as mosquitto's tools do, soon
+ * (1 s) and never giving up, backing off to 30 s while the broker stays away.
+ */
+export const CLI_RECONNECT: ReconnectOptions = { initialDelay: 1000, maxDelay: 30_000 };
+
+/** The client library's options for these settings; `reconnect` off unless the command survives a lost broker. */
+export function clientOptions(settings: ConnectionSettings, reconnect: ReconnectOptions | false = false): ClientOptions {
   const options: ClientOptions = {
     protocol: settings.tls ? 'mqtts' : 'mqtt',
     host: settings.host,
@@ -31,16 +39,16 @@ export function clientOptions(settings: ConnectionSettings): ClientOptions {
     clientId: settings.clientId,
     cleanSession: settings.cleanSession,
     keepAlive: settings.keepAlive,
-    reconnect: false,
+    reconnect,
     connectTimeout: 15_000,
     rejectUnauthorized: settings.rejectUnauthorized,
+    protocolVersion: settings.protocolVersion,
+    transport: cliTransport(settings),
   };
   if (settings.username !== undefined) options.username = settings.username;
   if (settings.password !== undefined) options.password = settings.password;
   if (settings.will) options.will = settings.will;
-  if (settings.ca) options.ca = settings.ca;
-  if (settings.cert) options.cert = settings.cert;
-  if (settings.key) options.key = settings.key;
+  if (settings.maxInflight !== undefined) options.maxInflight = settings.maxInflight;
   return options;
 }
 
@@ -49,25 +57,32 @@ export function clientOptions(settings: ConnectionSettings): ClientOptions {
  * @throws CliError: CONNACK refusals carry the return code as exit code; network failures say
  * what failed and where.
  */
-export async function openClient(settings: ConnectionSettings, io: CliIo, onMessage?: MessageListener): Promise<MqttClient> {
+export async function openClient(
+  settings: ConnectionSettings,
+  io: CliIo,
+  onMessage?: MessageListener,
+  reconnect: ReconnectOptions | false = false,
+): Promise<MqttClient> {
   const where = targetOf(settings);
   let client: MqttClient;
   try {
-    client = new MqttClient(netTransport, resolveOptions(clientOptions(settings)));
+    const options = clientOptions(settings, reconnect);
+    client = new MqttClient(options.transport!, resolveOptions(options));
   } catch (err) {
     throw toCliError(err, where);
   }
   if (settings.debug) {
     // -d goes to stdout, as mosquitto_pub/sub print it.
-    const print = (direction: 'sending' | 'received') => (packet: Parameters<typeof debugLines>[2]) => {
-      for (const line of debugLines(settings.clientId, direction, packet)) writeLine(io.stdout, line);
-    };
-    client.on('packetsend', print('sending'));
-    client.on('packetreceive', print('received'));
+    const printer = new DebugPrinter(settings.clientId);
+    client.on('packetsend', (packet) => printer.lines('sending', packet).forEach((line) => writeLine(io.stdout, line)));
+    client.on('packetreceive', (packet) => printer.lines('received', packet).forEach((line) => writeLine(io.stdout, line)));
   }
   if (onMessage) client.on('message', onMessage);
   // Errors nobody else hears about (the client's 'error' event) must not go unseen.
-  client.on('error', (err) => writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`));
+  // A refused reconnect ends the client, and the command reports it as its own error.
+  client.on('error', (err) => {
+    if (!settings.quiet && (err as { code?: string }).code !== 'CONNACK_REFUSED') writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`);
+  });
   try {
     await client.start();
   } catch (err) {

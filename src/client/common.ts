@@ -16,6 +16,7 @@ export type {
   SubscribeOptions,
   SubscribeRequest,
   WillOptions,
+  ServerOption,
 } from './core/index.js';
 export type { PublishSingleOptions, SubscribeSimpleOptions } from './oneshot.js';
 export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES } from './errors.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, type OptionSpec } from '../../src/cli/args.js';
 import { CONNECTION_OPTIONS, connectionSettings, parseBrokerUrl } from '../../src/cli/connection-flags.js';
-import { debugLines } from '../../src/cli/debug.js';
+import { DebugPrinter } from '../../src/cli/debug.js';
 import { parseHex } from '../../src/cli/decode.js';
 import { CliError, EXIT_TIMEOUT, toCliError } from '../../src/cli/errors.js';
 import { formatMessage } from '../../src/cli/sub.js';
@@ -79,10 +79,43 @@ describe('-L URLs', () => {
 describe('connection flags', () => {
   const settings = (argv: string[]) => connectionSettings(parseArgs(argv, CONNECTION_OPTIONS, 'mqtt311 pub'), 'mqtt311 pub');
 
-  it('has mosquitto defaults: port 1883, keep alive 60, clean session, QoS 0, a generated id', async () => {
+  it('has mosquitto defaults: port 1883, keep alive 60, clean session, QoS 0, an empty id (the server assigns one)', async () => {
     const s = await settings([]);
-    expect(s).toMatchObject({ host: 'localhost', port: 1883, tls: false, keepAlive: 60, cleanSession: true, qos: 0, rejectUnauthorized: true, debug: false });
-    expect(s.clientId).toBe(`mqtt311-pub-${process.pid}`);
+    expect(s).toMatchObject({ host: 'localhost', port: 1883, tls: false, keepAlive: 60, cleanSession: true, qos: 0, rejectUnauthorized: true, debug: false, protocolVersion: 4 });
+    expect(s.clientId).toBe('');
+    expect((await settings(['-I', 'pre-'])).clientId).toBe(`pre-${process.pid}`);
+    expect(await thrown(() => settings(['-I', 'pre-', '-i', 'x']))).toMatchObject({ code: 'USAGE' });
+  });
+
+  it('maps -V mqttv31/31 to MQTT 3.1 with a generated id, and refuses -V mqttv5 as MQTT 5', async () => {
+    for (const v of ['mqttv31', '31']) expect(await settings(['-V', v])).toMatchObject({ protocolVersion: 3, clientId: expect.stringMatching(/^mosq-[A-Za-z0-9]{18}$/) });
+    for (const v of ['mqttv311', '311']) expect(await settings(['-V', v])).toMatchObject({ protocolVersion: 4 });
+    expect(await thrown(() => settings(['-V', 'mqttv5']))).toMatchObject({ code: 'USAGE', message: expect.stringContaining('MQTT 5 is not supported') });
+  });
+
+  it('refuses MQTT 5 flags (-x, -D) and the unsupported ones with one line saying why', async () => {
+    expect(await thrown(() => settings(['-x', '60']))).toMatchObject({ code: 'USAGE', message: expect.stringContaining('-x is not supported: MQTT 5 property, not in 3.1.1') });
+    expect(await thrown(() => settings(['-D', 'connect', 'user-property']))).toMatchObject({ message: expect.stringContaining('MQTT 5 property, not in 3.1.1') });
+    expect(await thrown(() => settings(['--proxy', 'socks5h://x']))).toMatchObject({ message: expect.stringContaining('SOCKS5') });
+  });
+
+  it('reads the TLS flags: --tls-version, --ciphers, --tls-alpn, --psk with its identity, --tls-use-os-certs', async () => {
+    const s = await settings(['--tls-version', 'tlsv1.2', '--ciphers', 'PSK', '--tls-alpn', 'mqtt', '--psk', '0a0B', '--psk-identity', 'me', '--tls-use-os-certs']);
+    expect(s).toMatchObject({ tls: true, port: 8883, tlsVersion: 'TLSv1.2', ciphers: 'PSK', alpn: 'mqtt', psk: { key: Buffer.from([10, 11]), identity: 'me' } });
+    expect(s.ca?.length).toBeGreaterThan(10);
+    expect(await thrown(() => settings(['--psk', 'zz', '--psk-identity', 'me']))).toMatchObject({ code: 'USAGE' });
+    expect(await thrown(() => settings(['--psk', '00']))).toMatchObject({ code: 'USAGE' });
+    expect(await thrown(() => settings(['--tls-version', 'tlsv1']))).toMatchObject({ code: 'USAGE' });
+  });
+
+  it('[MQTT-1.5.3-1] refuses a text flag whose bytes are not UTF-8, and keeps a payload flag\'s bytes exactly', () => {
+    const bad = Buffer.from([0x61, 0xff, 0x62]);
+    const argv = ['-t', bad.toString(), '-m', bad.toString()];
+    const specs = [...CONNECTION_OPTIONS, { name: 'topic', kind: 'value', short: 't' } as const, { name: 'message', kind: 'value', short: 'm', bytes: true } as const];
+    expect(() => parseArgs(argv, specs, 'c', [Buffer.from('-t'), bad, Buffer.from('-m'), bad])).toThrow(/-t is not valid UTF-8/);
+    const ok = parseArgs(['-t', 'a', '-m', bad.toString()], specs, 'c', [Buffer.from('-t'), Buffer.from('a'), Buffer.from('-m'), bad]);
+    expect(ok.bytes('message')).toEqual(bad);
+    expect(ok.hasRaw('message')).toBe(true);
   });
 
   it('lets explicit flags win over -L, and turns TLS on for mqtts:// with port 8883', async () => {
@@ -139,32 +172,50 @@ describe('decode hex input', () => {
 });
 
 describe('-d lines', () => {
-  it('print packets the way mosquitto_pub/sub -d do', () => {
+  it('print packets the way libmosquitto logs them for mosquitto_pub/sub -d', () => {
+    const d = new DebugPrinter('c1');
     const publish = { cmd: 'publish', topic: 'a/b', payload: new Uint8Array(5), qos: 1, retain: false, dup: false, packetId: 1 } as const;
-    expect(debugLines('c1', 'sending', publish)).toEqual(["Client c1 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))"]);
-    expect(debugLines('c1', 'received', { cmd: 'connack', sessionPresent: false, returnCode: 0 })).toEqual(['Client c1 received CONNACK (0)']);
-    expect(debugLines('c1', 'received', { cmd: 'puback', packetId: 1 })).toEqual(['Client c1 received PUBACK (Mid: 1)']);
-    expect(debugLines('c1', 'sending', { cmd: 'subscribe', packetId: 2, subscriptions: [{ topicFilter: 'x', qos: 0 }, { topicFilter: 'y/#', qos: 2 }] })).toEqual([
-      'Client c1 sending SUBSCRIBE (Mid: 2, Topic: x, QoS: 0)',
-      'Client c1 sending SUBSCRIBE (Mid: 2, Topic: y/#, QoS: 2)',
+    expect(d.lines('sending', publish)).toEqual(["Client c1 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))"]);
+    expect(d.lines('received', { cmd: 'connack', sessionPresent: false, returnCode: 0 })).toEqual(['Client c1 received CONNACK (0)']);
+    expect(d.lines('received', { cmd: 'puback', packetId: 1 })).toEqual(['Client c1 received PUBACK (Mid: 1, RC:0)']);
+    expect(d.lines('sending', { cmd: 'puback', packetId: 3 })).toEqual(['Client c1 sending PUBACK (m3, rc0)']);
+    expect(d.lines('sending', { cmd: 'pubrec', packetId: 3 })).toEqual(['Client c1 sending PUBREC (m3, rc0)']);
+    expect(d.lines('received', { cmd: 'pubrec', packetId: 3 })).toEqual(['Client c1 received PUBREC (Mid: 3)']);
+    expect(d.lines('sending', { cmd: 'pubrel', packetId: 3 })).toEqual(['Client c1 sending PUBREL (m3)']);
+    expect(d.lines('received', { cmd: 'pubcomp', packetId: 3 })).toEqual(['Client c1 received PUBCOMP (Mid: 3, RC:0)']);
+    expect(d.lines('sending', { cmd: 'subscribe', packetId: 2, subscriptions: [{ topicFilter: 'x', qos: 0 }, { topicFilter: 'y/#', qos: 2 }] })).toEqual([
+      'Client c1 sending SUBSCRIBE (Mid: 2, Topic: x, QoS: 0, Options: 0x00)',
+      'Client c1 sending SUBSCRIBE (Mid: 2, Topic: y/#, QoS: 2, Options: 0x00)',
     ]);
-    expect(debugLines('c1', 'received', { cmd: 'suback', packetId: 2, returnCodes: [0, 0x80] })).toEqual(['Client c1 received SUBACK (Mid: 2, granted: 0, failure)']);
-    expect(debugLines('c1', 'sending', { cmd: 'pingreq' })).toEqual(['Client c1 sending PINGREQ']);
+    expect(d.lines('received', { cmd: 'suback', packetId: 2, returnCodes: [0, 0x80] })).toEqual(['Client c1 received SUBACK', 'Subscribed (mid: 2): 0, 128']);
+    expect(d.lines('sending', { cmd: 'pingreq' })).toEqual(['Client c1 sending PINGREQ']);
+  });
+
+  it('number QoS 0 publishes from the same counter as libmosquitto (m3 after mid 2), and print an empty id as (null)', () => {
+    const d = new DebugPrinter('');
+    d.lines('sending', { cmd: 'subscribe', packetId: 2, subscriptions: [{ topicFilter: 'x', qos: 0 }] });
+    const q0 = { cmd: 'publish', topic: 't', payload: new Uint8Array(0), qos: 0, retain: true, dup: false } as const;
+    expect(d.lines('sending', q0)).toEqual(["Client (null) sending PUBLISH (d0, q0, r1, m3, 't', ... (0 bytes))"]);
+    expect(d.lines('received', q0)).toEqual(["Client (null) received PUBLISH (d0, q0, r1, m0, 't', ... (0 bytes))"]);
   });
 
   it('never print a password', () => {
     const connect = { cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId: 'c1', cleanSession: true, keepAlive: 60, username: 'u', password: Buffer.from('hunter2') } as const;
-    expect(debugLines('c1', 'sending', connect).join('\n')).not.toContain('hunter2');
+    expect(new DebugPrinter('c1').lines('sending', connect).join('\n')).not.toContain('hunter2');
   });
 });
 
 describe('sub output lines', () => {
   const msg = (topic: string, payload: string) => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }) as const;
   it('print the payload, or "topic payload" with -v, and an empty payload as mosquitto_sub does', () => {
-    expect(formatMessage(msg('t', 'hi'), false)?.toString()).toBe('hi\n');
-    expect(formatMessage(msg('t', 'hi'), true)?.toString()).toBe('t hi\n');
-    expect(formatMessage(msg('t', ''), false)).toBeUndefined();
-    expect(formatMessage(msg('t', ''), true)?.toString()).toBe('t (null)\n');
+    const out = (verbose: boolean, eol = true) => ({ verbose, eol, pretty: false });
+    expect(formatMessage(msg('t', 'hi'), out(false)).bytes?.toString()).toBe('hi\n');
+    expect(formatMessage(msg('t', 'hi'), out(true)).bytes?.toString()).toBe('t hi\n');
+    expect(formatMessage(msg('t', ''), out(false)).bytes).toBeUndefined();
+    expect(formatMessage(msg('t', ''), out(true)).bytes?.toString()).toBe('t (null)\n');
+    // -N: no end of line, and an empty payload with -v prints nothing at all.
+    expect(formatMessage(msg('t', 'hi'), out(true, false)).bytes?.toString()).toBe('t hi');
+    expect(formatMessage(msg('t', ''), out(true, false)).bytes).toBeUndefined();
   });
 });
 

@@ -6,8 +6,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeTempDir } from '../helpers/peers.js';
-import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
+import { startBroker, type Broker } from '../../src/broker-mini/index.js';
+import { freePort, makeTempDir, runProcess } from '../helpers/peers.js';
+import { lines, ROOT, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
 const HOST = '127.0.0.1';
 const w = useWatchedBrokers();
@@ -88,9 +89,48 @@ describe('mqtt311 pub', () => {
       'Client pub-d sending CONNECT',
       'Client pub-d received CONNACK (0)',
       "Client pub-d sending PUBLISH (d0, q1, r0, m1, 'pub/d', ... (5 bytes))",
-      'Client pub-d received PUBACK (Mid: 1)',
+      'Client pub-d received PUBACK (Mid: 1, RC:0)',
       'Client pub-d sending DISCONNECT',
     ]);
+  });
+
+  it('[MQTT-4.4.0-1] with -l survives a broker restart and loses no line at QoS 1', async () => {
+    let broker = await startBroker({ port: 0, host: HOST });
+    const port = broker.address.port;
+    const got = new Set<string>();
+    const watch = (b: Broker) => b.on('publish', (topic, packet) => topic === 'pub/lines' && got.add(Buffer.from(packet.payload).toString()));
+    watch(broker);
+    const waitFor = (n: number) => vi.waitFor(() => expect(got.size).toBe(n), { timeout: 20_000, interval: 20 });
+    try {
+      const pub = spawnCli(['pub', '-h', HOST, '-p', String(port), '-t', 'pub/lines', '-l', '-q', '1', '-i', 'pub-lines']);
+      const send = (from: number, to: number) => pub.child.stdin!.write(Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}\n`).join(''));
+      send(1, 50);
+      await waitFor(50);
+      await broker.close();
+      send(51, 100); // written while no broker listens: held until the client is back
+      broker = await startBroker({ port, host: HOST });
+      watch(broker);
+      await waitFor(100);
+      pub.child.stdin!.end();
+      expect((await pub.exited).code).toBe(0);
+      expect([...got].sort()).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).sort());
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('[MQTT-1.5.3-1] sends -m bytes exactly as typed, and refuses a -t that is not UTF-8', async () => {
+    // Node cannot spawn with bytes that are not UTF-8; bash's printf can.
+    const entry = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+    const run = (script: string) => runProcess('bash', ['-c', script, 'bash', ...entry, HOST, w.port], { cwd: ROOT, timeoutMs: 20_000 });
+    const sent = await run(`"$1" "$2" "$3" "$4" pub -h "$5" -p "$6" -t pub/raw -m "$(printf 'a\\377\\300b')" -q 1`);
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    await vi.waitFor(() => expect(w.published('pub/raw')).toHaveLength(1));
+    expect(Buffer.from(w.published('pub/raw')[0].payload)).toEqual(Buffer.from([0x61, 0xff, 0xc0, 0x62]));
+    const refused = await run(`"$1" "$2" "$3" "$4" pub -h "$5" -p "$6" -t "$(printf 'pub/\\377')" -m x`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('Error: -t is not valid UTF-8 text (see mqtt311 pub --help)\n');
   });
 
   it('logs in with -u and -P, and takes user, password, host, port and topic from -L', async () => {
@@ -126,9 +166,9 @@ describe('mqtt311 pub', () => {
   });
 
   it('refuses an unknown option with exit 1 and one line, never a stack trace', async () => {
-    const r = await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 't', '-m', 'x', '-x']);
+    const r = await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 't', '-m', 'x', '-z']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('Error: no such option -x (see mqtt311 pub --help)\n');
+    expect(r.stderr).toBe('Error: no such option -z (see mqtt311 pub --help)\n');
   });
 
   it('refuses usage mistakes with exit 1 and one line (in process)', async () => {
@@ -137,7 +177,7 @@ describe('mqtt311 pub', () => {
       [['-t', 't'], /^Error: no message: /],
       [['-t', 't', '-m', 'x', '-n'], /^Error: only one message source at a time, got -m and -n/],
       [['-t', 't', '-m', 'x', '-q', '3'], /^Error: -q must be from 0 to 2/],
-      [['-t', 't', '-m', 'x', '-V', 'mqttv5'], /^Error: only MQTT 3\.1\.1 is supported/],
+      [['-t', 't', '-m', 'x', '-V', 'mqttv5'], /^Error: -V mqttv5: MQTT 5 is not supported/],
       [['-t', 't', '-m', 'x', 'extra'], /^Error: unexpected argument "extra"/],
       [['-t', 't', '-f', '/nonexistent/file'], /^Error: cannot read -f file \/nonexistent\/file: no such file$/],
     ];

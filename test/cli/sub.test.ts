@@ -44,15 +44,16 @@ describe('mqtt311 sub', () => {
     await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 'sub/d', '-m', 'hey', '-q', '1']);
     expect((await sub.exited).code).toBe(0);
     const out = lines(sub.stdout());
-    expect(out.slice(0, 4)).toEqual([
+    expect(out.slice(0, 5)).toEqual([
       'Client sub-d sending CONNECT',
       'Client sub-d received CONNACK (0)',
-      'Client sub-d sending SUBSCRIBE (Mid: 1, Topic: sub/d, QoS: 1)',
-      'Client sub-d received SUBACK (Mid: 1, granted: 1)',
+      'Client sub-d sending SUBSCRIBE (Mid: 1, Topic: sub/d, QoS: 1, Options: 0x00)',
+      'Client sub-d received SUBACK',
+      'Subscribed (mid: 1): 1',
     ]);
     expect(out).toContain('hey');
     expect(out).toContainEqual(expect.stringMatching(/^Client sub-d received PUBLISH \(d0, q1, r0, m\d+, 'sub\/d', \.\.\. \(3 bytes\)\)$/));
-    expect(out).toContainEqual(expect.stringMatching(/^Client sub-d sending PUBACK \(Mid: \d+\)$/));
+    expect(out).toContainEqual(expect.stringMatching(/^Client sub-d sending PUBACK \(m\d+, rc0\)$/));
     expect(out[out.length - 1]).toBe('Client sub-d sending DISCONNECT');
   });
 
@@ -117,19 +118,60 @@ describe('mqtt311 sub', () => {
     }
   });
 
-  it('exits 1 with "connection lost" when the broker goes away', async () => {
-    const shortLived = await startBroker({ port: 0, host: HOST });
-    const shortPort = shortLived.address.port;
+  it('survives a broker restart: reconnects, subscribes again, prints messages from before and after, says so on stderr only with -d', async () => {
+    let broker = await startBroker({ port: 0, host: HOST });
+    const port = broker.address.port;
     try {
-      const ready = w.subscribed(shortLived, 'sub-lost');
-      const sub = spawnCli(['sub', '-h', HOST, '-p', String(shortPort), '-t', 'x', '-i', 'sub-lost']);
+      const ready = w.subscribed(broker, 'sub-restart');
+      const sub = spawnCli(['sub', '-h', HOST, '-p', String(port), '-t', 'restart/#', '-q', '1', '-v', '-i', 'sub-restart']);
       await ready;
-      await shortLived.close();
-      expect((await sub.exited).code).toBe(1);
-      expect(sub.stderr()).toBe(`Error: connection lost: ${HOST}:${shortPort}\n`);
+      await runCli(['pub', '-h', HOST, '-p', String(port), '-t', 'restart/a', '-m', 'before', '-q', '1']);
+      await sub.waitForOutput('restart/a before');
+      await broker.close();
+      broker = await startBroker({ port, host: HOST });
+      // [MQTT-3.1.2-6] a clean session on the new broker: sub must subscribe again by itself.
+      await w.subscribed(broker, 'sub-restart');
+      await runCli(['pub', '-h', HOST, '-p', String(port), '-t', 'restart/b', '-m', 'after', '-q', '1']);
+      await sub.waitForOutput('restart/b after');
+      sub.child.kill('SIGINT');
+      expect((await sub.exited).code).toBe(0);
+      expect(sub.stdout()).toBe('restart/a before\nrestart/b after\n');
+      expect(sub.stderr()).toBe('');
     } finally {
-      await shortLived.close();
+      await broker.close();
     }
+  });
+
+  it('exits with the CONNACK return code when the restarted broker refuses the reconnect, and prints nothing with --quiet', async () => {
+    for (const quiet of [false, true]) {
+      let broker = await startBroker({ port: 0, host: HOST });
+      const port = broker.address.port;
+      try {
+        const id = `sub-refused-${quiet}`;
+        const ready = w.subscribed(broker, id);
+        const sub = spawnCli(['sub', '-h', HOST, '-p', String(port), '-t', 'x', '-i', id, ...(quiet ? ['--quiet'] : [])]);
+        await ready;
+        await broker.close();
+        broker = await startBroker({ port, host: HOST, allowAnonymous: false, users: { alice: 'secret' } });
+        expect((await sub.exited).code).toBe(5);
+        expect(sub.stderr()).toBe(quiet ? '' : 'Error: CONNACK 5: not authorized\n');
+      } finally {
+        await broker.close();
+      }
+    }
+  });
+
+  it('prints about the --random-filter percentage of messages, counting every one for -C as mosquitto_sub does', async () => {
+    const ready = w.subscribed(w.broker, 'sub-random');
+    const sub = spawnCli(['sub', '-h', HOST, '-p', w.port, '-t', 'sub/random', '-q', '1', '--random-filter', '50', '-C', '400', '-i', 'sub-random']);
+    await ready;
+    const lines400 = Array.from({ length: 400 }, (_, i) => `m${i}`).join('\n');
+    expect((await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 'sub/random', '-l', '-q', '1'], { input: `${lines400}\n` })).code).toBe(0);
+    expect((await sub.exited).code).toBe(0);
+    // Binomial(400, 0.5): 120..280 is more than 8 standard deviations either side.
+    const printed = lines(sub.stdout()).length;
+    expect(printed).toBeGreaterThan(120);
+    expect(printed).toBeLessThan(280);
   });
 
   it('[MQTT-4.7.1-2] refuses a misplaced # in a filter before connecting', async () => {
@@ -143,7 +185,7 @@ describe('mqtt311 sub', () => {
       [[], /^Error: no topic filter: /],
       [['-t', 'x', '-C', '0'], /^Error: -C must be from 1 to/],
       [['-t', 'x', '-W', 'soon'], /^Error: -W must be a whole number/],
-      [['-t', 'x', '-c'], /^Error: -c \(persistent session\) needs a client id \(-i\)/],
+      [['-t', 'x', '-c'], /^Error: -c \(persistent session\) needs a client id \(-i or -I\)/],
       [['-t', 'x', 'extra'], /^Error: unexpected argument "extra"/],
       [['-t', 'x', '-y'], /^Error: no such option -y \(see mqtt311 sub --help\)$/],
     ];

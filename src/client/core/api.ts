@@ -22,6 +22,8 @@ import type { Command, PublishCommand } from './types.js';
 export type ClientEvents = {
   /** CONNACK accepted, on the first connection and on every reconnection. */
   connect: (connack: ConnackPacket) => void;
+  /** A connection was accepted by a different server of `servers` than the last one (failover). */
+  server: (server: { host: string; port: number; url: string }) => void;
   /** A reconnect attempt starts (`attempt` counts from 1 since the last success). */
   reconnect: (attempt: number) => void;
   /** The connection was lost; work is queued until a reconnect succeeds. */

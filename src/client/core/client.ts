@@ -6,7 +6,7 @@
 import type { Packet, Subscription } from '../../codec/index.js';
 import { TypedEmitter } from '../../util/emitter.js';
 import { ClientError, ConnackError } from '../errors.js';
-import type { Transport, TransportFactory } from '../transport.js';
+import { getTransport, type Transport, type TransportFactory } from '../transport.js';
 import {
   checkCallOptions,
   invalidArgument,
@@ -28,7 +28,7 @@ import { Link } from './link.js';
 import { abortedError, openTransport } from './open.js';
 import { toMessage } from './message.js';
 import type { MessageStream, MessagesOptions } from './message-stream.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions, ServerAddress } from './options.js';
 import { PendingOps, type OpResult } from './pending.js';
 import { ClientSession } from './session.js';
 import { DeadlineTimer, TurnClock } from './timer.js';
@@ -57,6 +57,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** end() waiting for work to finish: `until` is checked after every step. */
   #idleWaiter: { until: () => boolean; resolve: () => void } | undefined;
   #linkUp = false;
+  /** The server of the current (or last) connection attempt, and the last one that accepted us. */
+  #server: ServerAddress;
+  #accepted: ServerAddress | undefined;
   #ending: Promise<void> | undefined;
   #stopping = false;
   #finished = false;
@@ -68,6 +71,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#config = config;
     this.#session = new ClientSession(config.session);
     this.#backoff = new Backoff(config.reconnect || {});
+    this.#server = config.servers[0] ?? config;
+  }
+
+  /** The server in use (or being tried): one of the `servers` option, else the one URL. */
+  get server(): { host: string; port: number; url: string } {
+    return { host: this.#server.host, port: this.#server.port, url: this.#server.url.href };
   }
 
   /** The client identifier sent in CONNECT. */
@@ -199,7 +208,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const signal = this.#config.signal;
     try {
       if (signal?.aborted) throw abortedError();
-      await this.#connect(signal);
+      await this.#connectRound(signal);
       return this;
     } catch (error) {
       this.#stopping = true;
@@ -210,12 +219,34 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
+   * One round over the servers, in order, until one accepts. A server that cannot be reached,
+   * times out or answers "server unavailable" (CONNACK 3) passes the turn to the next; any other
+   * refusal will not change by asking elsewhere with the same credentials, so it ends the round.
+   * Rejects with the last failure when every server failed.
+   */
+  async #connectRound(signal?: AbortSignal): Promise<void> {
+    let failure: unknown;
+    for (const server of this.#config.servers) {
+      if (this.#stopping && failure !== undefined) break;
+      try {
+        await this.#connect(server, signal);
+        return;
+      } catch (error) {
+        failure = error;
+        if (signal?.aborted || this.#stopping || (error instanceof ConnackError && error.returnCode !== 3)) break;
+      }
+    }
+    throw failure;
+  }
+
+  /**
    * One connection attempt: open the transport, CONNECT, resolve at CONNACK 0. A refused
    * CONNACK, a timeout or a closed connection reject it (see `#closed`).
    */
-  async #connect(signal?: AbortSignal): Promise<void> {
-    this.#config.logger?.(`mqtt311 ${this.clientId} connecting to ${this.#config.url.href}`);
-    const transport = await openTransport(this.#factory, this.#config, signal);
+  async #connect(server: ServerAddress, signal?: AbortSignal): Promise<void> {
+    this.#server = server;
+    this.#config.logger?.(`mqtt311 ${this.clientId} connecting to ${server.url.href}`);
+    const transport = await openTransport(this.#factoryFor(server), { ...this.#config, ...server }, signal);
     if (this.#stopping) {
       transport.destroy();
       throw closedError();
@@ -230,6 +261,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The given factory for the first server's protocol; the registered one for another protocol. */
+  #factoryFor(server: ServerAddress): TransportFactory {
+    if (this.#config.transport || server.url.protocol === this.#config.url.protocol) return this.#factory;
+    const factory = getTransport(server.url.protocol);
+    if (!factory) throw new ClientError('INVALID_OPTIONS', `no transport registered for ${server.url.protocol} (pass the transport option)`);
+    return factory;
   }
 
   #attach(transport: Transport): void {
@@ -289,7 +328,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.#stopping || this.#finished) return;
     this.#notify('reconnect', this.#backoff.attempts);
     try {
-      await this.#connect();
+      await this.#connectRound();
     } catch (error) {
       if (this.#stopping || this.#finished) return;
       // A refusal other than "server unavailable" will not change by retrying.
@@ -369,6 +408,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.#backoff.reset();
         this.#handshake?.resolve();
         this.#handshake = undefined;
+        if (this.#accepted !== undefined && this.#accepted !== this.#server) this.#notify('server', this.server);
+        this.#accepted = this.#server;
         this.#notify('connect', event.connack);
         return;
       case 'message': {

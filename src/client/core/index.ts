@@ -16,10 +16,10 @@ import { resolveOptions, type ClientOptions } from './options.js';
  */
 export async function createClient(target?: string | URL | ClientOptions, options?: ClientOptions): Promise<MqttClient> {
   const config = resolveOptions(target, options);
-  const factory = config.transport ?? getTransport(config.url.protocol);
-  if (!factory) {
-    throw new ClientError('INVALID_OPTIONS', `no transport registered for ${config.url.protocol} (pass the transport option)`);
+  for (const { url } of config.transport ? [] : config.servers) {
+    if (!getTransport(url.protocol)) throw new ClientError('INVALID_OPTIONS', `no transport registered for ${url.protocol} (pass the transport option)`);
   }
+  const factory = config.transport ?? getTransport(config.url.protocol)!;
   return new MqttClient(factory, config).start();
 }
 
@@ -37,7 +37,7 @@ export type {
 export type { MessageHandler } from './dispatch.js';
 export type { Message } from './message.js';
 export { MessageStream, type MessagesOptions } from './message-stream.js';
-export { resolveOptions, generateClientId, type ClientOptions, type WillOptions, type ResolvedOptions } from './options.js';
+export { resolveOptions, generateClientId, type ClientOptions, type WillOptions, type ResolvedOptions, type ServerOption, type ServerAddress } from './options.js';
 export { Backoff, type ReconnectOptions } from './backoff.js';
 export { KeepAlive, defaultPingTimeout } from './keepalive.js';
 export { PacketIdAllocator } from './packet-ids.js';

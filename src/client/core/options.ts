@@ -4,6 +4,7 @@
  */
 import { MQTT31_MAX_CLIENT_ID_BYTES, MqttError, validateTopicName, type ProtocolVersion, type QoS, type Will } from '../../codec/index.js';
 import { ClientError } from '../errors.js';
+import { checkOptionKeys } from './option-keys.js';
 import { getDefaultPort, type TlsOptions, type TransportFactory } from '../transport.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { SessionOptions } from './session.js';
@@ -24,6 +25,13 @@ export interface ClientOptions extends TlsOptions {
   host?: string;
   /** Default 1883 for mqtt, 8883 for mqtts. */
   port?: number;
+  /**
+   * Servers to fail over between, tried in order on the first connection and on every reconnect
+   * (the reconnect backoff applies per full round): `{ host, port?, protocol? }` objects or
+   * URLs. Missing fields come from `protocol`/`host`/`port` and the URL. `client.server` says
+   * which one is in use.
+   */
+  servers?: ReadonlyArray<ServerOption | string>;
   /**
    * Default: `mqtt311_` and 16 random hex digits (15 with `protocolVersion: 3`, whose client ids
    * are 1-23 bytes).
@@ -76,11 +84,27 @@ export interface ClientOptions extends TlsOptions {
   protocolVersion?: ProtocolVersion;
 }
 
-/** The settled configuration of one client. */
-export interface ResolvedOptions {
+/** One entry of `servers`. */
+export interface ServerOption {
+  host: string;
+  port?: number;
+  /** `'mqtt'`, `'mqtts'`, `'ws'`, `'wss'`, … (default: the client's protocol). */
+  protocol?: string;
+}
+
+/** Where one server is: the settled URL, host and port. */
+export interface ServerAddress {
   url: URL;
   host: string;
   port: number;
+}
+
+/** The settled configuration of one client. */
+export interface ResolvedOptions extends ServerAddress {
+  /** Every server, in the order they are tried; the first is `url`/`host`/`port`. */
+  servers: ServerAddress[];
+  /** 4 for MQTT 3.1.1, 3 for MQTT 3.1. */
+  protocolVersion: 3 | 4;
   session: SessionOptions;
   reconnect: ReconnectOptions | false;
   tls: TlsOptions;
@@ -157,30 +181,23 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   }
   if (extra === null || typeof extra !== 'object') throw invalid(`options must be an object, got ${extra === null ? 'null' : typeof extra}`);
   const base: ClientOptions = typeof target === 'object' && !(target instanceof URL) ? target : {};
+  checkOptionKeys(base);
+  checkOptionKeys(extra);
   const o: ClientOptions = { ...base, ...extra };
   checkTypes(o);
-  let url: URL;
-  try {
-    url = new URL(typeof target === 'string' || target instanceof URL ? String(target) : 'mqtt://localhost');
-  } catch (cause) {
-    throw new ClientError('INVALID_OPTIONS', `not a URL: ${String(target)}`, { cause });
-  }
+  const url = parseUrl(typeof target === 'string' || target instanceof URL ? String(target) : 'mqtt://localhost');
   const username = o.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const password = o.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-  const protocol = o.protocol ? (o.protocol.endsWith(':') ? o.protocol : `${o.protocol}:`) : url.protocol;
-  // IPv6 literals keep their brackets in URL.hostname.
-  const host = o.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
-  const port = o.port ?? (url.port ? Number(url.port) : (getDefaultPort(protocol) ?? FALLBACK_PORTS[protocol]));
-  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`no valid port for ${url.href}`);
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  url = new URL(`${protocol}//${hostInUrl}:${port}${url.pathname}${url.search}`);
+  const servers = o.servers === undefined ? [serverAddress(url, o)] : resolveServers(o.servers, url, o);
 
   if (password !== undefined && username === undefined) {
     throw invalid('a password needs a user name in MQTT 3.1.1', 'MQTT-3.1.2-22');
   }
   const cleanSession = o.cleanSession ?? true;
   const protocolVersion = o.protocolVersion ?? 4;
-  if (protocolVersion !== 3 && protocolVersion !== 4) throw invalid(`protocolVersion must be 3 (MQTT 3.1) or 4 (MQTT 3.1.1), got ${String(protocolVersion)}`);
+  if (protocolVersion !== 3 && protocolVersion !== 4) {
+    throw invalid(`protocolVersion must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${String(protocolVersion)}${protocolVersion === 5 ? ': MQTT 5 is not supported' : ''}`);
+  }
   const clientId = o.clientId ?? (protocolVersion === 3 ? generateClientId().slice(0, MQTT31_MAX_CLIENT_ID_BYTES) : generateClientId());
   if (clientId === '' && !cleanSession) {
     throw invalid('an empty clientId needs cleanSession true', 'MQTT-3.1.3-7');
@@ -219,5 +236,44 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame (spec 2.2.3).
   const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
   if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
-  return { url, host, port, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize };
+  const { url: firstUrl, host, port } = servers[0];
+  return { url: firstUrl, host, port, servers, protocolVersion, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize };
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch (cause) {
+    throw new ClientError('INVALID_OPTIONS', `not a URL: ${text}`, { cause });
+  }
+}
+
+/** The server `url` names, with `protocol`, `host` and `port` of `o` winning over it. */
+function serverAddress(url: URL, o: Pick<ClientOptions, 'protocol' | 'host' | 'port'>): ServerAddress {
+  const protocol = o.protocol ? (o.protocol.endsWith(':') ? o.protocol : `${o.protocol}:`) : url.protocol;
+  // IPv6 literals keep their brackets in URL.hostname.
+  const host = o.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
+  const port = o.port ?? (url.port ? Number(url.port) : (getDefaultPort(protocol) ?? FALLBACK_PORTS[protocol]));
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`no valid port for ${url.href}`);
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  return { url: new URL(`${protocol}//${hostInUrl}:${port}${url.pathname}${url.search}`), host, port };
+}
+
+/** `servers` settled: each entry's own fields first, then the client's protocol and the URL's path. */
+function resolveServers(list: ReadonlyArray<ServerOption | string>, url: URL, o: ClientOptions): ServerAddress[] {
+  if (!Array.isArray(list) || list.length === 0) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
+  return list.map((entry, i) => {
+    if (typeof entry === 'string') return serverAddress(parseUrl(entry), {});
+    if (typeof entry !== 'object' || entry === null || typeof entry.host !== 'string' || entry.host === '') {
+      throw invalid(`servers[${i}] needs a host`);
+    }
+    checkServerKeys(entry, i);
+    return serverAddress(url, { protocol: entry.protocol ?? o.protocol, host: entry.host, port: entry.port });
+  });
+}
+
+function checkServerKeys(entry: object, i: number): void {
+  for (const key of Object.keys(entry)) {
+    if (key !== 'host' && key !== 'port' && key !== 'protocol') throw invalid(`unknown option servers[${i}].${key}`);
+  }
 }

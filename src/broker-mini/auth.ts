@@ -11,8 +11,12 @@
  * - `deny` rules win over any allowing rule.
  * - Publishing to a topic needs a `write`/`readwrite` rule whose filter matches the topic.
  * - Subscribing to a filter needs a `read`/`readwrite` rule whose filter covers every topic the
- *   subscription could match, and no `deny` rule covering it. Each message is checked again on
- *   delivery, so a broad subscription (`#`) allowed by one rule still skips topics a `deny` rule names.
+ *   subscription could match, and no `deny` rule covering it.
+ * - Reading is checked again for every message at the moment it is written to a connection
+ *   (live, queued, resent in flight, retained), against that connection's user name and ClientId.
+ *   So a broad subscription (`#`) allowed by one rule still skips topics a `deny` rule names, and
+ *   a persistent session taken over by another user hands that user nothing it may not read
+ *   (`Session.accept`, and `BrokerOptions.takeoverByOtherUser` for the subscriptions).
  */
 import { topicMatches } from '../codec/index.js';
 import { callHook, isPromise, type Maybe } from './maybe.js';

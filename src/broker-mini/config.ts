@@ -20,6 +20,7 @@
  * max_packet_size 1048576
  * connect_timeout 10              # seconds
  * log_packets false
+ * takeover_by_other_user allow    # or refuse: CONNACK 5 when another user's session holds the ClientId
  * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
  *
  * # ACL lines, inline or in an acl_file:
@@ -234,6 +235,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
         break;
       case 'pattern':
         acl.push(aclRule(rest, undefined, at));
+        break;
+      case 'takeover_by_other_user':
+        arity(1);
+        if (a !== 'allow' && a !== 'refuse') fail('INVALID_VALUE', `expected "allow" or "refuse", got "${a}"`, at);
+        config.takeoverByOtherUser = a;
         break;
       case 'log_packets':
         arity(1);

@@ -6,7 +6,7 @@
  *
  * Time comes in through `tick(now)`; `broker.ts` calls it from one coarse interval.
  */
-import { validateTopicName } from '../codec/index.js';
+import { topicMatches, validateTopicName } from '../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
 import { Acl, authenticateConnect } from './auth.js';
 import type { BrokerError } from './errors.js';
@@ -15,8 +15,8 @@ import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats
 import { RetainedStore } from './retained.js';
 import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
-import { Session, type CloseReason, type SessionEffect } from './session.js';
-import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
+import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
+import { compactBytes, createSessionState, discardMessages, enqueueOffline, SessionStore, type SessionState } from './store.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { after, callHook, isPromise, type Maybe } from './maybe.js';
 
@@ -31,7 +31,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** Session state by ClientId, for online and offline clients. */
   readonly sessions = new SessionStore();
   /** What the server-wide bounds have discarded so far. */
-  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0, connectionsRefused: 0 };
+  readonly stats: BrokerStats = {
+    retainedRefused: 0,
+    offlineSessionsDiscarded: 0,
+    connectionsRefused: 0,
+    deniedOnDelivery: 0,
+    subscriptionsDroppedOnTakeover: 0,
+  };
   readonly #acl: Acl;
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
@@ -137,10 +143,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
     const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
     const verdict = authenticateConnect(creds, this.options);
-    const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void => {
+    const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void | Promise<void> => {
       if (handle.ended) return;
-      if (returnCode === 0) this.#admit(handle, clientId, packet);
-      else refuse(returnCode, why);
+      if (returnCode !== 0) return refuse(returnCode, why);
+      const held = this.sessions.get(clientId);
+      if (!held || held.username === packet.username) return this.#admit(handle, clientId, packet);
+      // The ClientId is held by a session of another user (see README "Session takeover").
+      if (this.options.takeoverByOtherUser === 'refuse') return refuse(5, `ClientId ${clientId} is held by a session of another user`);
+      return this.#takeOver(handle, clientId, packet, held);
     };
     return isPromise(verdict) ? verdict.then(decide) : decide(verdict);
   }
@@ -150,6 +160,74 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     do id = `mqtt311-${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     while (this.sessions.get(id) || this.#clients.has(id));
     return id;
+  }
+
+  /**
+   * A CONNECT resumes (or, with CleanSession=1, discards) `held`, the session of another user.
+   * Resumed, it keeps only the subscriptions the new user is granted — by the ACL and the
+   * `authorizeSubscribe` hook, as if subscribing now — and only the queued and in-flight messages
+   * those still match; `Session.accept` then applies the new user's ACL to each message left.
+   */
+  #takeOver(handle: ClientHandle, clientId: string, packet: ConnectPacket, held: SessionState): void | Promise<void> {
+    if (packet.cleanSession) return this.#admit(handle, clientId, packet);
+    const client = this.#clientInfo(handle, clientId, packet);
+    const filters = [...held.subscriptions];
+    const codes = filters.map(([f, qos]) => this.#grant(client, f, qos));
+    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const apply = (granted: Array<QoS | 0x80>): void | Promise<void> => {
+      if (handle.ended) return;
+      // The session changed hands while a hook ran: decide again on what it is now.
+      if (this.sessions.get(clientId) !== held) return this.#onConnect(handle, { ...packet, clientId });
+      const kept = new Map<string, QoS>();
+      filters.forEach(([f], i) => granted[i] !== 0x80 && kept.set(f, granted[i] as QoS));
+      // A filter added while the hook ran was not granted to this user: it goes too.
+      let dropped = 0;
+      for (const f of [...held.subscriptions.keys()]) {
+        if (kept.has(f)) continue;
+        held.subscriptions.delete(f);
+        this.subscriptions.remove(f, clientId);
+        dropped++;
+      }
+      for (const [f, qos] of kept) {
+        held.subscriptions.set(f, qos);
+        this.subscriptions.add(f, clientId, qos);
+      }
+      const keptFilters = [...kept.keys()];
+      const unmatched = discardMessages(held, (topic) => keptFilters.some((f) => topicMatches(f, topic)));
+      this.stats.subscriptionsDroppedOnTakeover += dropped;
+      this.stats.deniedOnDelivery += unmatched;
+      const previousUser = held.username;
+      const deniedBefore = this.stats.deniedOnDelivery;
+      // `accept` discards (and counts) the messages left that the new user's ACL refuses.
+      this.#admit(handle, clientId, packet);
+      const discarded = unmatched + this.stats.deniedOnDelivery - deniedBefore;
+      const who = (u: string | undefined) => (u === undefined ? 'no user name' : `user "${u}"`);
+      this.#log(
+        `session ${clientId} of ${who(previousUser)} taken over by ${who(packet.username)}: ` +
+          `${dropped} subscription(s) dropped, ${discarded} queued or in-flight message(s) discarded`,
+      );
+    };
+    return after(all, apply, () => apply(filters.map(() => 0x80)));
+  }
+
+  #clientInfo(handle: ClientHandle, clientId: string, packet: ConnectPacket): ClientInfo {
+    return {
+      clientId,
+      username: packet.username,
+      cleanSession: packet.cleanSession,
+      keepAlive: packet.keepAlive,
+      remoteAddress: handle.link.remoteAddress,
+    };
+  }
+
+  /** What the connection of `client` may read, counting refusals (undefined: no ACL, all of it). */
+  #readCheck(client: ClientInfo): ReadCheck | undefined {
+    if (this.#acl.open) return undefined;
+    return (topic) => {
+      if (this.#acl.canRead(client, topic)) return true;
+      this.stats.deniedOnDelivery++;
+      return false;
+    };
   }
 
   /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
@@ -172,15 +250,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     }
     state.username = packet.username;
     this.sessions.set(state);
-    handle.info = {
-      clientId,
-      username: packet.username,
-      cleanSession: packet.cleanSession,
-      keepAlive: packet.keepAlive,
-      remoteAddress: handle.link.remoteAddress,
-    };
+    handle.info = this.#clientInfo(handle, clientId, packet);
     this.#clients.set(clientId, handle);
-    handle.run(handle.session.accept(state, sessionPresent));
+    handle.run(handle.session.accept(state, sessionPresent, this.#readCheck(handle.info)));
     this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
     this.#emit('connect', handle.info);
   }
@@ -244,12 +316,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
-      if (!this.#acl.open && !this.#acl.canRead({ clientId, username: state.username }, topic)) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
       const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
+      // The session checks what its connection may read (see `Session.accept`).
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
-      // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded).
-      else enqueueOffline(state, message, this.options);
+      // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded) that its last user may read.
+      else if (this.#acl.open || this.#acl.canRead({ clientId, username: state.username }, topic)) enqueueOffline(state, message, this.options);
     }
     this.#emit('publish', topic, packet, from);
   }
@@ -294,7 +366,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
-    return sendRetained(handle, grants, this.retained, (topic) => this.#acl.open || this.#acl.canRead(client, topic));
+    return sendRetained(handle, grants, this.retained);
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {

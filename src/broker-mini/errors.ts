@@ -14,6 +14,12 @@ export const BROKER_ERROR_CODES = {
   DUPLICATE_CONNECT: 'MQTT-3.1.0-2',
   /** A packet only a server may send (CONNACK, SUBACK, UNSUBACK, PINGRESP) came from a client [MQTT-4.8.0-1]. */
   UNEXPECTED_PACKET: 'MQTT-4.8.0-1',
+  /** A PUBREC or PUBCOMP answered a QoS 1 PUBLISH, which only a PUBACK answers [MQTT-4.3.2-2]. */
+  QOS2_ACK_FOR_QOS1: 'MQTT-4.3.2-2',
+  /** A PUBACK answered a QoS 2 PUBLISH, which PUBREC then PUBCOMP answer [MQTT-4.3.3-2]. */
+  PUBACK_FOR_QOS2: 'MQTT-4.3.3-2',
+  /** A PUBCOMP arrived for a QoS 2 PUBLISH whose PUBREC had not: PUBCOMP answers a PUBREL [MQTT-4.3.3-2]. */
+  PUBCOMP_BEFORE_PUBREC: 'MQTT-4.3.3-2',
 } as const;
 
 /** A `BrokerError` code. */

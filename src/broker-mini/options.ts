@@ -109,6 +109,14 @@ export interface BrokerOptions {
   users?: Record<string, string>;
   /** Access-control rules (see `AclRule`); none → everything allowed. */
   acl?: AclRule[];
+  /**
+   * A CONNECT whose ClientId is held by a session (online or offline) of a different user name:
+   * `'allow'` lets it take the session over, keeping only the subscriptions the new user is
+   * granted and the messages the new user may read; `'refuse'` answers CONNACK 5 (not authorised).
+   * Either way no message reaches a connection its ACL denies. Default `'allow'`
+   * (config `takeover_by_other_user`).
+   */
+  takeoverByOtherUser?: 'allow' | 'refuse';
   /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */
   authenticate?: AuthenticateHook;
   /** Runs after the `acl` check. */
@@ -159,6 +167,13 @@ export interface BrokerStats {
   offlineSessionsDiscarded: number;
   /** Connections closed on arrival because `maxConnections` were open. */
   connectionsRefused: number;
+  /**
+   * Messages not written to a connection because its ACL does not let it read them: live, queued,
+   * in flight or retained, including those a session held for another user before a takeover.
+   */
+  deniedOnDelivery: number;
+  /** Subscriptions dropped because a session was taken over by a user not granted them. */
+  subscriptionsDroppedOnTakeover: number;
 }
 
 /** `BrokerOptions` with every default filled in. */
@@ -169,6 +184,11 @@ const MiB = 1024 * 1024;
 
 function positiveInt(name: string, v: number, max: number): number {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
+  return v;
+}
+
+function oneOf<T extends string>(name: string, v: T, allowed: readonly T[]): T {
+  if (!allowed.includes(v)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
   return v;
 }
 
@@ -189,6 +209,7 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     maxOfflineSessions: positiveInt('maxOfflineSessions', o.maxOfflineSessions ?? 10_000, 100_000_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
+    takeoverByOtherUser: oneOf('takeoverByOtherUser', o.takeoverByOtherUser ?? 'allow', ['allow', 'refuse'] as const),
     users: o.users,
     acl: o.acl ?? [],
     authenticate: o.authenticate,

@@ -24,7 +24,7 @@ import type {
   Will,
 } from '../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, compactBytes, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
+import { allocatePacketId, compactBytes, discardMessages, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -74,6 +74,12 @@ export interface SessionOptions extends QueueLimits {
 /** Where a session is in its life (see the diagram in the module comment). */
 export type SessionPhase = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
 
+/**
+ * May the client of this connection read a message published to `topic`? Asked once for every
+ * message before it is written to the connection (see `Session.accept`).
+ */
+export type ReadCheck = (topic: string) => boolean;
+
 /** Builds the PUBLISH that carries `m` to the client. */
 function publishPacket(m: OutboundMessage, packetId: number | undefined, dup: boolean): PublishPacket {
   const p: PublishPacket = { cmd: 'publish', topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup };
@@ -95,6 +101,7 @@ export class Session {
   #state: SessionState | undefined;
   #will: Will | undefined;
   #accepted = false;
+  #mayRead: ReadCheck | undefined;
 
   constructor(options: SessionOptions, now: number) {
     this.options = options;
@@ -159,19 +166,22 @@ export class Session {
       case 'publish':
         return this.#receivePublish(packet, state);
       case 'puback': {
-        // QoS 1 delivery done (spec 4.3.2); an ack for an unknown id is ignored.
+        // QoS 1 delivery done (spec 4.3.2). As mosquitto 2.0.11 does, an ack for an unknown id is
+        // ignored (it may answer a delivery discarded meanwhile) and the wrong ack is fatal.
         const m = state.inflight.get(packet.packetId);
-        if (!m || m.message.qos !== 1) return [];
+        if (!m) return [];
+        if (m.message.qos !== 1) return this.#violation('PUBACK_FOR_QOS2', packet.packetId);
         state.inflight.delete(packet.packetId);
         state.queuedBytes -= messageSize(m.message);
         return this.#drain();
       }
       case 'pubrec': {
         // QoS 2 step 2 (spec 4.3.3): discard the message, keep the id, answer PUBREL with the
-        // same id [MQTT-2.3.1-6]. A repeated PUBREC gets the PUBREL again.
+        // same id [MQTT-2.3.1-6]. A repeated PUBREC gets the PUBREL again, and so does one for an
+        // unknown id (as mosquitto 2.0.11), so a client that lost track still completes the flow.
         const m = state.inflight.get(packet.packetId);
-        if (!m || m.message.qos !== 2) return [];
-        if (m.phase === 'publish') {
+        if (m?.message.qos === 1) return this.#violation('QOS2_ACK_FOR_QOS1', packet.packetId);
+        if (m?.phase === 'publish') {
           // The message is the client's now: only its packet id is kept, and it stops counting.
           state.queuedBytes -= messageSize(m.message);
           m.phase = 'pubrel';
@@ -186,7 +196,9 @@ export class Session {
         return [send({ cmd: 'pubcomp', packetId: packet.packetId })];
       case 'pubcomp': {
         const m = state.inflight.get(packet.packetId);
-        if (!m || m.phase !== 'pubrel') return [];
+        if (!m) return [];
+        if (m.message.qos === 1) return this.#violation('QOS2_ACK_FOR_QOS1', packet.packetId);
+        if (m.phase !== 'pubrel') return this.#violation('PUBCOMP_BEFORE_PUBREC', packet.packetId);
         state.inflight.delete(packet.packetId);
         return this.#drain();
       }
@@ -212,6 +224,12 @@ export class Session {
         return unreachable;
       }
     }
+  }
+
+  /** [MQTT-4.8.0-1] an acknowledgement that does not fit its delivery's flow closes the connection. */
+  #violation(code: 'PUBACK_FOR_QOS2' | 'QOS2_ACK_FOR_QOS1' | 'PUBCOMP_BEFORE_PUBREC', packetId: number): SessionEffect[] {
+    const what = { PUBACK_FOR_QOS2: 'PUBACK for a QoS 2', QOS2_ACK_FOR_QOS1: 'QoS 2 acknowledgement for a QoS 1', PUBCOMP_BEFORE_PUBREC: 'PUBCOMP before PUBREC for a' }[code];
+    return this.#close('protocol-error', new BrokerError(code, `${what} delivery (packet id ${packetId})`));
   }
 
   #receivePublish(packet: PublishPacket, state: SessionState): SessionEffect[] {
@@ -251,12 +269,19 @@ export class Session {
    * Sends CONNACK 0 — the first packet the server sends [MQTT-3.2.0-1] — then, for a resumed
    * session, every unacknowledged PUBLISH (DUP=1) and PUBREL with its original packet id, in the
    * original order [MQTT-4.4.0-1] [MQTT-4.6.0-1], then whatever was queued.
+   *
+   * `mayRead` (none: everything may be read) is the authorisation of this connection: what the
+   * session kept was routed under whoever held it before, so the queued and in-flight messages
+   * it refuses are discarded here, and every later delivery is checked before it is queued or
+   * written. Nothing reaches this connection that it may not read.
    */
-  accept(state: SessionState, sessionPresent: boolean): SessionEffect[] {
+  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck): SessionEffect[] {
     if (this.#phase !== 'connecting') return [];
     this.#phase = 'connected';
     this.#accepted = true;
     this.#state = state;
+    this.#mayRead = mayRead;
+    if (mayRead) discardMessages(state, mayRead);
     // [MQTT-3.1.2-8] keep the will until the connection ends; with Will Flag 0 there is none [MQTT-3.1.2-12].
     const will = this.#connect!.will;
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
@@ -291,6 +316,7 @@ export class Session {
    */
   deliver(message: OutboundMessage, onFull: 'close' | 'drop' = 'close'): SessionEffect[] {
     if (this.#phase !== 'connected') return [];
+    if (this.#mayRead && !this.#mayRead(message.topic)) return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
     const state = this.#state!;
     const size = messageSize(message);

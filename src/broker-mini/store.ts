@@ -141,6 +141,29 @@ export function enqueueOffline(state: SessionState, message: OutboundMessage, li
 }
 
 /**
+ * Discards the queued and in-flight messages of `state` whose topic `keep` refuses, and returns
+ * how many. A QoS 2 delivery past its PUBREC holds no message (only its PUBREL is left to
+ * send) and stays.
+ */
+export function discardMessages(state: SessionState, keep: (topic: string) => boolean): number {
+  let discarded = 0;
+  for (const [id, m] of state.inflight) {
+    if (m.phase !== 'publish' || keep(m.message.topic)) continue;
+    state.inflight.delete(id);
+    state.queuedBytes -= messageSize(m.message);
+    discarded++;
+  }
+  let w = 0;
+  for (const m of state.queue) {
+    if (keep(m.topic)) state.queue[w++] = m;
+    else state.queuedBytes -= messageSize(m);
+  }
+  discarded += state.queue.length - w;
+  state.queue.length = w;
+  return discarded;
+}
+
+/**
  * The session states of every ClientId, keyed by ClientId [MQTT-3.1.3-2], and which of them are
  * offline, in the order their clients left (so the owner can bound them, oldest first).
  */

@@ -19,7 +19,7 @@
  *   (`Session.accept`, and `BrokerOptions.takeoverByOtherUser` for the subscriptions).
  */
 import { topicMatches } from '../codec/index.js';
-import { callHook, isPromise, type Maybe } from './maybe.js';
+import { callHook, isPromise, type Maybe } from './core/maybe.js';
 import type { Credentials, ResolvedOptions } from './options.js';
 
 /** What an ACL rule grants. `deny` takes precedence over everything else. */

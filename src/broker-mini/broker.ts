@@ -5,7 +5,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { attachStream, listenTcp } from './connection.js';
-import { BrokerCore } from './core.js';
+import { BrokerCore } from './core/broker-core.js';
 import type { BrokerOptions } from './options.js';
 import type { WsListener } from './ws-listener.js';
 

@@ -16,8 +16,8 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
-import type { BrokerCore } from './core.js';
-import type { ClientHandle, Link } from './handle.js';
+import type { BrokerCore } from './core/broker-core.js';
+import type { ClientHandle, Link } from './core/handle.js';
 import { PacketWriter } from './writer.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */

@@ -3,8 +3,8 @@
  */
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
-import type { BrokerError } from './errors.js';
-import type { CloseReason } from './session.js';
+import type { BrokerError } from './core/errors.js';
+import type { CloseReason } from './core/session.js';
 
 /** A connected client, as events and hooks see it. */
 export interface ClientInfo {

@@ -4,7 +4,7 @@
  * delivery's flow closes the connection [MQTT-4.8.0-1]; one for an unknown packet id does not.
  */
 import { describe, expect, it } from 'vitest';
-import type { BrokerError } from '../../src/broker-mini/errors.js';
+import type { BrokerError } from '../../src/broker-mini/core/errors.js';
 import type { PublishPacket } from '../../src/codec/index.js';
 import { Harness, bytes } from './harness.js';
 

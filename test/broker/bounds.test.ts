@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PublishPacket, QoS } from '../../src/codec/index.js';
-import { Session, type SessionEffect } from '../../src/broker-mini/session.js';
-import { createSessionState, type OutboundMessage } from '../../src/broker-mini/store.js';
+import { Session, type SessionEffect } from '../../src/broker-mini/core/session.js';
+import { createSessionState, type OutboundMessage } from '../../src/broker-mini/core/session-store.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { Harness, bytes, text } from './harness.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../../src/broker-mini/options.js';
-import type { CloseReason } from '../../src/broker-mini/session.js';
+import type { CloseReason } from '../../src/broker-mini/core/session.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { Harness, bytes, settle, text } from './harness.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decode, isMqttError } from '../../src/codec/index.js';
 import type { MqttError, Packet, PublishPacket } from '../../src/codec/index.js';
-import { Session, type SessionEffect } from '../../src/broker-mini/session.js';
-import { createSessionState, type OutboundMessage, type SessionState } from '../../src/broker-mini/store.js';
+import { Session, type SessionEffect } from '../../src/broker-mini/core/session.js';
+import { createSessionState, type OutboundMessage, type SessionState } from '../../src/broker-mini/core/session-store.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { rawConnect } from './bytes.js';
 

@@ -22,9 +22,9 @@ import type {
   SubscribePacket,
   UnsubscribePacket,
   Will,
-} from '../codec/index.js';
+} from '../../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, compactBytes, discardMessages, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
+import { allocatePacketId, compactBytes, discardMessages, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './session-store.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =

@@ -12,8 +12,8 @@
  * - it stops at the first message the client cannot take — its queue is full, or its socket is
  *   backed up so a QoS 0 message was dropped: everything after it would be dropped too.
  */
-import { topicMatches } from '../codec/index.js';
-import type { QoS } from '../codec/index.js';
+import { topicMatches } from '../../codec/index.js';
+import type { QoS } from '../../codec/index.js';
 import type { ClientHandle } from './handle.js';
 import type { RetainedMessage, RetainedStore } from './retained.js';
 

@@ -6,18 +6,18 @@
  *
  * Time comes in through `tick(now)`; `broker.ts` calls it from one coarse interval.
  */
-import { topicMatches, validateTopicName } from '../codec/index.js';
-import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
-import { Acl, authenticateConnect } from './auth.js';
+import { topicMatches, validateTopicName } from '../../codec/index.js';
+import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../../codec/index.js';
+import { Acl, authenticateConnect } from '../auth.js';
 import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
-import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
+import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
 import { RetainedStore } from './retained.js';
 import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
-import { compactBytes, createSessionState, discardMessages, enqueueOffline, SessionStore, type SessionState } from './store.js';
-import { TypedEmitter } from '../util/emitter.js';
+import { compactBytes, createSessionState, discardMessages, enqueueOffline, SessionStore, type SessionState } from './session-store.js';
+import { TypedEmitter } from '../../util/emitter.js';
 import { after, callHook, isPromise, type Maybe } from './maybe.js';
 
 /** The server-wide state and logic, fed by `Link`s (see module comment). */

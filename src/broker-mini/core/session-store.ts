@@ -6,7 +6,7 @@
  * queued while it is offline [MQTT-3.1.2-5], and unacknowledged deliveries are resent when it comes
  * back [MQTT-4.4.0-1]. The ClientId is the key [MQTT-3.1.3-2]. Nothing here survives a restart.
  */
-import type { QoS } from '../codec/index.js';
+import type { QoS } from '../../codec/index.js';
 
 /** A message as it will be sent to one subscriber: the delivery QoS and RETAIN flag are final. */
 export interface OutboundMessage {

@@ -81,8 +81,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
         if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
           stats.droppedQos0++;
-          const state = handle.session.state;
-          if (state) state.dropped++;
+          handle.session.state?.countDropped();
           continue;
         }
         writer.add(p);

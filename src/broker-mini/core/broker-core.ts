@@ -13,10 +13,10 @@ import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
 import { RetainedStore } from './retained.js';
-import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
-import { compactBytes, createSessionState, discardMessages, enqueueOffline, SessionStore, type SessionState } from './session-store.js';
+import { compactBytes, type SessionState } from './session-state.js';
+import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';
 import { after, callHook, isPromise, type Maybe } from './maybe.js';
 
@@ -24,11 +24,9 @@ import { after, callHook, isPromise, type Maybe } from './maybe.js';
 export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedOptions;
-  /** Every subscription, indexed for matching. */
-  readonly subscriptions = new SubscriptionTree();
   /** Retained messages by topic, within `maxRetainedMessages` and `maxRetainedBytes`. */
   readonly retained: RetainedStore;
-  /** Session state by ClientId, for online and offline clients. */
+  /** Session state by ClientId, for online and offline clients, and their subscriptions indexed for routing. */
   readonly sessions = new SessionStore();
   /** What the server-wide bounds have discarded so far. */
   readonly stats: BrokerStats = {
@@ -182,18 +180,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       filters.forEach(([f], i) => granted[i] !== 0x80 && kept.set(f, granted[i] as QoS));
       // A filter added while the hook ran was not granted to this user: it goes too.
       let dropped = 0;
-      for (const f of [...held.subscriptions.keys()]) {
-        if (kept.has(f)) continue;
-        held.subscriptions.delete(f);
-        this.subscriptions.remove(f, clientId);
-        dropped++;
-      }
-      for (const [f, qos] of kept) {
-        held.subscriptions.set(f, qos);
-        this.subscriptions.add(f, clientId, qos);
-      }
+      for (const f of [...held.subscriptions.keys()]) if (!kept.has(f) && held.unsubscribe(f)) dropped++;
+      for (const [f, qos] of kept) held.subscribe(f, qos);
       const keptFilters = [...kept.keys()];
-      const unmatched = discardMessages(held, (topic) => keptFilters.some((f) => topicMatches(f, topic)));
+      const unmatched = held.discardMessages((topic) => keptFilters.some((f) => topicMatches(f, topic)));
       this.stats.subscriptionsDroppedOnTakeover += dropped;
       this.stats.deniedOnDelivery += unmatched;
       const previousUser = held.username;
@@ -236,31 +226,21 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const existing = this.#clients.get(clientId);
     if (existing) this.#closeClient(existing, 'takeover');
     let state = this.sessions.get(clientId);
-    let sessionPresent = false;
-    if (packet.cleanSession) {
-      // [MQTT-3.1.2-6] discard any previous session; this one ends with the connection.
-      if (state) this.#discardSession(state);
-      state = createSessionState(clientId, false);
-    } else if (state) {
+    const sessionPresent = !packet.cleanSession && state !== undefined;
+    if (state && sessionPresent) {
       // [MQTT-3.1.2-4] resume it [MQTT-3.2.2-2].
-      sessionPresent = true;
+      this.sessions.resumed(state);
     } else {
-      // [MQTT-3.2.2-3] a new persistent session.
-      state = createSessionState(clientId, true);
+      // [MQTT-3.1.2-6] a clean session replaces any previous one and ends with the connection;
+      // [MQTT-3.2.2-3] or a new persistent session.
+      state = this.sessions.create(clientId, !packet.cleanSession);
     }
-    state.username = packet.username;
-    this.sessions.set(state);
+    state.connectedAs(packet.username);
     handle.info = this.#clientInfo(handle, clientId, packet);
     this.#clients.set(clientId, handle);
     handle.run(handle.session.accept(state, sessionPresent, this.#readCheck(handle.info)));
     this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
     this.#emit('connect', handle.info);
-  }
-
-  /** Forgets a session and its subscriptions. */
-  #discardSession(state: SessionState): void {
-    for (const filter of state.subscriptions.keys()) this.subscriptions.remove(filter, state.clientId);
-    if (this.sessions.get(state.clientId) === state) this.sessions.delete(state.clientId);
   }
 
   // --- PUBLISH ----------------------------------------------------------------------------------
@@ -312,7 +292,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
       this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
     }
-    for (const { clientId, qos: granted } of this.subscriptions.routes(topic)) {
+    for (const { clientId, qos: granted } of this.sessions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
@@ -321,7 +301,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // The session checks what its connection may read (see `Session.accept`).
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
       // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded) that its last user may read.
-      else if (this.#acl.open || this.#acl.canRead({ clientId, username: state.username }, topic)) enqueueOffline(state, message, this.options);
+      else if (this.#acl.open || this.#acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
     }
     this.#emit('publish', topic, packet, from);
   }
@@ -356,8 +336,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const code = full ? (codes[i] = 0x80) : codes[i];
       if (code === 0x80) return;
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
-      state.subscriptions.set(s.topicFilter, code);
-      this.subscriptions.add(s.topicFilter, client.clientId, code);
+      state.subscribe(s.topicFilter, code);
     });
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
@@ -375,7 +354,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.10.4-1] exact string match; [MQTT-3.10.4-2] no new messages for it afterwards;
     // [MQTT-3.10.4-3] deliveries already inflight carry on (they stay in the session's inflight map).
     for (const filter of packet.topicFilters) {
-      if (state.subscriptions.delete(filter)) this.subscriptions.remove(filter, client.clientId);
+      state.unsubscribe(filter);
     }
     // [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6] one UNSUBACK, always, with the same packet id.
     handle.run([{ type: 'send', packet: { cmd: 'unsuback', packetId: packet.packetId } }]);
@@ -408,7 +387,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#clients.delete(client.clientId);
       // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
       const state = handle.session.state;
-      if (state && !state.persistent) this.#discardSession(state);
+      if (state && !state.persistent) this.sessions.discard(state);
       // A takeover's new connection resumes (or discards) the session at once: not offline.
       else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
@@ -440,7 +419,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.sessions.wentOffline(state);
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
-      this.#discardSession(oldest);
+      this.sessions.discard(oldest);
       if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
     }
   }

@@ -24,7 +24,7 @@ import type {
   Will,
 } from '../../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, compactBytes, discardMessages, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './session-store.js';
+import { compactBytes, type DeliveryLimits, type InflightMessage, type OutboundMessage, type SessionState } from './session-state.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -64,9 +64,7 @@ export type SessionEffect =
   | { type: 'close'; reason: CloseReason; error?: MqttError | BrokerError };
 
 /** Limits of one session. */
-export interface SessionOptions extends QueueLimits {
-  /** Outbound QoS 1/2 deliveries awaiting acknowledgement at once (1..65535). */
-  maxInflight: number;
+export interface SessionOptions extends DeliveryLimits {
   /** Milliseconds a connection may take to send its CONNECT. */
   connectTimeout: number;
 }
@@ -88,6 +86,9 @@ function publishPacket(m: OutboundMessage, packetId: number | undefined, dup: bo
 }
 
 const send = (packet: Packet): SessionEffect => ({ type: 'send', packet });
+
+/** [MQTT-3.3.1-3] DUP is the server's own: 0 on a first delivery, whatever the publisher sent. */
+const sendNew = (m: InflightMessage): SessionEffect => send(publishPacket(m.message, m.packetId, false));
 
 /** The sans-IO state machine of one connection (see module comment). */
 export class Session {
@@ -165,43 +166,15 @@ export class Session {
         return this.#close('protocol-error', new BrokerError('DUPLICATE_CONNECT', 'second CONNECT on one connection'));
       case 'publish':
         return this.#receivePublish(packet, state);
-      case 'puback': {
-        // QoS 1 delivery done (spec 4.3.2). As mosquitto 2.0.11 does, an ack for an unknown id is
-        // ignored (it may answer a delivery discarded meanwhile) and the wrong ack is fatal.
-        const m = state.inflight.get(packet.packetId);
-        if (!m) return [];
-        if (m.message.qos !== 1) return this.#violation('PUBACK_FOR_QOS2', packet.packetId);
-        state.inflight.delete(packet.packetId);
-        state.queuedBytes -= messageSize(m.message);
-        return this.#drain();
-      }
-      case 'pubrec': {
-        // QoS 2 step 2 (spec 4.3.3): discard the message, keep the id, answer PUBREL with the
-        // same id [MQTT-2.3.1-6]. A repeated PUBREC gets the PUBREL again, and so does one for an
-        // unknown id (as mosquitto 2.0.11), so a client that lost track still completes the flow.
-        const m = state.inflight.get(packet.packetId);
-        if (m?.message.qos === 1) return this.#violation('QOS2_ACK_FOR_QOS1', packet.packetId);
-        if (m?.phase === 'publish') {
-          // The message is the client's now: only its packet id is kept, and it stops counting.
-          state.queuedBytes -= messageSize(m.message);
-          m.phase = 'pubrel';
-          m.message = { ...m.message, topic: '', payload: new Uint8Array(0) };
-        }
-        return [send({ cmd: 'pubrel', packetId: packet.packetId })];
-      }
+      case 'puback':
+      case 'pubcomp':
+      case 'pubrec':
+        return this.#receiveAck(packet.cmd, packet.packetId, state);
       case 'pubrel':
         // [MQTT-4.3.3-2] free the id: a later PUBLISH with it is a new message. PUBCOMP even for an
         // unknown id, so a client that lost track still completes the flow.
-        state.inboundQos2.delete(packet.packetId);
+        state.releasedQos2(packet.packetId);
         return [send({ cmd: 'pubcomp', packetId: packet.packetId })];
-      case 'pubcomp': {
-        const m = state.inflight.get(packet.packetId);
-        if (!m) return [];
-        if (m.message.qos === 1) return this.#violation('QOS2_ACK_FOR_QOS1', packet.packetId);
-        if (m.phase !== 'pubrel') return this.#violation('PUBCOMP_BEFORE_PUBREC', packet.packetId);
-        state.inflight.delete(packet.packetId);
-        return this.#drain();
-      }
       case 'subscribe':
         return [{ type: 'subscribe', packet }];
       case 'unsubscribe':
@@ -226,10 +199,28 @@ export class Session {
     }
   }
 
-  /** [MQTT-4.8.0-1] an acknowledgement that does not fit its delivery's flow closes the connection. */
-  #violation(code: 'PUBACK_FOR_QOS2' | 'QOS2_ACK_FOR_QOS1' | 'PUBCOMP_BEFORE_PUBREC', packetId: number): SessionEffect[] {
-    const what = { PUBACK_FOR_QOS2: 'PUBACK for a QoS 2', QOS2_ACK_FOR_QOS1: 'QoS 2 acknowledgement for a QoS 1', PUBCOMP_BEFORE_PUBREC: 'PUBCOMP before PUBREC for a' }[code];
-    return this.#close('protocol-error', new BrokerError(code, `${what} delivery (packet id ${packetId})`));
+  /**
+   * An acknowledgement of an outbound delivery (spec 4.3.2, 4.3.3). PUBACK and PUBCOMP end one and
+   * free a window slot; PUBREC is answered with PUBREL with the same id [MQTT-2.3.1-6], again when
+   * repeated, and — as mosquitto 2.0.11 does — also for an unknown id, so a client that lost track
+   * still completes the flow; an unknown PUBACK or PUBCOMP is ignored (it may answer a delivery
+   * discarded meanwhile). An ack that does not fit its delivery's flow closes the connection
+   * [MQTT-4.8.0-1].
+   */
+  #receiveAck(cmd: 'puback' | 'pubrec' | 'pubcomp', packetId: number, state: SessionState): SessionEffect[] {
+    const outcome = state.acknowledge(packetId, cmd);
+    switch (outcome) {
+      case 'done':
+        return this.#drain();
+      case 'released':
+        return [send({ cmd: 'pubrel', packetId })];
+      case 'unknown':
+        return cmd === 'pubrec' ? [send({ cmd: 'pubrel', packetId })] : [];
+      default: {
+        const what = { PUBACK_FOR_QOS2: 'PUBACK for a QoS 2', QOS2_ACK_FOR_QOS1: 'QoS 2 acknowledgement for a QoS 1', PUBCOMP_BEFORE_PUBREC: 'PUBCOMP before PUBREC for a' }[outcome];
+        return this.#close('protocol-error', new BrokerError(outcome, `${what} delivery (packet id ${packetId})`));
+      }
+    }
   }
 
   #receivePublish(packet: PublishPacket, state: SessionState): SessionEffect[] {
@@ -245,8 +236,7 @@ export class Session {
         const id = packet.packetId!;
         const pubrec = send({ cmd: 'pubrec', packetId: id });
         // [MQTT-4.3.3-2] until PUBREL, the same id is the same message: acknowledge, don't deliver again.
-        if (state.inboundQos2.has(id)) return [pubrec];
-        state.inboundQos2.add(id);
+        if (!state.receivedQos2(id)) return [pubrec];
         return [{ type: 'publish', packet }, pubrec];
       }
     }
@@ -281,7 +271,7 @@ export class Session {
     this.#accepted = true;
     this.#state = state;
     this.#mayRead = mayRead;
-    if (mayRead) discardMessages(state, mayRead);
+    if (mayRead) state.discardMessages(mayRead);
     // [MQTT-3.1.2-8] keep the will until the connection ends; with Will Flag 0 there is none [MQTT-3.1.2-12].
     const will = this.#connect!.will;
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
@@ -318,36 +308,17 @@ export class Session {
     if (this.#phase !== 'connected') return [];
     if (this.#mayRead && !this.#mayRead(message.topic)) return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
-    const state = this.#state!;
-    const size = messageSize(message);
-    const direct = state.queue.length === 0 && state.inflight.size < this.options.maxInflight;
-    if (!hasRoom(state, size, this.options, !direct)) {
-      // The message is not kept: what the session holds stays within its bounds, so a persistent
-      // session survives the disconnection intact and bounded.
-      state.dropped++;
-      return onFull === 'drop' ? [] : this.#close('queue-full');
-    }
-    state.queuedBytes += size;
-    if (direct) return [this.#sendNew(message, state)];
-    state.queue.push(message);
-    return [];
-  }
-
-  /** Moves `message` (already counted in `queuedBytes`) into the inflight window and sends it. */
-  #sendNew(message: OutboundMessage, state: SessionState): SessionEffect {
-    const packetId = allocatePacketId(state);
-    state.inflight.set(packetId, { packetId, phase: 'publish', message });
-    // [MQTT-3.3.1-3] DUP is the server's own: 0 on a first delivery, whatever the publisher sent.
-    return send(publishPacket(message, packetId, false));
+    const taken = this.#state!.offer(message, this.options);
+    // A message that does not fit is not kept: what the session holds stays within its bounds,
+    // so a persistent session survives the disconnection intact and bounded.
+    if (taken === 'full') return onFull === 'drop' ? [] : this.#close('queue-full');
+    return taken === 'queued' ? [] : [sendNew(taken)];
   }
 
   /** Moves queued messages into the inflight window while it has room. */
   #drain(): SessionEffect[] {
-    const state = this.#state!;
     const out: SessionEffect[] = [];
-    while (state.queue.length > 0 && state.inflight.size < this.options.maxInflight) {
-      out.push(this.#sendNew(state.queue.shift()!, state));
-    }
+    for (let m = this.#state!.nextToSend(this.options); m; m = this.#state!.nextToSend(this.options)) out.push(sendNew(m));
     return out;
   }
 

@@ -2,7 +2,7 @@
  * The broker's options, hooks and the client description they receive, with their defaults.
  */
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
-import type { AclRule } from './auth.js';
+import type { AclRule } from './core/acl.js';
 import type { BrokerError } from './core/errors.js';
 import type { CloseReason } from './core/session.js';
 

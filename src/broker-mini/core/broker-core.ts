@@ -8,7 +8,8 @@
  */
 import { topicMatches, validateTopicName } from '../../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../../codec/index.js';
-import { Acl, authenticateConnect } from '../auth.js';
+import { Acl } from './acl.js';
+import { authenticateConnect } from '../auth.js';
 import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';

@@ -11,6 +11,8 @@ export const STORAGE_ERROR_CODES = {
   STORAGE_CORRUPT: 'the file named by `file` cannot be read as a store; nothing was loaded',
   /** A read, write or fsync failed (disk full, permissions, …). */
   STORAGE_IO: 'the store could not read or write its file',
+  /** An option of the store is invalid (a bad `sync` policy, an empty file name). */
+  STORAGE_INVALID_OPTIONS: 'fix the named option',
   /** The store was used after `close()` or after a failure. */
   STORAGE_CLOSED: 'the store is closed or failed earlier',
 } as const;

@@ -51,6 +51,7 @@ export class Broker extends BrokerCore {
   /** Starts the TCP listener (done by `startBroker`). */
   async listen(): Promise<void> {
     if (this.#server) return;
+    await this.restore();
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
     this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`));
     const ws = this.options.ws;

@@ -3,6 +3,7 @@
  */
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './core/acl.js';
+import type { BrokerStorage } from './core/storage.js';
 import type { BrokerError } from './core/errors.js';
 import type { CloseReason } from './core/session.js';
 
@@ -117,6 +118,14 @@ export interface BrokerOptions {
    * (config `takeover_by_other_user`).
    */
   takeoverByOtherUser?: 'allow' | 'refuse';
+  /**
+   * Where persistent sessions (subscriptions, queued and in-flight messages, inbound QoS 2 ids)
+   * and retained messages are kept, so they survive a restart: e.g. `new MemoryStorage()` or the
+   * on-disk backend. The broker loads it once before listening and sends a PUBACK, PUBREC or
+   * (for a persistent session) SUBACK only after the changes it acknowledges are committed.
+   * Closing it after `broker.close()` is the caller's. Default: none (everything in memory).
+   */
+  storage?: BrokerStorage;
   /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */
   authenticate?: AuthenticateHook;
   /** Runs after the `acl` check. */
@@ -177,8 +186,8 @@ export interface BrokerStats {
 }
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>> &
+  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>;
 
 const MiB = 1024 * 1024;
 
@@ -218,5 +227,6 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     logger: o.logger,
     logPackets: o.logPackets ?? false,
     ws: o.ws,
+    storage: o.storage,
   };
 }

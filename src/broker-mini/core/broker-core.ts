@@ -17,6 +17,7 @@ import { RetainedStore } from './retained.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
 import { compactBytes, type SessionState } from './session-state.js';
+import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';
 import { after, callHook, isPromise, type Maybe } from './maybe.js';
@@ -28,7 +29,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** Retained messages by topic, within `maxRetainedMessages` and `maxRetainedBytes`. */
   readonly retained: RetainedStore;
   /** Session state by ClientId, for online and offline clients, and their subscriptions indexed for routing. */
-  readonly sessions = new SessionStore();
+  readonly sessions: SessionStore;
   /** What the server-wide bounds have discarded so far. */
   readonly stats: BrokerStats = {
     retainedRefused: 0,
@@ -42,11 +43,16 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly #handles = new Set<ClientHandle>();
   readonly #clock: () => number;
   #nextGeneratedId = 1;
+  #restored = false;
+  readonly #journal: Journal | undefined;
 
   constructor(options: BrokerOptions = {}, clock: () => number = Date.now) {
     super();
     this.options = resolveOptions(options);
     this.retained = new RetainedStore({ maxMessages: this.options.maxRetainedMessages, maxBytes: this.options.maxRetainedBytes });
+    const storage = this.options.storage;
+    this.#journal = storage && new Journal(storage, (e) => this.#log(`storage commit failed: ${String(e)}`));
+    this.sessions = new SessionStore(this.#journal);
     this.#acl = new Acl(this.options.acl);
     this.#clock = clock;
   }
@@ -89,6 +95,31 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
     const packet: PublishPacket = { cmd: 'publish', topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false };
     this.#route(packet, undefined);
+  }
+
+  /**
+   * Rebuilds the persistent sessions and retained messages `options.storage` holds (once, before
+   * the first connection; `Broker.listen` calls it). Without storage there is nothing to do.
+   */
+  async restore(): Promise<void> {
+    if (!this.#journal || this.#restored) return;
+    this.#restored = true;
+    const loaded = await this.#journal.load();
+    for (const session of loaded.sessions) this.sessions.restore(session);
+    // The bounds in force now apply to what was stored under other ones.
+    this.#boundOffline();
+    for (const { topic, payload, qos } of loaded.retained) {
+      if (this.retained.set(topic, payload, qos) !== 'stored') this.#journal.deleteRetained(topic);
+    }
+    this.#log(`restored ${loaded.sessions.length} session(s) and ${loaded.retained.length} retained message(s)`);
+  }
+
+  /**
+   * What an acknowledgement must wait for: the storage's commit of every change recorded so far
+   * (group-committed with other clients' in the same turn), or nothing without storage.
+   */
+  #committed(): Promise<void> | undefined {
+    return this.#journal?.commit();
   }
 
   /** Closes every connection (no wills are published). */
@@ -274,6 +305,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
         if (ok === true) this.#route(packet, client);
         else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`);
+        // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
+        // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
+        if (packet.qos > 0) return this.#committed();
       },
       fail,
     );
@@ -289,10 +323,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const payload = packet.qos > 0 || packet.retain ? compactBytes(packet.payload) : packet.payload;
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
-    if (packet.retain && this.retained.set(topic, payload, packet.qos) === 'refused' && this.stats.retainedRefused++ === 0) {
+    const retained = packet.retain ? this.retained.set(topic, payload, packet.qos) : undefined;
+    if (retained === 'refused' && this.stats.retainedRefused++ === 0) {
       // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
       this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
     }
+    if (retained === 'stored') this.#journal?.putRetained({ topic, payload, qos: packet.qos });
+    else if (retained !== undefined) this.#journal?.deleteRetained(topic);
     for (const { clientId, qos: granted } of this.sessions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
@@ -339,6 +376,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
       state.subscribe(s.topicFilter, code);
     });
+    // With storage, a persistent session's SUBACK goes out once its subscriptions are committed.
+    const committed = state.persistent ? this.#committed() : undefined;
+    return committed ? committed.then(() => this.#subscribed(handle, packet, codes)) : this.#subscribed(handle, packet, codes);
+  }
+
+  #subscribed(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
+    if (handle.ended) return;
+    const client = handle.info!;
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
     handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes: codes } }]);
@@ -418,6 +463,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    */
   #wentOffline(state: SessionState): void {
     this.sessions.wentOffline(state);
+    this.#boundOffline();
+  }
+
+  #boundOffline(): void {
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
       this.sessions.discard(oldest);

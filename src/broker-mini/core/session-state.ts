@@ -12,6 +12,7 @@
  * subscription index in step with what they describe.
  */
 import type { QoS } from '../../codec/index.js';
+import type { BrokerStorage, LoadedSession, StoredOutbound } from './storage.js';
 
 /** A message as it will be sent to one subscriber: the delivery QoS and RETAIN flag are final. */
 export interface OutboundMessage {
@@ -27,6 +28,8 @@ export interface OutboundMessage {
  * `'pubrel'` (PUBREL sent, PUBCOMP awaited) and no longer holds its payload.
  */
 export interface InflightMessage {
+  /** Orders a session's messages, oldest first; the key of the stored copy. */
+  readonly seq: number;
   readonly packetId: number;
   readonly phase: 'publish' | 'pubrel';
   readonly message: OutboundMessage;
@@ -82,28 +85,68 @@ export function compactBytes(bytes: Uint8Array): Uint8Array {
 
 const NO_INDEX: SubscriptionIndex = { add: () => undefined, remove: () => undefined };
 
+/** A message waiting in the queue, with its place in the session's order. */
+interface Queued {
+  readonly seq: number;
+  readonly message: OutboundMessage;
+}
+
+/** The stored form of a queued (`packetId` undefined) or inflight message. */
+function stored(seq: number, message: OutboundMessage, packetId?: number, phase: 'publish' | 'pubrel' = 'publish'): StoredOutbound {
+  const { topic, payload, qos, retain } = message;
+  return packetId === undefined ? { seq, topic, payload, qos, retain, phase } : { seq, topic, payload, qos, retain, phase, packetId };
+}
+
 /** Everything the server remembers about one ClientId's session (see module comment). */
 export class SessionState {
   readonly clientId: string;
   /** Whether this state outlives the connection (CleanSession=0). */
   readonly persistent: boolean;
   readonly #index: SubscriptionIndex;
+  /** Where every change is recorded, for a persistent session of a broker with storage. */
+  readonly #journal: BrokerStorage | undefined;
   #username: string | undefined;
   readonly #subscriptions = new Map<string, QoS>();
   /** In the order first sent (a Map keeps insertion order). */
   readonly #inflight = new Map<number, InflightMessage>();
   /** Oldest first. */
-  #queue: OutboundMessage[] = [];
+  #queue: Queued[] = [];
+  #nextSeq = 1;
   readonly #inboundQos2 = new Set<number>();
   #nextPacketId = 1;
   #queuedBytes = 0;
   #dropped = 0;
 
-  /** Use `SessionStore.create`, which indexes the subscriptions for routing (`index`). */
-  constructor(clientId: string, persistent: boolean, index: SubscriptionIndex = NO_INDEX) {
+  /**
+   * Use `SessionStore.create`, which indexes the subscriptions for routing (`index`) and, for a
+   * persistent session, records every change in `journal` (the broker's storage).
+   */
+  constructor(clientId: string, persistent: boolean, index: SubscriptionIndex = NO_INDEX, journal?: BrokerStorage) {
     this.clientId = clientId;
     this.persistent = persistent;
     this.#index = index;
+    this.#journal = persistent ? journal : undefined;
+  }
+
+  /**
+   * Rebuilds the session from what storage loaded: subscriptions (indexed again), the inflight
+   * window with its packet ids and phases, the queue and the inbound QoS 2 ids. Records nothing.
+   */
+  restore(loaded: LoadedSession): void {
+    this.#username = loaded.username;
+    for (const { topicFilter, qos } of loaded.subscriptions) {
+      this.#subscriptions.set(topicFilter, qos);
+      this.#index.add(topicFilter, this.clientId, qos);
+    }
+    for (const { seq, topic, payload, qos, retain, packetId, phase } of loaded.outbound) {
+      const message = { topic, payload, qos, retain };
+      if (packetId === undefined) this.#queue.push({ seq, message });
+      else this.#inflight.set(packetId, { seq, packetId, phase, message });
+      if (phase === 'publish') this.#queuedBytes += messageSize(message);
+      this.#nextSeq = Math.max(this.#nextSeq, seq + 1);
+      if (packetId !== undefined) this.#nextPacketId = packetId === 65_535 ? 1 : packetId + 1;
+    }
+    for (const id of loaded.inboundQos2) this.#inboundQos2.add(id);
   }
 
   /** The user name of the latest connection (ACL checks for offline delivery use it). */
@@ -123,7 +166,7 @@ export class SessionState {
 
   /** QoS 1/2 messages waiting for an inflight slot or for the client to come back, oldest first. */
   get queue(): readonly OutboundMessage[] {
-    return this.#queue;
+    return this.#queue.map((q) => q.message);
   }
 
   /**
@@ -141,6 +184,7 @@ export class SessionState {
 
   /** A connection of `username` took this session (new or resumed). */
   connectedAs(username: string | undefined): void {
+    if (this.#journal && username !== this.#username) this.#journal.putSession({ clientId: this.clientId, username });
     this.#username = username;
   }
 
@@ -148,12 +192,14 @@ export class SessionState {
   subscribe(topicFilter: string, qos: QoS): void {
     this.#subscriptions.set(topicFilter, qos);
     this.#index.add(topicFilter, this.clientId, qos);
+    this.#journal?.putSubscription(this.clientId, { topicFilter, qos });
   }
 
   /** Removes a subscription by exact filter [MQTT-3.10.4-1]; returns whether there was one. */
   unsubscribe(topicFilter: string): boolean {
     if (!this.#subscriptions.delete(topicFilter)) return false;
     this.#index.remove(topicFilter, this.clientId);
+    this.#journal?.deleteSubscription(this.clientId, topicFilter);
     return true;
   }
 
@@ -191,8 +237,10 @@ export class SessionState {
       return 'full';
     }
     this.#queuedBytes += size;
-    if (direct) return this.#send(message);
-    this.#queue.push(message);
+    const seq = this.#nextSeq++;
+    if (direct) return this.#send(seq, message);
+    this.#queue.push({ seq, message });
+    this.#journal?.putOutbound(this.clientId, stored(seq, message));
     return 'queued';
   }
 
@@ -208,21 +256,25 @@ export class SessionState {
       this.#dropped++;
       return false;
     }
-    this.#queue.push(message);
+    const seq = this.#nextSeq++;
+    this.#queue.push({ seq, message });
     this.#queuedBytes += size;
+    this.#journal?.putOutbound(this.clientId, stored(seq, message));
     return true;
   }
 
   /** The next queued message, moved into the inflight window if it has room (to be sent). */
   nextToSend(limits: DeliveryLimits): InflightMessage | undefined {
     if (this.#queue.length === 0 || this.#inflight.size >= limits.maxInflight) return undefined;
-    return this.#send(this.#queue.shift()!);
+    const { seq, message } = this.#queue.shift()!;
+    return this.#send(seq, message);
   }
 
   /** Gives `message` (already counted in `queuedBytes`) a packet id in the inflight window. */
-  #send(message: OutboundMessage): InflightMessage {
-    const m: InflightMessage = { packetId: this.#allocatePacketId(), phase: 'publish', message };
+  #send(seq: number, message: OutboundMessage): InflightMessage {
+    const m: InflightMessage = { seq, packetId: this.#allocatePacketId(), phase: 'publish', message };
     this.#inflight.set(m.packetId, m);
+    this.#journal?.putOutbound(this.clientId, stored(seq, message, m.packetId));
     return m;
   }
 
@@ -253,13 +305,16 @@ export class SessionState {
     if (cmd === 'pubrec') {
       if (m.phase === 'publish') {
         this.#queuedBytes -= messageSize(m.message);
-        this.#inflight.set(packetId, { packetId, phase: 'pubrel', message: { ...m.message, topic: '', payload: new Uint8Array(0) } });
+        const released: InflightMessage = { seq: m.seq, packetId, phase: 'pubrel', message: { ...m.message, topic: '', payload: new Uint8Array(0) } };
+        this.#inflight.set(packetId, released);
+        this.#journal?.putOutbound(this.clientId, stored(m.seq, released.message, packetId, 'pubrel'));
       }
       return 'released';
     }
     if (cmd === 'pubcomp' && m.phase !== 'pubrel') return 'PUBCOMP_BEFORE_PUBREC';
     this.#inflight.delete(packetId);
     if (m.phase === 'publish') this.#queuedBytes -= messageSize(m.message);
+    this.#journal?.deleteOutbound(this.clientId, m.seq);
     return 'done';
   }
 
@@ -270,12 +325,13 @@ export class SessionState {
   receivedQos2(packetId: number): boolean {
     if (this.#inboundQos2.has(packetId)) return false;
     this.#inboundQos2.add(packetId);
+    this.#journal?.putInboundQos2(this.clientId, packetId);
     return true;
   }
 
   /** Its PUBREL arrived: the id is free, a later PUBLISH with it is a new message [MQTT-4.3.3-2]. */
   releasedQos2(packetId: number): void {
-    this.#inboundQos2.delete(packetId);
+    if (this.#inboundQos2.delete(packetId)) this.#journal?.deleteInboundQos2(this.clientId, packetId);
   }
 
   /**
@@ -288,12 +344,17 @@ export class SessionState {
       if (m.phase !== 'publish' || keep(m.message.topic)) continue;
       this.#inflight.delete(id);
       this.#queuedBytes -= messageSize(m.message);
+      this.#journal?.deleteOutbound(this.clientId, m.seq);
       discarded++;
     }
-    const kept: OutboundMessage[] = [];
-    for (const m of this.#queue) {
-      if (keep(m.topic)) kept.push(m);
-      else this.#queuedBytes -= messageSize(m);
+    const kept: Queued[] = [];
+    for (const q of this.#queue) {
+      if (keep(q.message.topic)) {
+        kept.push(q);
+        continue;
+      }
+      this.#queuedBytes -= messageSize(q.message);
+      this.#journal?.deleteOutbound(this.clientId, q.seq);
     }
     discarded += this.#queue.length - kept.length;
     this.#queue = kept;

@@ -3,10 +3,12 @@
  *
  * The store creates each `SessionState` with its own router as the state's subscription index, so
  * a session's subscriptions and the router cannot drift apart: `SessionState.subscribe` and
- * `unsubscribe` change both, and `discard` removes both. Nothing here survives a restart.
+ * `unsubscribe` change both, and `discard` removes both. With a `BrokerStorage`, persistent sessions
+ * record every change in it (see `SessionState`), and `restore` rebuilds them after a restart.
  */
 import { SubscriptionTree, type Route } from './router.js';
 import { SessionState } from './session-state.js';
+import type { BrokerStorage, LoadedSession } from './storage.js';
 
 /**
  * The session states of every ClientId, keyed by ClientId [MQTT-3.1.3-2], and which of them are
@@ -15,8 +17,13 @@ import { SessionState } from './session-state.js';
 export class SessionStore {
   readonly #sessions = new Map<string, SessionState>();
   readonly #router = new SubscriptionTree();
+  readonly #storage: BrokerStorage | undefined;
   /** Offline persistent sessions, in the order they went offline (a Map keeps insertion order). */
   readonly #offline = new Map<string, SessionState>();
+
+  constructor(storage?: BrokerStorage) {
+    this.#storage = storage;
+  }
 
   /** The stored session of `clientId`, if any. */
   get(clientId: string): SessionState | undefined {
@@ -30,8 +37,18 @@ export class SessionStore {
   create(clientId: string, persistent: boolean): SessionState {
     const old = this.#sessions.get(clientId);
     if (old) this.discard(old);
-    const state = new SessionState(clientId, persistent, this.#router);
+    const state = new SessionState(clientId, persistent, this.#router, this.#storage);
     this.#sessions.set(clientId, state);
+    if (persistent) this.#storage?.putSession({ clientId, username: undefined });
+    return state;
+  }
+
+  /** Rebuilds a persistent session loaded from storage; it is offline until its client returns. */
+  restore(loaded: LoadedSession): SessionState {
+    const state = new SessionState(loaded.clientId, true, this.#router, this.#storage);
+    state.restore(loaded);
+    this.#sessions.set(loaded.clientId, state);
+    this.#offline.set(loaded.clientId, state);
     return state;
   }
 
@@ -46,6 +63,7 @@ export class SessionStore {
     if (this.#sessions.get(state.clientId) !== state) return;
     this.#sessions.delete(state.clientId);
     this.#offline.delete(state.clientId);
+    if (state.persistent) this.#storage?.deleteSession(state.clientId);
   }
 
   /** The subscriptions matching `topic`, one route per client at its highest granted QoS. */

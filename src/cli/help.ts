@@ -111,6 +111,7 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   max_connections 100000
   connect_timeout 10         seconds
   log_packets true
+  takeover_by_other_user allow  or refuse: CONNACK 5 when another user's session holds the ClientId
   ws_port 8080
 Relative paths are relative to the config file.
 `;

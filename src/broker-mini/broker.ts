@@ -8,7 +8,7 @@ import { MqttError, type QoS } from '../codec/index.js';
 import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
 import { checkPublishArguments } from './check-options.js';
 import { attachStream, listenTcp } from './connection.js';
-import { BrokerCore } from './core.js';
+import { BrokerCore } from './core/broker-core.js';
 import type { ProtocolVersion } from '../codec/index.js';
 import type { BrokerOptions } from './options.js';
 import type { WsListener } from './ws-listener.js';
@@ -57,6 +57,7 @@ export class Broker extends BrokerCore {
   /** Starts the TCP listener (done by `startBroker`). */
   async listen(): Promise<void> {
     if (this.#server) return;
+    await this.restore();
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
     this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`));
     const ws = this.options.ws;

@@ -4,7 +4,7 @@
  * worse, taken: `port: '1883'` would make node:net listen on a pipe of that name).
  */
 import { isValidTopicFilter } from '../codec/index.js';
-import { BrokerError } from './errors.js';
+import { BrokerError } from './core/errors.js';
 import type { BrokerOptions } from './options.js';
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);

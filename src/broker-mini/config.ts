@@ -24,6 +24,7 @@
  * partial_packet_timeout 60       # seconds from a packet's first byte to its last
  * log_packets false
  * accept_protocol_versions 3,4    # 3 = MQTT 3.1, 4 = MQTT 3.1.1 (default both); others get CONNACK 1
+ * takeover_by_other_user allow    # or refuse: CONNACK 5 when another user's session holds the ClientId
  * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
  *
  * # ACL lines, inline or in an acl_file:
@@ -249,6 +250,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
         break;
       case 'pattern':
         acl.push(aclRule(rest, undefined, at));
+        break;
+      case 'takeover_by_other_user':
+        arity(1);
+        if (a !== 'allow' && a !== 'refuse') fail('INVALID_VALUE', `expected "allow" or "refuse", got "${a}"`, at);
+        config.takeoverByOtherUser = a;
         break;
       case 'log_packets':
         arity(1);

@@ -19,9 +19,9 @@ import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { BudgetAccount, BudgetCloseReason, MemoryBudget } from './budget.js';
-import type { BrokerCore } from './core.js';
-import { BrokerError } from './errors.js';
-import type { ClientHandle, Link } from './handle.js';
+import type { BrokerCore } from './core/broker-core.js';
+import { BrokerError } from './core/errors.js';
+import type { ClientHandle, Link } from './core/handle.js';
 import { PacketWriter } from './writer.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
@@ -91,8 +91,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
         if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
           stats.droppedQos0++;
-          const state = handle.session.state;
-          if (state) state.dropped++;
+          handle.session.state?.countDropped();
           continue;
         }
         writer.add(p);

@@ -36,8 +36,8 @@
  * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
  */
 export { Broker, startBroker, type SessionInfo } from './broker.js';
-export { BrokerCore } from './core.js';
-export { BrokerError, isBrokerError, BROKER_ERROR_CODES, type BrokerErrorCode } from './errors.js';
+export { BrokerCore } from './core/broker-core.js';
+export { BrokerError, isBrokerError, BROKER_ERROR_CODES, type BrokerErrorCode } from './core/errors.js';
 export type {
   BrokerOptions,
   BrokerStats,
@@ -50,8 +50,8 @@ export type {
   AuthorizeSubscribeHook,
 } from './options.js';
 export type { AclRule, AclAccess } from './auth.js';
-export type { CloseReason } from './session.js';
-export type { Link } from './handle.js';
+export type { CloseReason } from './core/session.js';
+export type { Link } from './core/handle.js';
 export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';
 export {
   parsePasswordFile,

@@ -2,11 +2,12 @@
  * The broker's options, hooks and the client description they receive, with their defaults.
  */
 import type { ConnackReturnCode, MqttError, ProtocolVersion, PublishPacket, QoS } from '../codec/index.js';
-import type { AclRule } from './auth.js';
+import type { AclRule } from './core/acl.js';
+import type { BrokerStorage } from './core/storage.js';
 import { checkBrokerOptions } from './check-options.js';
-import { BrokerError } from './errors.js';
+import { BrokerError } from './core/errors.js';
 import type { PasswordEntry } from './passwd.js';
-import type { CloseReason } from './session.js';
+import type { CloseReason } from './core/session.js';
 
 /** A connected client, as events and hooks see it. */
 export interface ClientInfo {
@@ -128,6 +129,22 @@ export interface BrokerOptions {
   users?: Record<string, string | PasswordEntry>;
   /** Access-control rules (see `AclRule`); none → everything allowed. */
   acl?: AclRule[];
+  /**
+   * A CONNECT whose ClientId is held by a session (online or offline) of a different user name:
+   * `'allow'` lets it take the session over, keeping only the subscriptions the new user is
+   * granted and the messages the new user may read; `'refuse'` answers CONNACK 5 (not authorised).
+   * Either way no message reaches a connection its ACL denies. Default `'allow'`
+   * (config `takeover_by_other_user`).
+   */
+  takeoverByOtherUser?: 'allow' | 'refuse';
+  /**
+   * Where persistent sessions (subscriptions, queued and in-flight messages, inbound QoS 2 ids)
+   * and retained messages are kept, so they survive a restart: e.g. `new MemoryStorage()` or the
+   * on-disk backend. The broker loads it once before listening and sends a PUBACK, PUBREC or
+   * (for a persistent session) SUBACK only after the changes it acknowledges are committed.
+   * Closing it after `broker.close()` is the caller's. Default: none (everything in memory).
+   */
+  storage?: BrokerStorage;
   /** Runs after the built-in `allowAnonymous`/`users` check, and can only refuse further. */
   authenticate?: AuthenticateHook;
   /** Runs after the `acl` check. */
@@ -187,11 +204,18 @@ export interface BrokerStats {
   offlineSessionsDiscarded: number;
   /** Connections closed on arrival because `maxConnections` were open. */
   connectionsRefused: number;
+  /**
+   * Messages not written to a connection because its ACL does not let it read them: live, queued,
+   * in flight or retained, including those a session held for another user before a takeover.
+   */
+  deniedOnDelivery: number;
+  /** Subscriptions dropped because a session was taken over by a user not granted them. */
+  subscriptionsDroppedOnTakeover: number;
 }
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>> &
+  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>;
 
 const MiB = 1024 * 1024;
 
@@ -205,6 +229,11 @@ function checkVersions(name: string, v: ProtocolVersion[]): ProtocolVersion[] {
     throw new BrokerError('INVALID_OPTIONS', `${name} must list 3 (MQTT 3.1) and/or 4 (MQTT 3.1.1), got ${JSON.stringify(v)}`);
   }
   return [...new Set(v)];
+}
+
+function oneOf<T extends string>(name: string, v: T, allowed: readonly T[]): T {
+  if (!allowed.includes(v)) throw new BrokerError('INVALID_OPTIONS', `${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
+  return v;
 }
 
 /** Fills in defaults and checks types and ranges (throws `BrokerError` `INVALID_OPTIONS`). */
@@ -227,6 +256,7 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     partialPacketTimeout: positiveInt('partialPacketTimeout', o.partialPacketTimeout ?? 60_000, 24 * 3600_000),
     socketHighWaterMark: positiveInt('socketHighWaterMark', o.socketHighWaterMark ?? 1024 * 1024, 2 ** 31),
     allowAnonymous: o.allowAnonymous ?? true,
+    takeoverByOtherUser: oneOf('takeoverByOtherUser', o.takeoverByOtherUser ?? 'allow', ['allow', 'refuse'] as const),
     users: o.users,
     acl: o.acl ?? [],
     authenticate: o.authenticate,
@@ -236,5 +266,6 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     logPackets: o.logPackets ?? false,
     ws: o.ws && { ...o.ws, protocolVersions: o.ws.protocolVersions && checkVersions('ws.protocolVersions', o.ws.protocolVersions) },
     protocolVersions: checkVersions('protocolVersions', o.protocolVersions ?? [3, 4]),
+    storage: o.storage,
   };
 }

@@ -160,6 +160,7 @@ Config file: one directive per line, "#" starts a comment line (much like mosqui
   memory_budget 268435456    broker-wide bytes: incomplete packets + queued/inflight messages
   partial_packet_timeout 60  seconds from a packet's first byte to its last
   log_packets true
+  takeover_by_other_user allow  or refuse: CONNACK 5 when another user's session holds the ClientId
   ws_port 8080
 Relative paths are relative to the config file.
 `;

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PublishPacket, QoS } from '../../src/codec/index.js';
-import { Session, type SessionEffect } from '../../src/broker-mini/session.js';
-import { createSessionState, type OutboundMessage } from '../../src/broker-mini/store.js';
+import { Session, type SessionEffect } from '../../src/broker-mini/core/session.js';
+import { createSessionState, type OutboundMessage } from '../../src/broker-mini/core/session-state.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { Harness, bytes, text } from './harness.js';
 
@@ -163,7 +163,7 @@ describe('maxOfflineSessions', () => {
     expect(h.core.sessions.get('a')).toBeUndefined();
     expect(h.core.sessions.offlineCount).toBe(2);
     expect(h.core.stats.offlineSessionsDiscarded).toBe(1);
-    expect(h.core.subscriptions.size).toBe(2);
+    expect(h.core.sessions.subscriptionCount).toBe(2);
     // a message for the discarded session has nowhere to go; one for a kept session is queued
     const publisher = h.connect({ clientId: 'pub' });
     publisher.send(pub('a/t', 'lost', 1, 1), pub('b/t', 'kept', 1, 2));

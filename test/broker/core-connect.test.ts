@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../../src/broker-mini/options.js';
-import type { CloseReason } from '../../src/broker-mini/session.js';
+import type { CloseReason } from '../../src/broker-mini/core/session.js';
 import { connectPacket } from '../helpers/raw-client.js';
 import { Harness, bytes, settle, text } from './harness.js';
 
@@ -71,10 +71,10 @@ describe('CONNECT: clean and persistent sessions', () => {
     const h = new Harness();
     const c = h.subscriber('s', 'a', 0);
     expect(h.core.sessions.get('s')).toBeDefined();
-    expect(h.core.subscriptions.size).toBe(1);
+    expect(h.core.sessions.subscriptionCount).toBe(1);
     c.send({ cmd: 'disconnect' });
     expect(h.core.sessions.get('s')).toBeUndefined();
-    expect(h.core.subscriptions.size).toBe(0);
+    expect(h.core.sessions.subscriptionCount).toBe(0);
   });
 
   it('[MQTT-3.1.2-5] queues QoS 1 and 2 (not QoS 0) for an offline persistent session and delivers them, in order, on return', () => {

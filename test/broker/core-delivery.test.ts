@@ -134,7 +134,7 @@ describe('SUBSCRIBE and UNSUBSCRIBE', () => {
     expect(c.take()).toMatchObject([{ cmd: 'suback' }, { cmd: 'publish', retain: true, qos: 0 }]);
     c.send({ cmd: 'subscribe', packetId: 2, subscriptions: [{ topicFilter: 'r', qos: 2 }] });
     expect(c.take()).toMatchObject([{ cmd: 'suback', returnCodes: [2] }, { cmd: 'publish', retain: true, qos: 2 }]);
-    expect(h.core.subscriptions.size).toBe(1);
+    expect(h.core.sessions.subscriptionCount).toBe(1);
     h.connect({ clientId: 'p2' }).send(pub('r', 2, 'live'));
     expect(publishes(c.take())).toMatchObject([{ qos: 2, retain: false }]); // one copy, new QoS
   });

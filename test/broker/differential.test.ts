@@ -229,7 +229,50 @@ const scenarios: Array<[string, Scenario]> = [
       await a.closes();
     },
   ],
+  ...ackScenarios(),
 ];
+
+/**
+ * Acknowledgements of outbound deliveries that do not fit their flow close the connection
+ * [MQTT-4.8.0-1]; ones for an unknown packet id do not (mosquitto 2.0.11: PUBACK and PUBCOMP
+ * ignored, PUBREC answered with PUBREL — src/database.c, lib/handle_pubrec.c).
+ */
+function ackScenarios(): Array<[string, Scenario]> {
+  type Ack = 'puback' | 'pubrec' | 'pubcomp';
+  /** B gets a delivery at `qos`, answers with `acks` (the last one with `lastId` if given), then the outcome is logged. */
+  const flow = (qos: 1 | 2, acks: Ack[], lastId?: number): Scenario =>
+    async (actor) => {
+      const b = await actor('B');
+      b.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'acks', qos }] });
+      await b.read();
+      const a = await actor('A');
+      a.send(pub('acks', 'm', qos, { packetId: 3 }));
+      await a.read();
+      if (qos === 2) {
+        a.send({ cmd: 'pubrel', packetId: 3 });
+        await a.read();
+      }
+      const [p] = await b.read();
+      const id = p?.cmd === 'publish' ? p.packetId! : 1;
+      for (const [i, cmd] of acks.entries()) {
+        b.send({ cmd, packetId: i === acks.length - 1 && lastId !== undefined ? lastId : id });
+        if (cmd === 'pubrec' && i < acks.length - 1) await b.read(); // the PUBREL
+      }
+      // A PINGRESP shows the connection went on; a close shows it did not.
+      b.send({ cmd: 'pingreq' });
+      await b.read();
+    };
+  return [
+    ['[MQTT-4.3.2-2] [MQTT-4.8.0-1] a PUBREC for a QoS 1 delivery closes the connection', flow(1, ['pubrec'])],
+    ['[MQTT-4.3.2-2] [MQTT-4.8.0-1] a PUBCOMP for a QoS 1 delivery closes the connection', flow(1, ['pubcomp'])],
+    ['[MQTT-4.3.3-2] [MQTT-4.8.0-1] a PUBACK for a QoS 2 delivery closes the connection', flow(2, ['puback'])],
+    ['[MQTT-4.3.3-2] [MQTT-4.8.0-1] a PUBACK for a QoS 2 delivery awaiting PUBCOMP closes the connection', flow(2, ['pubrec', 'puback'])],
+    ['[MQTT-4.3.3-2] [MQTT-4.8.0-1] a PUBCOMP before the PUBREC closes the connection', flow(2, ['pubcomp'])],
+    ['[MQTT-4.3.2-2] a PUBACK for an unknown packet id is ignored', flow(1, ['puback', 'puback'], 999)],
+    ['[MQTT-4.3.3-2] a PUBREC for an unknown packet id is answered with PUBREL', flow(2, ['pubrec', 'pubcomp', 'pubrec'], 999)],
+    ['[MQTT-4.3.3-2] a PUBCOMP for an unknown packet id is ignored', flow(2, ['pubrec', 'pubcomp', 'pubcomp'], 999)],
+  ];
+}
 
 describe.skipIf(!run)('differential: this broker answers like mosquitto', () => {
   let mosquitto: MosquittoHandle;

@@ -5,8 +5,8 @@
  */
 import { decode, encode } from '../../src/codec/index.js';
 import type { ConnectPacket, Packet, PacketCmd } from '../../src/codec/index.js';
-import { BrokerCore } from '../../src/broker-mini/core.js';
-import type { ClientHandle, Link } from '../../src/broker-mini/handle.js';
+import { BrokerCore } from '../../src/broker-mini/core/broker-core.js';
+import type { ClientHandle, Link } from '../../src/broker-mini/core/handle.js';
 import type { BrokerOptions } from '../../src/broker-mini/options.js';
 import { connectPacket } from '../helpers/raw-client.js';
 

@@ -4,7 +4,7 @@
  * other clients, and stops at the first message the subscriber cannot take.
  */
 import { describe, expect, it } from 'vitest';
-import { RETAINED_SLICE } from '../../src/broker-mini/retained-delivery.js';
+import { RETAINED_SLICE } from '../../src/broker-mini/core/retained-delivery.js';
 import type { Packet, PublishPacket } from '../../src/codec/index.js';
 import { bytes, Harness } from './harness.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SubscriptionTree } from '../../src/broker-mini/router.js';
-import { RetainedStore } from '../../src/broker-mini/retained.js';
+import { SubscriptionTree } from '../../src/broker-mini/core/router.js';
+import { RetainedStore } from '../../src/broker-mini/core/retained.js';
 import { topicMatches } from '../../src/codec/index.js';
 
 const b = (s: string) => new TextEncoder().encode(s);

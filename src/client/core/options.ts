@@ -7,7 +7,7 @@ import { ClientError } from '../errors.js';
 import { checkOptionKeys } from './option-keys.js';
 import { getDefaultPort, type TlsOptions, type TransportFactory } from '../transport.js';
 import type { ReconnectOptions } from './backoff.js';
-import type { SessionOptions } from './session.js';
+import { DEFAULT_MAX_INFLIGHT, type SessionOptions } from './session.js';
 
 /** The will message (spec 3.1.2.5): published by the server if this client vanishes without DISCONNECT. */
 export interface WillOptions {
@@ -115,11 +115,6 @@ export interface ResolvedOptions extends ServerAddress {
   maxPacketSize: number;
 }
 
-/**
- * The default in-flight window. 20 is what Paho uses and what mosquitto accepts by default; a
- * larger window silently loses QoS 2 messages on a default mosquitto (see `maxInflight`).
- */
-export const DEFAULT_MAX_INFLIGHT = 20;
 
 const FALLBACK_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
 const utf8 = new TextEncoder();

@@ -20,9 +20,14 @@ import { connectProtocol, type ConnackPacket, type ConnectPacket, type Packet, t
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
-import { DEFAULT_MAX_INFLIGHT } from './options.js';
 import { Outbound } from './outbound.js';
 import type { Command, PublishCommand, SessionEvent, Sink, Step } from './types.js';
+
+/**
+ * The default in-flight window. 20 is what Paho uses and what mosquitto accepts by default; a
+ * larger window silently loses QoS 2 messages on a default mosquitto (see `maxInflight`).
+ */
+export const DEFAULT_MAX_INFLIGHT = 20;
 
 /** The output of a step that produced nothing: shared, and never written to. */
 const NOTHING: never[] = [];

@@ -11,7 +11,7 @@
  *
  * Matching is on raw strings: no normalisation, no case folding [MQTT-4.7.3-4].
  */
-import type { QoS } from '../codec/index.js';
+import type { QoS } from '../../codec/index.js';
 
 /** A filter's level split: `'a/+/#'` → `['a', '+', '#']`. Empty levels are real levels (spec 4.7.1.1). */
 function levels(topic: string): string[] {

@@ -24,6 +24,12 @@ export const BROKER_ERROR_CODES = {
   INVALID_OPTIONS: '',
   /** A broker method got an argument of the wrong type (no spec rule: `rule` is ''). */
   INVALID_ARGUMENT: '',
+  /** A PUBREC or PUBCOMP answered a QoS 1 PUBLISH, which only a PUBACK answers [MQTT-4.3.2-2]. */
+  QOS2_ACK_FOR_QOS1: 'MQTT-4.3.2-2',
+  /** A PUBACK answered a QoS 2 PUBLISH, which PUBREC then PUBCOMP answer [MQTT-4.3.3-2]. */
+  PUBACK_FOR_QOS2: 'MQTT-4.3.3-2',
+  /** A PUBCOMP arrived for a QoS 2 PUBLISH whose PUBREC had not: PUBCOMP answers a PUBREL [MQTT-4.3.3-2]. */
+  PUBCOMP_BEFORE_PUBREC: 'MQTT-4.3.3-2',
 } as const;
 
 /** A `BrokerError` code. */

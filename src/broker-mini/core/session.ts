@@ -22,10 +22,10 @@ import type {
   SubscribePacket,
   UnsubscribePacket,
   Will,
-} from '../codec/index.js';
-import { protocolVersionOf } from '../codec/index.js';
+} from '../../codec/index.js';
+import { protocolVersionOf } from '../../codec/index.js';
 import { BrokerError } from './errors.js';
-import { allocatePacketId, compactBytes, hasRoom, messageSize, type OutboundMessage, type QueueLimits, type SessionState } from './store.js';
+import { compactBytes, type DeliveryLimits, type InflightMessage, type OutboundMessage, type SessionState } from './session-state.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -69,15 +69,19 @@ export type SessionEffect =
   | { type: 'close'; reason: CloseReason; error?: MqttError | BrokerError };
 
 /** Limits of one session. */
-export interface SessionOptions extends QueueLimits {
-  /** Outbound QoS 1/2 deliveries awaiting acknowledgement at once (1..65535). */
-  maxInflight: number;
+export interface SessionOptions extends DeliveryLimits {
   /** Milliseconds a connection may take to send its CONNECT. */
   connectTimeout: number;
 }
 
 /** Where a session is in its life (see the diagram in the module comment). */
 export type SessionPhase = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+/**
+ * May the client of this connection read a message published to `topic`? Asked once for every
+ * message before it is written to the connection (see `Session.accept`).
+ */
+export type ReadCheck = (topic: string) => boolean;
 
 /** Builds the PUBLISH that carries `m` to the client. */
 function publishPacket(m: OutboundMessage, packetId: number | undefined, dup: boolean): PublishPacket {
@@ -87,6 +91,9 @@ function publishPacket(m: OutboundMessage, packetId: number | undefined, dup: bo
 }
 
 const send = (packet: Packet): SessionEffect => ({ type: 'send', packet });
+
+/** [MQTT-3.3.1-3] DUP is the server's own: 0 on a first delivery, whatever the publisher sent. */
+const sendNew = (m: InflightMessage): SessionEffect => send(publishPacket(m.message, m.packetId, false));
 
 /** The sans-IO state machine of one connection (see module comment). */
 export class Session {
@@ -100,6 +107,7 @@ export class Session {
   #state: SessionState | undefined;
   #will: Will | undefined;
   #accepted = false;
+  #mayRead: ReadCheck | undefined;
 
   constructor(options: SessionOptions, now: number) {
     this.options = options;
@@ -163,38 +171,15 @@ export class Session {
         return this.#close('protocol-error', new BrokerError('DUPLICATE_CONNECT', 'second CONNECT on one connection'));
       case 'publish':
         return this.#receivePublish(packet, state);
-      case 'puback': {
-        // QoS 1 delivery done (spec 4.3.2); an ack for an unknown id is ignored.
-        const m = state.inflight.get(packet.packetId);
-        if (!m || m.message.qos !== 1) return [];
-        state.inflight.delete(packet.packetId);
-        state.queuedBytes -= messageSize(m.message);
-        return this.#drain();
-      }
-      case 'pubrec': {
-        // QoS 2 step 2 (spec 4.3.3): discard the message, keep the id, answer PUBREL with the
-        // same id [MQTT-2.3.1-6]. A repeated PUBREC gets the PUBREL again.
-        const m = state.inflight.get(packet.packetId);
-        if (!m || m.message.qos !== 2) return [];
-        if (m.phase === 'publish') {
-          // The message is the client's now: only its packet id is kept, and it stops counting.
-          state.queuedBytes -= messageSize(m.message);
-          m.phase = 'pubrel';
-          m.message = { ...m.message, topic: '', payload: new Uint8Array(0) };
-        }
-        return [send({ cmd: 'pubrel', packetId: packet.packetId })];
-      }
+      case 'puback':
+      case 'pubcomp':
+      case 'pubrec':
+        return this.#receiveAck(packet.cmd, packet.packetId, state);
       case 'pubrel':
         // [MQTT-4.3.3-2] free the id: a later PUBLISH with it is a new message. PUBCOMP even for an
         // unknown id, so a client that lost track still completes the flow.
-        state.inboundQos2.delete(packet.packetId);
+        state.releasedQos2(packet.packetId);
         return [send({ cmd: 'pubcomp', packetId: packet.packetId })];
-      case 'pubcomp': {
-        const m = state.inflight.get(packet.packetId);
-        if (!m || m.phase !== 'pubrel') return [];
-        state.inflight.delete(packet.packetId);
-        return this.#drain();
-      }
       case 'subscribe':
         return [{ type: 'subscribe', packet }];
       case 'unsubscribe':
@@ -219,6 +204,30 @@ export class Session {
     }
   }
 
+  /**
+   * An acknowledgement of an outbound delivery (spec 4.3.2, 4.3.3). PUBACK and PUBCOMP end one and
+   * free a window slot; PUBREC is answered with PUBREL with the same id [MQTT-2.3.1-6], again when
+   * repeated, and — as mosquitto 2.0.11 does — also for an unknown id, so a client that lost track
+   * still completes the flow; an unknown PUBACK or PUBCOMP is ignored (it may answer a delivery
+   * discarded meanwhile). An ack that does not fit its delivery's flow closes the connection
+   * [MQTT-4.8.0-1].
+   */
+  #receiveAck(cmd: 'puback' | 'pubrec' | 'pubcomp', packetId: number, state: SessionState): SessionEffect[] {
+    const outcome = state.acknowledge(packetId, cmd);
+    switch (outcome) {
+      case 'done':
+        return this.#drain();
+      case 'released':
+        return [send({ cmd: 'pubrel', packetId })];
+      case 'unknown':
+        return cmd === 'pubrec' ? [send({ cmd: 'pubrel', packetId })] : [];
+      default: {
+        const what = { PUBACK_FOR_QOS2: 'PUBACK for a QoS 2', QOS2_ACK_FOR_QOS1: 'QoS 2 acknowledgement for a QoS 1', PUBCOMP_BEFORE_PUBREC: 'PUBCOMP before PUBREC for a' }[outcome];
+        return this.#close('protocol-error', new BrokerError(outcome, `${what} delivery (packet id ${packetId})`));
+      }
+    }
+  }
+
   #receivePublish(packet: PublishPacket, state: SessionState): SessionEffect[] {
     // [MQTT-3.3.4-1] answer as the QoS requires. The message is routed before it is acknowledged,
     // so nothing acknowledged can be lost in between.
@@ -232,8 +241,7 @@ export class Session {
         const id = packet.packetId!;
         const pubrec = send({ cmd: 'pubrec', packetId: id });
         // [MQTT-4.3.3-2] until PUBREL, the same id is the same message: acknowledge, don't deliver again.
-        if (state.inboundQos2.has(id)) return [pubrec];
-        state.inboundQos2.add(id);
+        if (!state.receivedQos2(id)) return [pubrec];
         return [{ type: 'publish', packet }, pubrec];
       }
     }
@@ -256,12 +264,19 @@ export class Session {
    * Sends CONNACK 0 — the first packet the server sends [MQTT-3.2.0-1] — then, for a resumed
    * session, every unacknowledged PUBLISH (DUP=1) and PUBREL with its original packet id, in the
    * original order [MQTT-4.4.0-1] [MQTT-4.6.0-1], then whatever was queued.
+   *
+   * `mayRead` (none: everything may be read) is the authorisation of this connection: what the
+   * session kept was routed under whoever held it before, so the queued and in-flight messages
+   * it refuses are discarded here, and every later delivery is checked before it is queued or
+   * written. Nothing reaches this connection that it may not read.
    */
-  accept(state: SessionState, sessionPresent: boolean): SessionEffect[] {
+  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck): SessionEffect[] {
     if (this.#phase !== 'connecting') return [];
     this.#phase = 'connected';
     this.#accepted = true;
     this.#state = state;
+    this.#mayRead = mayRead;
+    if (mayRead) state.discardMessages(mayRead);
     // [MQTT-3.1.2-8] keep the will until the connection ends; with Will Flag 0 there is none [MQTT-3.1.2-12].
     const will = this.#connect!.will;
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
@@ -298,37 +313,19 @@ export class Session {
    */
   deliver(message: OutboundMessage, onFull: 'close' | 'drop' = 'close'): SessionEffect[] {
     if (this.#phase !== 'connected') return [];
+    if (this.#mayRead && !this.#mayRead(message.topic)) return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
-    const state = this.#state!;
-    const size = messageSize(message);
-    const direct = state.queue.length === 0 && state.inflight.size < this.options.maxInflight;
-    if (!hasRoom(state, size, this.options, !direct)) {
-      // The message is not kept: what the session holds stays within its bounds, so a persistent
-      // session survives the disconnection intact and bounded.
-      state.dropped++;
-      return onFull === 'drop' ? [] : this.#close('queue-full');
-    }
-    state.queuedBytes += size;
-    if (direct) return [this.#sendNew(message, state)];
-    state.queue.push(message);
-    return [];
-  }
-
-  /** Moves `message` (already counted in `queuedBytes`) into the inflight window and sends it. */
-  #sendNew(message: OutboundMessage, state: SessionState): SessionEffect {
-    const packetId = allocatePacketId(state);
-    state.inflight.set(packetId, { packetId, phase: 'publish', message });
-    // [MQTT-3.3.1-3] DUP is the server's own: 0 on a first delivery, whatever the publisher sent.
-    return send(publishPacket(message, packetId, false));
+    const taken = this.#state!.offer(message, this.options);
+    // A message that does not fit is not kept: what the session holds stays within its bounds,
+    // so a persistent session survives the disconnection intact and bounded.
+    if (taken === 'full') return onFull === 'drop' ? [] : this.#close('queue-full');
+    return taken === 'queued' ? [] : [sendNew(taken)];
   }
 
   /** Moves queued messages into the inflight window while it has room. */
   #drain(): SessionEffect[] {
-    const state = this.#state!;
     const out: SessionEffect[] = [];
-    while (state.queue.length > 0 && state.inflight.size < this.options.maxInflight) {
-      out.push(this.#sendNew(state.queue.shift()!, state));
-    }
+    for (let m = this.#state!.nextToSend(this.options); m; m = this.#state!.nextToSend(this.options)) out.push(sendNew(m));
     return out;
   }
 

@@ -12,8 +12,8 @@
  * - it stops at the first message the client cannot take — its queue is full, or its socket is
  *   backed up so a QoS 0 message was dropped: everything after it would be dropped too.
  */
-import { topicMatches } from '../codec/index.js';
-import type { QoS } from '../codec/index.js';
+import { topicMatches } from '../../codec/index.js';
+import type { QoS } from '../../codec/index.js';
 import type { ClientHandle } from './handle.js';
 import type { RetainedMessage, RetainedStore } from './retained.js';
 
@@ -41,10 +41,10 @@ function* comparisons(grants: readonly Grant[], store: RetainedStore): Generator
 
 /**
  * Delivers to `handle` the retained messages matching `grants`, in order, each with RETAIN=1
- * [MQTT-3.3.1-8] at min(stored QoS, granted QoS) [MQTT-3.8.4-6]; `mayRead(topic)` applies the ACL.
+ * [MQTT-3.3.1-8] at min(stored QoS, granted QoS) [MQTT-3.8.4-6]; the session applies the ACL.
  * Returns a promise when the work did not fit in one slice (see the module comment).
  */
-export function sendRetained(handle: ClientHandle, grants: readonly Grant[], store: RetainedStore, mayRead: (topic: string) => boolean): void | Promise<void> {
+export function sendRetained(handle: ClientHandle, grants: readonly Grant[], store: RetainedStore): void | Promise<void> {
   const state = handle.session.state;
   if (!state || grants.length === 0 || store.size === 0) return;
   const droppedBefore = state.dropped;
@@ -55,7 +55,7 @@ export function sendRetained(handle: ClientHandle, grants: readonly Grant[], sto
       const next = work.next();
       if (next.done) return;
       const match = next.value;
-      if (match === undefined || !mayRead(match.message.topic)) continue;
+      if (match === undefined) continue;
       const { topic, payload, qos } = match.message;
       handle.run(handle.session.deliver({ topic, payload, qos: Math.min(qos, match.qos) as QoS, retain: true }, 'drop'));
     }

@@ -2,8 +2,8 @@
  * Retained messages (spec 3.3.1.3): the last RETAIN=1 message of each topic, kept for future
  * subscribers — within a count and a byte bound, so publishers cannot grow the store without end.
  */
-import { topicMatches } from '../codec/index.js';
-import type { QoS } from '../codec/index.js';
+import { topicMatches } from '../../codec/index.js';
+import type { QoS } from '../../codec/index.js';
 
 /** A message kept for future subscribers of its topic (spec 3.3.1.3). */
 export interface RetainedMessage {

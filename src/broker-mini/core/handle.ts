@@ -7,9 +7,9 @@
  * promise, the handle stops reading from the link, queues whatever else was already decoded, and
  * carries on where it stopped once the promise settles. Synchronous hooks never leave the fast path.
  */
-import { describePacket } from '../codec/index.js';
-import type { MqttError, Packet, ProtocolVersion } from '../codec/index.js';
-import type { ClientInfo } from './options.js';
+import { describePacket } from '../../codec/index.js';
+import type { MqttError, Packet, ProtocolVersion } from '../../codec/index.js';
+import type { ClientInfo } from '../options.js';
 import type { CloseReason, Session, SessionEffect } from './session.js';
 
 /**

@@ -6,42 +6,53 @@
  *
  * Time comes in through `tick(now)`; `broker.ts` calls it from one coarse interval.
  */
-import { protocolVersionOf, validateTopicName } from '../codec/index.js';
-import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
-import { Acl, authenticateConnect } from './auth.js';
+import { protocolVersionOf, topicMatches, validateTopicName } from '../../codec/index.js';
+import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../../codec/index.js';
+import { Acl } from './acl.js';
+import { authenticateConnect } from '../auth.js';
 import type { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
-import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
+import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
 import { RetainedStore } from './retained.js';
-import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
-import { Session, type CloseReason, type SessionEffect } from './session.js';
-import { compactBytes, createSessionState, enqueueOffline, SessionStore, type SessionState } from './store.js';
-import { TypedEmitter } from '../util/emitter.js';
+import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
+import { compactBytes, type SessionState } from './session-state.js';
+import { Journal } from './journal.js';
+import { SessionStore } from './session-store.js';
+import { TypedEmitter } from '../../util/emitter.js';
 import { after, callHook, isPromise, type Maybe } from './maybe.js';
 
 /** The server-wide state and logic, fed by `Link`s (see module comment). */
 export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedOptions;
-  /** Every subscription, indexed for matching. */
-  readonly subscriptions = new SubscriptionTree();
   /** Retained messages by topic, within `maxRetainedMessages` and `maxRetainedBytes`. */
   readonly retained: RetainedStore;
-  /** Session state by ClientId, for online and offline clients. */
-  readonly sessions = new SessionStore();
+  /** Session state by ClientId, for online and offline clients, and their subscriptions indexed for routing. */
+  readonly sessions: SessionStore;
   /** What the server-wide bounds have discarded so far. */
-  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0, connectionsRefused: 0 };
+  readonly stats: BrokerStats = {
+    retainedRefused: 0,
+    offlineSessionsDiscarded: 0,
+    connectionsRefused: 0,
+    deniedOnDelivery: 0,
+    subscriptionsDroppedOnTakeover: 0,
+  };
   readonly #acl: Acl;
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
   readonly #clock: () => number;
   #nextGeneratedId = 1;
+  #restored = false;
+  readonly #journal: Journal | undefined;
 
   constructor(options: BrokerOptions = {}, clock: () => number = Date.now) {
     super();
     this.options = resolveOptions(options);
     this.retained = new RetainedStore({ maxMessages: this.options.maxRetainedMessages, maxBytes: this.options.maxRetainedBytes });
+    const storage = this.options.storage;
+    this.#journal = storage && new Journal(storage, (e) => this.#log(`storage commit failed: ${String(e)}`));
+    this.sessions = new SessionStore(this.#journal);
     this.#acl = new Acl(this.options.acl);
     this.#clock = clock;
   }
@@ -84,6 +95,31 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
     const packet: PublishPacket = { cmd: 'publish', topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false };
     this.#route(packet, undefined);
+  }
+
+  /**
+   * Rebuilds the persistent sessions and retained messages `options.storage` holds (once, before
+   * the first connection; `Broker.listen` calls it). Without storage there is nothing to do.
+   */
+  async restore(): Promise<void> {
+    if (!this.#journal || this.#restored) return;
+    this.#restored = true;
+    const loaded = await this.#journal.load();
+    for (const session of loaded.sessions) this.sessions.restore(session);
+    // The bounds in force now apply to what was stored under other ones.
+    this.#boundOffline();
+    for (const { topic, payload, qos } of loaded.retained) {
+      if (this.retained.set(topic, payload, qos) !== 'stored') this.#journal.deleteRetained(topic);
+    }
+    this.#log(`restored ${loaded.sessions.length} session(s) and ${loaded.retained.length} retained message(s)`);
+  }
+
+  /**
+   * What an acknowledgement must wait for: the storage's commit of every change recorded so far
+   * (group-committed with other clients' in the same turn), or nothing without storage.
+   */
+  #committed(): Promise<void> | undefined {
+    return this.#journal?.commit();
   }
 
   /** Closes every connection (no wills are published). */
@@ -142,10 +178,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
     const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
     const verdict = authenticateConnect(creds, this.options);
-    const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void => {
+    const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void | Promise<void> => {
       if (handle.ended) return;
-      if (returnCode === 0) this.#admit(handle, clientId, packet);
-      else refuse(returnCode, why);
+      if (returnCode !== 0) return refuse(returnCode, why);
+      const held = this.sessions.get(clientId);
+      if (!held || held.username === packet.username) return this.#admit(handle, clientId, packet);
+      // The ClientId is held by a session of another user (see README "Session takeover").
+      if (this.options.takeoverByOtherUser === 'refuse') return refuse(5, `ClientId ${clientId} is held by a session of another user`);
+      return this.#takeOver(handle, clientId, packet, held);
     };
     return isPromise(verdict) ? verdict.then(decide) : decide(verdict);
   }
@@ -157,27 +197,48 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     return id;
   }
 
-  /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
-  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket): void {
-    // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
-    const existing = this.#clients.get(clientId);
-    if (existing) this.#closeClient(existing, 'takeover');
-    let state = this.sessions.get(clientId);
-    let sessionPresent = false;
-    if (packet.cleanSession) {
-      // [MQTT-3.1.2-6] discard any previous session; this one ends with the connection.
-      if (state) this.#discardSession(state);
-      state = createSessionState(clientId, false);
-    } else if (state) {
-      // [MQTT-3.1.2-4] resume it [MQTT-3.2.2-2].
-      sessionPresent = true;
-    } else {
-      // [MQTT-3.2.2-3] a new persistent session.
-      state = createSessionState(clientId, true);
-    }
-    state.username = packet.username;
-    this.sessions.set(state);
-    handle.info = {
+  /**
+   * A CONNECT resumes (or, with CleanSession=1, discards) `held`, the session of another user.
+   * Resumed, it keeps only the subscriptions the new user is granted — by the ACL and the
+   * `authorizeSubscribe` hook, as if subscribing now — and only the queued and in-flight messages
+   * those still match; `Session.accept` then applies the new user's ACL to each message left.
+   */
+  #takeOver(handle: ClientHandle, clientId: string, packet: ConnectPacket, held: SessionState): void | Promise<void> {
+    if (packet.cleanSession) return this.#admit(handle, clientId, packet);
+    const client = this.#clientInfo(handle, clientId, packet);
+    const filters = [...held.subscriptions];
+    const codes = filters.map(([f, qos]) => this.#grant(client, f, qos));
+    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const apply = (granted: Array<QoS | 0x80>): void | Promise<void> => {
+      if (handle.ended) return;
+      // The session changed hands while a hook ran: decide again on what it is now.
+      if (this.sessions.get(clientId) !== held) return this.#onConnect(handle, { ...packet, clientId });
+      const kept = new Map<string, QoS>();
+      filters.forEach(([f], i) => granted[i] !== 0x80 && kept.set(f, granted[i] as QoS));
+      // A filter added while the hook ran was not granted to this user: it goes too.
+      let dropped = 0;
+      for (const f of [...held.subscriptions.keys()]) if (!kept.has(f) && held.unsubscribe(f)) dropped++;
+      for (const [f, qos] of kept) held.subscribe(f, qos);
+      const keptFilters = [...kept.keys()];
+      const unmatched = held.discardMessages((topic) => keptFilters.some((f) => topicMatches(f, topic)));
+      this.stats.subscriptionsDroppedOnTakeover += dropped;
+      this.stats.deniedOnDelivery += unmatched;
+      const previousUser = held.username;
+      const deniedBefore = this.stats.deniedOnDelivery;
+      // `accept` discards (and counts) the messages left that the new user's ACL refuses.
+      this.#admit(handle, clientId, packet);
+      const discarded = unmatched + this.stats.deniedOnDelivery - deniedBefore;
+      const who = (u: string | undefined) => (u === undefined ? 'no user name' : `user "${u}"`);
+      this.#log(
+        `session ${clientId} of ${who(previousUser)} taken over by ${who(packet.username)}: ` +
+          `${dropped} subscription(s) dropped, ${discarded} queued or in-flight message(s) discarded`,
+      );
+    };
+    return after(all, apply, () => apply(filters.map(() => 0x80)));
+  }
+
+  #clientInfo(handle: ClientHandle, clientId: string, packet: ConnectPacket): ClientInfo {
+    return {
       clientId,
       username: packet.username,
       cleanSession: packet.cleanSession,
@@ -185,16 +246,39 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       remoteAddress: handle.link.remoteAddress,
       protocolVersion: protocolVersionOf(packet) ?? 4,
     };
-    this.#clients.set(clientId, handle);
-    handle.run(handle.session.accept(state, sessionPresent));
-    this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
-    this.#emit('connect', handle.info);
   }
 
-  /** Forgets a session and its subscriptions. */
-  #discardSession(state: SessionState): void {
-    for (const filter of state.subscriptions.keys()) this.subscriptions.remove(filter, state.clientId);
-    if (this.sessions.get(state.clientId) === state) this.sessions.delete(state.clientId);
+  /** What the connection of `client` may read, counting refusals (undefined: no ACL, all of it). */
+  #readCheck(client: ClientInfo): ReadCheck | undefined {
+    if (this.#acl.open) return undefined;
+    return (topic) => {
+      if (this.#acl.canRead(client, topic)) return true;
+      this.stats.deniedOnDelivery++;
+      return false;
+    };
+  }
+
+  /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
+  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket): void {
+    // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
+    const existing = this.#clients.get(clientId);
+    if (existing) this.#closeClient(existing, 'takeover');
+    let state = this.sessions.get(clientId);
+    const sessionPresent = !packet.cleanSession && state !== undefined;
+    if (state && sessionPresent) {
+      // [MQTT-3.1.2-4] resume it [MQTT-3.2.2-2].
+      this.sessions.resumed(state);
+    } else {
+      // [MQTT-3.1.2-6] a clean session replaces any previous one and ends with the connection;
+      // [MQTT-3.2.2-3] or a new persistent session.
+      state = this.sessions.create(clientId, !packet.cleanSession);
+    }
+    state.connectedAs(packet.username);
+    handle.info = this.#clientInfo(handle, clientId, packet);
+    this.#clients.set(clientId, handle);
+    handle.run(handle.session.accept(state, sessionPresent, this.#readCheck(handle.info)));
+    this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
+    this.#emit('connect', handle.info);
   }
 
   // --- PUBLISH ----------------------------------------------------------------------------------
@@ -227,6 +311,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
         if (ok === true) this.#route(packet, client);
         else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`);
+        // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
+        // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
+        if (packet.qos > 0) return this.#committed();
       },
       fail,
     );
@@ -242,20 +329,23 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const payload = packet.qos > 0 || packet.retain ? compactBytes(packet.payload) : packet.payload;
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
-    if (packet.retain && this.retained.set(topic, payload, packet.qos) === 'refused' && this.stats.retainedRefused++ === 0) {
+    const retained = packet.retain ? this.retained.set(topic, payload, packet.qos) : undefined;
+    if (retained === 'refused' && this.stats.retainedRefused++ === 0) {
       // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
       this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
     }
-    for (const { clientId, qos: granted } of this.subscriptions.routes(topic)) {
+    if (retained === 'stored') this.#journal?.putRetained({ topic, payload, qos: packet.qos });
+    else if (retained !== undefined) this.#journal?.deleteRetained(topic);
+    for (const { clientId, qos: granted } of this.sessions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
-      if (!this.#acl.open && !this.#acl.canRead({ clientId, username: state.username }, topic)) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
       const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
+      // The session checks what its connection may read (see `Session.accept`).
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
-      // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded).
-      else enqueueOffline(state, message, this.options);
+      // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded) that its last user may read.
+      else if (this.#acl.open || this.#acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
     }
     this.#emit('publish', topic, packet, from);
   }
@@ -290,9 +380,16 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const code = full ? (codes[i] = 0x80) : codes[i];
       if (code === 0x80) return;
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
-      state.subscriptions.set(s.topicFilter, code);
-      this.subscriptions.add(s.topicFilter, client.clientId, code);
+      state.subscribe(s.topicFilter, code);
     });
+    // With storage, a persistent session's SUBACK goes out once its subscriptions are committed.
+    const committed = state.persistent ? this.#committed() : undefined;
+    return committed ? committed.then(() => this.#subscribed(handle, packet, codes)) : this.#subscribed(handle, packet, codes);
+  }
+
+  #subscribed(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
+    if (handle.ended) return;
+    const client = handle.info!;
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
     // MQTT 3.1 has no failure code: like mosquitto (handle_subscribe.c), a refused filter is
@@ -303,7 +400,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
-    return sendRetained(handle, grants, this.retained, (topic) => this.#acl.open || this.#acl.canRead(client, topic));
+    return sendRetained(handle, grants, this.retained);
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {
@@ -312,7 +409,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.10.4-1] exact string match; [MQTT-3.10.4-2] no new messages for it afterwards;
     // [MQTT-3.10.4-3] deliveries already inflight carry on (they stay in the session's inflight map).
     for (const filter of packet.topicFilters) {
-      if (state.subscriptions.delete(filter)) this.subscriptions.remove(filter, client.clientId);
+      state.unsubscribe(filter);
     }
     // [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6] one UNSUBACK, always, with the same packet id.
     handle.run([{ type: 'send', packet: { cmd: 'unsuback', packetId: packet.packetId } }]);
@@ -345,7 +442,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#clients.delete(client.clientId);
       // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
       const state = handle.session.state;
-      if (state && !state.persistent) this.#discardSession(state);
+      if (state && !state.persistent) this.sessions.discard(state);
       // A takeover's new connection resumes (or discards) the session at once: not offline.
       else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
@@ -375,9 +472,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    */
   #wentOffline(state: SessionState): void {
     this.sessions.wentOffline(state);
+    this.#boundOffline();
+  }
+
+  #boundOffline(): void {
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
-      this.#discardSession(oldest);
+      this.sessions.discard(oldest);
       if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
     }
   }

@@ -53,3 +53,7 @@ export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './session.js';
 export type { Link } from './handle.js';
 export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';
+export { MemoryStorage } from './core/memory-storage.js';
+export { BatchedStorage, type StorageOp } from './core/batched-storage.js';
+export { openSqliteStorage, SqliteStorage, type SqliteStorageOptions } from './storage-sqlite.js';
+export type { BrokerStorage, LoadedState, LoadedSession, StoredSession, StoredSubscription, StoredOutbound, StoredRetained, SyncPolicy } from './core/storage.js';

@@ -7,6 +7,7 @@ import { ClientError } from '../errors.js';
 import { getDefaultPort, type TlsOptions, type TransportFactory } from '../transport.js';
 import type { ReconnectOptions } from './backoff.js';
 import type { SessionOptions } from './session.js';
+import type { ClientStore } from './store.js';
 
 /** The will message (spec 3.1.2.5): published by the server if this client vanishes without DISCONNECT. */
 export interface WillOptions {
@@ -64,6 +65,12 @@ export interface ClientOptions extends TlsOptions {
   maxPacketSize?: number;
   /** Opens the connection; overrides the transport registered for the URL's protocol. */
   transport?: TransportFactory;
+  /**
+   * Keeps unacknowledged QoS 1/2 flows across restarts (see `ClientStore`): a new process with the
+   * same clientId, `cleanSession: false` and the same store resends them. Default: none (memory).
+   * The client closes it when it ends.
+   */
+  store?: ClientStore;
 }
 
 /** The settled configuration of one client. */
@@ -79,6 +86,7 @@ export interface ResolvedOptions {
   signal: AbortSignal | undefined;
   /** See `ClientOptions.maxPacketSize`. */
   maxPacketSize: number;
+  store: ClientStore | undefined;
 }
 
 /**
@@ -176,5 +184,5 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame (spec 2.2.3).
   const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
   if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
-  return { url, host, port, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize };
+  return { url, host, port, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize, store: o.store };
 }

@@ -64,3 +64,7 @@ export {
   type PasswordFileErrorCode,
 } from './passwd.js';
 export type { MemoryBudgetStats } from './budget.js';
+export { MemoryStorage } from './core/memory-storage.js';
+export { BatchedStorage, type StorageOp } from './core/batched-storage.js';
+export { openSqliteStorage, SqliteStorage, type SqliteStorageOptions } from './storage-sqlite.js';
+export type { BrokerStorage, LoadedState, LoadedSession, StoredSession, StoredSubscription, StoredOutbound, StoredRetained, SyncPolicy } from './core/storage.js';

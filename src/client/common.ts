@@ -21,3 +21,5 @@ export type {
 export type { PublishSingleOptions, SubscribeSimpleOptions } from './oneshot.js';
 export { ClientError, ConnackError, isClientError, CLIENT_ERROR_CODES } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
+export { MemoryClientStore, BatchedClientStore, type ClientStore, type ClientStoreState, type ClientStoreOp, type StoredPublish } from './core/store.js';
+export { StorageError, isStorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from '../util/storage-error.js';

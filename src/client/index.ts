@@ -50,3 +50,5 @@ export { CONNACK_REASONS, type ClientErrorOptions } from './errors.js';
 export { registerTransport, getTransport, type Transport, type TransportFactory, type TransportOptions, type TlsOptions } from './transport.js';
 export { netTransport, wrapSocket } from './transport-net.js';
 export { wsTransport, createWsTransport, registerWsTransport, type WsTransportOptions } from './transport-ws.js';
+export { openSqliteClientStore, SqliteClientStore, type SqliteClientStoreOptions } from './store-sqlite.js';
+export type { SyncPolicy } from '../broker-mini/core/storage.js';

@@ -172,15 +172,26 @@ describe('group commit', () => {
   });
 
   it('a commit with nothing pending waits for the transaction in progress', async () => {
-    const s = new CountingStorage();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class SlowStorage extends MemoryStorage {
+      protected override async writeBatch(ops: readonly StorageOp[]): Promise<void> {
+        await gate;
+        super.writeBatch(ops);
+      }
+    }
+    const s = new SlowStorage();
     s.putRetained({ topic: 't', payload: bytes('x'), qos: 0 });
     const first = s.commit();
-    let firstDone = false;
-    void first.then(() => (firstDone = true));
-    await Promise.resolve();
-    // The change is in the pending batch: a second commit shares it and resolves no earlier.
-    await s.commit();
-    expect(firstDone).toBe(true);
+    // Let the batch start: after this turn it is being written, and nothing is pending.
+    await new Promise<void>((r) => setImmediate(r));
+    let laterDone = false;
+    const later = s.commit().then(() => (laterDone = true));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(laterDone).toBe(false);
+    release();
+    await Promise.all([first, later]);
+    expect((await s.load()).retained).toHaveLength(1);
   });
 
   it('a failed transaction rejects its commits with a StorageError and fails the store for good', async () => {

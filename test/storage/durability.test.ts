@@ -9,14 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStorage } from '../../src/broker-mini/storage-sqlite.js';
 import { loadDriver } from '../../src/storage/sqlite.js';
 import { cleanupTempDirs, makeTempDir, stopAllProcesses } from '../helpers/peers.js';
-import { numbersAfter, requireSqlite, spawnFixture } from './helpers.js';
+import { numbersAfter, requireSqlite, spawnFixture, waitForCount } from './helpers.js';
 
 const sqliteAvailable = await requireSqlite();
 
 /** Runs the writer fixture on `file` until at least `acks` commits resolved, then SIGKILLs it; returns the acked seqs. */
 async function killWriterAfter(file: string, sync: string, acks: number): Promise<number[]> {
   const writer = spawnFixture('broker-writer', [file, sync]);
-  await writer.waitForOutput(new RegExp(`^acked (\\d+)$(?:\\n.*){${acks}}`, 'm'), 20_000);
+  await waitForCount(writer, 'acked', acks, 20_000);
   await writer.stop('SIGKILL');
   const acked = numbersAfter('acked', writer.stdout());
   expect(acked.length).toBeGreaterThanOrEqual(acks);

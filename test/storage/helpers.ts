@@ -30,3 +30,22 @@ export function spawnFixture(name: string, args: string[], timeoutMs = 30_000): 
 export function numbersAfter(word: string, text: string): number[] {
   return [...text.matchAll(new RegExp(`^${word} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
 }
+
+/** Resolves once `process` has printed `count` lines `<word> <n>`; rejects when it exits first or after `timeoutMs`. */
+export function waitForCount(process: SpawnedProcess, word: string, count: number, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stdout = process.child.stdout!;
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      stdout.off('data', check);
+      if (error) reject(error);
+      else resolve();
+    };
+    const reached = () => numbersAfter(word, process.stdout()).length >= count;
+    const check = () => reached() && finish();
+    const timer = setTimeout(() => finish(new Error(`no ${count} '${word}' lines within ${timeoutMs} ms; stderr: ${process.stderr()}`)), timeoutMs);
+    stdout.on('data', check);
+    void process.exited.then(() => finish(reached() ? undefined : new Error(`exited before ${count} '${word}' lines; stderr: ${process.stderr()}`)));
+    check();
+  });
+}

@@ -22,6 +22,7 @@
  * 4. **Last write wins.** Within and across batches, a `put` replaces the record with the same key
  *    and a `delete` of a key that is absent is not an error. `deleteSession` removes the session
  *    and everything keyed by its ClientId (subscriptions, outbound messages, inbound QoS 2 ids).
+ *    `load()` returns the records of ClientIds that have a session record (`putSession` first).
  * 5. **Failures are loud.** A commit that cannot be made durable rejects with a `StorageError`,
  *    and so does every later call: the store stays failed (the broker must then stop
  *    acknowledging). A file that is corrupt or truncated beyond its last torn write makes `load()`

@@ -33,6 +33,7 @@ import { PendingOps, type OpResult } from './pending.js';
 import { ClientSession } from './session.js';
 import { DeadlineTimer, TurnClock } from './timer.js';
 import type { Command, PublishCommand, SessionEvent, Step } from './types.js';
+import { WriteAhead } from './write-ahead.js';
 
 const NO_OPTIONS: PublishOptions = {};
 
@@ -46,6 +47,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly #dispatcher = new MessageDispatcher();
   readonly #backoff: Backoff;
   readonly #ops = new PendingOps();
+  /** With a store: packets wait until the changes they depend on are committed. */
+  readonly #writeAhead: WriteAhead<Link> | undefined;
   #nextOp = 1;
   #link: Link | undefined;
   #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -69,9 +72,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     super();
     this.#factory = factory;
     this.#config = config;
-    this.#session = new ClientSession(config.session);
+    this.#session = new ClientSession(config.session, config.store);
     this.#backoff = new Backoff(config.reconnect || {});
     this.#server = config.servers[0] ?? config;
+    const store = config.store;
+    this.#writeAhead = store && new WriteAhead<Link>(store, (link, packet) => link === this.#link && this.#send(link, packet), (error) => this.#finish(error));
   }
 
   /** The server in use (or being tried): one of the `servers` option, else the one URL. */
@@ -177,6 +182,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#stopping = true;
     const link = this.#link;
     this.#apply(this.#session.disconnect(Date.now()));
+    await this.#writeAhead?.idle();
     if (link && !link.closed) {
       // [MQTT-3.14.4-1] after DISCONNECT the client closes the connection; give the bytes a moment to leave.
       const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
@@ -208,6 +214,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const signal = this.#config.signal;
     try {
       if (signal?.aborted) throw abortedError();
+      await this.#openStore();
       await this.#connectRound(signal);
       return this;
     } catch (error) {
@@ -237,6 +244,22 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
     }
     throw failure;
+  }
+
+  /**
+   * Reads the store: with cleanSession the old session is discarded [MQTT-3.1.2-6], otherwise
+   * its unfinished flows are resumed on the first connection [MQTT-4.4.0-1].
+   */
+  async #openStore(): Promise<void> {
+    const store = this.#config.store;
+    if (!store) return;
+    const state = await store.open(this.clientId);
+    if (this.#config.session.cleanSession) {
+      store.clear();
+      await store.commit();
+    } else {
+      this.#session.restore(state);
+    }
   }
 
   /**
@@ -351,6 +374,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#link?.destroy();
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
+    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error));
     this.#idleWaiter?.resolve();
     this.#notify('end');
   }
@@ -397,6 +421,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   #write(link: Link, packet: Packet): void {
+    if (!this.#writeAhead?.offer(link, packet)) this.#send(link, packet);
+  }
+
+  #send(link: Link, packet: Packet): void {
     link.write(packet);
     if (this.listenerCount('packetsend') > 0) this.#notify('packetsend', packet);
   }

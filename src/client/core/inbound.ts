@@ -3,6 +3,7 @@
  * PUBLISH or PUBREL, and whether the message goes to the application.
  */
 import type { PubackPacket, PubcompPacket, PublishPacket, PubrecPacket } from '../../codec/index.js';
+import type { Journal } from './store.js';
 
 /** What to do with one incoming PUBLISH. */
 export interface InboundDecision {
@@ -23,6 +24,17 @@ export interface InboundDecision {
  */
 export class InboundFlows {
   #awaitingRelease = new Set<number>();
+  /** Where held identifiers are recorded (write-ahead, see store.ts), if the client has a store. */
+  readonly #journal: Journal | undefined;
+
+  constructor(journal?: Journal) {
+    this.#journal = journal;
+  }
+
+  /** Takes back the identifiers a store kept from an earlier process. */
+  restore(packetIds: readonly number[]): void {
+    for (const id of packetIds) this.#awaitingRelease.add(id);
+  }
 
   /**
    * Decides delivery and acknowledgement for `packet`. Every PUBLISH is acknowledged per its
@@ -41,7 +53,10 @@ export class InboundFlows {
       case 2: {
         // [MQTT-4.3.3-2] until PUBREL, a PUBLISH with the same id is PUBREC'd, not redelivered.
         const duplicate = this.#awaitingRelease.has(packetId);
-        this.#awaitingRelease.add(packetId);
+        if (!duplicate) {
+          this.#awaitingRelease.add(packetId);
+          this.#journal?.putInboundQos2(packetId);
+        }
         return { deliver: !duplicate, ack: { cmd: 'pubrec', packetId } };
       }
     }
@@ -53,12 +68,13 @@ export class InboundFlows {
    * identifier means a new message.
    */
   pubrel(packetId: number): PubcompPacket {
-    this.#awaitingRelease.delete(packetId);
+    if (this.#awaitingRelease.delete(packetId)) this.#journal?.deleteInboundQos2(packetId);
     return { cmd: 'pubcomp', packetId };
   }
 
   /** The server started a new session: forget every held identifier [MQTT-3.1.2-6]. */
   clear(): void {
+    for (const id of this.#awaitingRelease) this.#journal?.deleteInboundQos2(id);
     this.#awaitingRelease.clear();
   }
 

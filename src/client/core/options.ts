@@ -8,6 +8,7 @@ import { checkOptionKeys } from './option-keys.js';
 import { getDefaultPort, type TlsOptions, type TransportFactory } from '../transport.js';
 import type { ReconnectOptions } from './backoff.js';
 import { DEFAULT_MAX_INFLIGHT, type SessionOptions } from './session.js';
+import type { ClientStore } from './store.js';
 
 /** The will message (spec 3.1.2.5): published by the server if this client vanishes without DISCONNECT. */
 export interface WillOptions {
@@ -82,6 +83,12 @@ export interface ClientOptions extends TlsOptions {
    * (3.1's SUBACK has no failure code).
    */
   protocolVersion?: ProtocolVersion;
+  /**
+   * Keeps unacknowledged QoS 1/2 flows across restarts (see `ClientStore`): a new process with the
+   * same clientId, `cleanSession: false` and the same store resends them. Default: none (memory).
+   * The client closes it when it ends.
+   */
+  store?: ClientStore;
 }
 
 /** One entry of `servers`. */
@@ -113,6 +120,7 @@ export interface ResolvedOptions extends ServerAddress {
   signal: AbortSignal | undefined;
   /** See `ClientOptions.maxPacketSize`. */
   maxPacketSize: number;
+  store: ClientStore | undefined;
 }
 
 
@@ -232,7 +240,7 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
   if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
   const { url: firstUrl, host, port } = servers[0];
-  return { url: firstUrl, host, port, servers, protocolVersion, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize };
+  return { url: firstUrl, host, port, servers, protocolVersion, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize, store: o.store };
 }
 
 function parseUrl(text: string): URL {

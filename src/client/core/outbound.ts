@@ -18,6 +18,7 @@ import type {
 import { ClientError } from '../errors.js';
 import { Fifo } from './fifo.js';
 import { PacketIdAllocator } from './packet-ids.js';
+import type { Journal, StoredPublish } from './store.js';
 import type { Command, PublishCommand, Sink } from './types.js';
 
 /** [MQTT-4.8.0-1] an acknowledgement of the wrong kind for the packet in flight with its identifier. */
@@ -25,6 +26,8 @@ function mismatch(ack: Packet & { packetId: number }, sent: Packet): ClientError
   const what = `${ack.cmd.toUpperCase()} ${ack.packetId} does not answer the ${sent.cmd.toUpperCase()} in flight with that identifier`;
   return new ClientError('PROTOCOL_ERROR', what, { rule: 'MQTT-4.8.0-1' });
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** [MQTT-2.3.1-2] no identifier is free: every one of the 65,535 belongs to an open flow. */
 const idsExhausted = () => new ClientError('PACKET_IDS_EXHAUSTED', 'all packet identifiers are in use', { rule: 'MQTT-2.3.1-2' });
@@ -35,6 +38,8 @@ interface Flight {
   packet: PublishPacket | SubscribePacket | UnsubscribePacket;
   /** `'pubrel'`: a QoS 2 PUBLISH whose PUBREC arrived; the PUBREL awaits PUBCOMP. */
   stage: 'sent' | 'pubrel';
+  /** First-send order of a QoS 1/2 PUBLISH, as recorded in the store. */
+  seq: number;
 }
 
 /** Limits of the sending side. */
@@ -52,6 +57,9 @@ export class Outbound {
   readonly #queue = new Fifo<Command>();
   readonly #inflight = new Map<number, Flight>();
   #publishesInFlight = 0;
+  /** Where QoS 1/2 flows are recorded (write-ahead, see store.ts), if the client has a store. */
+  readonly #journal: Journal | undefined;
+  #nextSeq = 1;
   /**
    * The transport's buffer is full. A QoS 0 PUBLISH needs no acknowledgement, so nothing else
    * bounds how many wait in that buffer: while it is full they queue here instead, where
@@ -61,8 +69,24 @@ export class Outbound {
   /** Filters the server has granted, with the QoS asked for, for resubscribing. */
   readonly subscriptions = new Map<string, QoS>();
 
-  constructor(limits: OutboundLimits) {
+  constructor(limits: OutboundLimits, journal?: Journal) {
     this.#limits = limits;
+    this.#journal = journal;
+  }
+
+  /**
+   * Takes back the flows a store kept from an earlier process, in first-send order: they are
+   * in flight again, to be resent on the next connection [MQTT-4.4.0-1] (with their own
+   * identifiers, so the server recognises them [MQTT-2.3.1-3]). Nobody awaits them now.
+   */
+  restore(flows: readonly StoredPublish[]): void {
+    for (const f of flows) {
+      if (!this.#ids.reserve(f.packetId)) continue;
+      const packet: PublishPacket = { cmd: 'publish', topic: f.topic, payload: f.payload, qos: f.qos, retain: f.retain, dup: false, packetId: f.packetId };
+      this.#inflight.set(f.packetId, { op: undefined, packet, stage: f.stage === 'pubrel' ? 'pubrel' : 'sent', seq: f.seq });
+      this.#publishesInFlight++;
+      this.#nextSeq = Math.max(this.#nextSeq, f.seq + 1);
+    }
   }
 
   /** Nothing queued and nothing awaiting acknowledgement. */
@@ -147,7 +171,9 @@ export class Outbound {
     // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
     const packet: PublishPacket = { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, dup: false, packetId };
     this.#publishesInFlight++;
-    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent' });
+    const seq = this.#nextSeq++;
+    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent', seq });
+    this.#journal?.putOutgoing({ seq, packetId, topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, stage: 'publish' });
     return packet;
   }
 
@@ -176,7 +202,7 @@ export class Outbound {
         packet = { cmd: 'unsubscribe', packetId, topicFilters: cmd.topicFilters };
         break;
     }
-    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent' });
+    this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent', seq: 0 });
     sink.send(packet);
   }
 
@@ -211,7 +237,7 @@ export class Outbound {
     if (packetId === undefined) return;
     const subscriptions = [...this.subscriptions].map(([topicFilter, qos]) => ({ topicFilter, qos }));
     const packet: SubscribePacket = { cmd: 'subscribe', packetId, subscriptions };
-    this.#inflight.set(packetId, { op: undefined, packet, stage: 'sent' });
+    this.#inflight.set(packetId, { op: undefined, packet, stage: 'sent', seq: 0 });
     sink.send(packet);
   }
 
@@ -232,6 +258,10 @@ export class Outbound {
         return undefined;
       case 'pubrec': // [MQTT-4.3.3-1] QoS 2: PUBREC → PUBREL with the same id; never resend the PUBLISH now
         if (sent.cmd !== 'publish' || sent.qos !== 2) return mismatch(packet, sent);
+        if (flight.stage !== 'pubrel') {
+          // From now on only the identifier matters: the server owns the message.
+          this.#journal?.putOutgoing({ seq: flight.seq, packetId: packet.packetId, topic: sent.topic, payload: EMPTY, qos: 2, retain: sent.retain, stage: 'pubrel' });
+        }
         flight.stage = 'pubrel';
         // A PUBREC repeated by the server is answered again; PUBRELs follow PUBREC order [MQTT-4.6.0-4].
         sink.send({ cmd: 'pubrel', packetId: packet.packetId });
@@ -272,11 +302,17 @@ export class Outbound {
   #complete(packetId: number, flight: Flight, sink: Sink): void {
     this.#inflight.delete(packetId);
     this.#ids.release(packetId);
-    if (flight.packet.cmd === 'publish') this.#publishesInFlight--;
+    if (flight.packet.cmd === 'publish') {
+      this.#publishesInFlight--;
+      this.#journal?.deleteOutgoing(packetId);
+    }
     if (flight.op !== undefined) sink.event({ type: 'done', op: flight.op });
   }
 
-  /** Fails every queued and in-flight operation with `error` and forgets them all. */
+  /**
+   * Fails every queued and in-flight operation with `error` and forgets them all. A store keeps
+   * the unacknowledged flows: a later process with the same store and clientId resumes them.
+   */
   abandon(error: Error, sink: Sink): void {
     const ops: number[] = [];
     for (const [packetId, flight] of this.#inflight) {

@@ -31,6 +31,14 @@ export class PacketIdAllocator {
     return id;
   }
 
+  /** Marks `id` in use (a flow restored from a store); false when it already was. */
+  reserve(id: number): boolean {
+    if (this.has(id) || id !== (id | 0) || id < 1 || id > MAX_PACKET_ID) return false;
+    this.#inUse[id >>> 5] |= 1 << (id & 31);
+    this.#size++;
+    return true;
+  }
+
   /** Makes `id` available again; call only after the flow's final acknowledgement. */
   release(id: number): void {
     if (!this.has(id)) return;

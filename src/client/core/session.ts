@@ -21,6 +21,7 @@ import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
 import { Outbound } from './outbound.js';
+import type { ClientStoreState, Journal } from './store.js';
 import type { Command, PublishCommand, SessionEvent, Sink, Step } from './types.js';
 
 /**
@@ -57,7 +58,7 @@ export class ClientSession {
   #sessionPresent = false;
   #connectDeadline: number | undefined;
   readonly #keepAlive: KeepAlive;
-  readonly #inbound = new InboundFlows();
+  readonly #inbound: InboundFlows;
   readonly #outbound: Outbound;
   // Output of the step in progress.
   #now = 0;
@@ -69,13 +70,25 @@ export class ClientSession {
     event: (event) => this.#event(event),
   };
 
-  constructor(options: SessionOptions) {
+  /** `journal` records the QoS flows for a store (see store.ts); without it nothing is recorded. */
+  constructor(options: SessionOptions, journal?: Journal) {
     if (options.clientId === '' && !options.cleanSession) {
       throw new ClientError('INVALID_OPTIONS', 'an empty clientId needs cleanSession true', { rule: 'MQTT-3.1.3-7' });
     }
     this.options = options;
     this.#keepAlive = new KeepAlive(options.keepAlive, options.pingTimeout);
-    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? DEFAULT_MAX_INFLIGHT, maxQueued: options.maxQueued ?? 1000 });
+    this.#inbound = new InboundFlows(journal);
+    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? DEFAULT_MAX_INFLIGHT, maxQueued: options.maxQueued ?? 1000 }, journal);
+  }
+
+  /**
+   * Resumes the flows a store kept from an earlier process with this clientId: unacknowledged
+   * publishes (resent in order on the next connection) and incoming QoS 2 identifiers awaiting
+   * PUBREL. Call it before the first `open()`.
+   */
+  restore(state: ClientStoreState): void {
+    this.#outbound.restore(state.outgoing);
+    this.#inbound.restore(state.inboundQos2);
   }
 
   /** The current state. */

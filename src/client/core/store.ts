@@ -63,6 +63,9 @@ export interface ClientStore {
   close(): Promise<void>;
 }
 
+/** The recording methods of a `ClientStore`: what the session's parts write to. */
+export type Journal = Pick<ClientStore, 'putOutgoing' | 'deleteOutgoing' | 'putInboundQos2' | 'deleteInboundQos2'>;
+
 /** One recorded change of a `ClientStore`. */
 export type ClientStoreOp =
   | { readonly kind: 'putOutgoing'; readonly publish: StoredPublish }

@@ -18,6 +18,8 @@ import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { BrokerCore } from './core.js';
 import type { ClientHandle, Link } from './handle.js';
+import type { ConnectionPolicy } from './listener-options.js';
+import { mountInbound, mountOutbound } from './mount.js';
 import { PacketWriter } from './writer.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
@@ -29,6 +31,10 @@ export interface StreamOptions {
   maxPacketSize: number;
   /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
   highWaterMark: number;
+  /** The listener's topic prefix (mosquitto `mount_point`, see mount.ts). */
+  mountPoint?: string;
+  /** What the listener tells the core about this connection. */
+  policy?: ConnectionPolicy;
 }
 
 /** Per-connection transport counters. */
@@ -72,12 +78,16 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     onError: (e) => core.internalError(handle, e),
   });
 
+  const mount = options.mountPoint;
+  const counters = core.stats;
+  counters.socketsOpened++;
   const link: Link & { stats: StreamStats } = {
     stats,
     remoteAddress: (stream as Partial<Socket>).remoteAddress,
+    policy: options.policy,
     send(packets: readonly Packet[]): void {
       if (stream.destroyed || stream.writableEnded) return;
-      for (const p of packets) {
+      for (let p of packets) {
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
         if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
           stats.droppedQos0++;
@@ -85,7 +95,13 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
           if (state) state.dropped++;
           continue;
         }
-        writer.add(p);
+        if (mount !== undefined) p = mountOutbound(p, mount);
+        counters.bytesSent += writer.add(p);
+        counters.packetsSent++;
+        if (p.cmd === 'publish') {
+          counters.publishSent++;
+          counters.publishBytesSent += p.payload.byteLength;
+        }
       }
     },
     close(mode): void {
@@ -115,10 +131,18 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
+    counters.bytesReceived += chunk.byteLength;
     try {
       decoder.push(chunk);
       const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
-      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, now);
+      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) {
+        counters.packetsReceived++;
+        if (p.cmd === 'publish') {
+          counters.publishReceived++;
+          counters.publishBytesReceived += p.payload.byteLength;
+        }
+        handle.receive(mount === undefined ? p : mountInbound(p, mount), now);
+      }
     } catch (e) {
       if (isMqttError(e)) handle.fail(e);
       else core.internalError(handle, e);

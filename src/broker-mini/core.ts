@@ -8,10 +8,11 @@
  */
 import { validateTopicName } from '../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
-import { Acl, authenticateConnect } from './auth.js';
-import type { BrokerError } from './errors.js';
+import { Acl, authenticateConnect, type AclSubject } from './auth.js';
+import { BrokerError } from './errors.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
-import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
+import type { ConnectionPolicy } from './listener-options.js';
+import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
 import { RetainedStore } from './retained.js';
 import { SubscriptionTree } from './router.js';
 import { sendRetained } from './retained-delivery.js';
@@ -30,9 +31,15 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly retained: RetainedStore;
   /** Session state by ClientId, for online and offline clients. */
   readonly sessions = new SessionStore();
-  /** What the server-wide bounds have discarded so far. */
-  readonly stats: BrokerStats = { retainedRefused: 0, offlineSessionsDiscarded: 0, connectionsRefused: 0 };
+  /** Traffic counters, and what the server-wide bounds have discarded so far. */
+  readonly stats: BrokerStats = emptyStats();
   readonly #acl: Acl;
+  /** ACLs of listeners with their own (per_listener_settings), by ClientId of the session they apply to. */
+  readonly #listenerAcl = new Map<string, Acl>();
+  /** Who published each retained message (for `checkRetainSource`). */
+  readonly #retainSource = new Map<string, AclSubject>();
+  /** When each offline persistent session went offline (ms), oldest first, for `persistentClientExpiration`. */
+  readonly #offlineSince = new Map<string, number>();
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
   readonly #clock: () => number;
@@ -63,8 +70,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** Attaches a new transport. Feed its packets to the returned handle. */
   attach(link: Link): ClientHandle {
-    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout } = this.options;
-    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout }, this.#clock());
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes } = this.options;
+    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes }, this.#clock());
     const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.options.logger : undefined);
     this.#handles.add(handle);
     return handle;
@@ -73,6 +80,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** The passage of time: connect timeouts and keep-alive [MQTT-3.1.2-24]. */
   tick(now: number = this.#clock()): void {
     for (const h of [...this.#handles]) h.run(h.session.tick(now));
+    this.#expireSessions(now);
+  }
+
+  /** Number of clients with an accepted CONNECT. */
+  get clientCount(): number {
+    return this.#clients.size;
   }
 
   /**
@@ -127,33 +140,51 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#log(`refused ${handle.label} (CONNACK ${rc}): ${why}`);
       handle.run(handle.session.refuse(rc));
     };
+    const policy = handle.link.policy;
+    const auth = { ...this.options, ...policy?.auth };
+    const o = this.options;
+    // mosquitto's use_identity_as_username: the certificate's name replaces the user name.
+    const username = policy?.identity ?? packet.username;
     let clientId = packet.clientId;
+    if (policy?.useUsernameAsClientId) {
+      if (username === undefined) return refuse(5, 'use_username_as_clientid and no user name');
+      clientId = username;
+    }
     if (clientId === '') {
       // [MQTT-3.1.3-8] an empty ClientId needs CleanSession=1, else CONNACK 2 [MQTT-3.1.3-9].
       if (!packet.cleanSession) return refuse(2, 'empty ClientId with CleanSession=0');
+      // [MQTT-3.1.3-7] a server may refuse an empty ClientId (allow_zero_length_clientid false).
+      if (!auth.allowZeroLengthClientId) return refuse(2, 'empty ClientId not allowed');
       // [MQTT-3.1.3-6] give it a unique one.
-      clientId = this.#generateClientId();
+      clientId = this.#generateClientId(auth.autoIdPrefix);
+    } else if (o.clientIdPrefixes && !o.clientIdPrefixes.some((prefix) => clientId.startsWith(prefix))) {
+      return refuse(5, 'ClientId does not start with one of clientid_prefixes');
+    }
+    if (o.maxKeepalive !== undefined && (packet.keepAlive === 0 || packet.keepAlive > o.maxKeepalive)) {
+      // mosquitto 2.0 answers an MQTT 3.1.1 client outside max_keepalive with CONNACK 2.
+      return refuse(2, `keep-alive ${packet.keepAlive} outside max_keepalive ${o.maxKeepalive}`);
     }
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
-    const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
-    const verdict = authenticateConnect(creds, this.options);
+    const creds = { clientId, username, password: packet.password, remoteAddress: handle.link.remoteAddress };
+    // A certificate identity is already authenticated by the TLS handshake: only the hook may refuse it.
+    const verdict = authenticateConnect(creds, policy?.identity === undefined ? auth : { ...auth, users: undefined, allowAnonymous: true });
     const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void => {
       if (handle.ended) return;
-      if (returnCode === 0) this.#admit(handle, clientId, packet);
+      if (returnCode === 0) this.#admit(handle, clientId, username === packet.username ? packet : { ...packet, username }, policy);
       else refuse(returnCode, why);
     };
     return isPromise(verdict) ? verdict.then(decide) : decide(verdict);
   }
 
-  #generateClientId(): string {
+  #generateClientId(prefix: string): string {
     let id: string;
-    do id = `mqtt311-${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    do id = `${prefix}${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     while (this.sessions.get(id) || this.#clients.has(id));
     return id;
   }
 
   /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
-  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket): void {
+  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket, policy: ConnectionPolicy | undefined): void {
     // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
     const existing = this.#clients.get(clientId);
     if (existing) this.#closeClient(existing, 'takeover');
@@ -172,6 +203,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     }
     state.username = packet.username;
     this.sessions.set(state);
+    this.#offlineSince.delete(clientId);
+    // per_listener_settings: a session follows the ACL of the listener its client last came through.
+    if (policy?.auth?.acl) this.#listenerAcl.set(clientId, new Acl(policy.auth.acl));
+    else this.#listenerAcl.delete(clientId);
     handle.info = {
       clientId,
       username: packet.username,
@@ -180,22 +215,33 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       remoteAddress: handle.link.remoteAddress,
     };
     this.#clients.set(clientId, handle);
+    this.stats.connectsAccepted++;
+    if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
     handle.run(handle.session.accept(state, sessionPresent));
-    this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
+    if (this.options.connectionMessages) this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`);
     this.#emit('connect', handle.info);
   }
 
   /** Forgets a session and its subscriptions. */
   #discardSession(state: SessionState): void {
     for (const filter of state.subscriptions.keys()) this.subscriptions.remove(filter, state.clientId);
-    if (this.sessions.get(state.clientId) === state) this.sessions.delete(state.clientId);
+    if (this.sessions.get(state.clientId) !== state) return;
+    this.sessions.delete(state.clientId);
+    this.#listenerAcl.delete(state.clientId);
+    this.#offlineSince.delete(state.clientId);
+    this.stats.droppedByEndedSessions += state.dropped;
+  }
+
+  /** The ACL that applies to `clientId`'s session: its listener's, or the broker's. */
+  #aclOf(clientId: string): Acl {
+    return this.#listenerAcl.get(clientId) ?? this.#acl;
   }
 
   // --- PUBLISH ----------------------------------------------------------------------------------
 
   /** The ACL, then the hook (which may throw or reject: the caller decides what that means). */
   #mayPublish(client: ClientInfo, packet: PublishPacket): Maybe<boolean> {
-    if (!this.#acl.canPublish(client, packet.topic)) return false;
+    if (!this.#aclOf(client.clientId).canPublish(client, packet.topic)) return false;
     const hook = this.options.authorizePublish;
     return hook ? hook(client, packet.topic, packet) : true;
   }
@@ -208,6 +254,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`);
       this.#closeClient(handle, 'server-error');
     };
+    if (this.#refusePublish(handle, packet)) return;
     let verdict: Maybe<boolean>;
     try {
       verdict = this.#mayPublish(client, packet);
@@ -227,6 +274,34 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   }
 
   /**
+   * The configured limits on a client's PUBLISH: true when it stops here. A message refused
+   * without closing is still acknowledged as its QoS requires (the session does that) but goes nowhere.
+   */
+  #refusePublish(handle: ClientHandle, packet: PublishPacket): boolean {
+    const client = handle.info!;
+    const maxQos = handle.link.policy?.maxQos;
+    if (maxQos !== undefined && packet.qos > maxQos) {
+      this.#closeClient(handle, 'protocol-error', new BrokerError('QOS_NOT_AVAILABLE', `PUBLISH at QoS ${packet.qos} on a listener with max_qos ${maxQos}`));
+      return true;
+    }
+    if (packet.retain && !this.options.retainAvailable) {
+      this.#closeClient(handle, 'protocol-error', new BrokerError('RETAIN_NOT_AVAILABLE', 'PUBLISH with RETAIN=1 and retain_available false'));
+      return true;
+    }
+    // [MQTT-4.7.2-1] $SYS topics are the server's: clients may not publish to them (as in mosquitto).
+    if (packet.topic.startsWith('$SYS')) {
+      this.#log(`publish to "${packet.topic}" by ${client.clientId} refused: $SYS topics are the broker's`);
+      return true;
+    }
+    const limit = this.options.messageSizeLimit;
+    if (limit > 0 && packet.payload.byteLength > limit) {
+      this.#log(`publish to "${packet.topic}" by ${client.clientId} refused: ${packet.payload.byteLength} B over message_size_limit ${limit}`);
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Hands a message to every matching subscription [MQTT-4.5.0-1]: one copy per client at the
    * highest granted QoS [MQTT-3.3.5-1], delivered at min(message QoS, granted QoS) [MQTT-3.8.4-6].
    */
@@ -236,17 +311,25 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const payload = packet.qos > 0 || packet.retain ? compactBytes(packet.payload) : packet.payload;
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
-    if (packet.retain && this.retained.set(topic, payload, packet.qos) === 'refused' && this.stats.retainedRefused++ === 0) {
-      // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
-      this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
+    if (packet.retain) {
+      const outcome = this.retained.set(topic, payload, packet.qos);
+      if (outcome === 'stored' && from && this.options.checkRetainSource) this.#retainSource.set(topic, { clientId: from.clientId, username: from.username });
+      else this.#retainSource.delete(topic);
+      if (outcome === 'refused' && this.stats.retainedRefused++ === 0) {
+        // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
+        this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
+      }
     }
+    const upgrade = this.options.upgradeOutgoingQos;
     for (const { clientId, qos: granted } of this.subscriptions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
-      if (!this.#acl.open && !this.#acl.canRead({ clientId, username: state.username }, topic)) continue;
+      const acl = this.#aclOf(clientId);
+      if (!acl.open && !acl.canRead({ clientId, username: state.username }, topic)) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
-      const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
+      // [MQTT-3.8.4-6] min(message QoS, granted QoS), unless upgrade_outgoing_qos asks otherwise.
+      const message = { topic, payload, qos: (upgrade ? granted : Math.min(packet.qos, granted)) as QoS, retain: false };
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
       // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded).
       else enqueueOffline(state, message, this.options);
@@ -257,7 +340,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   // --- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------
 
   #grant(client: ClientInfo, topicFilter: string, qos: QoS): Maybe<QoS | 0x80> {
-    if (!this.#acl.canSubscribe(client, topicFilter)) return 0x80;
+    if (!this.#aclOf(client.clientId).canSubscribe(client, topicFilter)) return 0x80;
     const hook = this.options.authorizeSubscribe;
     if (!hook) return qos;
     const toCode = (v: boolean | QoS): QoS | 0x80 => (v === true ? qos : v === false ? 0x80 : (Math.min(v, qos) as QoS));
@@ -268,7 +351,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   #onSubscribe(handle: ClientHandle, packet: SubscribePacket): void | Promise<void> {
     const client = handle.info!;
     // [MQTT-3.8.4-4] each filter is handled as if in its own SUBSCRIBE; one SUBACK answers them all.
-    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, s.qos));
+    // A listener's max_qos bounds what is granted.
+    const maxQos = handle.link.policy?.maxQos ?? 2;
+    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, Math.min(s.qos, maxQos) as QoS));
     const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
     return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
   }
@@ -294,7 +379,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
-    return sendRetained(handle, grants, this.retained, (topic) => this.#acl.open || this.#acl.canRead(client, topic));
+    const acl = this.#aclOf(client.clientId);
+    return sendRetained(handle, grants, this.retained, (topic) => (acl.open || acl.canRead(client, topic)) && this.#retainSourceMayPublish(topic));
+  }
+
+  /** `checkRetainSource`: may the retained message's publisher still publish to its topic? */
+  #retainSourceMayPublish(topic: string): boolean {
+    const source = this.#retainSource.get(topic);
+    return source === undefined || this.#aclOf(source.clientId).canPublish(source, topic);
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {
@@ -340,7 +432,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // A takeover's new connection resumes (or discards) the session at once: not offline.
       else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
-    this.#log(`disconnected ${client.clientId} (${reason})`);
+    if (this.options.connectionMessages) this.#log(`disconnected ${client.clientId} (${reason})`);
     if (will) this.#publishWill(client, will);
     this.#emit('disconnect', client, reason);
   }
@@ -366,10 +458,26 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    */
   #wentOffline(state: SessionState): void {
     this.sessions.wentOffline(state);
+    if (this.options.persistentClientExpiration !== undefined) this.#offlineSince.set(state.clientId, this.#clock());
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
       this.#discardSession(oldest);
       if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
+    }
+  }
+
+  /** mosquitto's persistent_client_expiration: offline sessions older than it are discarded. */
+  #expireSessions(now: number): void {
+    const seconds = this.options.persistentClientExpiration;
+    if (seconds === undefined) return;
+    for (const [clientId, since] of this.#offlineSince) {
+      if (now - since < seconds * 1000) break; // oldest first: the rest are younger
+      const state = this.sessions.get(clientId);
+      this.#offlineSince.delete(clientId);
+      if (!state || this.#clients.has(clientId)) continue;
+      this.#discardSession(state);
+      this.stats.sessionsExpired++;
+      this.#log(`expired the offline session of ${clientId} (persistent_client_expiration)`);
     }
   }
 

@@ -14,6 +14,10 @@ export const BROKER_ERROR_CODES = {
   DUPLICATE_CONNECT: 'MQTT-3.1.0-2',
   /** A packet only a server may send (CONNACK, SUBACK, UNSUBACK, PINGRESP) came from a client [MQTT-4.8.0-1]. */
   UNEXPECTED_PACKET: 'MQTT-4.8.0-1',
+  /** A PUBLISH with RETAIN=1 while the broker is configured without retained messages (mosquitto `retain_available false`). */
+  RETAIN_NOT_AVAILABLE: 'config:retain_available',
+  /** A PUBLISH above the listener's QoS bound (mosquitto `max_qos`). */
+  QOS_NOT_AVAILABLE: 'config:max_qos',
 } as const;
 
 /** A `BrokerError` code. */
@@ -23,7 +27,7 @@ export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly code: BrokerErrorCode;
-  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`. */
+  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`, or the configuration directive (`'config:max_qos'`). */
   readonly rule: string;
 
   constructor(code: BrokerErrorCode, message: string) {

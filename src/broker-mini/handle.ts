@@ -9,6 +9,7 @@
  */
 import { describePacket } from '../codec/index.js';
 import type { MqttError, Packet } from '../codec/index.js';
+import type { ConnectionPolicy } from './listener-options.js';
 import type { ClientInfo } from './options.js';
 import type { CloseReason, Session, SessionEffect } from './session.js';
 
@@ -27,6 +28,8 @@ export interface Link {
   resume(): void;
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
+  /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
+  readonly policy?: ConnectionPolicy;
 }
 
 /** The broker side a handle reports to. */

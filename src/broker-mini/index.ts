@@ -32,8 +32,12 @@
  * - persistence across restarts (all state is in memory);
  * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
  * - MQTT 5 and MQTT 3.1 (`MQIsdp`): CONNECTs for them are refused;
- * - `$SYS` topics and other broker statistics topics;
- * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
+ * - hashed password files.
+ *
+ * Listeners (`listeners`): any number of TCP, TLS, WebSocket and secure WebSocket listeners,
+ * each with its own limits, mount point and authentication (listeners.ts). `$SYS/broker/...`
+ * (`sysInterval`) publishes mosquitto's statistics topics (sys.ts); `broker.stats` and
+ * `broker.sysSnapshot()` give the same numbers in-process.
  */
 export { Broker, startBroker, type SessionInfo } from './broker.js';
 export { BrokerCore } from './core.js';
@@ -52,4 +56,7 @@ export type {
 export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './session.js';
 export type { Link } from './handle.js';
-export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';
+export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode, type LogDest } from './config.js';
+export type { ListenerOptions, ListenerTlsOptions, ListenerAuth } from './listener-options.js';
+export type { RunningListener } from './listeners.js';
+export { SYS_VERSION, type Snapshot as SysSnapshot } from './sys.js';

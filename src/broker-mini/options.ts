@@ -4,6 +4,7 @@
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
 import type { BrokerError } from './errors.js';
+import type { ListenerOptions } from './listener-options.js';
 import type { CloseReason } from './session.js';
 
 /** A connected client, as events and hooks see it. */
@@ -124,6 +125,51 @@ export interface BrokerOptions {
    * messages with TCP clients. `host` defaults to the TCP `host`; any path is accepted unless `path` is set.
    */
   ws?: WsOptions;
+  /**
+   * Listeners as mosquitto has them (config `listener PORT [ADDRESS]` blocks): any number of TCP,
+   * TLS, WebSocket and secure WebSocket listeners, each with its own limits, mount point and
+   * (mosquitto's `per_listener_settings`) authentication. When given, `port`, `host` and `ws`
+   * are not used.
+   */
+  listeners?: ListenerOptions[];
+  /**
+   * Seconds between `$SYS/broker/...` updates, as retained messages with mosquitto's topic names
+   * and number formats (config `sys_interval`). 0 turns `$SYS` off. Default 0 for an embedded
+   * broker; the CLI and config files default to mosquitto's 10.
+   */
+  sysInterval?: number;
+  /**
+   * Largest keep-alive a client may ask for, seconds (config `max_keepalive`). A CONNECT with a
+   * longer one, or with 0 (none), is refused with CONNACK 2, as mosquitto 2.0 does for MQTT
+   * 3.1.1 clients. Default: no bound.
+   */
+  maxKeepalive?: number;
+  /** Largest PUBLISH payload accepted, bytes (config `message_size_limit`): a bigger one is acknowledged but not forwarded or retained. 0 = no limit (default). */
+  messageSizeLimit?: number;
+  /** Retained messages supported (config `retain_available`). When false, a client sending RETAIN=1 is disconnected. Default true. */
+  retainAvailable?: boolean;
+  /** Accept an empty ClientId and assign one [MQTT-3.1.3-6] (config `allow_zero_length_clientid`); false answers CONNACK 2. Default true. */
+  allowZeroLengthClientId?: boolean;
+  /** Prefix of generated ClientIds (config `auto_id_prefix`). Default `'mqtt311-'`. */
+  autoIdPrefix?: string;
+  /** When set, only ClientIds starting with one of these are accepted; others get CONNACK 5 (config `clientid_prefixes`). */
+  clientIdPrefixes?: string[];
+  /** Outbound QoS 1/2 payload-plus-topic bytes in flight per client; 0 = no bound (config `max_inflight_bytes`). One message always fits. Default 0. */
+  maxInflightBytes?: number;
+  /** Deliver at the subscription's QoS even when the message's is lower (config `upgrade_outgoing_qos`; not spec behaviour [MQTT-3.8.4-6]). Default false. */
+  upgradeOutgoingQos?: boolean;
+  /** Check that a retained message's publisher may still publish to its topic before sending it to a new subscriber (config `check_retain_source`). Default true. */
+  checkRetainSource?: boolean;
+  /** Seconds an offline persistent session is kept before it expires (config `persistent_client_expiration`). Default: forever. */
+  persistentClientExpiration?: number;
+  /** Log connects and disconnects (config `connection_messages`). Default true. */
+  connectionMessages?: boolean;
+  /** Keep sessions and retained messages on disk (config `persistence`). Read here; storage is wired separately. */
+  persistence?: boolean;
+  /** Folder for the persistence file (config `persistence_location`). */
+  persistenceLocation?: string;
+  /** Seconds between saves (config `autosave_interval`). */
+  autosaveInterval?: number;
 }
 
 /** The WebSocket listener of `BrokerOptions.ws`. */
@@ -159,17 +205,69 @@ export interface BrokerStats {
   offlineSessionsDiscarded: number;
   /** Connections closed on arrival because `maxConnections` were open. */
   connectionsRefused: number;
+  /** Offline persistent sessions expired by `persistentClientExpiration`. */
+  sessionsExpired: number;
+  /** Every MQTT packet received from clients. */
+  packetsReceived: number;
+  /** Every MQTT packet sent to clients. */
+  packetsSent: number;
+  /** PUBLISH packets received from clients. */
+  publishReceived: number;
+  /** PUBLISH packets sent to clients. */
+  publishSent: number;
+  /** Bytes received from clients (MQTT bytes, WebSocket framing excluded). */
+  bytesReceived: number;
+  /** Bytes of MQTT packets sent to clients. */
+  bytesSent: number;
+  /** PUBLISH payload bytes received. */
+  publishBytesReceived: number;
+  /** PUBLISH payload bytes sent. */
+  publishBytesSent: number;
+  /** Network connections accepted (before CONNECT). */
+  socketsOpened: number;
+  /** CONNECTs accepted. */
+  connectsAccepted: number;
+  /** Most clients connected at once. */
+  clientsMaximum: number;
+  /** Messages dropped by sessions that no longer exist (live sessions count their own). */
+  droppedByEndedSessions: number;
+}
+
+/** A `BrokerStats` with every counter at 0. */
+export function emptyStats(): BrokerStats {
+  return {
+    retainedRefused: 0,
+    offlineSessionsDiscarded: 0,
+    connectionsRefused: 0,
+    sessionsExpired: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    publishReceived: 0,
+    publishSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
+    socketsOpened: 0,
+    connectsAccepted: 0,
+    clientsMaximum: 0,
+    droppedByEndedSessions: 0,
+  };
 }
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
+type Unresolved = 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'listeners' | 'maxKeepalive' | 'clientIdPrefixes' | 'persistentClientExpiration' | 'persistenceLocation' | 'autosaveInterval';
+export type ResolvedOptions = Required<Omit<BrokerOptions, Unresolved>> & Pick<BrokerOptions, Unresolved>;
 
 const MiB = 1024 * 1024;
 
-function positiveInt(name: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
+function positiveInt(name: string, v: number, max: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer ${min}..${max}, got ${String(v)}`);
   return v;
+}
+
+function optionalInt(name: string, v: number | undefined, max: number, min = 1): number | undefined {
+  return v === undefined ? undefined : positiveInt(name, v, max, min);
 }
 
 /** Fills in defaults and checks ranges (throws `RangeError`). */
@@ -197,5 +295,21 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     logger: o.logger,
     logPackets: o.logPackets ?? false,
     ws: o.ws,
+    listeners: o.listeners,
+    sysInterval: positiveInt('sysInterval', o.sysInterval ?? 0, 24 * 3600, 0),
+    maxKeepalive: optionalInt('maxKeepalive', o.maxKeepalive, 65_535),
+    messageSizeLimit: positiveInt('messageSizeLimit', o.messageSizeLimit ?? 0, 268_435_455, 0),
+    retainAvailable: o.retainAvailable ?? true,
+    allowZeroLengthClientId: o.allowZeroLengthClientId ?? true,
+    autoIdPrefix: o.autoIdPrefix ?? 'mqtt311-',
+    clientIdPrefixes: o.clientIdPrefixes,
+    maxInflightBytes: positiveInt('maxInflightBytes', o.maxInflightBytes ?? 0, Number.MAX_SAFE_INTEGER, 0),
+    upgradeOutgoingQos: o.upgradeOutgoingQos ?? false,
+    checkRetainSource: o.checkRetainSource ?? true,
+    persistentClientExpiration: optionalInt('persistentClientExpiration', o.persistentClientExpiration, Number.MAX_SAFE_INTEGER),
+    connectionMessages: o.connectionMessages ?? true,
+    persistence: o.persistence ?? false,
+    persistenceLocation: o.persistenceLocation,
+    autosaveInterval: o.autosaveInterval,
   };
 }

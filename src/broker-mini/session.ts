@@ -69,6 +69,8 @@ export interface SessionOptions extends QueueLimits {
   maxInflight: number;
   /** Milliseconds a connection may take to send its CONNECT. */
   connectTimeout: number;
+  /** Payload-plus-topic bytes of QoS 1/2 deliveries in flight at once; 0 = no bound. One message always fits. */
+  maxInflightBytes?: number;
 }
 
 /** Where a session is in its life (see the diagram in the module comment). */
@@ -95,6 +97,8 @@ export class Session {
   #state: SessionState | undefined;
   #will: Will | undefined;
   #accepted = false;
+  /** `messageSize` of the inflight PUBLISHes not yet acknowledged (for `maxInflightBytes`). */
+  #inflightBytes = 0;
 
   constructor(options: SessionOptions, now: number) {
     this.options = options;
@@ -164,6 +168,7 @@ export class Session {
         if (!m || m.message.qos !== 1) return [];
         state.inflight.delete(packet.packetId);
         state.queuedBytes -= messageSize(m.message);
+        this.#inflightBytes -= messageSize(m.message);
         return this.#drain();
       }
       case 'pubrec': {
@@ -174,6 +179,7 @@ export class Session {
         if (m.phase === 'publish') {
           // The message is the client's now: only its packet id is kept, and it stops counting.
           state.queuedBytes -= messageSize(m.message);
+          this.#inflightBytes -= messageSize(m.message);
           m.phase = 'pubrel';
           m.message = { ...m.message, topic: '', payload: new Uint8Array(0) };
         }
@@ -262,7 +268,9 @@ export class Session {
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
     this.#will = will && { ...will, payload: compactBytes(will.payload) };
     const out: SessionEffect[] = [send({ cmd: 'connack', sessionPresent, returnCode: 0 })];
+    this.#inflightBytes = 0;
     for (const m of state.inflight.values()) {
+      if (m.phase === 'publish') this.#inflightBytes += messageSize(m.message);
       // [MQTT-3.3.1-1] a re-delivered PUBLISH carries DUP=1.
       out.push(send(m.phase === 'publish' ? publishPacket(m.message, m.packetId, true) : { cmd: 'pubrel', packetId: m.packetId }));
     }
@@ -294,7 +302,7 @@ export class Session {
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
     const state = this.#state!;
     const size = messageSize(message);
-    const direct = state.queue.length === 0 && state.inflight.size < this.options.maxInflight;
+    const direct = state.queue.length === 0 && this.#windowHasRoom(state, size);
     if (!hasRoom(state, size, this.options, !direct)) {
       // The message is not kept: what the session holds stays within its bounds, so a persistent
       // session survives the disconnection intact and bounded.
@@ -307,8 +315,16 @@ export class Session {
     return [];
   }
 
+  /** May one more delivery of `size` bytes enter the inflight window (`maxInflight`, `maxInflightBytes`)? */
+  #windowHasRoom(state: SessionState, size: number): boolean {
+    if (state.inflight.size >= this.options.maxInflight) return false;
+    const maxBytes = this.options.maxInflightBytes ?? 0;
+    return maxBytes === 0 || this.#inflightBytes === 0 || this.#inflightBytes + size <= maxBytes;
+  }
+
   /** Moves `message` (already counted in `queuedBytes`) into the inflight window and sends it. */
   #sendNew(message: OutboundMessage, state: SessionState): SessionEffect {
+    this.#inflightBytes += messageSize(message);
     const packetId = allocatePacketId(state);
     state.inflight.set(packetId, { packetId, phase: 'publish', message });
     // [MQTT-3.3.1-3] DUP is the server's own: 0 on a first delivery, whatever the publisher sent.
@@ -319,7 +335,7 @@ export class Session {
   #drain(): SessionEffect[] {
     const state = this.#state!;
     const out: SessionEffect[] = [];
-    while (state.queue.length > 0 && state.inflight.size < this.options.maxInflight) {
+    while (state.queue.length > 0 && this.#windowHasRoom(state, messageSize(state.queue[0]))) {
       out.push(this.#sendNew(state.queue.shift()!, state));
     }
     return out;

@@ -218,7 +218,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.stats.connectsAccepted++;
     if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
     handle.run(handle.session.accept(state, sessionPresent));
-    if (this.options.connectionMessages) this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`);
+    if (this.options.connectionMessages) {
+      const user = packet.username === undefined ? '' : ` (user ${packet.username})`;
+      this.#log(`connected ${clientId}${user}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`);
+    }
     this.#emit('connect', handle.info);
   }
 

@@ -121,8 +121,8 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
   }
   const stops: Array<() => Promise<void> | void> = [() => broker.close()];
   try {
-    for (const l of broker.listeners) writeLine(io.stdout, listeningLine(l));
     if (pidFile !== undefined) stops.push(writePidFile(pidFile));
+    for (const l of broker.listeners) writeLine(io.stdout, listeningLine(l));
     const dropped = dropPrivileges(runAsUser);
     if (dropped) writeLine(io.stderr, `note: ${dropped}`);
     await waitForAbort(io.interrupt);

@@ -6,16 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type BrokerConfig } from '../../src/broker-mini/config.js';
 import { BLOCK_PARSERS } from '../../src/broker-mini/config-parse.js';
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from './config-error.js';
 
 /** Files for `parseConfig`'s readFile/readDir, by absolute path. */
 function files(map: Record<string, string>) {

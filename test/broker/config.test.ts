@@ -1,20 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseAclFile, parseConfig, parsePasswordFile } from '../../src/broker-mini/config.js';
+import { loadConfig, parseAclFile, parseConfig, parsePasswordFile } from '../../src/broker-mini/config.js';
 import { cleanupTempDirs, makeTempDir } from '../helpers/peers.js';
+import { configError } from './config-error.js';
 
 afterAll(() => cleanupTempDirs());
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   it('reads every directive into BrokerOptions', () => {

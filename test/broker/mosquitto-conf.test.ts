@@ -122,6 +122,25 @@ describe.skipIf(!run)('broker-mini with mosquitto.conf and mosquitto clients', (
     expect((await broker.exited).code).toBe(0);
   });
 
+  it('gains a TLS listener from flags (--tls-port --certfile --keyfile --cafile --require-certificate); says when a listener binds every interface', async () => {
+    const dir = makeTempDir('mqtt311-flags-');
+    const pki = makeClientPki(dir);
+    const confPath = join(dir, 'any.conf');
+    writeFileSync(confPath, 'listener 0\nallow_anonymous true\n');
+    const flags = ['--tls-port', '0', '--certfile', pki.certFile, '--keyfile', pki.keyFile, '--cafile', pki.caFile, '--require-certificate'];
+    const { broker, out } = await startCliBroker(['-c', confPath, ...flags], 2);
+    const [plain, secure] = lines(out);
+    expect(plain).toMatch(/^mqtt311 broker listening on \*:\d+ \(every interface\)$/);
+    // The flag's listener takes the first listener's address: every interface too.
+    const tlsPort = /^mqtt311 broker listening on mqtts:\/\/\*:(\d+) \(every interface\)$/.exec(secure)![1];
+    const s = await liveSubscriber(['-p', /:(\d+) /.exec(plain)![1], '-t', 'flags/t', '-C', '1']);
+    expect((await pub(['-p', tlsPort, '--cafile', pki.caFile, '--cert', pki.clientCertFile, '--key', pki.clientKeyFile, '-t', 'flags/t', '-m', 'tls'])).code).toBe(0);
+    expect((await s.exited).code).toBe(0);
+    expect(lines(s.stdout())).toContain('tls');
+    broker.child.kill('SIGINT');
+    expect((await broker.exited).code).toBe(0);
+  });
+
   it('publishes $SYS/broker/... with mosquitto’s names and formats; mosquitto_sub reads values matching the traffic', async () => {
     const dir = makeTempDir('mqtt311-sys-');
     const port = await freePort();

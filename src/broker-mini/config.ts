@@ -7,29 +7,17 @@
  * here. A few directives of broker-mini's own come on top:
  *
  * ```
- * port 1883                       # or: listener 1883 127.0.0.1
- * bind_address 127.0.0.1
- * allow_anonymous false
- * user alice secret               # inline user (plain-text password: this is a test broker)
- * password_file passwords.txt     # lines "name:password"
- * acl_file acl.txt                # mosquitto ACL format (below)
- * max_queued_messages 1000
- * max_queued_bytes 33554432      # per client: queued + inflight payload and topic bytes
+ * user alice secret               # inline user (two values; "user NAME" is mosquitto's OS user)
+ * topic read sensors/#            # inline ACL lines: access read | write | readwrite (default) | deny
+ * acl_user alice                  # following topic lines apply to alice (in an acl_file: "user alice")
+ * pattern write clients/%c/#      # %c = ClientId, %u = user name; applies to every client
  * max_retained_messages 100000
  * max_retained_bytes 268435456
  * max_offline_sessions 10000      # persistent sessions kept while offline
- * max_connections 100000          # open connections; more are closed on arrival
- * max_inflight 100                # alias: max_inflight_messages
- * max_packet_size 1048576
+ * max_inflight 100                # alias of max_inflight_messages
  * connect_timeout 10              # seconds
  * log_packets false
- * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
- *
- * # ACL lines, inline or in an acl_file:
- * topic read sensors/#            # access: read | write | readwrite (default) | deny
- * acl_user alice                  # following topic lines apply to alice (in an acl_file: "user alice")
- * topic readwrite alice/#
- * pattern write clients/%c/#      # %c = ClientId, %u = user name; applies to every client
+ * ws_port 8080                    # a WebSocket listener on the first listener's address
  * ```
  * Differences from mosquitto: `topic` lines before any user section apply to every client (not
  * only anonymous ones); `deny` always wins. See `auth.ts` for the exact ACL semantics.

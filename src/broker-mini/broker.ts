@@ -73,7 +73,14 @@ export class Broker extends BrokerCore {
     if (this.options.listeners) {
       if (this.#listeners.length > 0) return;
       const log = (line: string) => this.options.logger?.(line);
-      for (const l of this.options.listeners) this.#listeners.push(await startListener(this, l, log));
+      for (const l of this.options.listeners) {
+        try {
+          this.#listeners.push(await startListener(this, l, log));
+        } catch (e) {
+          // Say which listener could not start (port in use, say): there may be several.
+          throw Object.assign(e as Error, { listener: l });
+        }
+      }
       return;
     }
     if (this.#server) return;

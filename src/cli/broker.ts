@@ -116,8 +116,8 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     // resolveOptions refuses out-of-range numbers with a RangeError before listening.
     if (err instanceof RangeError) throw new CliError('BROKER', err.message, { cause: err });
-    const first = options.listeners![0];
-    throw listenError(err, `${first.host ?? '*'}:${first.port}`);
+    const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners![0];
+    throw listenError(err, `${failed.host ?? '*'}:${failed.port}`);
   }
   const stops: Array<() => Promise<void> | void> = [() => broker.close()];
   try {

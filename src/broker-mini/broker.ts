@@ -72,10 +72,10 @@ export class Broker extends BrokerCore {
     if (this.options.sysInterval > 0) this.#sys ??= new SysPublisher(this, this.options.sysInterval);
     if (this.options.listeners) {
       if (this.#listeners.length > 0) return;
-      const log = (line: string) => this.options.logger?.(line);
+      const context = { log: (line: string) => this.options.logger?.(line), handshakeTimeout: this.options.connectTimeout };
       for (const l of this.options.listeners) {
         try {
-          this.#listeners.push(await startListener(this, l, log));
+          this.#listeners.push(await startListener(this, l, context));
         } catch (e) {
           // Say which listener could not start (port in use, say): there may be several.
           throw Object.assign(e as Error, { listener: l });

@@ -75,8 +75,16 @@ function listen(server: Server, port: number, host: string | undefined, ipv6Only
   });
 }
 
+/** What a listener takes from the broker besides its own options. */
+export interface ListenerContext {
+  /** Milliseconds a TLS handshake may take (the broker's connect timeout): a peer that never finishes it cannot hold a socket. */
+  handshakeTimeout: number;
+  log?: (line: string) => void;
+}
+
 /** Starts one listener feeding `sink`. Rejects when it cannot listen (port in use, say). */
-export async function startListener(sink: ConnectionSink, o: ListenerOptions, log?: (line: string) => void): Promise<RunningListener> {
+export async function startListener(sink: ConnectionSink, o: ListenerOptions, context: ListenerContext): Promise<RunningListener> {
+  const { log, handshakeTimeout } = context;
   const ws = o.protocol === 'websockets';
   const scheme = ws ? (o.tls ? 'wss' : 'ws') : o.tls ? 'mqtts' : 'mqtt';
   const { host, ipv6Only } = bindHost(o);
@@ -100,7 +108,8 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, lo
   if (ws) {
     // Loaded only when asked for: the WebSocket listener needs the `ws` package.
     const { startWsListener } = await import('./ws-listener.js');
-    const wsl = await startWsListener({ handleConnection: (stream) => accept(stream) }, { port: o.port, host: host ?? null, path: o.path, tls: o.tls && tlsServerOptions(o.tls) });
+    const tls = o.tls && { ...tlsServerOptions(o.tls), handshakeTimeout };
+    const wsl = await startWsListener({ handleConnection: (stream) => accept(stream) }, { port: o.port, host: host ?? null, path: o.path, tls });
     const port = wsl.address.port;
     return {
       scheme,
@@ -116,9 +125,13 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, lo
 
   let server: Server;
   if (o.tls) {
-    const tlsServer = createTlsServer(tlsServerOptions(o.tls), (socket) => accept(socket, certificateIdentity(socket, o)));
+    const tlsServer = createTlsServer({ ...tlsServerOptions(o.tls), handshakeTimeout }, (socket) => accept(socket, certificateIdentity(socket, o)));
     // A failed handshake (no or bad client certificate) costs only that connection.
-    tlsServer.on('tlsClientError', (err) => log?.(`${name}: TLS handshake failed: ${err.message}`));
+    // Also a handshake that outlives `handshakeTimeout`: a peer that never finishes it cannot hold the socket.
+    tlsServer.on('tlsClientError', (err, socket) => {
+      log?.(`${name}: TLS handshake failed: ${err.message}`);
+      socket.destroy();
+    });
     server = tlsServer;
   } else {
     server = createTcpServer({ noDelay: true }, (socket: Socket) => accept(socket));

@@ -135,6 +135,12 @@ describe('listeners', () => {
       await expect(mqtt.connectAsync(`mqtts://${HOST}:${portOf(b, 0)}`, { ca: pki.ca, reconnectPeriod: 0, connectTimeout: 5_000 })).rejects.toThrow();
     });
 
+    it('a peer that never finishes the TLS handshake is dropped after connectTimeout', async () => {
+      const b = await start([{ port: 0, host: HOST, tls }], { connectTimeout: 300 });
+      const silent = await RawClient.connect(portOf(b, 0));
+      expect(await silent.closesWithin(5_000)).toBe(true);
+    });
+
     it('use_subject_as_username: the whole subject is the user name; WSS serves TLS WebSocket', async () => {
       const b = await start([
         { port: 0, host: HOST, tls, useSubjectAsUsername: true },

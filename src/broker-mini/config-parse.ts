@@ -436,6 +436,11 @@ export function finishConfig(state: ParseState): BrokerConfig {
     return l;
   });
   if (listeners.length > 0) config.listeners = listeners;
+  const dl = state.defaultListener;
+  if (!state.defaultUsed && (state.auth.has(dl) || state.tls.has(dl) || Object.keys(dl).some((k) => k !== 'port' && k !== 'at'))) {
+    // mosquitto scopes them the same way; saying so beats a listener that silently lacks them.
+    state.notes.push(`${state.options.file ?? 'config'}: settings before the first "listener" belong to the default listener (port / bind_address), which is not started: they have no effect`);
+  }
   if (!state.perListenerSettings) {
     const auth = finishAuth(state.auth.get('broker'));
     Object.assign(config, auth);

@@ -113,6 +113,12 @@ describe('mosquitto.conf directives', () => {
     ]);
   });
 
+  it('says when settings before the first listener go to a default listener that is not started', () => {
+    const c = parseConfig('per_listener_settings true\nallow_anonymous true\nlistener 1883', { file: '/c/m.conf' });
+    expect(c.listeners).toEqual([{ port: 1883, auth: { allowAnonymous: false } }]);
+    expect(c.notes).toEqual([expect.stringMatching(/^\/c\/m\.conf: settings before the first "listener" belong to the default listener/)]);
+  });
+
   it('reads logging, persistence, expiry, limits with mosquitto’s 0 = no limit, and the OS user', () => {
     const text = ['log_dest stdout', 'log_dest file log.txt', 'log_type error', 'log_type debug', 'log_timestamp false', 'log_timestamp_format %H:%M:%S',
       'persistent_client_expiration 2h', 'max_queued_messages 0', 'max_inflight_messages 0', 'sys_interval 0', 'user mosquitto', 'max_topic_alias 5'].join('\n');

@@ -73,6 +73,19 @@ describe('client ids and keep-alive', () => {
   });
 });
 
+describe('logging', () => {
+  it('connection_messages false: no connect and disconnect lines, other lines stay', async () => {
+    const log: string[] = [];
+    const b = await start({ connectionMessages: false, logger: (l) => log.push(l), allowAnonymous: false, users: { u: 'p' } });
+    const gone = waitForEvent(b, 'disconnect');
+    await (await client(b, { clientId: 'quiet', username: 'u', password: Buffer.from('p') })).close();
+    await gone;
+    expect(await connack(b, { clientId: 'anon' })).toBe(5);
+    expect(log.some((l) => /^(dis)?connected /.test(l))).toBe(false);
+    expect(log.some((l) => /refused anon/.test(l))).toBe(true);
+  });
+});
+
 describe('publishing limits', () => {
   it('[MQTT-3.3.5-2] message_size_limit: a bigger payload is acknowledged but goes nowhere', async () => {
     const b = await start({ messageSizeLimit: 4 });

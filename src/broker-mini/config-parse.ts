@@ -5,14 +5,17 @@
  * configure the default listener (`port`, `bind_address`). With `per_listener_settings true`,
  * authentication directives belong to the listener being defined, else to the whole broker.
  *
+ * Listener and TLS directives are read by config-listener.ts.
+ *
  * Blocks: a directive in `BLOCK_PARSERS` (mosquitto's bridge `connection NAME`) opens a block
  * whose handler sees the following lines first, until it returns false for one.
  */
 import type { AclRule } from './auth.js';
 import type { BrokerConfig } from './config.js';
 import { BRIDGE_DIRECTIVES, expirationSeconds, NO_EFFECT, REFUSED, TIMESTAMP_CONVERSIONS } from './config-directives.js';
-import { aclRule, bool, fail, int, parseAclFile, parsePasswordFile, readDirRef, readRef, refPath, type Cursor, type ParseConfigOptions } from './config-syntax.js';
-import type { ListenerAuth, ListenerOptions, ListenerTlsOptions } from './listener-options.js';
+import { aclRule, bool, fail, int, lineArgs, parseAclFile, parsePasswordFile, readRef, refPath, unsupported, type Cursor, type ParseConfigOptions } from './config-syntax.js';
+import { currentListener, finishTls, readListenerDirective, type ListenerDraft, type TlsDraft } from './config-listener.js';
+import type { ListenerAuth, ListenerOptions } from './listener-options.js';
 
 /** Handles one line inside a block; false: not the block's, the block ends and the line is read normally. */
 export type BlockHandler = (directive: string, args: string[], rest: string, at: Cursor) => boolean;
@@ -28,17 +31,6 @@ interface AuthDraft extends ListenerAuth {
   acl: AclRule[];
   /** The `acl_user` section inline `topic` lines belong to. */
   aclUser?: string;
-}
-
-/** TLS collected for one listener, files already read. */
-interface TlsDraft extends Partial<ListenerTlsOptions> {
-  ca: string[];
-  tls13Ciphers?: string;
-}
-
-/** A listener being defined, with the line that defined it (for errors found at the end). */
-interface ListenerDraft extends ListenerOptions {
-  at: Cursor;
 }
 
 /** Everything read so far. */
@@ -108,143 +100,24 @@ type BoolOption = { [K in keyof BrokerConfig]-?: BrokerConfig[K] extends boolean
 
 const LOG_TYPES = new Set(['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all']);
 
-function unsupported(directive: string, why: string, at: Cursor): never {
-  return fail('UNSUPPORTED_DIRECTIVE', `"${directive}" is not supported: ${why}`, at);
-}
-
 /** Reads one directive line into `state`. */
 export function readDirective(state: ParseState, directive: string, args: string[], rest: string, at: Cursor): void {
   if (state.block) {
     if (state.block(directive, args, rest, at)) return;
     state.block = undefined;
   }
+  if (readListenerDirective(state, directive, args, at)) return;
   const { config } = state;
   const [a, b] = args;
-  const arity = (n: number) => {
-    if (args.length < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);
-    if (args.length > n) fail('INVALID_VALUE', `"${directive}" takes ${n} value${n > 1 ? 's' : ''}`, at);
-  };
-  const listener = (): ListenerDraft => state.current ?? state.defaultListener;
+  const { arity } = lineArgs(directive, args, at);
   const auth = (): AuthDraft => {
-    const key = state.perListenerSettings ? listener() : 'broker';
+    const key = state.perListenerSettings ? currentListener(state) : 'broker';
     let draft = state.auth.get(key);
     if (!draft) state.auth.set(key, (draft = { acl: [] }));
     return draft;
   };
-  const tls = (): TlsDraft => {
-    let draft = state.tls.get(listener());
-    if (!draft) state.tls.set(listener(), (draft = { ca: [] }));
-    return draft;
-  };
-  const file = (): string => (arity(1), readRef(a, state.options, at).text);
-  const oneOf = <T extends string>(allowed: readonly T[]): T => {
-    arity(1);
-    if (!allowed.includes(a as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${a}"`, at);
-    return a as T;
-  };
 
   switch (directive) {
-    // --- listeners ---------------------------------------------------------------------------
-    case 'port':
-      arity(1);
-      state.defaultListener.port = int(a, at, 0, 65_535);
-      state.defaultUsed = true;
-      return;
-    case 'bind_address':
-      arity(1);
-      state.defaultListener.host = a;
-      state.defaultUsed = true;
-      return;
-    case 'listener': {
-      if (args.length < 1 || args.length > 2) fail(args.length < 1 ? 'MISSING_VALUE' : 'INVALID_VALUE', 'expected "listener PORT [ADDRESS]"', at);
-      const port = int(a, at, 0, 65_535);
-      if (b !== undefined && b.includes('/')) unsupported('listener', 'unix socket listeners are not supported; give a port and an IP address', at);
-      const draft: ListenerDraft = b === undefined ? { port, at } : { port, host: b, at };
-      state.listeners.push(draft);
-      state.current = draft;
-      return;
-    }
-    case 'protocol':
-      listener().protocol = oneOf(['mqtt', 'websockets']);
-      return;
-    case 'socket_domain':
-      listener().socketDomain = oneOf(['ipv4', 'ipv6']);
-      return;
-    case 'mount_point':
-      arity(1);
-      if (/[+#]/.test(a)) fail('INVALID_VALUE', 'a mount point cannot contain + or #', at);
-      listener().mountPoint = a;
-      return;
-    case 'max_qos':
-      arity(1);
-      listener().maxQos = int(a, at, 0, 2) as 0 | 1 | 2;
-      return;
-    case 'max_connections': {
-      arity(1);
-      // mosquitto: -1 means no limit. Before any listener it bounds the whole broker.
-      const n = a === '-1' ? undefined : int(a, at, 1, 10_000_000);
-      if (state.current) state.current.maxConnections = n;
-      else config.maxConnections = n ?? 10_000_000;
-      return;
-    }
-    case 'use_identity_as_username':
-      arity(1);
-      listener().useIdentityAsUsername = bool(a, at);
-      return;
-    case 'use_subject_as_username':
-      arity(1);
-      listener().useSubjectAsUsername = bool(a, at);
-      return;
-    case 'use_username_as_clientid':
-      arity(1);
-      listener().useUsernameAsClientId = bool(a, at);
-      return;
-    // --- TLS ---------------------------------------------------------------------------------
-    case 'certfile':
-      tls().cert = file();
-      return;
-    case 'keyfile':
-      tls().key = file();
-      return;
-    case 'cafile':
-      tls().ca.push(file());
-      return;
-    case 'capath': {
-      arity(1);
-      const dir = readDirRef(a, state.options, at);
-      for (const name of dir.names.sort()) {
-        const text = readRef(`${dir.path}/${name}`, state.options, at).text;
-        if (text.includes('-----BEGIN CERTIFICATE-----')) tls().ca.push(text);
-      }
-      return;
-    }
-    case 'crlfile':
-      tls().crl = file();
-      return;
-    case 'dhparamfile':
-      tls().dhparam = file();
-      return;
-    case 'ciphers':
-      arity(1);
-      tls().ciphers = a;
-      return;
-    case 'ciphers_tls1.3':
-      arity(1);
-      tls().tls13Ciphers = a;
-      return;
-    case 'tls_version': {
-      const v = oneOf(['tlsv1.3', 'tlsv1.2', 'tlsv1.1', 'tlsv1']);
-      if (v === 'tlsv1.1' || v === 'tlsv1') unsupported('tls_version', `${v} is refused by Node's TLS; use tlsv1.2 or tlsv1.3`, at);
-      tls().minVersion = v === 'tlsv1.3' ? 'TLSv1.3' : 'TLSv1.2';
-      return;
-    }
-    case 'tls_keyform':
-      if (oneOf(['pem', 'engine']) === 'engine') unsupported('tls_keyform engine', 'OpenSSL engines are not supported; use PEM files', at);
-      return;
-    case 'require_certificate':
-      arity(1);
-      tls().requireCertificate = bool(a, at);
-      return;
     // --- authentication (per listener with per_listener_settings) ------------------------------
     case 'per_listener_settings':
       arity(1);
@@ -384,26 +257,6 @@ export function readDirective(state: ParseState, directive: string, args: string
   }
   if (BRIDGE_DIRECTIVES.has(directive)) unsupported(directive, 'bridges are not available in this build (see the Bridge section of the README)', at);
   fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);
-}
-
-/** The listener's TLS options from its draft, checked. */
-function finishTls(d: TlsDraft, l: ListenerDraft): ListenerTlsOptions | undefined {
-  const where = `the listener on ${l.at.file ?? 'config'}:${l.at.line}`;
-  if (d.cert === undefined && d.key === undefined) {
-    if (d.ca.length > 0 || d.requireCertificate) fail('MISSING_VALUE', `${where} has cafile/require_certificate but no certfile and keyfile`, l.at);
-    return undefined;
-  }
-  if (d.cert === undefined || d.key === undefined) fail('MISSING_VALUE', `${where} needs both certfile and keyfile`, l.at);
-  if (d.requireCertificate && d.ca.length === 0) fail('MISSING_VALUE', `${where} has require_certificate true but no cafile or capath`, l.at);
-  const out: ListenerTlsOptions = { cert: d.cert, key: d.key };
-  if (d.ca.length > 0) out.ca = d.ca;
-  if (d.crl) out.crl = d.crl;
-  if (d.dhparam) out.dhparam = d.dhparam;
-  const ciphers = [d.ciphers, d.tls13Ciphers].filter((c) => c !== undefined).join(':');
-  if (ciphers) out.ciphers = ciphers;
-  if (d.minVersion) out.minVersion = d.minVersion;
-  if (d.requireCertificate) out.requireCertificate = true;
-  return out;
 }
 
 /** The auth settings of a draft, without the parser's bookkeeping. */

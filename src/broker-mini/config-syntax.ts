@@ -50,6 +50,25 @@ export function fail(code: ConfigErrorCode, message: string, at: Cursor): never 
   throw new ConfigError(code, message, at.file, at.line);
 }
 
+/** Throws `UNSUPPORTED_DIRECTIVE`: a directive broker-mini recognises and refuses, and why. */
+export function unsupported(directive: string, why: string, at: Cursor): never {
+  return fail('UNSUPPORTED_DIRECTIVE', `"${directive}" is not supported: ${why}`, at);
+}
+
+/** Checks on one directive line's values: exactly `n` of them, or one of a fixed set. */
+export function lineArgs(directive: string, args: string[], at: Cursor) {
+  const arity = (n: number): void => {
+    if (args.length < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);
+    if (args.length > n) fail('INVALID_VALUE', `"${directive}" takes ${n} value${n > 1 ? 's' : ''}`, at);
+  };
+  const oneOf = <T extends string>(allowed: readonly T[]): T => {
+    arity(1);
+    if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at);
+    return args[0] as T;
+  };
+  return { arity, oneOf };
+}
+
 /** Splits text into numbered, trimmed, non-empty, non-comment lines. */
 export function* lines(text: string): Generator<[number, string]> {
   const all = text.split(/\r?\n/);

@@ -9,7 +9,8 @@
 import { validateTopicName } from '../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../codec/index.js';
 import { Acl, authenticateConnect, type AclSubject } from './auth.js';
-import { BrokerError } from './errors.js';
+import type { BrokerError } from './errors.js';
+import { admitConnect, publishRefusal } from './admission.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import type { ConnectionPolicy } from './listener-options.js';
 import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from './options.js';
@@ -141,33 +142,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       handle.run(handle.session.refuse(rc));
     };
     const policy = handle.link.policy;
-    const auth = { ...this.options, ...policy?.auth };
-    const o = this.options;
-    // mosquitto's use_identity_as_username: the certificate's name replaces the user name.
-    const username = policy?.identity ?? packet.username;
-    let clientId = packet.clientId;
-    if (policy?.useUsernameAsClientId) {
-      if (username === undefined) return refuse(5, 'use_username_as_clientid and no user name');
-      clientId = username;
-    }
-    if (clientId === '') {
-      // [MQTT-3.1.3-8] an empty ClientId needs CleanSession=1, else CONNACK 2 [MQTT-3.1.3-9].
-      if (!packet.cleanSession) return refuse(2, 'empty ClientId with CleanSession=0');
-      // [MQTT-3.1.3-7] a server may refuse an empty ClientId (allow_zero_length_clientid false).
-      if (!auth.allowZeroLengthClientId) return refuse(2, 'empty ClientId not allowed');
-      // [MQTT-3.1.3-6] give it a unique one.
-      clientId = this.#generateClientId(auth.autoIdPrefix);
-    } else if (o.clientIdPrefixes && !o.clientIdPrefixes.some((prefix) => clientId.startsWith(prefix))) {
-      return refuse(5, 'ClientId does not start with one of clientid_prefixes');
-    }
-    if (o.maxKeepalive !== undefined && (packet.keepAlive === 0 || packet.keepAlive > o.maxKeepalive)) {
-      // mosquitto 2.0 answers an MQTT 3.1.1 client outside max_keepalive with CONNACK 2.
-      return refuse(2, `keep-alive ${packet.keepAlive} outside max_keepalive ${o.maxKeepalive}`);
-    }
+    const admitted = admitConnect(packet, policy, this.options, (prefix) => this.#generateClientId(prefix));
+    if ('refuse' in admitted) return refuse(admitted.refuse, admitted.why);
+    const { clientId, username } = admitted;
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
     const creds = { clientId, username, password: packet.password, remoteAddress: handle.link.remoteAddress };
-    // A certificate identity is already authenticated by the TLS handshake: only the hook may refuse it.
-    const verdict = authenticateConnect(creds, policy?.identity === undefined ? auth : { ...auth, users: undefined, allowAnonymous: true });
+    const verdict = authenticateConnect(creds, admitted.auth);
     const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void => {
       if (handle.ended) return;
       if (returnCode === 0) this.#admit(handle, clientId, username === packet.username ? packet : { ...packet, username }, policy);
@@ -276,32 +256,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     );
   }
 
-  /**
-   * The configured limits on a client's PUBLISH: true when it stops here. A message refused
-   * without closing is still acknowledged as its QoS requires (the session does that) but goes nowhere.
-   */
+  /** The configured limits on a client's PUBLISH (admission.ts): true when it stops here. */
   #refusePublish(handle: ClientHandle, packet: PublishPacket): boolean {
-    const client = handle.info!;
-    const maxQos = handle.link.policy?.maxQos;
-    if (maxQos !== undefined && packet.qos > maxQos) {
-      this.#closeClient(handle, 'protocol-error', new BrokerError('QOS_NOT_AVAILABLE', `PUBLISH at QoS ${packet.qos} on a listener with max_qos ${maxQos}`));
-      return true;
-    }
-    if (packet.retain && !this.options.retainAvailable) {
-      this.#closeClient(handle, 'protocol-error', new BrokerError('RETAIN_NOT_AVAILABLE', 'PUBLISH with RETAIN=1 and retain_available false'));
-      return true;
-    }
-    // [MQTT-4.7.2-1] $SYS topics are the server's: clients may not publish to them (as in mosquitto).
-    if (packet.topic.startsWith('$SYS')) {
-      this.#log(`publish to "${packet.topic}" by ${client.clientId} refused: $SYS topics are the broker's`);
-      return true;
-    }
-    const limit = this.options.messageSizeLimit;
-    if (limit > 0 && packet.payload.byteLength > limit) {
-      this.#log(`publish to "${packet.topic}" by ${client.clientId} refused: ${packet.payload.byteLength} B over message_size_limit ${limit}`);
-      return true;
-    }
-    return false;
+    const refusal = publishRefusal(packet, handle.link.policy, this.options);
+    if (refusal === undefined) return false;
+    if ('close' in refusal) this.#closeClient(handle, 'protocol-error', refusal.close);
+    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`);
+    return true;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * The broker you start: the core plus a TCP listener, the keep-alive clock, and
- * `handleConnection` for any other byte stream (WebSocket).
+ * The broker you start: the core plus its listeners (one TCP listener by default, or any number
+ * of TCP, TLS and WebSocket ones, see listeners.ts), the keep-alive clock, the `$SYS` publisher,
+ * and `handleConnection` for any other byte stream.
  */
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,7 +11,10 @@ import { checkPublishArguments } from './check-options.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core/broker-core.js';
 import type { ProtocolVersion } from '../codec/index.js';
+import type { ConnectionPolicy } from './listener-options.js';
+import { startListener, type RunningListener } from './listeners.js';
 import type { BrokerOptions } from './options.js';
+import { snapshot, SysPublisher, type Snapshot } from './sys.js';
 import type { WsListener } from './ws-listener.js';
 
 /** What `broker.sessionInfo` reports about one ClientId. */
@@ -34,6 +38,9 @@ export interface SessionInfo {
 export class Broker extends BrokerCore {
   #server: Server | undefined;
   #ws: WsListener | undefined;
+  #listeners: RunningListener[] = [];
+  #sys: SysPublisher | undefined;
+  readonly #startedAt: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   readonly #budget: MemoryBudget;
@@ -45,17 +52,43 @@ export class Broker extends BrokerCore {
     const every = Math.min(500, Math.max(25, Math.floor(this.options.connectTimeout / 4)));
     this.#timer = setInterval(() => this.tick(), every);
     this.#timer.unref();
+    this.#startedAt = this.now();
   }
 
-  /** Where the TCP listener is (`port` is the real one when 0 was asked for). */
+  /** Where the TCP listener is (`port` is the real one when 0 was asked for); with `listeners`, the first one. */
   get address(): { host: string; port: number } {
+    if (this.#listeners.length > 0) return this.#listeners[0].address;
     const a = this.#server?.address();
     if (a && typeof a === 'object') return { host: a.address, port: a.port };
     return { host: this.options.host, port: this.options.port };
   }
 
-  /** Starts the TCP listener (done by `startBroker`). */
+  /** The listeners started from `options.listeners`, in order. */
+  get listeners(): readonly RunningListener[] {
+    return this.#listeners;
+  }
+
+  /** What `$SYS/broker/...` reports now: clients, traffic counters, store and heap. */
+  sysSnapshot(): Snapshot {
+    return snapshot(this, this.#startedAt);
+  }
+
+  /** Starts the listeners and the `$SYS` publisher (done by `startBroker`). */
   async listen(): Promise<void> {
+    if (this.options.sysInterval > 0) this.#sys ??= new SysPublisher(this, this.options.sysInterval);
+    if (this.options.listeners) {
+      if (this.#listeners.length > 0) return;
+      const context = { log: (line: string) => this.options.logger?.(line), handshakeTimeout: this.options.connectTimeout };
+      for (const l of this.options.listeners) {
+        try {
+          this.#listeners.push(await startListener(this, l, context));
+        } catch (e) {
+          // Say which listener could not start (port in use, say): there may be several.
+          throw Object.assign(e as Error, { listener: l });
+        }
+      }
+      return;
+    }
     if (this.#server) return;
     await this.restore();
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
@@ -80,7 +113,7 @@ export class Broker extends BrokerCore {
    * or a WebSocket stream from `ws`'s createWebSocketStream (which must carry binary frames).
    * `listener.protocolVersions` restricts the versions accepted on it (default `options.protocolVersions`).
    */
-  handleConnection(stream: Duplex, listener: { protocolVersions?: ProtocolVersion[] } = {}): void {
+  handleConnection(stream: Duplex, attach: { policy?: ConnectionPolicy; mountPoint?: string; protocolVersions?: readonly ProtocolVersion[] } = {}): void {
     if (this.#closing) {
       stream.destroy();
       return;
@@ -94,8 +127,8 @@ export class Broker extends BrokerCore {
     attachStream(this, stream, {
       maxPacketSize: this.options.maxPacketSize,
       highWaterMark: this.options.socketHighWaterMark,
-      protocolVersions: listener.protocolVersions,
       budget: this.#budget,
+      ...attach,
     });
   }
 
@@ -145,8 +178,10 @@ export class Broker extends BrokerCore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      this.#sys?.stop();
       await this.#ws?.close();
       this.closeAll();
+      for (const l of this.#listeners) await l.close();
       const server = this.#server;
       if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     })();

@@ -1,286 +1,84 @@
 /**
- * The broker's configuration file (`mqtt311 broker -c FILE`): one directive per line, words
- * separated by spaces, `#` starts a comment line. Close to mosquitto's, so a small mosquitto
- * config mostly works:
+ * The broker's configuration file (`mqtt311 broker -c FILE`): mosquitto.conf, as mosquitto 2.0.11
+ * documents it. Every directive of `man mosquitto.conf` is either honoured or refused with one
+ * line naming the file, the line and why (config-directives.ts holds the refusals); the README
+ * table lists them all. Listener blocks (`listener PORT [ADDRESS]` followed by its settings),
+ * `per_listener_settings`, `include_dir`, TLS files, logging, `$SYS` and the limits are read
+ * here. A few directives of broker-mini's own come on top:
  *
  * ```
- * port 1883                       # or: listener 1883 127.0.0.1
- * bind_address 127.0.0.1
- * allow_anonymous false
- * user alice secret               # inline user (plain-text password: this is a test broker)
- * password_file passwords.txt     # made by mosquitto_passwd or mqtt311 passwd ($7$/$6$ hashes)
- * password_file_plaintext false   # true: also accept "name:password" lines in plain text
- * acl_file acl.txt                # mosquitto ACL format (below)
- * max_queued_messages 1000
- * max_queued_bytes 33554432      # per client: queued + inflight payload and topic bytes
+ * user alice secret               # inline user (two values; "user NAME" is mosquitto's OS user)
+ * topic read sensors/#            # inline ACL lines: access read | write | readwrite (default) | deny
+ * acl_user alice                  # following topic lines apply to alice (in an acl_file: "user alice")
+ * pattern write clients/%c/#      # %c = ClientId, %u = user name; applies to every client
  * max_retained_messages 100000
  * max_retained_bytes 268435456
  * max_offline_sessions 10000      # persistent sessions kept while offline
- * max_connections 100000          # open connections; more are closed on arrival
- * max_inflight 100                # alias: max_inflight_messages
- * max_packet_size 1048576
+ * max_inflight 100                # alias of max_inflight_messages
  * connect_timeout 10              # seconds
  * memory_budget 268435456         # broker-wide: incomplete packets + queued/inflight messages
  * partial_packet_timeout 60       # seconds from a packet's first byte to its last
  * log_packets false
- * accept_protocol_versions 3,4    # 3 = MQTT 3.1, 4 = MQTT 3.1.1 (default both); others get CONNACK 1
- * takeover_by_other_user allow    # or refuse: CONNACK 5 when another user's session holds the ClientId
- * ws_port 8080                    # for a WebSocket listener (read here, served by the CLI)
- *
- * # ACL lines, inline or in an acl_file:
- * topic read sensors/#            # access: read | write | readwrite (default) | deny
- * acl_user alice                  # following topic lines apply to alice (in an acl_file: "user alice")
- * topic readwrite alice/#
- * pattern write clients/%c/#      # %c = ClientId, %u = user name; applies to every client
+ * ws_port 8080                    # a WebSocket listener on the first listener's address
  * ```
  * Differences from mosquitto: `topic` lines before any user section apply to every client (not
  * only anonymous ones); `deny` always wins. See `auth.ts` for the exact ACL semantics.
  * Relative paths are resolved against the config file's folder. Errors name the file and line.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { isValidTopicFilter } from '../codec/index.js';
-import type { AclAccess, AclRule } from './auth.js';
+import { join } from 'node:path';
+import { includeOrder } from './config-directives.js';
+import { finishConfig, newParseState, readDirective, type ParseState } from './config-parse.js';
+import { ConfigError, fail, lines, readDirRef, readRef, type ParseConfigOptions } from './config-syntax.js';
 import type { BrokerOptions } from './options.js';
-import { parsePasswordFile as parseMosquittoPasswords, PasswordFileError, type PasswordEntry } from './passwd.js';
 
-/** What a config file configures: the broker's options, and listeners the broker does not own. */
+export { ConfigError, parseAclFile, parsePasswordFile, type ConfigErrorCode, type ParseConfigOptions } from './config-syntax.js';
+
+/** Where log lines go (`log_dest`). */
+export type LogDest = { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
+
+/** What a config file configures: the broker's options, and what the process around it does. */
 export interface BrokerConfig extends BrokerOptions {
-  /** Port for a WebSocket listener (`ws_port`). */
+  /** Port for a WebSocket listener (`ws_port`, broker-mini's own; or use `listener` + `protocol websockets`). */
   wsPort?: number;
+  /** Write the process id here on start, remove it on stop (`pid_file`). */
+  pidFile?: string;
+  /** Logging (`log_dest`, `log_type`, `log_timestamp`, `log_timestamp_format`); absent keys keep the defaults. */
+  log?: { dest?: LogDest[]; types?: string[]; timestamp?: boolean; timestampFormat?: string };
+  /** The OS user to switch to after binding, when started as root (mosquitto's `user NAME`). */
+  runAsUser?: string;
+  /** The persistence file name (`persistence_file`). */
+  persistenceFile?: string;
+  /** Lines to print on startup about settings read without effect: "file:line: …". */
+  notes?: string[];
 }
 
-/** `ConfigError` codes. */
-export type ConfigErrorCode = 'UNKNOWN_DIRECTIVE' | 'MISSING_VALUE' | 'INVALID_VALUE' | 'FILE_ERROR';
-
-/** A configuration problem, naming the file and line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code: ConfigErrorCode;
-  /** The file (when known) and 1-based line of the problem. */
-  readonly file: string | undefined;
-  readonly line: number;
-
-  constructor(code: ConfigErrorCode, message: string, file: string | undefined, line: number) {
-    super(`${file ?? 'config'}:${line}: ${message}`);
-    this.code = code;
-    this.file = file;
-    this.line = line;
-  }
+/** Parses config file text into `BrokerConfig`. Throws `ConfigError` naming the file and line. */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): BrokerConfig {
+  const state = newParseState(options);
+  readText(state, text, options.file, true);
+  return finishConfig(state);
 }
 
-/** Options of `parseConfig`. */
-export interface ParseConfigOptions {
-  /** The config file's path: names it in errors and anchors relative paths. */
-  file?: string;
-  /** Reads a referenced file (password_file, acl_file). Default: node:fs, UTF-8. */
-  readFile?: (path: string) => string;
-}
-
-const ACCESS = new Set<AclAccess>(['read', 'write', 'readwrite', 'deny']);
-
-interface Cursor {
-  file: string | undefined;
-  line: number;
-}
-
-function fail(code: ConfigErrorCode, message: string, at: Cursor): never {
-  throw new ConfigError(code, message, at.file, at.line);
-}
-
-/** Splits text into numbered, trimmed, non-empty, non-comment lines. */
-function* lines(text: string): Generator<[number, string]> {
-  const all = text.split(/\r?\n/);
-  for (let i = 0; i < all.length; i++) {
-    const l = all[i].trim();
-    if (l !== '' && !l.startsWith('#')) yield [i + 1, l];
-  }
-}
-
-function int(value: string | undefined, at: Cursor, min: number, max: number): number {
-  if (value === undefined) fail('MISSING_VALUE', 'a number is missing', at);
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    fail('INVALID_VALUE', `expected an integer ${min}..${max}, got "${value}"`, at);
-  }
-  return Number(value);
-}
-
-function bool(value: string | undefined, at: Cursor): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return fail(value === undefined ? 'MISSING_VALUE' : 'INVALID_VALUE', `expected true or false, got "${value ?? ''}"`, at);
-}
-
-/** Parses an ACL `topic`/`pattern` line's arguments: `[ACCESS] FILTER` (the filter may contain spaces). */
-function aclRule(rest: string, user: string | undefined, at: Cursor): AclRule {
-  const m = /^(\S+)(?:\s+(.*))?$/.exec(rest);
-  if (!m) fail('MISSING_VALUE', 'a topic filter is missing', at);
-  let access: AclAccess = 'readwrite';
-  let topic = rest;
-  if (ACCESS.has(m[1] as AclAccess) && m[2] !== undefined) {
-    access = m[1] as AclAccess;
-    topic = m[2];
-  }
-  if (!isValidTopicFilter(topic)) fail('INVALID_VALUE', `"${topic}" is not a valid topic filter`, at);
-  return user === undefined ? { topic, access } : { user, topic, access };
-}
-
-/** Reads a referenced file, turning I/O failures into a `ConfigError` at the referencing line. */
-function readRef(path: string, opts: ParseConfigOptions, at: Cursor): { path: string; text: string } {
-  const full = resolve(opts.file ? dirname(opts.file) : '.', path);
-  try {
-    return { path: full, text: (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(full) };
-  } catch (e) {
-    return fail('FILE_ERROR', `cannot read "${full}": ${(e as Error).message}`, at);
-  }
-}
-
-/**
- * Parses a mosquitto password file (see passwd.ts): `$6$`/`$7$` hashes, plain text only when
- * `allowPlaintext`. Problems are `ConfigError`s naming the password file and its line.
- */
-export function parsePasswordFile(text: string, file?: string, allowPlaintext = false): Record<string, string | PasswordEntry> {
-  try {
-    return parseMosquittoPasswords(text, file, { allowPlaintext });
-  } catch (e) {
-    if (e instanceof PasswordFileError) fail('INVALID_VALUE', e.detail, { file: e.file, line: e.line });
-    throw e;
-  }
-}
-
-/** Parses a mosquitto-format ACL file: `user NAME`, `topic [ACCESS] FILTER`, `pattern [ACCESS] FILTER`. */
-export function parseAclFile(text: string, file?: string): AclRule[] {
-  const rules: AclRule[] = [];
-  let user: string | undefined;
+/** Feeds every line of one file (the main one, or one from include_dir) to the directive reader. */
+function readText(state: ParseState, text: string, file: string | undefined, main: boolean): void {
   for (const [line, l] of lines(text)) {
     const at = { file, line };
-    const [word, ...restWords] = l.split(/\s+/);
-    const rest = l.slice(word.length).trim();
-    if (word === 'user') {
-      if (restWords.length !== 1) fail('INVALID_VALUE', 'expected "user NAME"', at);
-      user = restWords[0];
-    } else if (word === 'topic') rules.push(aclRule(rest, user, at));
-    else if (word === 'pattern') rules.push(aclRule(rest, undefined, at));
-    else fail('UNKNOWN_DIRECTIVE', `unknown ACL directive "${word}"`, at);
-  }
-  return rules;
-}
-
-/** The directives that set one integer option: `NAME VALUE`, VALUE in min..max, stored times `scale`. */
-const INT_OPTIONS = new Map<string, { key: IntOption; min: number; max: number; scale?: number }>([
-  ['max_queued_messages', { key: 'maxQueuedMessages', min: 1, max: 10_000_000 }],
-  ['max_queued_bytes', { key: 'maxQueuedBytes', min: 1, max: Number.MAX_SAFE_INTEGER }],
-  ['max_retained_messages', { key: 'maxRetainedMessages', min: 1, max: 100_000_000 }],
-  ['max_retained_bytes', { key: 'maxRetainedBytes', min: 1, max: Number.MAX_SAFE_INTEGER }],
-  ['max_offline_sessions', { key: 'maxOfflineSessions', min: 1, max: 100_000_000 }],
-  ['max_connections', { key: 'maxConnections', min: 1, max: 10_000_000 }],
-  ['max_inflight', { key: 'maxInflight', min: 1, max: 65_535 }],
-  ['max_inflight_messages', { key: 'maxInflight', min: 1, max: 65_535 }],
-  ['max_packet_size', { key: 'maxPacketSize', min: 2, max: 268_435_460 }],
-  ['connect_timeout', { key: 'connectTimeout', min: 1, max: 86_400, scale: 1000 }], // seconds -> ms
-  ['memory_budget', { key: 'memoryBudget', min: 1, max: Number.MAX_SAFE_INTEGER }],
-  ['partial_packet_timeout', { key: 'partialPacketTimeout', min: 1, max: 86_400, scale: 1000 }],
-  ['ws_port', { key: 'wsPort', min: 0, max: 65_535 }],
-]);
-/** The `BrokerConfig` keys holding a number. */
-type IntOption = { [K in keyof BrokerConfig]-?: BrokerConfig[K] extends number | undefined ? K : never }[keyof BrokerConfig];
-
-/** Parses config file text into `BrokerConfig`. Throws `ConfigError` naming the line. */
-export function parseConfig(text: string, options: ParseConfigOptions = {}): BrokerConfig {
-  const config: BrokerConfig = {};
-  const acl: AclRule[] = [];
-  let users: Record<string, string | PasswordEntry> | undefined;
-  // Read after the other lines, so `password_file_plaintext` may come before or after them.
-  const passwordFiles: Array<{ path: string; text: string }> = [];
-  let plaintextPasswords = false;
-  let aclUser: string | undefined;
-  for (const [line, l] of lines(text)) {
-    const at = { file: options.file, line };
     const words = l.split(/\s+/);
-    const [directive, a, b] = words;
-    const rest = l.slice(directive.length).trim();
-    const arity = (n: number) => {
-      if (words.length - 1 < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);
-      if (words.length - 1 > n) fail('INVALID_VALUE', `"${directive}" takes ${n} value${n > 1 ? 's' : ''}`, at);
-    };
-    switch (directive) {
-      case 'port':
-        arity(1);
-        config.port = int(a, at, 0, 65_535);
-        break;
-      case 'bind_address':
-        arity(1);
-        config.host = a;
-        break;
-      case 'listener':
-        if (words.length < 2 || words.length > 3) fail('INVALID_VALUE', 'expected "listener PORT [ADDRESS]"', at);
-        config.port = int(a, at, 0, 65_535);
-        if (b !== undefined) config.host = b;
-        break;
-      case 'allow_anonymous':
-        arity(1);
-        config.allowAnonymous = bool(a, at);
-        break;
-      case 'user':
-        arity(2);
-        (users ??= {})[a] = b;
-        break;
-      case 'password_file': {
-        arity(1);
-        passwordFiles.push(readRef(a, options, at));
-        break;
+    const rest = l.slice(words[0].length).trim();
+    if (words[0] === 'include_dir') {
+      // mosquitto: only the main file may include, and the files load in its order.
+      if (!main) fail('INVALID_VALUE', 'include_dir is only read from the main configuration file', at);
+      if (words.length !== 2) fail(words.length < 2 ? 'MISSING_VALUE' : 'INVALID_VALUE', '"include_dir" takes 1 value', at);
+      const dir = readDirRef(words[1], state.options, at);
+      for (const name of dir.names.filter((n) => n.endsWith('.conf')).sort(includeOrder)) {
+        const ref = readRef(join(dir.path, name), state.options, at);
+        readText(state, ref.text, ref.path, false);
       }
-      case 'password_file_plaintext':
-        arity(1);
-        plaintextPasswords = bool(a, at);
-        break;
-      case 'acl_file': {
-        arity(1);
-        const ref = readRef(a, options, at);
-        acl.push(...parseAclFile(ref.text, ref.path));
-        break;
-      }
-      case 'acl_user':
-        arity(1);
-        aclUser = a === '*' ? undefined : a;
-        break;
-      case 'topic':
-        acl.push(aclRule(rest, aclUser, at));
-        break;
-      case 'pattern':
-        acl.push(aclRule(rest, undefined, at));
-        break;
-      case 'takeover_by_other_user':
-        arity(1);
-        if (a !== 'allow' && a !== 'refuse') fail('INVALID_VALUE', `expected "allow" or "refuse", got "${a}"`, at);
-        config.takeoverByOtherUser = a;
-        break;
-      case 'log_packets':
-        arity(1);
-        config.logPackets = bool(a, at);
-        break;
-      case 'accept_protocol_versions': {
-        // mosquitto's spelling: "3,4", "3, 4" or "3 4".
-        const versions = rest.split(/[\s,]+/).filter((w) => w !== '');
-        if (versions.length === 0 || !versions.every((v) => v === '3' || v === '4')) {
-          fail('INVALID_VALUE', `expected "accept_protocol_versions" with 3 and/or 4, got "${rest}"`, at);
-        }
-        config.protocolVersions = versions.map((v) => (v === '3' ? 3 : 4));
-        break;
-      }
-      default: {
-        const option = INT_OPTIONS.get(directive);
-        if (!option) fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);
-        arity(1);
-        config[option.key] = int(a, at, option.min, option.max) * (option.scale ?? 1);
-      }
+      continue;
     }
+    readDirective(state, words[0], words.slice(1), rest, at);
   }
-  for (const ref of passwordFiles) users = { ...parsePasswordFile(ref.text, ref.path, plaintextPasswords), ...users };
-  if (users) config.users = users;
-  if (acl.length > 0) config.acl = acl;
-  return config;
 }
 
 /** Reads and parses the config file at `path`. */

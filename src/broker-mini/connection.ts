@@ -22,6 +22,8 @@ import type { BudgetAccount, BudgetCloseReason, MemoryBudget } from './budget.js
 import type { BrokerCore } from './core/broker-core.js';
 import { BrokerError } from './core/errors.js';
 import type { ClientHandle, Link } from './core/handle.js';
+import type { ConnectionPolicy } from './listener-options.js';
+import { mountInbound, mountOutbound } from './mount.js';
 import { PacketWriter } from './writer.js';
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
@@ -37,6 +39,10 @@ export interface StreamOptions {
   protocolVersions?: readonly ProtocolVersion[];
   /** The broker-wide budget this connection's incomplete packets count in. */
   budget?: MemoryBudget;
+  /** The listener's topic prefix (mosquitto `mount_point`, see mount.ts). */
+  mountPoint?: string;
+  /** What the listener tells the core about this connection. */
+  policy?: ConnectionPolicy;
 }
 
 /** Per-connection transport counters. */
@@ -81,20 +87,30 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     onError: (e) => core.internalError(handle, e),
   });
 
+  const mount = options.mountPoint;
+  const counters = core.stats;
+  counters.socketsOpened++;
   const link: Link & { stats: StreamStats } = {
     stats,
     remoteAddress: (stream as Partial<Socket>).remoteAddress,
     protocolVersions: options.protocolVersions,
+    policy: options.policy,
     send(packets: readonly Packet[]): void {
       if (stream.destroyed || stream.writableEnded) return;
-      for (const p of packets) {
+      for (let p of packets) {
         // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
         if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
           stats.droppedQos0++;
           handle.session.state?.countDropped();
           continue;
         }
-        writer.add(p);
+        if (mount !== undefined) p = mountOutbound(p, mount);
+        counters.bytesSent += writer.add(p);
+        counters.packetsSent++;
+        if (p.cmd === 'publish') {
+          counters.publishSent++;
+          counters.publishBytesSent += p.payload.byteLength;
+        }
       }
     },
     close(mode): void {
@@ -144,11 +160,19 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
+    counters.bytesReceived += chunk.byteLength;
     try {
       decoder.push(chunk);
       const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
       const offset = decoder.offset;
-      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, now);
+      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) {
+        counters.packetsReceived++;
+        if (p.cmd === 'publish') {
+          counters.publishReceived++;
+          counters.publishBytesReceived += p.payload.byteLength;
+        }
+        handle.receive(mount === undefined ? p : mountInbound(p, mount), now);
+      }
       if (!handle.ended) budget?.settle(account, decoder.heldBytes, decoder.offset !== offset, now);
     } catch (e) {
       if (isMqttError(e)) handle.fail(e);

@@ -29,11 +29,14 @@
  * (`maxOfflineSessions`: the one offline longest is discarded). `broker.stats` counts both.
  *
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
- * - persistence across restarts (all state is in memory);
+ * - persistence across restarts unless a `storage` is given;
  * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
- * - MQTT 5: its CONNECTs get CONNACK 1 (MQTT 3.1, `MQIsdp`, is served beside 3.1.1; `protocolVersions` restricts it);
- * - `$SYS` topics and other broker statistics topics;
- * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
+ * - MQTT 5: its CONNECTs get CONNACK 1 (MQTT 3.1, `MQIsdp`, is served beside 3.1.1; `protocolVersions` restricts it).
+ *
+ * Listeners (`listeners`): any number of TCP, TLS, WebSocket and secure WebSocket listeners,
+ * each with its own limits, mount point and authentication (listeners.ts). `$SYS/broker/...`
+ * (`sysInterval`) publishes mosquitto's statistics topics (sys.ts); `broker.stats` and
+ * `broker.sysSnapshot()` give the same numbers in-process.
  */
 export { Broker, startBroker, type SessionInfo } from './broker.js';
 export { BrokerCore } from './core/broker-core.js';
@@ -52,7 +55,7 @@ export type {
 export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './core/session.js';
 export type { Link } from './core/handle.js';
-export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';
+export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode, type LogDest } from './config.js';
 export {
   parsePasswordFile,
   parsePasswordHash,
@@ -68,3 +71,6 @@ export { MemoryStorage } from './core/memory-storage.js';
 export { BatchedStorage, type StorageOp } from './core/batched-storage.js';
 export { openSqliteStorage, SqliteStorage, type SqliteStorageOptions } from './storage-sqlite.js';
 export type { BrokerStorage, LoadedState, LoadedSession, StoredSession, StoredSubscription, StoredOutbound, StoredRetained, SyncPolicy } from './core/storage.js';
+export type { ListenerOptions, ListenerTlsOptions, ListenerAuth } from './listener-options.js';
+export type { RunningListener } from './listeners.js';
+export { SYS_VERSION, type Snapshot as SysSnapshot } from './sys.js';

@@ -8,6 +8,7 @@ import { checkBrokerOptions } from './check-options.js';
 import { BrokerError } from './core/errors.js';
 import type { PasswordEntry } from './passwd.js';
 import type { CloseReason } from './core/session.js';
+import type { ListenerOptions } from './listener-options.js';
 
 /** A connected client, as events and hooks see it. */
 export interface ClientInfo {
@@ -167,6 +168,51 @@ export interface BrokerOptions {
    * answers. Default `[3, 4]` (config `accept_protocol_versions 3,4`).
    */
   protocolVersions?: ProtocolVersion[];
+  /**
+   * Listeners as mosquitto has them (config `listener PORT [ADDRESS]` blocks): any number of TCP,
+   * TLS, WebSocket and secure WebSocket listeners, each with its own limits, mount point and
+   * (mosquitto's `per_listener_settings`) authentication. When given, `port`, `host` and `ws`
+   * are not used.
+   */
+  listeners?: ListenerOptions[];
+  /**
+   * Seconds between `$SYS/broker/...` updates, as retained messages with mosquitto's topic names
+   * and number formats (config `sys_interval`). 0 turns `$SYS` off. Default 0 for an embedded
+   * broker; the CLI and config files default to mosquitto's 10.
+   */
+  sysInterval?: number;
+  /**
+   * Largest keep-alive a client may ask for, seconds (config `max_keepalive`). A CONNECT with a
+   * longer one, or with 0 (none), is refused with CONNACK 2, as mosquitto 2.0 does for MQTT
+   * 3.1.1 clients. Default: no bound.
+   */
+  maxKeepalive?: number;
+  /** Largest PUBLISH payload accepted, bytes (config `message_size_limit`): a bigger one is acknowledged but not forwarded or retained. 0 = no limit (default). */
+  messageSizeLimit?: number;
+  /** Retained messages supported (config `retain_available`). When false, a client sending RETAIN=1 is disconnected. Default true. */
+  retainAvailable?: boolean;
+  /** Accept an empty ClientId and assign one [MQTT-3.1.3-6] (config `allow_zero_length_clientid`); false answers CONNACK 2. Default true. */
+  allowZeroLengthClientId?: boolean;
+  /** Prefix of generated ClientIds (config `auto_id_prefix`). Default `'mqtt311-'`. */
+  autoIdPrefix?: string;
+  /** When set, only ClientIds starting with one of these are accepted; others get CONNACK 5 (config `clientid_prefixes`). */
+  clientIdPrefixes?: string[];
+  /** Outbound QoS 1/2 payload-plus-topic bytes in flight per client; 0 = no bound (config `max_inflight_bytes`). One message always fits. Default 0. */
+  maxInflightBytes?: number;
+  /** Deliver at the subscription's QoS even when the message's is lower (config `upgrade_outgoing_qos`; not spec behaviour [MQTT-3.8.4-6]). Default false. */
+  upgradeOutgoingQos?: boolean;
+  /** Check that a retained message's publisher may still publish to its topic before sending it to a new subscriber (config `check_retain_source`). Default true. */
+  checkRetainSource?: boolean;
+  /** Seconds an offline persistent session is kept before it expires (config `persistent_client_expiration`). Default: forever. */
+  persistentClientExpiration?: number;
+  /** Log connects and disconnects (config `connection_messages`). Default true. */
+  connectionMessages?: boolean;
+  /** Keep sessions and retained messages on disk (config `persistence`). Read here; storage is wired separately. */
+  persistence?: boolean;
+  /** Folder for the persistence file (config `persistence_location`). */
+  persistenceLocation?: string;
+  /** Seconds between saves (config `autosave_interval`). */
+  autosaveInterval?: number;
 }
 
 /** The WebSocket listener of `BrokerOptions.ws`. */
@@ -211,17 +257,71 @@ export interface BrokerStats {
   deniedOnDelivery: number;
   /** Subscriptions dropped because a session was taken over by a user not granted them. */
   subscriptionsDroppedOnTakeover: number;
+  /** Offline persistent sessions expired by `persistentClientExpiration`. */
+  sessionsExpired: number;
+  /** Every MQTT packet received from clients. */
+  packetsReceived: number;
+  /** Every MQTT packet sent to clients. */
+  packetsSent: number;
+  /** PUBLISH packets received from clients. */
+  publishReceived: number;
+  /** PUBLISH packets sent to clients. */
+  publishSent: number;
+  /** Bytes received from clients (MQTT bytes, WebSocket framing excluded). */
+  bytesReceived: number;
+  /** Bytes of MQTT packets sent to clients. */
+  bytesSent: number;
+  /** PUBLISH payload bytes received. */
+  publishBytesReceived: number;
+  /** PUBLISH payload bytes sent. */
+  publishBytesSent: number;
+  /** Network connections accepted (before CONNECT). */
+  socketsOpened: number;
+  /** CONNECTs accepted. */
+  connectsAccepted: number;
+  /** Most clients connected at once. */
+  clientsMaximum: number;
+  /** Messages dropped by sessions that no longer exist (live sessions count their own). */
+  droppedByEndedSessions: number;
+}
+
+/** A `BrokerStats` with every counter at 0. */
+export function emptyStats(): BrokerStats {
+  return {
+    retainedRefused: 0,
+    offlineSessionsDiscarded: 0,
+    connectionsRefused: 0,
+    sessionsExpired: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    publishReceived: 0,
+    publishSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
+    socketsOpened: 0,
+    connectsAccepted: 0,
+    clientsMaximum: 0,
+    droppedByEndedSessions: 0,
+    deniedOnDelivery: 0,
+    subscriptionsDroppedOnTakeover: 0,
+  };
 }
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage'>;
+type Unresolved = 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage' | 'listeners' | 'maxKeepalive' | 'clientIdPrefixes' | 'persistentClientExpiration' | 'persistenceLocation' | 'autosaveInterval';
+export type ResolvedOptions = Required<Omit<BrokerOptions, Unresolved>> & Pick<BrokerOptions, Unresolved>;
 
 const MiB = 1024 * 1024;
 
-function positiveInt(name: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new BrokerError('INVALID_OPTIONS', `${name} must be an integer 1..${max}, got ${String(v)}`);
+function positiveInt(name: string, v: number, max: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw new BrokerError('INVALID_OPTIONS', `${name} must be an integer ${min}..${max}, got ${String(v)}`);
   return v;
+}
+
+function optionalInt(name: string, v: number | undefined, max: number, min = 1): number | undefined {
+  return v === undefined ? undefined : positiveInt(name, v, max, min);
 }
 
 function checkVersions(name: string, v: ProtocolVersion[]): ProtocolVersion[] {
@@ -267,5 +367,21 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     ws: o.ws && { ...o.ws, protocolVersions: o.ws.protocolVersions && checkVersions('ws.protocolVersions', o.ws.protocolVersions) },
     protocolVersions: checkVersions('protocolVersions', o.protocolVersions ?? [3, 4]),
     storage: o.storage,
+    listeners: o.listeners,
+    sysInterval: positiveInt('sysInterval', o.sysInterval ?? 0, 24 * 3600, 0),
+    maxKeepalive: optionalInt('maxKeepalive', o.maxKeepalive, 65_535),
+    messageSizeLimit: positiveInt('messageSizeLimit', o.messageSizeLimit ?? 0, 268_435_455, 0),
+    retainAvailable: o.retainAvailable ?? true,
+    allowZeroLengthClientId: o.allowZeroLengthClientId ?? true,
+    autoIdPrefix: o.autoIdPrefix ?? 'mqtt311-',
+    clientIdPrefixes: o.clientIdPrefixes,
+    maxInflightBytes: positiveInt('maxInflightBytes', o.maxInflightBytes ?? 0, Number.MAX_SAFE_INTEGER, 0),
+    upgradeOutgoingQos: o.upgradeOutgoingQos ?? false,
+    checkRetainSource: o.checkRetainSource ?? true,
+    persistentClientExpiration: optionalInt('persistentClientExpiration', o.persistentClientExpiration, Number.MAX_SAFE_INTEGER),
+    connectionMessages: o.connectionMessages ?? true,
+    persistence: o.persistence ?? false,
+    persistenceLocation: o.persistenceLocation,
+    autosaveInterval: o.autosaveInterval,
   };
 }

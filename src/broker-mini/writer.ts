@@ -87,8 +87,8 @@ export class PacketWriter {
     return this.#bytes;
   }
 
-  /** Adds a packet to this turn's write. */
-  add(packet: Packet): void {
+  /** Adds a packet to this turn's write; returns its encoded size. */
+  add(packet: Packet): number {
     const item = shareable(packet);
     const size = item instanceof Uint8Array ? item.length : encodedLength(item);
     if (!this.#large && isLarge(item)) this.#large = true;
@@ -100,6 +100,7 @@ export class PacketWriter {
       this.#scheduled = true;
       if (PacketWriter.#due.push(this) === 1) setImmediate(PacketWriter.#flushDue);
     }
+    return size;
   }
 
   /** Writes everything gathered now. */

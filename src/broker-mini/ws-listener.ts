@@ -34,8 +34,8 @@ export interface StreamAcceptor {
 export interface WsListenerOptions {
   /** TCP port; 0 picks a free one (read it back from `address.port`). Default 8080. */
   port?: number;
-  /** Interface to bind. Default `'127.0.0.1'`. */
-  host?: string;
+  /** Interface to bind; `null` binds every interface. Default `'127.0.0.1'`. */
+  host?: string | null;
   /** Accept upgrades only on this path (e.g. `'/mqtt'`); default: any path. */
   path?: string;
   /**
@@ -194,7 +194,7 @@ export class WebSocketDuplex extends Duplex {
  * ```
  */
 export async function startWsListener(acceptor: StreamAcceptor, options: WsListenerOptions = {}): Promise<WsListener> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host === null ? undefined : (options.host ?? '127.0.0.1');
   const scheme = options.tls ? 'wss' : 'ws';
   const server: HttpServer = options.tls ? createHttpsServer(options.tls) : createHttpServer();
 
@@ -232,16 +232,16 @@ export async function startWsListener(acceptor: StreamAcceptor, options: WsListe
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(options.port ?? 8080, host, () => {
+    server.listen({ port: options.port ?? 8080, host }, () => {
       server.off('error', onError);
       resolve();
     });
   });
   server.on('error', () => {});
 
-  const port = (server.address() as AddressInfo).port;
-  const address = options.path === undefined ? { host, port } : { host, port, path: options.path };
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const { port, address: bound } = server.address() as AddressInfo;
+  const address = options.path === undefined ? { host: host ?? bound, port } : { host: host ?? bound, port, path: options.path };
+  const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host;
   let closing: Promise<void> | undefined;
 
   return {

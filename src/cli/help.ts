@@ -128,41 +128,40 @@ filter refused, 1-5 the CONNACK return code if refused, 27 when -W runs out.
 /** `mqtt311 broker --help`. */
 export const BROKER_HELP = `mqtt311 broker: run a small MQTT 3.1.1 broker until Ctrl-C (SIGINT) or SIGTERM.
 
-Usage: mqtt311 broker [-p port] [-b address] [-c config] [--ws-port port] [-v]
+Usage: mqtt311 broker [-p port] [-b address] [-c config] [--ws-port port]
+                      [--tls-port port --certfile file --keyfile file [--cafile file] [--require-certificate]] [-v]
        mqtt311 broker --help
 
- -p, --port    : TCP port to listen on (default 1883; 0 picks a free one).
- -b, --host    : address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
- -c, --config  : configuration file (below); -p, -b and --ws-port override it.
+ -p, --port    : port of the first listener (default 1883; 0 picks a free one).
+ -b, --host    : address of the first listener (default 127.0.0.1).
+ -c, --config  : a mosquitto.conf (below); -p and -b change its first listener.
  --ws-port     : also serve MQTT over WebSocket on this port (0 picks a free one).
+ --tls-port    : also serve MQTT over TLS on this port, with --certfile and --keyfile (PEM).
+ --cafile      : CA certificates for client certificates (TLS listener).
+ --require-certificate : TLS clients must present a certificate signed by --cafile.
  -v, --verbose : log connections and every packet to stderr (passwords redacted).
  -h, --help    : print this help.
 
-Config file: one directive per line, "#" starts a comment line (much like mosquitto.conf):
-  port 1883                  or: listener 1883 127.0.0.1
-  bind_address 127.0.0.1
-  allow_anonymous false
-  user alice secret          a user and its plain-text password
-  password_file users.txt    made by mqtt311 passwd or mosquitto_passwd ($7$ / $6$ hashes)
+Config file: mosquitto.conf as mosquitto 2.0 documents it (man mosquitto.conf). Every directive
+is honoured or refused with a line naming the file, the line and why. Without a listener:
+127.0.0.1:1883 only. "listener PORT" without an address binds every interface, and then
+anonymous clients need "allow_anonymous true". Examples:
+  listener 1883                 then per-listener settings: protocol websockets, mount_point,
+  listener 8883 127.0.0.1       max_connections, max_qos, socket_domain, certfile, keyfile,
+  certfile server.crt           cafile, capath, require_certificate, use_identity_as_username
+  keyfile server.key
+  allow_anonymous true
+  password_file users.txt       made by mqtt311 passwd or mosquitto_passwd ($7$ / $6$ hashes)
   password_file_plaintext true  also accept plain-text "name:password" lines (refused by default)
-  acl_file acl.txt           mosquitto ACL format: user NAME / topic [read|write|readwrite|deny] FILTER
-  topic read sensors/#       inline ACL rule (acl_user NAME starts a user's rules)
-  pattern write clients/%c/# %c is the client id, %u the user name
-  max_queued_messages 1000   per client, beyond the inflight window
-  max_queued_bytes 33554432  per client: queued + inflight payload and topic bytes
-  max_inflight 100
-  max_packet_size 1048576
-  max_retained_messages 100000
-  max_retained_bytes 268435456
-  max_offline_sessions 10000 persistent sessions kept while offline
-  max_connections 100000
-  connect_timeout 10         seconds
-  memory_budget 268435456    broker-wide bytes: incomplete packets + queued/inflight messages
-  partial_packet_timeout 60  seconds from a packet's first byte to its last
-  log_packets true
-  takeover_by_other_user allow  or refuse: CONNACK 5 when another user's session holds the ClientId
-  ws_port 8080
-Relative paths are relative to the config file.
+  acl_file acl.txt              user NAME / topic [read|write|readwrite|deny] FILTER / pattern
+  sys_interval 10               $SYS/broker/... every 10 s (0: off)
+  log_dest file broker.log      or stdout, stderr, none; log_type debug logs every packet
+  pid_file broker.pid
+broker-mini's own: user NAME PASSWORD (inline user), topic/acl_user/pattern lines inline,
+max_retained_messages, max_retained_bytes, max_offline_sessions, connect_timeout (s),
+log_packets true, ws_port PORT, memory_budget BYTES (incomplete packets + queued messages,
+broker-wide), partial_packet_timeout S, takeover_by_other_user allow|refuse (CONNACK 5 when
+another user's session holds the ClientId). Relative paths are relative to the config file.
 `;
 
 /** `mqtt311 decode --help`. */

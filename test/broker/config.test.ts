@@ -3,18 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseAclFile, parseConfig, parsePasswordFile } from '../../src/broker-mini/config.js';
 import { cleanupTempDirs, makeTempDir } from '../helpers/peers.js';
+import { configError } from './config-error.js';
 
 afterAll(() => cleanupTempDirs());
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   it('reads every directive into BrokerOptions', () => {
@@ -33,8 +24,7 @@ describe('parseConfig', () => {
       'ws_port 8080',
     ].join('\n');
     expect(parseConfig(text)).toEqual({
-      port: 1884,
-      host: '0.0.0.0',
+      listeners: [{ port: 1884, host: '0.0.0.0' }],
       allowAnonymous: false,
       users: { alice: 'secret' },
       maxQueuedMessages: 50,
@@ -46,8 +36,8 @@ describe('parseConfig', () => {
     });
   });
 
-  it('accepts mosquitto’s "listener PORT ADDRESS" form', () => {
-    expect(parseConfig('listener 0 127.0.0.1\r\n')).toEqual({ port: 0, host: '127.0.0.1' });
+  it('accepts mosquitto’s "listener PORT ADDRESS" form; a listener makes anonymous clients opt-in, as in mosquitto 2.0', () => {
+    expect(parseConfig('listener 0 127.0.0.1\r\n')).toEqual({ listeners: [{ port: 0, host: '127.0.0.1' }], allowAnonymous: false });
   });
 
   it('reads mosquitto’s accept_protocol_versions (3 = MQTT 3.1, 4 = MQTT 3.1.1) in its spellings', () => {
@@ -94,11 +84,11 @@ describe('parseConfig', () => {
     ['port 1883 1884', 1, 'INVALID_VALUE'],
     ['\n\nallow_anonymous yes', 3, 'INVALID_VALUE'],
     ['max_inflight 0', 1, 'INVALID_VALUE'],
-    ['max_queued_bytes 0', 1, 'INVALID_VALUE'],
+    ['max_queued_bytes -1', 1, 'INVALID_VALUE'],
     ['max_offline_sessions', 1, 'MISSING_VALUE'],
     ['max_connections 0', 1, 'INVALID_VALUE'],
     ['connect_timeout -1', 1, 'INVALID_VALUE'],
-    ['user alice', 1, 'MISSING_VALUE'],
+    ['user alice secret more', 1, 'INVALID_VALUE'],
     ['topic read a/#/b', 1, 'INVALID_VALUE'],
     ['password_file /nonexistent/mqtt311/passwd', 1, 'FILE_ERROR'],
   ])('refuses %j, naming line %i (%s)', (text, line, code) => {

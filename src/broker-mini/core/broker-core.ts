@@ -8,11 +8,13 @@
  */
 import { protocolVersionOf, topicMatches, validateTopicName } from '../../codec/index.js';
 import type { ConnectPacket, MqttError, PublishPacket, QoS, SubscribePacket, UnsubscribePacket, Will } from '../../codec/index.js';
-import { Acl } from './acl.js';
+import { Acl, type AclSubject } from './acl.js';
 import { authenticateConnect } from '../auth.js';
 import type { BrokerError } from './errors.js';
+import { admitConnect, publishRefusal } from './admission.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
-import { resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
+import type { ConnectionPolicy } from '../listener-options.js';
+import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
 import { RetainedStore } from './retained.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
@@ -30,15 +32,15 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly retained: RetainedStore;
   /** Session state by ClientId, for online and offline clients, and their subscriptions indexed for routing. */
   readonly sessions: SessionStore;
-  /** What the server-wide bounds have discarded so far. */
-  readonly stats: BrokerStats = {
-    retainedRefused: 0,
-    offlineSessionsDiscarded: 0,
-    connectionsRefused: 0,
-    deniedOnDelivery: 0,
-    subscriptionsDroppedOnTakeover: 0,
-  };
+  /** Traffic counters, and what the server-wide bounds have discarded so far. */
+  readonly stats: BrokerStats = emptyStats();
   readonly #acl: Acl;
+  /** ACLs of listeners with their own (per_listener_settings), by ClientId of the session they apply to. */
+  readonly #listenerAcl = new Map<string, Acl>();
+  /** Who published each retained message (for `checkRetainSource`). */
+  readonly #retainSource = new Map<string, AclSubject>();
+  /** When each offline persistent session went offline (ms), oldest first, for `persistentClientExpiration`. */
+  readonly #offlineSince = new Map<string, number>();
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
   readonly #clock: () => number;
@@ -74,8 +76,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** Attaches a new transport. Feed its packets to the returned handle. */
   attach(link: Link): ClientHandle {
-    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout } = this.options;
-    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout }, this.#clock());
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes } = this.options;
+    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes }, this.#clock());
     const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.options.logger : undefined);
     this.#handles.add(handle);
     return handle;
@@ -84,6 +86,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** The passage of time: connect timeouts and keep-alive [MQTT-3.1.2-24]. */
   tick(now: number = this.#clock()): void {
     for (const h of [...this.#handles]) h.run(h.session.tick(now));
+    this.#expireSessions(now);
+  }
+
+  /** Number of clients with an accepted CONNECT. */
+  get clientCount(): number {
+    return this.#clients.size;
   }
 
   /**
@@ -168,31 +176,29 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const accepted = handle.link.protocolVersions ?? this.options.protocolVersions;
     // [MQTT-3.1.2-2] a version this listener does not serve: CONNACK 1, as mosquitto's accept_protocol_versions.
     if (!accepted.includes(protocolVersion)) return refuse(1, `protocol version ${protocolVersion} is not accepted here`);
-    let clientId = packet.clientId;
-    if (clientId === '') {
-      // [MQTT-3.1.3-8] an empty ClientId needs CleanSession=1, else CONNACK 2 [MQTT-3.1.3-9].
-      if (!packet.cleanSession) return refuse(2, 'empty ClientId with CleanSession=0');
-      // [MQTT-3.1.3-6] give it a unique one.
-      clientId = this.#generateClientId();
-    }
+    const policy = handle.link.policy;
+    const admitted = admitConnect(packet, policy, this.options, (prefix) => this.#generateClientId(prefix));
+    if ('refuse' in admitted) return refuse(admitted.refuse, admitted.why);
+    const { clientId, username } = admitted;
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
-    const creds = { clientId, username: packet.username, password: packet.password, remoteAddress: handle.link.remoteAddress };
-    const verdict = authenticateConnect(creds, this.options);
+    const creds = { clientId, username, password: packet.password, remoteAddress: handle.link.remoteAddress };
+    const verdict = authenticateConnect(creds, admitted.auth);
+    const connect = username === packet.username ? packet : { ...packet, username };
     const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void | Promise<void> => {
       if (handle.ended) return;
       if (returnCode !== 0) return refuse(returnCode, why);
       const held = this.sessions.get(clientId);
-      if (!held || held.username === packet.username) return this.#admit(handle, clientId, packet);
+      if (!held || held.username === username) return this.#admit(handle, clientId, connect, policy);
       // The ClientId is held by a session of another user (see README "Session takeover").
       if (this.options.takeoverByOtherUser === 'refuse') return refuse(5, `ClientId ${clientId} is held by a session of another user`);
-      return this.#takeOver(handle, clientId, packet, held);
+      return this.#takeOver(handle, clientId, connect, held, policy);
     };
     return isPromise(verdict) ? verdict.then(decide) : decide(verdict);
   }
 
-  #generateClientId(): string {
+  #generateClientId(prefix: string): string {
     let id: string;
-    do id = `mqtt311-${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    do id = `${prefix}${(this.#nextGeneratedId++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     while (this.sessions.get(id) || this.#clients.has(id));
     return id;
   }
@@ -203,8 +209,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    * `authorizeSubscribe` hook, as if subscribing now — and only the queued and in-flight messages
    * those still match; `Session.accept` then applies the new user's ACL to each message left.
    */
-  #takeOver(handle: ClientHandle, clientId: string, packet: ConnectPacket, held: SessionState): void | Promise<void> {
-    if (packet.cleanSession) return this.#admit(handle, clientId, packet);
+  #takeOver(handle: ClientHandle, clientId: string, packet: ConnectPacket, held: SessionState, policy: ConnectionPolicy | undefined): void | Promise<void> {
+    if (packet.cleanSession) return this.#admit(handle, clientId, packet, policy);
     const client = this.#clientInfo(handle, clientId, packet);
     const filters = [...held.subscriptions];
     const codes = filters.map(([f, qos]) => this.#grant(client, f, qos));
@@ -226,7 +232,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const previousUser = held.username;
       const deniedBefore = this.stats.deniedOnDelivery;
       // `accept` discards (and counts) the messages left that the new user's ACL refuses.
-      this.#admit(handle, clientId, packet);
+      this.#admit(handle, clientId, packet, policy);
       const discarded = unmatched + this.stats.deniedOnDelivery - deniedBefore;
       const who = (u: string | undefined) => (u === undefined ? 'no user name' : `user "${u}"`);
       this.#log(
@@ -250,16 +256,17 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** What the connection of `client` may read, counting refusals (undefined: no ACL, all of it). */
   #readCheck(client: ClientInfo): ReadCheck | undefined {
-    if (this.#acl.open) return undefined;
+    const acl = this.#aclOf(client.clientId);
+    if (acl.open) return undefined;
     return (topic) => {
-      if (this.#acl.canRead(client, topic)) return true;
+      if (acl.canRead(client, topic)) return true;
       this.stats.deniedOnDelivery++;
       return false;
     };
   }
 
   /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
-  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket): void {
+  #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket, policy: ConnectionPolicy | undefined): void {
     // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
     const existing = this.#clients.get(clientId);
     if (existing) this.#closeClient(existing, 'takeover');
@@ -274,18 +281,42 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       state = this.sessions.create(clientId, !packet.cleanSession);
     }
     state.connectedAs(packet.username);
+    this.#offlineSince.delete(clientId);
+    // per_listener_settings: a session follows the ACL of the listener its client last came through.
+    if (policy?.auth?.acl) this.#listenerAcl.set(clientId, new Acl(policy.auth.acl));
+    else this.#listenerAcl.delete(clientId);
     handle.info = this.#clientInfo(handle, clientId, packet);
     this.#clients.set(clientId, handle);
+    this.stats.connectsAccepted++;
+    if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
     handle.run(handle.session.accept(state, sessionPresent, this.#readCheck(handle.info)));
-    this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
+    if (this.options.connectionMessages) {
+      const user = packet.username === undefined ? '' : ` (user ${packet.username})`;
+      this.#log(`connected ${clientId}${user}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`);
+    }
     this.#emit('connect', handle.info);
+  }
+
+  /** Forgets a session and its subscriptions, with what was kept about it beside the store. */
+  #discardSession(state: SessionState): void {
+    const current = this.sessions.get(state.clientId) === state;
+    this.sessions.discard(state);
+    if (!current) return;
+    this.#listenerAcl.delete(state.clientId);
+    this.#offlineSince.delete(state.clientId);
+    this.stats.droppedByEndedSessions += state.dropped;
+  }
+
+  /** The ACL that applies to `clientId`'s session: its listener's, or the broker's. */
+  #aclOf(clientId: string): Acl {
+    return this.#listenerAcl.get(clientId) ?? this.#acl;
   }
 
   // --- PUBLISH ----------------------------------------------------------------------------------
 
   /** The ACL, then the hook (which may throw or reject: the caller decides what that means). */
   #mayPublish(client: ClientInfo, packet: PublishPacket): Maybe<boolean> {
-    if (!this.#acl.canPublish(client, packet.topic)) return false;
+    if (!this.#aclOf(client.clientId).canPublish(client, packet.topic)) return false;
     const hook = this.options.authorizePublish;
     return hook ? hook(client, packet.topic, packet) : true;
   }
@@ -298,6 +329,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`);
       this.#closeClient(handle, 'server-error');
     };
+    if (this.#refusePublish(handle, packet)) return;
     let verdict: Maybe<boolean>;
     try {
       verdict = this.#mayPublish(client, packet);
@@ -319,6 +351,15 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     );
   }
 
+  /** The configured limits on a client's PUBLISH (admission.ts): true when it stops here. */
+  #refusePublish(handle: ClientHandle, packet: PublishPacket): boolean {
+    const refusal = publishRefusal(packet, handle.link.policy, this.options);
+    if (refusal === undefined) return false;
+    if ('close' in refusal) this.#closeClient(handle, 'protocol-error', refusal.close);
+    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`);
+    return true;
+  }
+
   /**
    * Hands a message to every matching subscription [MQTT-4.5.0-1]: one copy per client at the
    * highest granted QoS [MQTT-3.3.5-1], delivered at min(message QoS, granted QoS) [MQTT-3.8.4-6].
@@ -330,22 +371,29 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.3.1-5] store (or, with an empty payload, clear [MQTT-3.3.1-10]) the retained message;
     // [MQTT-3.3.1-12] a RETAIN=0 publish leaves the store alone.
     const retained = packet.retain ? this.retained.set(topic, payload, packet.qos) : undefined;
+    if (retained === 'stored' && from && this.options.checkRetainSource) this.#retainSource.set(topic, { clientId: from.clientId, username: from.username });
+    else if (retained !== undefined) this.#retainSource.delete(topic);
     if (retained === 'refused' && this.stats.retainedRefused++ === 0) {
       // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
       this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
     }
     if (retained === 'stored') this.#journal?.putRetained({ topic, payload, qos: packet.qos });
     else if (retained !== undefined) this.#journal?.deleteRetained(topic);
+    const upgrade = this.options.upgradeOutgoingQos;
     for (const { clientId, qos: granted } of this.sessions.routes(topic)) {
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
-      const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };
+      // [MQTT-3.8.4-6] min(message QoS, granted QoS), unless upgrade_outgoing_qos asks otherwise.
+      const message = { topic, payload, qos: (upgrade ? granted : Math.min(packet.qos, granted)) as QoS, retain: false };
       // The session checks what its connection may read (see `Session.accept`).
       if (handle && handle.session.phase === 'connected') handle.run(handle.session.deliver(message));
       // [MQTT-3.1.2-5] offline persistent session: queue QoS 1/2 (bounded) that its last user may read.
-      else if (this.#acl.open || this.#acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
+      else {
+        const acl = this.#aclOf(clientId);
+        if (acl.open || acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
+      }
     }
     this.#emit('publish', topic, packet, from);
   }
@@ -353,7 +401,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   // --- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------
 
   #grant(client: ClientInfo, topicFilter: string, qos: QoS): Maybe<QoS | 0x80> {
-    if (!this.#acl.canSubscribe(client, topicFilter)) return 0x80;
+    if (!this.#aclOf(client.clientId).canSubscribe(client, topicFilter)) return 0x80;
     const hook = this.options.authorizeSubscribe;
     if (!hook) return qos;
     const toCode = (v: boolean | QoS): QoS | 0x80 => (v === true ? qos : v === false ? 0x80 : (Math.min(v, qos) as QoS));
@@ -364,7 +412,9 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   #onSubscribe(handle: ClientHandle, packet: SubscribePacket): void | Promise<void> {
     const client = handle.info!;
     // [MQTT-3.8.4-4] each filter is handled as if in its own SUBSCRIBE; one SUBACK answers them all.
-    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, s.qos));
+    // A listener's max_qos bounds what is granted.
+    const maxQos = handle.link.policy?.maxQos ?? 2;
+    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, Math.min(s.qos, maxQos) as QoS));
     const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
     return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
   }
@@ -400,7 +450,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
-    return sendRetained(handle, grants, this.retained);
+    return sendRetained(handle, grants, this.retained, (topic) => this.#retainSourceMayPublish(topic));
+  }
+
+  /** `checkRetainSource`: may the retained message's publisher still publish to its topic? */
+  #retainSourceMayPublish(topic: string): boolean {
+    const source = this.#retainSource.get(topic);
+    return source === undefined || this.#aclOf(source.clientId).canPublish(source, topic);
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {
@@ -442,11 +498,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#clients.delete(client.clientId);
       // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
       const state = handle.session.state;
-      if (state && !state.persistent) this.sessions.discard(state);
+      if (state && !state.persistent) this.#discardSession(state);
       // A takeover's new connection resumes (or discards) the session at once: not offline.
       else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
-    this.#log(`disconnected ${client.clientId} (${reason})`);
+    if (this.options.connectionMessages) this.#log(`disconnected ${client.clientId} (${reason})`);
     if (will) this.#publishWill(client, will);
     this.#emit('disconnect', client, reason);
   }
@@ -472,14 +528,30 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    */
   #wentOffline(state: SessionState): void {
     this.sessions.wentOffline(state);
+    if (this.options.persistentClientExpiration !== undefined) this.#offlineSince.set(state.clientId, this.#clock());
     this.#boundOffline();
   }
 
   #boundOffline(): void {
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
-      this.sessions.discard(oldest);
+      this.#discardSession(oldest);
       if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
+    }
+  }
+
+  /** mosquitto's persistent_client_expiration: offline sessions older than it are discarded. */
+  #expireSessions(now: number): void {
+    const seconds = this.options.persistentClientExpiration;
+    if (seconds === undefined) return;
+    for (const [clientId, since] of this.#offlineSince) {
+      if (now - since < seconds * 1000) break; // oldest first: the rest are younger
+      const state = this.sessions.get(clientId);
+      this.#offlineSince.delete(clientId);
+      if (!state || this.#clients.has(clientId)) continue;
+      this.#discardSession(state);
+      this.stats.sessionsExpired++;
+      this.#log(`expired the offline session of ${clientId} (persistent_client_expiration)`);
     }
   }
 

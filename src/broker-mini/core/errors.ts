@@ -30,6 +30,10 @@ export const BROKER_ERROR_CODES = {
   PUBACK_FOR_QOS2: 'MQTT-4.3.3-2',
   /** A PUBCOMP arrived for a QoS 2 PUBLISH whose PUBREC had not: PUBCOMP answers a PUBREL [MQTT-4.3.3-2]. */
   PUBCOMP_BEFORE_PUBREC: 'MQTT-4.3.3-2',
+  /** A PUBLISH with RETAIN=1 while the broker is configured without retained messages (mosquitto `retain_available false`). */
+  RETAIN_NOT_AVAILABLE: 'config:retain_available',
+  /** A PUBLISH above the listener's QoS bound (mosquitto `max_qos`). */
+  QOS_NOT_AVAILABLE: 'config:max_qos',
 } as const;
 
 /** A `BrokerError` code. */
@@ -39,7 +43,7 @@ export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly code: BrokerErrorCode;
-  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`; '' for a misuse of the API. */
+  /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`, the configuration directive (`'config:max_qos'`), or '' for a misuse of the API. */
   readonly rule: string;
 
   constructor(code: BrokerErrorCode, message: string) {

@@ -10,6 +10,7 @@
 import { describePacket } from '../../codec/index.js';
 import type { MqttError, Packet, ProtocolVersion } from '../../codec/index.js';
 import type { ClientInfo } from '../options.js';
+import type { ConnectionPolicy } from '../listener-options.js';
 import type { CloseReason, Session, SessionEffect } from './session.js';
 
 /**
@@ -29,6 +30,8 @@ export interface Link {
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
   readonly protocolVersions?: readonly ProtocolVersion[];
+  /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
+  readonly policy?: ConnectionPolicy;
 }
 
 /** The broker side a handle reports to. */

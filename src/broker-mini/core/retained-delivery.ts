@@ -41,10 +41,10 @@ function* comparisons(grants: readonly Grant[], store: RetainedStore): Generator
 
 /**
  * Delivers to `handle` the retained messages matching `grants`, in order, each with RETAIN=1
- * [MQTT-3.3.1-8] at min(stored QoS, granted QoS) [MQTT-3.8.4-6]; the session applies the ACL.
- * Returns a promise when the work did not fit in one slice (see the module comment).
+ * [MQTT-3.3.1-8] at min(stored QoS, granted QoS) [MQTT-3.8.4-6]; the session applies the ACL,
+ * `mayDeliver(topic)` anything else (the broker's `checkRetainSource`). Returns a promise when the work did not fit in one slice (see the module comment).
  */
-export function sendRetained(handle: ClientHandle, grants: readonly Grant[], store: RetainedStore): void | Promise<void> {
+export function sendRetained(handle: ClientHandle, grants: readonly Grant[], store: RetainedStore, mayDeliver?: (topic: string) => boolean): void | Promise<void> {
   const state = handle.session.state;
   if (!state || grants.length === 0 || store.size === 0) return;
   const droppedBefore = state.dropped;
@@ -55,7 +55,7 @@ export function sendRetained(handle: ClientHandle, grants: readonly Grant[], sto
       const next = work.next();
       if (next.done) return;
       const match = next.value;
-      if (match === undefined) continue;
+      if (match === undefined || (mayDeliver && !mayDeliver(match.message.topic))) continue;
       const { topic, payload, qos } = match.message;
       handle.run(handle.session.deliver({ topic, payload, qos: Math.min(qos, match.qos) as QoS, retain: true }, 'drop'));
     }

@@ -47,6 +47,8 @@ export interface QueueLimits {
 export interface DeliveryLimits extends QueueLimits {
   /** Outbound QoS 1/2 deliveries awaiting acknowledgement at once. */
   maxInflight: number;
+  /** Bytes (`messageSize`) of outbound QoS 1/2 PUBLISHes awaiting acknowledgement at once; 0 = no bound. One message always fits (mosquitto's `max_inflight_bytes`). */
+  maxInflightBytes?: number;
 }
 
 /** Where subscriptions are indexed for routing (the session store's router). */
@@ -231,7 +233,7 @@ export class SessionState {
    */
   offer(message: OutboundMessage, limits: DeliveryLimits): InflightMessage | 'queued' | 'full' {
     const size = messageSize(message);
-    const direct = this.#queue.length === 0 && this.#inflight.size < limits.maxInflight;
+    const direct = this.#queue.length === 0 && this.#windowHasRoom(size, limits);
     if (!this.#hasRoom(size, limits, !direct)) {
       this.#dropped++;
       return 'full';
@@ -265,9 +267,21 @@ export class SessionState {
 
   /** The next queued message, moved into the inflight window if it has room (to be sent). */
   nextToSend(limits: DeliveryLimits): InflightMessage | undefined {
-    if (this.#queue.length === 0 || this.#inflight.size >= limits.maxInflight) return undefined;
+    const first = this.#queue[0];
+    if (first === undefined || !this.#windowHasRoom(messageSize(first.message), limits)) return undefined;
     const { seq, message } = this.#queue.shift()!;
     return this.#send(seq, message);
+  }
+
+  /** May one more delivery of `size` bytes enter the inflight window (`maxInflight`, `maxInflightBytes`)? */
+  #windowHasRoom(size: number, limits: DeliveryLimits): boolean {
+    if (this.#inflight.size >= limits.maxInflight) return false;
+    const maxBytes = limits.maxInflightBytes ?? 0;
+    if (maxBytes === 0) return true;
+    // Only with the bound set: the window is small, so summing it beats keeping a count in step.
+    let held = 0;
+    for (const m of this.#inflight.values()) if (m.phase === 'publish') held += messageSize(m.message);
+    return held === 0 || held + size <= maxBytes;
   }
 
   /** Gives `message` (already counted in `queuedBytes`) a packet id in the inflight window. */

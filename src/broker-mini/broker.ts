@@ -4,6 +4,7 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Bridge } from './bridge.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core.js';
 import type { BrokerOptions } from './options.js';
@@ -32,9 +33,12 @@ export class Broker extends BrokerCore {
   #ws: WsListener | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  /** The bridges of `options.bridges`, in order; they connect once `listen()` has run. */
+  readonly bridges: readonly Bridge[];
 
   constructor(options: BrokerOptions = {}) {
     super(options);
+    this.bridges = (this.options.bridges ?? []).map((b) => new Bridge(this, b));
     // One coarse clock for every connection: connect timeouts and keep-alive need no per-packet timers.
     const every = Math.min(500, Math.max(25, Math.floor(this.options.connectTimeout / 4)));
     this.#timer = setInterval(() => this.tick(), every);
@@ -59,6 +63,7 @@ export class Broker extends BrokerCore {
       const { startWsListener } = await import('./ws-listener.js');
       this.#ws = await startWsListener(this, { host: this.options.host, maxFrameSize: this.options.maxPacketSize, ...ws });
     }
+    for (const bridge of this.bridges) bridge.start();
   }
 
   /** Where the WebSocket listener is, when `options.ws` asked for one. */
@@ -104,6 +109,7 @@ export class Broker extends BrokerCore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      await Promise.all(this.bridges.map((b) => b.stop()));
       await this.#ws?.close();
       this.closeAll();
       const server = this.#server;

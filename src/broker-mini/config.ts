@@ -37,6 +37,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isValidTopicFilter } from '../codec/index.js';
 import type { AclAccess, AclRule } from './auth.js';
+import { parseBridgeConfig } from './bridge-config.js';
 import type { BrokerOptions } from './options.js';
 
 /** What a config file configures: the broker's options, and listeners the broker does not own. */
@@ -182,10 +183,16 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
   const acl: AclRule[] = [];
   let users: Record<string, string> | undefined;
   let aclUser: string | undefined;
-  for (const [line, l] of lines(text)) {
+  const all = lines(text);
+  for (const [line, l] of all) {
     const at = { file: options.file, line };
     const words = l.split(/\s+/);
     const [directive, a, b] = words;
+    // Bridges (mosquitto's "connection NAME" and what follows) are bridge-config.ts's to read.
+    if (directive === 'connection') {
+      config.bridges = parseBridgeConfig([[line, l], ...all], options);
+      break;
+    }
     const rest = l.slice(directive.length).trim();
     const arity = (n: number) => {
       if (words.length - 1 < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);

@@ -3,6 +3,7 @@
  */
 import type { ConnackReturnCode, MqttError, PublishPacket, QoS } from '../codec/index.js';
 import type { AclRule } from './auth.js';
+import type { BridgeOptions } from './bridge-config.js';
 import type { BrokerError } from './errors.js';
 import type { CloseReason } from './session.js';
 
@@ -124,6 +125,11 @@ export interface BrokerOptions {
    * messages with TCP clients. `host` defaults to the TCP `host`; any path is accepted unless `path` is set.
    */
   ws?: WsOptions;
+  /**
+   * Connections to other brokers, mosquitto-style (config `connection NAME` and what follows;
+   * see bridge.ts). Started by `listen()`, stopped by `close()`; `broker.bridges` shows them.
+   */
+  bridges?: BridgeOptions[];
 }
 
 /** The WebSocket listener of `BrokerOptions.ws`. */
@@ -162,8 +168,8 @@ export interface BrokerStats {
 }
 
 /** `BrokerOptions` with every default filled in. */
-export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>> &
-  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws'>;
+export type ResolvedOptions = Required<Omit<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'bridges'>> &
+  Pick<BrokerOptions, 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'bridges'>;
 
 const MiB = 1024 * 1024;
 
@@ -197,5 +203,6 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     logger: o.logger,
     logPackets: o.logPackets ?? false,
     ws: o.ws,
+    bridges: o.bridges,
   };
 }

@@ -35,6 +35,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly #acl: Acl;
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
+  /** Clients that connected as bridges (protocol level | 0x80, mosquitto's try_private): see `#route`. */
+  readonly #bridges = new WeakSet<ClientInfo>();
   readonly #clock: () => number;
   #nextGeneratedId = 1;
 
@@ -179,6 +181,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       keepAlive: packet.keepAlive,
       remoteAddress: handle.link.remoteAddress,
     };
+    if ((packet.protocolLevel & 0x80) !== 0) this.#bridges.add(handle.info);
     this.#clients.set(clientId, handle);
     handle.run(handle.session.accept(state, sessionPresent));
     this.#log(`connected ${clientId}${sessionPresent ? ' (session resumed)' : ''}`);
@@ -244,6 +247,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
+      // A bridge never gets its own messages back: the broker behind it has them already.
+      if (from !== undefined && handle?.info === from && this.#bridges.has(from)) continue;
       if (!this.#acl.open && !this.#acl.canRead({ clientId, username: state.username }, topic)) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
       const message = { topic, payload, qos: Math.min(packet.qos, granted) as QoS, retain: false };

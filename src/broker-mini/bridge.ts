@@ -53,7 +53,7 @@ export interface BridgeStats {
 
 /** Events of a `Bridge`. */
 export type BridgeEvents = {
-  /** The remote accepted the bridge's CONNECT (every time). */
+  /** Connected to the remote: after every CONNACK, and the first time once the remote answered the SUBSCRIBE. */
   connect: () => void;
   /** The connection to the remote was lost or refused; the bridge will try again. */
   offline: () => void;

@@ -28,6 +28,7 @@
  * topic readwrite alice/#
  * pattern write clients/%c/#      # %c = ClientId, %u = user name; applies to every client
  * ```
+ * Bridges: `connection NAME` and every line after it are read by bridge-config.ts.
  * Differences from mosquitto: `topic` lines before any user section apply to every client (not
  * only anonymous ones); `deny` always wins. See `auth.ts` for the exact ACL semantics.
  * Relative paths are resolved against the config file's folder. Errors name the file and line.

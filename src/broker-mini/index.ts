@@ -30,9 +30,9 @@
  *
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
  * - persistence across restarts (all state is in memory);
- * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
+ * - clustering (bridges to other brokers are supported, mosquitto-style: `bridges`, bridge.ts);
  * - MQTT 5 and MQTT 3.1 (`MQIsdp`): CONNECTs for them are refused;
- * - `$SYS` topics and other broker statistics topics;
+ * - `$SYS` topics and other broker statistics topics (except a bridge's connection state);
  * - TLS termination (hand `handleConnection` a TLS socket if you need it), and hashed password files.
  */
 export { Broker, startBroker, type SessionInfo } from './broker.js';
@@ -52,4 +52,6 @@ export type {
 export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './session.js';
 export type { Link } from './handle.js';
+export { Bridge, ECHO_WINDOW_MS, type BridgeStats, type BridgeEvents } from './bridge.js';
+export type { BridgeOptions, BridgeTopic, BridgeDirection, BridgeTls } from './bridge-config.js';
 export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';

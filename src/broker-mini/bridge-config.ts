@@ -167,6 +167,8 @@ export function resolveBridge(o: BridgeOptions): ResolvedBridge {
   if (o.topics.length === 0) throw new RangeError(`bridge ${o.name} has no topic`);
   if (o.remotePassword !== undefined && o.remoteUsername === undefined) throw new RangeError(`bridge ${o.name}: remote_password needs remote_username [MQTT-3.1.2-22]`);
   const remoteClientId = o.remoteClientId ?? `${hostname()}.${o.name}`;
+  // [MQTT-3.1.3-7] only a clean session may go without a ClientId; a bridge always names itself.
+  if (remoteClientId === '') throw new RangeError(`bridge ${o.name}: remote_clientid must not be empty`);
   const notificationTopic = o.notificationTopic ?? `$SYS/broker/connection/${remoteClientId}/state`;
   if (!isValidTopicName(notificationTopic)) throw new RangeError(`bridge ${o.name}: invalid notification topic "${notificationTopic}"`);
   const rt = o.restartTimeout ?? [5, 30];

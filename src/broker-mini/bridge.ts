@@ -55,7 +55,7 @@ export interface BridgeStats {
 export type BridgeEvents = {
   /** Connected to the remote: after every CONNACK, and the first time once the remote answered the SUBSCRIBE. */
   connect: () => void;
-  /** The connection to the remote was lost or refused; the bridge will try again. */
+  /** The connection to the remote was lost, or an attempt failed; the bridge will try again. */
   offline: () => void;
 };
 
@@ -120,7 +120,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   #publishingLocally = false;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #running: Promise<void> | undefined;
+  #running = false;
 
   constructor(broker: BrokerCore, options: BridgeOptions) {
     super();
@@ -146,14 +146,19 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   /** Starts forwarding and connecting (the broker calls it). */
   start(): void {
     if (this.#running) return;
+    this.#running = true;
     this.#broker.on('publish', this.#onLocalPublish);
     this.#notifyLocally('0');
-    this.#running = this.#run();
+    this.#run().catch((e: unknown) => this.#log(`stopped: ${String(e)}`));
   }
 
-  /** Stops: tells the remote the bridge is down, disconnects, stops forwarding. Idempotent. */
+  /**
+   * Stops: tells the remote the bridge is down, disconnects (waiting up to 1 s for messages in
+   * flight), stops forwarding. Idempotent. A connection attempt still under way is dropped when
+   * it completes.
+   */
   async stop(): Promise<void> {
-    if (this.#stopped) return this.#running;
+    if (this.#stopped) return;
     this.#stopped = true;
     this.#broker.off('publish', this.#onLocalPublish);
     this.#wake?.();
@@ -162,7 +167,6 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       void client.publish(this.options.notificationTopic, '0', { qos: 1, retain: true }).catch(() => {});
     }
     await client?.end({ timeout: 1000 });
-    await this.#running;
   }
 
   /** Connects, and connects again whenever the client gives up (refused, or never reached). */
@@ -174,6 +178,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       try {
         await client.start();
       } catch (e) {
+        if (this.#stopped) break;
         if (e instanceof ConnackError && e.returnCode === 1 && this.#tryPrivate) {
           // mosquitto does the same: a remote that refuses the bridge flag gets a plain CONNECT.
           this.#log('remote refused try_private (CONNACK 1): connecting again without it');
@@ -181,6 +186,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
           continue;
         }
         this.#log(`cannot connect: ${(e as Error).message}`);
+        this.emit('offline');
         await this.#sleep(backoff.next()!);
         continue;
       }

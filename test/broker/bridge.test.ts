@@ -121,6 +121,22 @@ describe('messages for an absent remote', () => {
   });
 });
 
+describe('stopping', () => {
+  it('closes a broker whose bridge is still trying to reach its remote', async () => {
+    const port = await freePort();
+    const edge = await startBroker({ port: 0, bridges: [{ name: 'up', addresses: [`${HOST}:${port}`], restartTimeout: 60, topics: [{ pattern: '#' }] }] });
+    await new Promise<void>((resolve) => edge.bridges[0].once('offline', () => resolve()));
+    // The next attempt is a minute away: close() must not wait for it.
+    await edge.close();
+    expect(edge.bridges[0].connected).toBe(false);
+  });
+
+  it('refuses bridge options it cannot honour before anything starts', async () => {
+    await expect(startBroker({ port: 0, bridges: [{ name: 'up', addresses: [], topics: [{ pattern: '#' }] }] })).rejects.toThrow(RangeError);
+    await expect(startBroker({ port: 0, bridges: [{ name: 'up', addresses: ['h'], remoteClientId: '', topics: [{ pattern: '#' }] }] })).rejects.toThrow(/remote_clientid/);
+  });
+});
+
 describe('a client connected as a bridge (protocol level | 0x80)', () => {
   it('[MQTT-7.0.0-1] never gets its own messages back, while other clients do', () => {
     const h = new Harness();

@@ -1,16 +1,19 @@
 /**
  * Bridges against a real mosquitto: broker-mini bridged to mosquitto (both ways, QoS 0/1/2,
- * prefixes, notifications, MQTT 3.1), mosquitto stopped and restarted mid-stream, and mosquitto
- * as the bridge client of broker-mini.
+ * prefixes, notifications, MQTT 3.1, TLS with a client certificate), mosquitto stopped and
+ * restarted mid-stream, and mosquitto as the bridge client of broker-mini.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { connect, type MqttClient } from '../../src/client/index.js';
 import { parseConfig, startBroker, type Broker } from '../../src/broker-mini/index.js';
 import type { Bridge } from '../../src/broker-mini/bridge.js';
+import { makeCertificates } from '../helpers/certs.js';
 import {
   cleanupTempDirs,
   findBinary,
+  freePort,
+  makeTempDir,
   requirePeer,
   runProcess,
   spawnProcess,
@@ -234,6 +237,52 @@ describe.skipIf(!hasPeers)('mosquitto bridged to broker-mini', () => {
     } finally {
       await mosq.stop();
       await mini.close();
+    }
+  });
+});
+
+describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl'))('a bridge over TLS to mosquitto', () => {
+  let mosq: MosquittoHandle;
+  let dir: string;
+  let tlsPort: number;
+  beforeAll(async () => {
+    dir = makeTempDir('mqtt311-bridge-tls-');
+    makeCertificates(dir);
+    tlsPort = await freePort();
+    // The first listener stays plain (for mosquitto_sub); the TLS one wants a client certificate.
+    mosq = await startMosquitto([`listener ${tlsPort} 127.0.0.1`, `cafile ${dir}/ca.crt`, `certfile ${dir}/server.crt`, `keyfile ${dir}/server.key`, 'require_certificate true']);
+    await waitForPort(tlsPort);
+  });
+  afterAll(async () => {
+    await mosq?.stop();
+  });
+
+  /** A broker-mini whose bridge has the given TLS lines (paths relative to the certificates' folder). */
+  function edgeWith(tlsLines: string[]): Promise<Broker> {
+    const lines = ['connection secure', `address ${HOST}:${tlsPort}`, 'remote_clientid tls-edge', 'restart_timeout 1', ...tlsLines, 'topic tls/# out 1'];
+    return startBroker({ port: 0, ...parseConfig(lines.join('\n'), { file: join(dir, 'edge.conf') }) });
+  }
+
+  it('connects with bridge_cafile, bridge_certfile and bridge_keyfile', async () => {
+    const edge = await edgeWith(['bridge_cafile ca.crt', 'bridge_certfile client.crt', 'bridge_keyfile client.key']);
+    try {
+      await bridgeEvent(edge.bridges[0], 'connect');
+      const got = await mosquittoSub(mosq.port, 'tls/x', 1, 1);
+      await mosquittoPub(edge.address.port, 'tls/x', 'sealed', 1);
+      expect(await got.messages).toEqual(['tls/x 1 sealed']);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  it('does not connect to a server its CA file does not vouch for', async () => {
+    // client.crt is no CA: the server's chain cannot be verified.
+    const edge = await edgeWith(['bridge_cafile client.crt', 'bridge_certfile client.crt', 'bridge_keyfile client.key']);
+    try {
+      await bridgeEvent(edge.bridges[0], 'offline');
+      expect(edge.bridges[0].connected).toBe(false);
+    } finally {
+      await edge.close();
     }
   });
 });

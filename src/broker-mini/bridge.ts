@@ -116,6 +116,8 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   #pending: Outgoing[] = [];
   #queued = 0;
   #queuedBytes = 0;
+  /** Local topics whose retained message came in over this bridge (see `#sendRetained`). */
+  readonly #retainedFromRemote = new Set<string>();
   /** Set while this bridge publishes into the local broker: what it routes then came from here. */
   #publishingLocally = false;
   #stopped = false;
@@ -259,6 +261,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       if (!o.notificationsLocalOnly) void client.publish(o.notificationTopic, '1', { qos: 1, retain: true }).catch(() => {});
       this.#notifyLocally('1');
     }
+    this.#sendRetained();
     if (!first) return void this.emit('connect');
     const subscribe = this.#inTopics.map((t) => ({ topicFilter: t.remoteTopic, qos: t.qos }));
     // Like mosquitto's bridge_attempt_unsubscribe: a persistent remote session may still hold
@@ -311,6 +314,8 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     const t = this.#inTopics.find((x) => topicMatches(x.remoteTopic, topic));
     const local = t ? t.localPrefix + (topic.startsWith(t.remotePrefix) ? topic.slice(t.remotePrefix.length) : topic) : topic;
     this.stats.received++;
+    if (packet.retain && payload.length > 0) this.#retainedFromRemote.add(local);
+    else if (packet.retain) this.#retainedFromRemote.delete(local);
     this.#publishLocally(local, payload, packet.qos, packet.retain);
   }
 
@@ -319,16 +324,33 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   readonly #onLocalPublish = (topic: string, packet: PublishPacket, _from: ClientInfo | undefined): void => {
     // It came in over this bridge: never back out over it.
     if (this.#publishingLocally) return;
+    // A local publisher owns this retained topic now: it goes out on the next connection.
+    if (packet.retain) this.#retainedFromRemote.delete(topic);
+    this.#forward(topic, packet.payload, packet.qos, packet.retain);
+  };
+
+  /**
+   * The local retained messages, sent on every connection as mosquitto does (its bridge
+   * subscribes locally anew) — except those that came from the remote: ours may be older by now.
+   */
+  #sendRetained(): void {
+    for (const m of this.#broker.retained.values()) {
+      if (!this.#retainedFromRemote.has(m.topic)) this.#forward(m.topic, m.payload, m.qos, true);
+    }
+  }
+
+  /** Remaps a local message of an out/both topic and queues it for the remote, within the bounds. */
+  #forward(topic: string, payload: Uint8Array, messageQos: QoS, messageRetain: boolean): void {
     const t = this.#outTopics.find((x) => topicMatches(x.localTopic, topic));
     if (!t) return;
     const remote = t.remotePrefix + (topic.startsWith(t.localPrefix) ? topic.slice(t.localPrefix.length) : topic);
-    const qos = Math.min(packet.qos, t.qos) as QoS;
-    const retain = packet.retain && this.options.outgoingRetain;
+    const qos = Math.min(messageQos, t.qos) as QoS;
+    const retain = messageRetain && this.options.outgoingRetain;
     if (qos === 0 && !this.#connected) {
       this.stats.dropped++;
       return;
     }
-    const size = packet.payload.byteLength + Buffer.byteLength(remote);
+    const size = payload.byteLength + Buffer.byteLength(remote);
     const { maxQueuedMessages, maxQueuedBytes } = this.#broker.options;
     // An empty queue always takes one message, as a broker session does.
     if (this.#queued >= maxQueuedMessages || (this.#queued > 0 && this.#queuedBytes + size > maxQueuedBytes)) {
@@ -338,11 +360,10 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     this.#queued++;
     this.#queuedBytes += size;
     // A QoS 1/2 message may wait: it owns its bytes rather than pinning the socket chunk they sit in.
-    const payload = qos > 0 ? packet.payload.slice() : packet.payload;
-    const m: Outgoing = { topic: remote, payload, qos, retain, size };
+    const m: Outgoing = { topic: remote, payload: qos > 0 ? payload.slice() : payload, qos, retain, size };
     if (this.#client) this.#send(this.#client, m);
     else this.#pending.push(m);
-  };
+  }
 
   #send(client: MqttClient, m: Outgoing): void {
     const settled = (ok: boolean) => {

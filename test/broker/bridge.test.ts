@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type MqttClient } from '../../src/client/index.js';
-import { startBroker, type Broker } from '../../src/broker-mini/index.js';
+import { Broker, startBroker } from '../../src/broker-mini/index.js';
 import type { Bridge } from '../../src/broker-mini/bridge.js';
 import type { BridgeOptions } from '../../src/broker-mini/bridge-config.js';
 import { freePort } from '../helpers/peers.js';
@@ -91,6 +91,22 @@ describe('topic remapping', () => {
     await atEdge.client.publish('lab/temp', 'last', { qos: 1 });
     await atCloud.until('site/7/temp last');
     expect(atCloud.got.filter((l) => !l.startsWith('site/7/temp 22'))).toEqual(['site/7/temp 21', 'site/7/temp last']);
+  });
+});
+
+describe('retained messages', () => {
+  it('sends the local retained messages of out topics when it connects, keeping RETAIN', async () => {
+    const cloud = await broker();
+    const arrived = waitForEvent(cloud, 'publish', (topic) => topic === 'site/cfg/a');
+    const edge = new Broker({ port: 0, bridges: [bridgeTo(cloud, { topics: [{ pattern: 'cfg/#', qos: 1, localPrefix: '', remotePrefix: 'site/' }] })] });
+    opened.push(edge);
+    edge.publish('cfg/a', 'v1', { qos: 1, retain: true });
+    edge.publish('other/b', 'not bridged', { qos: 1, retain: true });
+    await edge.listen();
+    const [, packet] = await arrived;
+    expect(packet).toMatchObject({ qos: 1, retain: true });
+    expect(text(cloud.retained.get('site/cfg/a')!.payload)).toBe('v1');
+    expect([...cloud.retained.values()].map((m) => m.topic)).toEqual(['$SYS/broker/connection/edge-bridge/state', 'site/cfg/a']);
   });
 });
 

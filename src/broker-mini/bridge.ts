@@ -22,22 +22,18 @@
  * bridges still forward it, as in mosquitto). The remote must not send back what we sent:
  * with try_private it knows we are a bridge (mosquitto honours this); when it refuses
  * try_private (CONNACK 1, we retry without it) or try_private is off, an echo guard drops an
- * incoming message equal (topic and payload) to one sent out within the last `ECHO_WINDOW_MS`.
+ * incoming message equal (topic and payload) to one sent out lately (bridge-echo.ts).
  */
-import { createHash } from 'node:crypto';
 import { topicMatches, type PublishPacket, type QoS } from '../codec/index.js';
 import { ConnackError } from '../client/errors.js';
-import { Backoff, MqttClient, resolveOptions as resolveClientOptions } from '../client/core/index.js';
+import { Backoff, MqttClient, resolveOptions as resolveClientOptions, type ReconnectOptions } from '../client/core/index.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { resolveBridge, type BridgeOptions, type ResolvedBridge, type ResolvedBridgeTopic } from './bridge-config.js';
+import { EchoGuard } from './bridge-echo.js';
 import { bridgeProtocol, bridgeTransport } from './bridge-transport.js';
 import type { BrokerCore } from './core.js';
 import type { ClientInfo } from './options.js';
 
-/** How long a message sent out is remembered by the echo guard. */
-export const ECHO_WINDOW_MS = 30_000;
-/** At most this many remembered messages (the oldest are forgotten first). */
-const ECHO_MAX = 10_000;
 
 /** What a bridge has done since it started. */
 export interface BridgeStats {
@@ -49,6 +45,8 @@ export interface BridgeStats {
   dropped: number;
   /** Incoming messages dropped by the echo guard. */
   echoes: number;
+  /** Incoming messages dropped because they match no `in`/`both` topic. */
+  unexpected: number;
 }
 
 /** Events of a `Bridge`. */
@@ -67,45 +65,17 @@ interface Outgoing {
   size: number;
 }
 
-/** Remembers messages sent out, to recognise them if the remote sends them back (see module comment). */
-class EchoGuard {
-  readonly #sent = new Map<string, { count: number; at: number }>();
-
-  static key(topic: string, payload: Uint8Array): string {
-    return `${topic}\n${createHash('sha1').update(payload).digest('base64')}`;
-  }
-
-  sent(topic: string, payload: Uint8Array, now: number): void {
-    const key = EchoGuard.key(topic, payload);
-    const entry = this.#sent.get(key);
-    this.#sent.delete(key); // re-inserted last: the map stays in time order
-    this.#sent.set(key, { count: (entry?.count ?? 0) + 1, at: now });
-    if (this.#sent.size > ECHO_MAX) this.#sent.delete(this.#sent.keys().next().value!);
-  }
-
-  /** True when `topic`/`payload` was sent out recently: the remote's echo, dropped once. */
-  take(topic: string, payload: Uint8Array, now: number): boolean {
-    for (const [key, { at }] of this.#sent) {
-      if (now - at <= ECHO_WINDOW_MS) break;
-      this.#sent.delete(key);
-    }
-    const key = EchoGuard.key(topic, payload);
-    const entry = this.#sent.get(key);
-    if (!entry) return false;
-    if (--entry.count === 0) this.#sent.delete(key);
-    return true;
-  }
-}
-
 /** One bridge of a broker (see module comment). Started and stopped by the broker. */
 export class Bridge extends TypedEmitter<BridgeEvents> {
   /** The settled options. */
   readonly options: ResolvedBridge;
-  readonly stats: BridgeStats = { sent: 0, received: 0, dropped: 0, echoes: 0 };
+  readonly stats: BridgeStats = { sent: 0, received: 0, dropped: 0, echoes: 0, unexpected: 0 };
   readonly #broker: BrokerCore;
   readonly #log: (line: string) => void;
   readonly #outTopics: ResolvedBridgeTopic[];
   readonly #inTopics: ResolvedBridgeTopic[];
+  /** `restart_timeout` as the client's backoff: for its own reconnections and for new clients. */
+  readonly #reconnect: ReconnectOptions;
   #client: MqttClient | undefined;
   /** The client being started or running, for `stop`. */
   #current: MqttClient | undefined;
@@ -131,6 +101,8 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     this.#tryPrivate = this.options.tryPrivate;
     const logger = broker.options.logger;
     this.#log = (line) => logger?.(`bridge ${this.options.name}: ${line}`);
+    const { base, cap, constant } = this.options.restart;
+    this.#reconnect = { initialDelay: base, maxDelay: cap, factor: constant ? 1 : 2, jitter: constant ? 0 : 0.5 };
     this.#outTopics = this.options.topics.filter((t) => t.direction !== 'in');
     this.#inTopics = this.options.topics.filter((t) => t.direction !== 'out');
   }
@@ -173,8 +145,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
 
   /** Connects, and connects again whenever the client gives up (refused, or never reached). */
   async #run(): Promise<void> {
-    const { restart } = this.options;
-    const backoff = new Backoff({ initialDelay: restart.base, maxDelay: restart.cap, factor: restart.constant ? 1 : 2, jitter: restart.constant ? 0 : 0.5 });
+    const backoff = new Backoff(this.#reconnect);
     while (!this.#stopped) {
       const client = (this.#current = this.#createClient(backoff));
       try {
@@ -228,7 +199,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       ...(o.remotePassword !== undefined ? { password: o.remotePassword } : {}),
       // The remote publishes "0" for us if the connection dies (mosquitto's notification will).
       ...(notify ? { will: { topic: o.notificationTopic, payload: '0', qos: 1 as QoS, retain: true } } : {}),
-      reconnect: { initialDelay: o.restart.base, maxDelay: o.restart.cap, factor: o.restart.constant ? 1 : 2, jitter: o.restart.constant ? 0 : 0.5 },
+      reconnect: this.#reconnect,
       // Room for the bridge's own SUBSCRIBE/UNSUBSCRIBE and notifications beyond the message bound.
       maxQueued: this.#broker.options.maxQueuedMessages + 16,
       transport,
@@ -312,7 +283,13 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     }
     // mosquitto's bridge__remap_topic_in: the first in/both topic whose remote filter matches.
     const t = this.#inTopics.find((x) => topicMatches(x.remoteTopic, topic));
-    const local = t ? t.localPrefix + (topic.startsWith(t.remotePrefix) ? topic.slice(t.remotePrefix.length) : topic) : topic;
+    if (!t) {
+      // Not asked for (e.g. a subscription an old persistent session still holds): mosquitto would
+      // publish it unmapped; it stays out, so the remote writes only where the config lets it.
+      this.stats.unexpected++;
+      return;
+    }
+    const local = t.localPrefix + (topic.startsWith(t.remotePrefix) ? topic.slice(t.remotePrefix.length) : topic);
     this.stats.received++;
     if (packet.retain && payload.length > 0) this.#retainedFromRemote.add(local);
     else if (packet.retain) this.#retainedFromRemote.delete(local);

@@ -52,6 +52,7 @@ export type {
 export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './session.js';
 export type { Link } from './handle.js';
-export { Bridge, ECHO_WINDOW_MS, type BridgeStats, type BridgeEvents } from './bridge.js';
+export { Bridge, type BridgeStats, type BridgeEvents } from './bridge.js';
+export { ECHO_WINDOW_MS } from './bridge-echo.js';
 export type { BridgeOptions, BridgeTopic, BridgeDirection, BridgeTls } from './bridge-config.js';
 export { parseConfig, loadConfig, ConfigError, type BrokerConfig, type ConfigErrorCode } from './config.js';

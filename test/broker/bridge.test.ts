@@ -4,6 +4,9 @@
  * for an absent remote, and the core's rule that a bridge client never gets its own messages.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Decoder, encode, type Packet } from '../../src/codec/index.js';
+import { EchoGuard, ECHO_WINDOW_MS } from '../../src/broker-mini/bridge-echo.js';
 import { connect, type MqttClient } from '../../src/client/index.js';
 import { Broker, startBroker } from '../../src/broker-mini/index.js';
 import type { Bridge } from '../../src/broker-mini/bridge.js';
@@ -168,5 +171,69 @@ describe('a client connected as a bridge (protocol level | 0x80)', () => {
     expect(other.takeOne('publish').topic).toBe('t');
     other.send({ cmd: 'publish', topic: 't', payload: bytes('theirs'), qos: 0, retain: false, dup: false });
     expect(text(bridge.takeOne('publish').payload)).toBe('theirs');
+  });
+});
+
+describe('on the wire, against a scripted remote', () => {
+  /** A remote that refuses protocol level 0x84 (CONNACK 1), then accepts and acknowledges; `send` writes to the bridge. */
+  async function scriptedRemote(): Promise<{ server: Server; port: number; levels: number[]; send: (packets: Packet[]) => void }> {
+    const levels: number[] = [];
+    let last: Socket | undefined;
+    const server = createServer((socket) => {
+      last = socket;
+      const decoder = new Decoder();
+      let first = true;
+      socket.on('data', (chunk: Buffer) => {
+        if (first) {
+          first = false;
+          // 0x10, a one-byte remaining length, "\0\4MQTT", then the protocol level.
+          levels.push(chunk[8]);
+          if ((chunk[8] & 0x80) !== 0) return void socket.end(Buffer.from([0x20, 2, 0, 1]));
+        }
+        for (const p of decoder.feed(chunk)) {
+          if (p.cmd === 'connect') socket.write(encode({ cmd: 'connack', sessionPresent: false, returnCode: 0 }));
+          if (p.cmd === 'subscribe') {
+            socket.write(encode({ cmd: 'suback', packetId: p.packetId, returnCodes: p.subscriptions.map((x) => x.qos) }));
+          }
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+    const send = (packets: Packet[]) => packets.forEach((p) => last?.write(encode(p)));
+    return { server, port: (server.address() as { port: number }).port, levels, send };
+  }
+
+  it('[MQTT-7.0.0-1] tries protocol level 0x84 first, then 4 after CONNACK 1; takes only what it subscribed to', async () => {
+    const publish = (topic: string): Packet => ({ cmd: 'publish', topic, payload: new TextEncoder().encode(topic), qos: 0, retain: false, dup: false });
+    const remote = await scriptedRemote();
+    try {
+      const edge = await broker({ bridges: [{ name: 'up', addresses: [`${HOST}:${remote.port}`], notifications: false, topics: [{ pattern: 'in/#', direction: 'in', localPrefix: 'lab/', remotePrefix: 'site/' }] }] });
+      const bridge = edge.bridges[0];
+      const atEdge = await recorder(edge);
+      await bridgeUp(bridge);
+      remote.send([publish('not/asked'), publish('site/in/ok')]);
+      await atEdge.until('lab/in/ok site/in/ok');
+      expect(remote.levels).toEqual([0x84, 4]);
+      expect(atEdge.got).toEqual(['lab/in/ok site/in/ok']);
+      expect(bridge.stats).toMatchObject({ received: 1, unexpected: 1 });
+    } finally {
+      remote.server.close();
+    }
+  });
+});
+
+describe('the echo guard', () => {
+  it('drops one incoming copy per message sent, and forgets after its window', () => {
+    const guard = new EchoGuard();
+    const p = bytes('21.5');
+    guard.sent('t', p, 0);
+    guard.sent('t', p, 10);
+    expect(guard.take('t', p, 20)).toBe(true);
+    expect(guard.take('t', p, 20)).toBe(true);
+    expect(guard.take('t', p, 20)).toBe(false);
+    expect(guard.take('t', bytes('other'), 20)).toBe(false);
+    guard.sent('u', p, 100);
+    expect(guard.take('u', p, 100 + ECHO_WINDOW_MS + 1)).toBe(false);
   });
 });

@@ -26,6 +26,7 @@
  */
 import { topicMatches, type PublishPacket, type QoS } from '../codec/index.js';
 import { ConnackError } from '../client/errors.js';
+import type { TransportFactory } from '../client/transport.js';
 import { Backoff, MqttClient, resolveOptions as resolveClientOptions, type ReconnectOptions } from '../client/core/index.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { resolveBridge, type BridgeOptions, type ResolvedBridge, type ResolvedBridgeTopic } from './bridge-config.js';
@@ -76,6 +77,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   readonly #inTopics: ResolvedBridgeTopic[];
   /** `restart_timeout` as the client's backoff: for its own reconnections and for new clients. */
   readonly #reconnect: ReconnectOptions;
+  readonly #transport: TransportFactory;
   #client: MqttClient | undefined;
   /** The client being started or running, for `stop`. */
   #current: MqttClient | undefined;
@@ -103,6 +105,13 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     this.#log = (line) => logger?.(`bridge ${this.options.name}: ${line}`);
     const { base, cap, constant } = this.options.restart;
     this.#reconnect = { initialDelay: base, maxDelay: cap, factor: constant ? 1 : 2, jitter: constant ? 0 : 0.5 };
+    // One factory for every client the bridge makes: it remembers which address is next.
+    this.#transport = bridgeTransport({
+      addresses: this.options.addresses,
+      roundRobin: this.options.roundRobin,
+      tls: this.options.tls,
+      protocol: () => bridgeProtocol(this.options.protocolVersion, this.#tryPrivate),
+    });
     this.#outTopics = this.options.topics.filter((t) => t.direction !== 'in');
     this.#inTopics = this.options.topics.filter((t) => t.direction !== 'out');
   }
@@ -182,12 +191,6 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   #createClient(backoff: Backoff): MqttClient {
     const o = this.options;
     const notify = o.notifications;
-    const transport = bridgeTransport({
-      addresses: o.addresses,
-      roundRobin: o.roundRobin,
-      tls: o.tls,
-      protocol: () => bridgeProtocol(o.protocolVersion, this.#tryPrivate),
-    });
     const main = o.addresses[0];
     const config = resolveClientOptions({
       host: main.host,
@@ -202,9 +205,9 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       reconnect: this.#reconnect,
       // Room for the bridge's own SUBSCRIBE/UNSUBSCRIBE and notifications beyond the message bound.
       maxQueued: this.#broker.options.maxQueuedMessages + 16,
-      transport,
+      transport: this.#transport,
     });
-    const client = new MqttClient(transport, config);
+    const client = new MqttClient(this.#transport, config);
     // The client subscribes again by itself after a reconnection that did not resume the session.
     let first = true;
     client.on('connect', () => {

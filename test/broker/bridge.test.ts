@@ -140,6 +140,22 @@ describe('messages for an absent remote', () => {
   });
 });
 
+describe('several addresses', () => {
+  it('tries the next address when one cannot be reached', async () => {
+    const cloud = await broker();
+    const dead = await freePort();
+    const edge = await broker({ bridges: [bridgeTo(cloud, { addresses: [`${HOST}:${dead}`, `${HOST}:${cloud.address.port}`] })] });
+    const bridge = edge.bridges[0];
+    const failed = new Promise<void>((resolve) => bridge.once('offline', () => resolve()));
+    await failed;
+    await bridgeUp(bridge);
+    const atCloud = await recorder(cloud);
+    const atEdge = await recorder(edge);
+    await atEdge.client.publish('via/second', 'ok', { qos: 1 });
+    await atCloud.until('via/second ok');
+  });
+});
+
 describe('stopping', () => {
   it('closes a broker whose bridge is still trying to reach its remote', async () => {
     const port = await freePort();

@@ -23,6 +23,10 @@
  * with try_private it knows we are a bridge (mosquitto honours this); when it refuses
  * try_private (CONNACK 1, we retry without it) or try_private is off, an echo guard drops an
  * incoming message equal (topic and payload) to one sent out lately (bridge-echo.ts).
+ * Incoming messages that match no in/both topic are dropped (`stats.unexpected`).
+ *
+ * Retained messages: RETAIN is kept both ways; on every connection the local retained
+ * messages of out topics are sent, except those that came from the remote.
  */
 import { topicMatches, type PublishPacket, type QoS } from '../codec/index.js';
 import { ConnackError } from '../client/errors.js';
@@ -34,7 +38,6 @@ import { EchoGuard } from './bridge-echo.js';
 import { bridgeProtocol, bridgeTransport } from './bridge-transport.js';
 import type { BrokerCore } from './core.js';
 import type { ClientInfo } from './options.js';
-
 
 /** What a bridge has done since it started. */
 export interface BridgeStats {
@@ -205,6 +208,8 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       reconnect: this.#reconnect,
       // Room for the bridge's own SUBSCRIBE/UNSUBSCRIBE and notifications beyond the message bound.
       maxQueued: this.#broker.options.maxQueuedMessages + 16,
+      // What the remote may send us is bounded like what local clients may send.
+      maxPacketSize: this.#broker.options.maxPacketSize,
       transport: this.#transport,
     });
     const client = new MqttClient(this.#transport, config);

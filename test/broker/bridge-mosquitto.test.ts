@@ -4,6 +4,8 @@
  * restarted mid-stream, and mosquitto as the bridge client of broker-mini.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type MqttClient } from '../../src/client/index.js';
 import { parseConfig, startBroker, type Broker } from '../../src/broker-mini/index.js';
@@ -245,26 +247,37 @@ describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl
   let mosq: MosquittoHandle;
   let dir: string;
   let tlsPort: number;
+  /** Serves a certificate for other.example, not for 127.0.0.1. */
+  let otherPort: number;
   beforeAll(async () => {
     dir = makeTempDir('mqtt311-bridge-tls-');
     makeCertificates(dir);
+    // A second server certificate, for a name that is not 127.0.0.1 (for bridge_insecure).
+    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
+    writeFileSync(join(dir, 'other.ext'), 'subjectAltName=DNS:other.example\n');
+    ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'other.key', '-out', 'other.csr', '-subj', '/CN=other.example']);
+    ssl(['x509', '-req', '-in', 'other.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'other.crt', '-days', '2', '-extfile', 'other.ext']);
     tlsPort = await freePort();
-    // The first listener stays plain (for mosquitto_sub); the TLS one wants a client certificate.
-    mosq = await startMosquitto([`listener ${tlsPort} 127.0.0.1`, `cafile ${dir}/ca.crt`, `certfile ${dir}/server.crt`, `keyfile ${dir}/server.key`, 'require_certificate true']);
+    otherPort = await freePort();
+    // The first listener stays plain (for mosquitto_sub); the TLS ones want a client certificate.
+    const tls = (port: number, cert: string) => [`listener ${port} 127.0.0.1`, `cafile ${dir}/ca.crt`, `certfile ${dir}/${cert}.crt`, `keyfile ${dir}/${cert}.key`, 'require_certificate true'];
+    mosq = await startMosquitto([...tls(tlsPort, 'server'), ...tls(otherPort, 'other')]);
     await waitForPort(tlsPort);
+    await waitForPort(otherPort);
   });
   afterAll(async () => {
     await mosq?.stop();
   });
 
   /** A broker-mini whose bridge has the given TLS lines (paths relative to the certificates' folder). */
-  function edgeWith(tlsLines: string[]): Promise<Broker> {
-    const lines = ['connection secure', `address ${HOST}:${tlsPort}`, 'remote_clientid tls-edge', 'restart_timeout 1', ...tlsLines, 'topic tls/# out 1'];
+  const withClientCert = ['bridge_cafile ca.crt', 'bridge_certfile client.crt', 'bridge_keyfile client.key'];
+  function edgeWith(tlsLines: string[], port = tlsPort): Promise<Broker> {
+    const lines = ['connection secure', `address ${HOST}:${port}`, 'remote_clientid tls-edge', 'restart_timeout 1', ...tlsLines, 'topic tls/# out 1'];
     return startBroker({ port: 0, ...parseConfig(lines.join('\n'), { file: join(dir, 'edge.conf') }) });
   }
 
   it('connects with bridge_cafile, bridge_certfile and bridge_keyfile', async () => {
-    const edge = await edgeWith(['bridge_cafile ca.crt', 'bridge_certfile client.crt', 'bridge_keyfile client.key']);
+    const edge = await edgeWith(withClientCert);
     try {
       await bridgeEvent(edge.bridges[0], 'connect');
       const got = await mosquittoSub(mosq.port, 'tls/x', 1, 1);
@@ -281,6 +294,19 @@ describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl
     try {
       await bridgeEvent(edge.bridges[0], 'offline');
       expect(edge.bridges[0].connected).toBe(false);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  it.each([
+    [false, 'offline'],
+    [true, 'connect'],
+  ] as const)('bridge_insecure %s to a server whose certificate names another host: %s', async (insecure, event) => {
+    const edge = await edgeWith([...withClientCert, `bridge_insecure ${insecure}`], otherPort);
+    try {
+      await bridgeEvent(edge.bridges[0], event);
+      expect(edge.bridges[0].connected).toBe(insecure);
     } finally {
       await edge.close();
     }

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { MqttError, type QoS } from '../codec/index.js';
 import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
 import { checkPublishArguments } from './check-options.js';
+import { Bridge } from './bridge.js';
 import { attachStream, listenTcp } from './connection.js';
 import { BrokerCore } from './core/broker-core.js';
 import type { ProtocolVersion } from '../codec/index.js';
@@ -44,10 +45,13 @@ export class Broker extends BrokerCore {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   readonly #budget: MemoryBudget;
+  /** The bridges of `options.bridges`, in order; they connect once `listen()` has run. */
+  readonly bridges: readonly Bridge[];
 
   constructor(options: BrokerOptions = {}) {
     super(options);
     this.#budget = new MemoryBudget(this.options.memoryBudget, this.options.partialPacketTimeout);
+    this.bridges = (this.options.bridges ?? []).map((b) => new Bridge(this, b));
     // One coarse clock for every connection: connect timeouts and keep-alive need no per-packet timers.
     const every = Math.min(500, Math.max(25, Math.floor(this.options.connectTimeout / 4)));
     this.#timer = setInterval(() => this.tick(), every);
@@ -101,6 +105,7 @@ export class Broker extends BrokerCore {
       const acceptor = versions ? { handleConnection: (stream: Duplex) => this.handleConnection(stream, { protocolVersions: versions }) } : this;
       this.#ws = await startWsListener(acceptor, { host: this.options.host, maxFrameSize: this.options.maxPacketSize, ...ws });
     }
+    for (const bridge of this.bridges) bridge.start();
   }
 
   /** Where the WebSocket listener is, when `options.ws` asked for one. */
@@ -179,6 +184,7 @@ export class Broker extends BrokerCore {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
       this.#sys?.stop();
+      await Promise.all(this.bridges.map((b) => b.stop()));
       await this.#ws?.close();
       this.closeAll();
       for (const l of this.#listeners) await l.close();

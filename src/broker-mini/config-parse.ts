@@ -20,8 +20,14 @@ import type { ListenerAuth, ListenerOptions } from './listener-options.js';
 /** Handles one line inside a block; false: not the block's, the block ends and the line is read normally. */
 export type BlockHandler = (directive: string, args: string[], rest: string, at: Cursor) => boolean;
 
+/** What a block parser may use: the parse options, and `onFinish` to run once every line is read. */
+export interface BlockContext {
+  readonly options: ParseConfigOptions;
+  onFinish(finish: () => void): void;
+}
+
 /** Opens a block (e.g. `connection NAME`) and returns the handler for its lines. */
-export type BlockParser = (args: string[], config: BrokerConfig, at: Cursor) => BlockHandler;
+export type BlockParser = (args: string[], config: BrokerConfig, at: Cursor, ctx: BlockContext) => BlockHandler;
 
 /** Block-opening directives and their parsers. The bridge module registers `connection` here. */
 export const BLOCK_PARSERS = new Map<string, BlockParser>();
@@ -48,6 +54,8 @@ export interface ParseState {
   readonly auth: Map<ListenerDraft | 'broker', AuthDraft>;
   readonly tls: Map<ListenerDraft, TlsDraft>;
   block: BlockHandler | undefined;
+  /** Run by `finishConfig` before anything else (blocks complete themselves there). */
+  readonly finishers: Array<() => void>;
   readonly notes: string[];
   /** `password_file_plaintext true`: plain-text password lines are accepted (refused by default). */
   plaintextPasswords: boolean;
@@ -66,6 +74,7 @@ export function newParseState(options: ParseConfigOptions): ParseState {
     auth: new Map(),
     tls: new Map(),
     block: undefined,
+    finishers: [],
     notes: [],
     plaintextPasswords: false,
   };
@@ -268,7 +277,7 @@ export function readDirective(state: ParseState, directive: string, args: string
   }
   const block = BLOCK_PARSERS.get(directive);
   if (block) {
-    state.block = block(args, config, at);
+    state.block = block(args, config, at, { options: state.options, onFinish: (finish) => state.finishers.push(finish) });
     return;
   }
   if (directive.startsWith('auth_opt_')) unsupported(directive, 'broker-mini loads no auth plugins', at);
@@ -279,7 +288,7 @@ export function readDirective(state: ParseState, directive: string, args: string
     state.notes.push(`${at.file ?? 'config'}:${at.line}: ${directive} has no effect: ${note}`);
     return;
   }
-  if (BRIDGE_DIRECTIVES.has(directive)) unsupported(directive, 'bridges are not available in this build (see the Bridge section of the README)', at);
+  if (BRIDGE_DIRECTIVES.has(directive)) unsupported(directive, 'a bridge directive belongs after a "connection NAME" line (see the Bridge section of the README)', at);
   fail('UNKNOWN_DIRECTIVE', `unknown directive "${directive}"`, at);
 }
 
@@ -298,6 +307,7 @@ function finishAuth(d: AuthDraft | undefined, plaintextPasswords: boolean): List
 
 /** Turns the state into the config: listeners, authentication, and the startup notes. */
 export function finishConfig(state: ParseState): BrokerConfig {
+  for (const finish of state.finishers) finish();
   const config = state.config;
   const drafts = [...(state.defaultUsed ? [state.defaultListener] : []), ...state.listeners];
   const listeners: ListenerOptions[] = drafts.map((draft) => {

@@ -21,15 +21,17 @@
  * log_packets false
  * ws_port 8080                    # a WebSocket listener on the first listener's address
  * ```
+ * Bridges: `connection NAME` and every line after it are read by bridge-config.ts.
  * Differences from mosquitto: `topic` lines before any user section apply to every client (not
  * only anonymous ones); `deny` always wins. See `auth.ts` for the exact ACL semantics.
  * Relative paths are resolved against the config file's folder. Errors name the file and line.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { includeOrder } from './config-directives.js';
-import { finishConfig, newParseState, readDirective, type ParseState } from './config-parse.js';
+import { BRIDGE_DIRECTIVES, includeOrder } from './config-directives.js';
+import { BLOCK_PARSERS, finishConfig, newParseState, readDirective, type ParseState } from './config-parse.js';
 import { ConfigError, fail, lines, readDirRef, readRef, type ParseConfigOptions } from './config-syntax.js';
+import { isBridgeDirective, parseBridgeConfig } from './bridge-config.js';
 import type { BrokerOptions } from './options.js';
 
 export { ConfigError, parseAclFile, parsePasswordFile, type ConfigErrorCode, type ParseConfigOptions } from './config-syntax.js';
@@ -52,6 +54,25 @@ export interface BrokerConfig extends BrokerOptions {
   /** Lines to print on startup about settings read without effect: "file:line: …". */
   notes?: string[];
 }
+
+/**
+ * mosquitto's bridges: `connection NAME` opens one, and the bridge directives after it (up to the
+ * next general directive or `connection`) belong to it; bridge-config.ts reads them once the file
+ * is read, so a bridge is judged whole.
+ */
+BLOCK_PARSERS.set('connection', (args, config, at, ctx) => {
+  const entries: Array<[number, string]> = [[at.line, ['connection', ...args].join(' ')]];
+  const readFile = ctx.options.readFile;
+  ctx.onFinish(() => {
+    config.bridges = [...(config.bridges ?? []), ...parseBridgeConfig(entries, readFile ? { file: at.file, readFile } : { file: at.file })];
+  });
+  return (directive, _args, rest, lineAt) => {
+    // mosquitto's bridge directives stay in the block; bridge-config.ts refuses those it does not know.
+    if (directive === 'connection' || !(isBridgeDirective(directive) || BRIDGE_DIRECTIVES.has(directive))) return false;
+    entries.push([lineAt.line, rest === '' ? directive : `${directive} ${rest}`]);
+    return true;
+  };
+});
 
 /** Parses config file text into `BrokerConfig`. Throws `ConfigError` naming the file and line. */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): BrokerConfig {

@@ -30,7 +30,7 @@
  *
  * Deliberately left out — move to mosquitto or a clustered broker when you need them:
  * - persistence across restarts unless a `storage` is given;
- * - clustering, bridging to other brokers ([MQTT-7.0.0-1] does not apply: it never connects out);
+ * - clustering (bridges to other brokers are supported, mosquitto-style: `bridges`, bridge.ts);
  * - MQTT 5: its CONNECTs get CONNACK 1 (MQTT 3.1, `MQIsdp`, is served beside 3.1.1; `protocolVersions` restricts it).
  *
  * Listeners (`listeners`): any number of TCP, TLS, WebSocket and secure WebSocket listeners,
@@ -74,3 +74,6 @@ export type { BrokerStorage, LoadedState, LoadedSession, StoredSession, StoredSu
 export type { ListenerOptions, ListenerTlsOptions, ListenerAuth } from './listener-options.js';
 export type { RunningListener } from './listeners.js';
 export { SYS_VERSION, type Snapshot as SysSnapshot } from './sys.js';
+export { Bridge, type BridgeStats, type BridgeEvents } from './bridge.js';
+export { ECHO_WINDOW_MS } from './bridge-echo.js';
+export type { BridgeOptions, BridgeTopic, BridgeDirection, BridgeTls } from './bridge-config.js';

@@ -9,6 +9,7 @@ import { BrokerError } from './core/errors.js';
 import type { PasswordEntry } from './passwd.js';
 import type { CloseReason } from './core/session.js';
 import type { ListenerOptions } from './listener-options.js';
+import type { BridgeOptions } from './bridge-options.js';
 
 /** A connected client, as events and hooks see it. */
 export interface ClientInfo {
@@ -207,12 +208,17 @@ export interface BrokerOptions {
   persistentClientExpiration?: number;
   /** Log connects and disconnects (config `connection_messages`). Default true. */
   connectionMessages?: boolean;
-  /** Keep sessions and retained messages on disk (config `persistence`). Read here; storage is wired separately. */
+  /** Keep sessions and retained messages on disk (config `persistence`): the CLI opens a SQLite `storage` in `persistenceLocation`. */
   persistence?: boolean;
   /** Folder for the persistence file (config `persistence_location`). */
   persistenceLocation?: string;
   /** Seconds between saves (config `autosave_interval`). */
   autosaveInterval?: number;
+  /**
+   * Connections to other brokers, mosquitto-style (config `connection NAME` and what follows;
+   * see bridge.ts). Started by `listen()`, stopped by `close()`; `broker.bridges` shows them.
+   */
+  bridges?: BridgeOptions[];
 }
 
 /** The WebSocket listener of `BrokerOptions.ws`. */
@@ -310,7 +316,7 @@ export function emptyStats(): BrokerStats {
 }
 
 /** `BrokerOptions` with every default filled in. */
-type Unresolved = 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage' | 'listeners' | 'maxKeepalive' | 'clientIdPrefixes' | 'persistentClientExpiration' | 'persistenceLocation' | 'autosaveInterval';
+type Unresolved = 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage' | 'listeners' | 'maxKeepalive' | 'clientIdPrefixes' | 'persistentClientExpiration' | 'persistenceLocation' | 'autosaveInterval' | 'bridges';
 export type ResolvedOptions = Required<Omit<BrokerOptions, Unresolved>> & Pick<BrokerOptions, Unresolved>;
 
 const MiB = 1024 * 1024;
@@ -383,5 +389,6 @@ export function resolveOptions(o: BrokerOptions = {}): ResolvedOptions {
     persistence: o.persistence ?? false,
     persistenceLocation: o.persistenceLocation,
     autosaveInterval: o.autosaveInterval,
+    bridges: o.bridges,
   };
 }

@@ -53,7 +53,7 @@ const FS = files({ '/c/acl': 'topic read a/#\n', '/c/pw': 'u:p\n', '/c/pwh': 'u:
 describe('mosquitto.conf directives', () => {
   it.each(MAN_PAGE)('"%s" is honoured or refused by name, never unknown', (directive, value) => {
     // Certificates and keys come in pairs; the pair is completed so the single line is what is judged.
-    const pair = directive === 'certfile' ? '\nkeyfile /c/key' : directive === 'keyfile' ? '\ncertfile /c/cert' : ['cafile', 'capath'].includes(directive) ? '\ncertfile /c/cert\nkeyfile /c/key' : '';
+    const pair = directive === 'certfile' ? '\nkeyfile /c/key' : directive === 'keyfile' ? '\ncertfile /c/cert' : ['cafile', 'capath'].includes(directive) ? '\ncertfile /c/cert\nkeyfile /c/key' : directive === 'connection' ? '\naddress 127.0.0.1:1883\ntopic # out 0' : '';
     try {
       parseConfig(`${directive} ${value}${pair}`, { file: '/c/m.conf', ...FS });
     } catch (e) {
@@ -152,6 +152,7 @@ describe('mosquitto.conf directives', () => {
 
   it('hands the lines after a registered block directive (the bridge’s "connection") to its parser', () => {
     const seen: string[] = [];
+    const bridge = BLOCK_PARSERS.get('connection');
     BLOCK_PARSERS.set('connection', (args) => {
       seen.push(`open ${args.join(' ')}`);
       return (directive, args2) => {
@@ -166,7 +167,8 @@ describe('mosquitto.conf directives', () => {
       // After the block, "topic" is an ACL line again.
       expect(c.acl).toEqual([{ topic: 'x/#', access: 'read' }]);
     } finally {
-      BLOCK_PARSERS.delete('connection');
+      if (bridge) BLOCK_PARSERS.set('connection', bridge);
+      else BLOCK_PARSERS.delete('connection');
     }
   });
 });

@@ -4,8 +4,6 @@
  * --cafile, client certificates (--cert/--key with `require_certificate true`), and --insecure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cleanupTempDirs,
@@ -19,6 +17,7 @@ import {
   waitForPort,
   type MosquittoHandle,
 } from '../helpers/peers.js';
+import { makeCertificates } from '../helpers/certs.js';
 import { lines, messageLines, runCli, startSubscriber } from './helpers.js';
 
 const HOST = '127.0.0.1';
@@ -89,18 +88,6 @@ describe.skipIf(!hasPeers)('mqtt311 pub/sub against mosquitto refusing anonymous
     expect(sub.code).toBe(5);
   });
 });
-
-/** A throw-away CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it. */
-function makeCertificates(dir: string): void {
-  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', timeout: 20_000 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=mqtt311-test-ca']);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext']);
-  ssl(['req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=mqtt311-client']);
-  ssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2']);
-}
 
 describe.skipIf(!hasPeers)('mqtt311 pub/sub over TLS to mosquitto', () => {
   let mosq: MosquittoHandle;

@@ -61,14 +61,20 @@ export function admitConnect(packet: ConnectPacket, policy: ConnectionPolicy | u
  * the error to disconnect, or `drop` with the reason: acknowledged as its QoS requires (the
  * session does that) but not routed or retained [MQTT-3.3.5-2].
  */
-export function publishRefusal(packet: PublishPacket, policy: ConnectionPolicy | undefined, options: ResolvedOptions): { close: BrokerError } | { drop: string } | undefined {
+export function publishRefusal(
+  packet: PublishPacket,
+  policy: ConnectionPolicy | undefined,
+  options: ResolvedOptions,
+  fromBridge = false,
+): { close: BrokerError } | { drop: string } | undefined {
   const maxQos = policy?.maxQos;
   if (maxQos !== undefined && packet.qos > maxQos) {
     return { close: new BrokerError('QOS_NOT_AVAILABLE', `PUBLISH at QoS ${packet.qos} on a listener with max_qos ${maxQos}`) };
   }
   if (packet.retain && !options.retainAvailable) return { close: new BrokerError('RETAIN_NOT_AVAILABLE', 'PUBLISH with RETAIN=1 and retain_available false') };
-  // [MQTT-4.7.2-1] $SYS topics are the server's: clients may not publish to them (as in mosquitto).
-  if (packet.topic.startsWith('$SYS')) return { drop: "$SYS topics are the broker's" };
+  // [MQTT-4.7.2-1] $SYS topics are the server's: clients may not publish to them (as in mosquitto),
+  // except a bridge (protocol level bit 7), whose $SYS/broker/connection/... state is its own.
+  if (packet.topic.startsWith('$SYS') && !fromBridge) return { drop: "$SYS topics are the broker's" };
   const limit = options.messageSizeLimit;
   if (limit > 0 && packet.payload.byteLength > limit) return { drop: `${packet.payload.byteLength} B over message_size_limit ${limit}` };
   return undefined;

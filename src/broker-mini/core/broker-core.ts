@@ -43,6 +43,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly #offlineSince = new Map<string, number>();
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
+  /** Clients that connected as bridges (protocol level | 0x80, mosquitto's try_private): see `#route`. */
+  readonly #bridges = new WeakSet<ClientInfo>();
   readonly #clock: () => number;
   #nextGeneratedId = 1;
   #restored = false;
@@ -286,6 +288,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     if (policy?.auth?.acl) this.#listenerAcl.set(clientId, new Acl(policy.auth.acl));
     else this.#listenerAcl.delete(clientId);
     handle.info = this.#clientInfo(handle, clientId, packet);
+    if ((packet.protocolLevel & 0x80) !== 0) this.#bridges.add(handle.info);
     this.#clients.set(clientId, handle);
     this.stats.connectsAccepted++;
     if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
@@ -353,7 +356,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** The configured limits on a client's PUBLISH (admission.ts): true when it stops here. */
   #refusePublish(handle: ClientHandle, packet: PublishPacket): boolean {
-    const refusal = publishRefusal(packet, handle.link.policy, this.options);
+    const refusal = publishRefusal(packet, handle.link.policy, this.options, handle.info !== undefined && this.#bridges.has(handle.info));
     if (refusal === undefined) return false;
     if ('close' in refusal) this.#closeClient(handle, 'protocol-error', refusal.close);
     else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`);
@@ -384,6 +387,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const handle = this.#clients.get(clientId);
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
+      // A bridge never gets its own messages back: the broker behind it has them already.
+      if (from !== undefined && handle?.info === from && this.#bridges.has(from)) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
       // [MQTT-3.8.4-6] min(message QoS, granted QoS), unless upgrade_outgoing_qos asks otherwise.
       const message = { topic, payload, qos: (upgrade ? granted : Math.min(packet.qos, granted)) as QoS, retain: false };

@@ -13,6 +13,8 @@ Commands:
   pub      publish a message (flags like mosquitto_pub)
   sub      subscribe and print messages (flags like mosquitto_sub)
   decode   print an annotated dump of MQTT packet bytes (hex or a binary file)
+  proxy    sit between a client and a broker: print every packet, flag broken rules
+  check    run a conformance suite against a broker and print a report card
 
 Run "mqtt311 <command> --help" for the options of a command.
 `;
@@ -129,4 +131,35 @@ the spec rule and the byte offset where decoding stopped, and exit with status 1
 
  -f : read raw bytes from a file instead of hex.
  --help : print this help.
+`;
+
+/** `mqtt311 proxy --help`. */
+export const PROXY_HELP = `mqtt311 proxy: a transparent man-in-the-middle that prints and checks every MQTT packet.
+
+Usage: mqtt311 proxy --listen port --to host:port [-v | --json] [--html file]
+                     [--listen-ws] [--cert file --key file]
+                     [--tls] [--cafile file] [--insecure] [--ws path]
+                     [--drop type[,type]] [--delay ms] [--cut-after n]
+       mqtt311 proxy --help
+
+Bytes are forwarded unchanged. Each packet is printed, both ways, time-stamped (UTC) and
+annotated; "!! [rule]" lines flag what breaks the standard (a re-delivery without DUP, a QoS 2
+flow out of order, a packet id reused while in flight, a missed keep-alive, a malformed packet),
+"note" lines show what is allowed but worth seeing.
+
+ -l, --listen : port to accept clients on (0 picks a free one; printed on stderr).
+ -b, --bind   : address to listen on (default 127.0.0.1).
+ --to         : the server, host:port.
+ -v           : field-by-field dump of every packet.
+ --json       : one JSON object per line instead of text.
+ --html       : when stopped (Ctrl-C), write a sequence diagram of every connection to this file.
+ --listen-ws  : accept MQTT over WebSocket (subprotocol "mqtt") instead of TCP.
+ --cert, --key: accept TLS with this certificate and key (PEM).
+ --tls        : connect to the server with TLS; --cafile to verify it, --insecure not to.
+ --ws         : connect to the server over WebSocket at this path (e.g. /mqtt).
+ Faults (off by default, for learning and testing):
+ --drop       : never forward packets of these types (e.g. --drop puback).
+ --delay      : forward everything this many ms late.
+ --cut-after  : close both sides after this many packets on a connection.
+ --help       : print this help.
 `;

@@ -17,6 +17,7 @@ import { runDecode } from './decode.js';
 import { CliError, quote, toCliError } from './errors.js';
 import { MAIN_HELP } from './help.js';
 import { processIo, writeLine, type CliIo } from './io.js';
+import { runProxy } from './proxy.js';
 import { runPub } from './pub.js';
 import { runSub } from './sub.js';
 
@@ -29,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pub: runPub,
   sub: runSub,
   decode: runDecode,
+  proxy: runProxy,
 };
 
 /**

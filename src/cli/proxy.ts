@@ -112,7 +112,7 @@ export async function runProxy(argv: string[], io: CliIo): Promise<number> {
         if (record.kind !== 'event') packets++;
         violations += record.violations.filter((v) => v.severity === 'violation').length;
         if (htmlFile !== undefined && kept.length < MAX_HTML_RECORDS) kept.push({ record, connection, fault });
-        if (json) writeLine(io.stdout, recordJson(record, connection, format));
+        if (json) writeLine(io.stdout, recordJson(record, connection, format, fault));
         else writeLine(io.stdout, formatRecord(record, connection, format) + (fault ? `  [${fault}]` : ''));
       },
       onError(connection, error) {

@@ -31,17 +31,17 @@ export function formatViolation(v: Violation): string {
   return `${v.severity === 'violation' ? '!!' : 'note'} [${v.rule}] ${v.by}: ${v.message}`;
 }
 
-/** The text form of a record: `time #conn C→S summary (n B)`, then the dump and violations. */
+/** The text form of a record: `time #conn C→S size  summary`, then the dump and violations. */
 export function formatRecord(r: TraceRecord, connection: number, options: FormatOptions = {}): string {
-  const size = r.kind === 'event' ? '' : ` (${r.bytes.length} B)`;
-  const lines = [`${clock(r.time)} #${connection} ${ARROW[r.dir]} ${summary(r)}${size}`];
+  const size = r.kind === 'event' ? '' : `${r.bytes.length} B`;
+  const lines = [`${clock(r.time)} #${connection} ${ARROW[r.dir]} ${size.padStart(7)}  ${summary(r)}`];
   if (options.verbose && r.kind === 'packet') lines.push(indent(formatInspection(inspect(r.bytes))));
   for (const v of r.violations) lines.push(`    ${formatViolation(v)}`);
   return lines.join('\n');
 }
 
 /** The JSON form of a record (one line; bytes as hex; `fields` with `-v`). */
-export function recordJson(r: TraceRecord, connection: number, options: FormatOptions = {}): string {
+export function recordJson(r: TraceRecord, connection: number, options: FormatOptions = {}, fault?: string): string {
   const o: Record<string, unknown> = {
     time: new Date(r.time).toISOString(),
     connection,
@@ -53,6 +53,7 @@ export function recordJson(r: TraceRecord, connection: number, options: FormatOp
     hex: r.kind === 'packet' ? safeHex(r.bytes) : hex(r.bytes),
     violations: r.violations,
   };
+  if (fault) o.fault = fault;
   if (r.error) o.error = { code: r.error.code, rule: r.error.rule, message: r.error.message };
   if (options.verbose && r.kind === 'packet') o.fields = fieldsOf(r.bytes);
   return JSON.stringify(o);

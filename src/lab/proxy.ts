@@ -140,6 +140,7 @@ function pipeConnection(n: number, client: Duplex, options: ProxyOptions): () =>
   const server = connectTarget(options.target);
   let forwarded = 0;
   let closedBy: 'client' | 'server' | undefined;
+  let cut = false;
   let done = false;
   const report = (records: TraceRecord[], fault?: (r: TraceRecord) => string | undefined) => {
     for (const r of records) options.onRecord(r, n, fault?.(r));
@@ -152,7 +153,7 @@ function pipeConnection(n: number, client: Duplex, options: ProxyOptions): () =>
     if (done) return;
     done = true;
     clearInterval(timer);
-    report(tracker.close(Date.now(), closedBy));
+    report(tracker.close(Date.now(), cut ? undefined : closedBy));
   };
   const timer = setInterval(() => report(tracker.tick(Date.now())), options.tickMs ?? 250);
   timer.unref();
@@ -186,6 +187,7 @@ function pipeConnection(n: number, client: Duplex, options: ProxyOptions): () =>
         write(to, from, r.bytes);
         if (r.kind === 'packet' && ++forwarded === faults.cutAfter) {
           options.onRecord({ time: Date.now(), dir, kind: 'event', bytes: new Uint8Array(0), text: `cut after ${forwarded} packets`, violations: [] }, n, 'cut (--cut-after)');
+          cut = true;
           stop();
           return;
         }

@@ -54,9 +54,11 @@ interface Flow {
   stage: 'publish' | 'pubrec' | 'pubrel';
   topic: string;
   payload: Uint8Array;
+  /** Further messages sent under the same id while this one was in flight (already flagged). */
+  reused: number;
 }
 
-/** Keep-alive is judged with this much slack for scheduling and network delay. */
+/** The server's keep-alive deadline is judged with this much slack for its timers and the network. */
 const KEEPALIVE_SLACK_MS = 1_000;
 
 /** Per-direction decoding state: the codec's decoder and the bytes not yet returned as packets. */
@@ -135,7 +137,7 @@ export class ProtocolTracker {
     if (keepAlive === 0 || this.closed || this.connackCode !== 0 || this.disconnected) return [];
     const silent = now - this.sides.c2s.last;
     const out: TraceRecord[] = [];
-    if (this.keepAliveFlagged === 'none' && silent > keepAlive * 1000 + KEEPALIVE_SLACK_MS) {
+    if (this.keepAliveFlagged === 'none' && silent > keepAlive * 1000) {
       this.keepAliveFlagged = 'client';
       out.push(this.event('c2s', now, `client silent for ${silent} ms`, [
         violation('MQTT-3.1.2-23', 'client', `sent nothing for ${(silent / 1000).toFixed(1)} s with keep-alive ${keepAlive} s (a PINGREQ was due)`),
@@ -302,12 +304,12 @@ export class ProtocolTracker {
         const flow = this.flows.get(key);
         if (flow === undefined) {
           const v = dir === 'c2s' ? this.idInUse(dir, p.packetId) : [];
-          this.flows.set(key, { qos: p.qos, stage: 'publish', topic: p.topic, payload: Uint8Array.from(p.payload) });
+          this.flows.set(key, { qos: p.qos, stage: 'publish', topic: p.topic, payload: Uint8Array.from(p.payload), reused: 0 });
           return v;
         }
         const same = flow.topic === p.topic && flow.qos === p.qos && equalBytes(flow.payload, p.payload);
         if (!same) {
-          this.flows.set(key, { qos: p.qos, stage: 'publish', topic: p.topic, payload: Uint8Array.from(p.payload) });
+          this.flows.set(key, { qos: p.qos, stage: 'publish', topic: p.topic, payload: Uint8Array.from(p.payload), reused: flow.reused + 1 });
           return [violation(dir === 'c2s' ? 'MQTT-2.3.1-2' : 'MQTT-2.3.1-4', by, `packet id ${p.packetId} reused for a new message while the previous one is unacknowledged`)];
         }
         if (flow.stage === 'pubrel') return [violation('MQTT-4.3.3-1', by, `PUBLISH id=${p.packetId} re-sent after its PUBREL`)];
@@ -319,7 +321,9 @@ export class ProtocolTracker {
         const flow = this.flows.get(key);
         if (flow === undefined) return this.unknownAck(dir, p.cmd, p.packetId);
         if (flow.qos !== 1) return [violation('MQTT-3.3.4-1', by, `PUBACK for the QoS 2 PUBLISH id=${p.packetId} (PUBREC was due)`)];
-        this.flows.delete(key);
+        // A receiver acknowledges each message of a reused id; only the last ack ends the flow.
+        if (flow.reused > 0) flow.reused--;
+        else this.flows.delete(key);
         return [];
       }
       case 'pubrec': {

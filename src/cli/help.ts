@@ -163,3 +163,26 @@ flow out of order, a packet id reused while in flight, a missed keep-alive, a ma
  --cut-after  : close both sides after this many packets on a connection.
  --help       : print this help.
 `;
+
+/** `mqtt311 check --help`. */
+export const CHECK_HELP = `mqtt311 check: run a conformance suite against an MQTT 3.1.1 broker and print a report card.
+
+Usage: mqtt311 check host:port [-u user [-P password]] [--tls [--cafile file] [--insecure]] [--ws path]
+                     [--timeout seconds] [--only rule]... [--json | --markdown [--title text]]
+       mqtt311 check --help
+
+One row per broker-side normative statement: the rule id, the statement in short, and PASS,
+FAIL (with the bytes that show it) or NOT TESTABLE (and why). The suite publishes under
+mqtt311-check/# and removes the retained messages and sessions it creates.
+
+ -u, -P     : user name and password for every connection.
+ --tls      : connect with TLS; --cafile to verify the broker, --insecure not to.
+ --ws       : connect over WebSocket at this path (e.g. /mqtt).
+ --timeout  : longest wait for any one answer, in seconds (default 3).
+ --only     : run only this rule (e.g. --only MQTT-3.3.5-1); repeat for more.
+ --json     : the report as JSON.
+ --markdown : the report as a Markdown table (--title sets its heading).
+ --help     : print this help.
+
+Exit status: 0 when every testable rule passes, 1 otherwise.
+`;

@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { runBroker } from './broker.js';
+import { runCheck } from './check.js';
 import { runDecode } from './decode.js';
 import { CliError, quote, toCliError } from './errors.js';
 import { MAIN_HELP } from './help.js';
@@ -31,6 +32,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   sub: runSub,
   decode: runDecode,
   proxy: runProxy,
+  check: runCheck,
 };
 
 /**

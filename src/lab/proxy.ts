@@ -110,8 +110,8 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   };
 }
 
-/** Opens the connection to the target as a byte stream. */
-function connectTarget(target: TargetOptions): Duplex {
+/** Opens a connection to the target as a byte stream (TCP, TLS or WebSocket). */
+export function connectTarget(target: TargetOptions): Duplex {
   if (target.wsPath !== undefined) {
     const scheme = target.tls ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${target.host}:${target.port}${target.wsPath}`, 'mqtt', tlsOptions(target));

@@ -122,6 +122,7 @@ export const DECODE_HELP = `mqtt311 decode: print an annotated dump of MQTT 3.1.
 
 Usage: mqtt311 decode [hex...]       bytes as hex, e.g. "30 07 00 03 61 2f 62 68 69"
        mqtt311 decode -f file        bytes from a binary file ("-" for stdin)
+       mqtt311 decode --pcap file [--port 1883] [-v | --json] [--html out.html]
        ... | mqtt311 decode          hex from stdin
        mqtt311 decode --help
 
@@ -130,6 +131,11 @@ row are decoded one after the other. Bytes that are not valid MQTT 3.1.1 print t
 the spec rule and the byte offset where decoding stopped, and exit with status 1.
 
  -f : read raw bytes from a file instead of hex.
+ --pcap : read a libpcap capture (tcpdump, dumpcap -F pcap): reassemble the TCP connections to
+          --port (default 1883) and print every packet as mqtt311 proxy does, violations included.
+ -v     : with --pcap, field-by-field dump of every packet.
+ --json : with --pcap, one JSON object per packet.
+ --html : with --pcap, also write a sequence diagram of every connection to this file.
  --help : print this help.
 `;
 

@@ -16,6 +16,11 @@ export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
 }
 
+/** A row that does not apply to this broker or run (e.g. no WebSocket endpoint given). */
+export class NotTestable extends Error {
+  override readonly name = 'NotTestable';
+}
+
 /** What `next` saw: a packet (with its bytes), the connection closing, or nothing in time. */
 export type Seen = { kind: 'packet'; packet: Packet; bytes: Uint8Array } | { kind: 'closed' } | { kind: 'timeout' } | { kind: 'malformed'; text: string };
 
@@ -141,10 +146,27 @@ export class Probe {
     throw new CheckFailure(`${what}: expected nothing, got: ${evidence(seen)}`);
   }
 
-  /** Sends DISCONNECT and closes. */
+  /**
+   * Sends DISCONNECT, half-closes, and waits (bounded) for the server to close too, so the
+   * server has handled the DISCONNECT before the next step of a check.
+   */
   async disconnect(): Promise<void> {
+    if (this.#closed) return;
     this.send({ cmd: 'disconnect' });
-    await this.close();
+    this.stream.end();
+    const seen = await this.expectCloseQuietly();
+    if (!seen) await this.close();
+  }
+
+  /** Waits up to the timeout for the close, skipping packets; true if it came. */
+  private async expectCloseQuietly(): Promise<boolean> {
+    const deadline = Date.now() + this.timeoutMs;
+    while (Date.now() < deadline) {
+      const seen = await this.next(Math.max(1, deadline - Date.now()));
+      if (seen.kind === 'closed') return true;
+      if (seen.kind === 'timeout') return false;
+    }
+    return false;
   }
 
   /** Closes the connection abruptly (no DISCONNECT). */

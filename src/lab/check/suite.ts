@@ -10,7 +10,7 @@ import { CONNECT_CHECKS } from './checks-connect.js';
 import { MALFORMED_CHECKS } from './checks-malformed.js';
 import { PUBLISH_CHECKS } from './checks-publish.js';
 import { SUBSCRIBE_CHECKS } from './checks-subscribe.js';
-import { CheckFailure } from './probe.js';
+import { CheckFailure, NotTestable } from './probe.js';
 import type { Check, CheckResult } from './types.js';
 
 /** What every run says before it starts. */
@@ -87,9 +87,6 @@ const OTHER_CHECKS: Check[] = [
   },
 ];
 
-/** A row that turns out not to apply to this run (e.g. no WebSocket endpoint given). */
-class NotTestable extends Error {}
-
 /** Every row of the report card, in spec order. */
 export const CHECKS: readonly Check[] = [...CONNECT_CHECKS, ...PUBLISH_CHECKS, ...SUBSCRIBE_CHECKS, ...MALFORMED_CHECKS, ...OTHER_CHECKS].sort((a, b) => compareRules(a.rule, b.rule));
 
@@ -100,8 +97,22 @@ function compareRules(a: string, b: string): number {
   return 0;
 }
 
-/** Runs the suite; `onResult` hears each row as it completes. */
-export async function runChecks(options: CheckOptions, onResult?: (r: CheckResult) => void, only?: (rule: string) => boolean): Promise<CheckResult[]> {
+/** What a run left behind before its clean-up: the topics it retained on, the ClientIds of its persistent sessions. */
+export interface CheckTraces {
+  retained: string[];
+  sessions: string[];
+}
+
+/**
+ * Runs the suite; `onResult` hears each row as it completes, `traces` (if given) is filled with
+ * what the run created, for whoever wants to verify the clean-up.
+ */
+export async function runChecks(
+  options: CheckOptions,
+  onResult?: (r: CheckResult) => void,
+  only?: (rule: string) => boolean,
+  traces?: CheckTraces,
+): Promise<CheckResult[]> {
   const ctx = new CheckContext(options);
   const results: CheckResult[] = [];
   // A check has many bounded waits; this bounds the whole of it too.
@@ -115,6 +126,8 @@ export async function runChecks(options: CheckOptions, onResult?: (r: CheckResul
       onResult?.(result);
     }
   } finally {
+    traces?.retained.push(...ctx.retained);
+    traces?.sessions.push(...ctx.sessions);
     await ctx.cleanup().catch(() => {});
   }
   return results;

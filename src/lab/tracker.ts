@@ -173,7 +173,9 @@ export class ProtocolTracker {
     const bytes = side.pending;
     side.pending = new Uint8Array(0);
     const rule = error.rule ?? error.code;
-    return { time: now, dir, kind: 'malformed', bytes, error, violations: [violation(rule, sender(dir), `malformed packet: ${error.code}: ${error.message}`)] };
+    // The codec's message ends with the rule; it is printed once, in front.
+    const message = error.message.replace(` [${rule}]`, '');
+    return { time: now, dir, kind: 'malformed', bytes, error, violations: [violation(rule, sender(dir), `malformed packet: ${error.code}: ${message}`)] };
   }
 
   private onPacket(dir: Direction, packet: Packet, bytes: Uint8Array, now: number): TraceRecord {

@@ -7,7 +7,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import type { Packet } from '../../src/codec/index.js';
 import { closeAllRawClients, RawClient } from '../helpers/raw-client.js';
-import { requirePeer, runPython, startMosquitto, stopAllProcesses, cleanupTempDirs } from '../helpers/peers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, requirePeer, runPython, startMosquitto, stopAllProcesses, cleanupTempDirs } from '../helpers/peers.js';
 import { startProxyCli, startScriptedServer, type ProxyRun, type ScriptedServer } from './helpers.js';
 
 const runs: ProxyRun[] = [];
@@ -165,6 +167,25 @@ describe('proxy faults and formats', () => {
     const out = await proxy.stdout.waitFor(/connection closed/)
     expect(out).toMatch(/cut after 3 packets/);
     expect(out.match(/C→S +\d+ B +PINGREQ/g)).toHaveLength(1);
+  });
+
+  it('--delay holds every chunk back; --html writes the session as a page when the proxy stops', async () => {
+    const broker = await startBroker({ port: 0 });
+    brokers.push(broker);
+    const html = join(makeTempDir('mqtt311-lab-html-'), 'session.html');
+    const proxy = await proxyTo(broker.address.port, '--delay', '150', '--html', html);
+    const client = await RawClient.connect(proxy.port);
+    const start = Date.now();
+    await client.handshake({ clientId: 'slow' });
+    // CONNECT and CONNACK were each held back 150 ms (a lower bound, not a measurement).
+    expect(Date.now() - start).toBeGreaterThanOrEqual(290);
+    await client.close();
+    await proxy.stdout.waitFor(/connection closed/);
+    expect(await proxy.stop()).toBe(0);
+    runs.splice(runs.indexOf(proxy), 1);
+    const page = readFileSync(html, 'utf8');
+    expect(page.match(/class="arrow"/g)).toHaveLength(2);
+    expect(page).toContain('data-type="connack"');
   });
 
   it('passwords never reach the output, not even as hex', async () => {

@@ -72,6 +72,29 @@ describe('mqtt311 check against broker-mini', () => {
   });
 });
 
+describe('mqtt311 check options', () => {
+  it('connects with -u/-P, runs only the rules of --only, and prints one text row each', { timeout: 30_000 }, async () => {
+    const broker = await startBroker({ port: 0, allowAnonymous: false, users: { alice: 'secret' } });
+    try {
+      const where = `127.0.0.1:${broker.address.port}`;
+      const ok = await checkCli([where, '-u', 'alice', '-P', 'secret', '--only', 'MQTT-3.1.4-4', '--only', '3.12.4-1']);
+      expect(ok.stdout.trim().split('\n')).toEqual([
+        'PASS         [MQTT-3.1.4-4] A valid CONNECT is accepted with CONNACK return code 0.',
+        '             seen: CONNACK 0',
+        'PASS         [MQTT-3.12.4-1] The server answers each PINGREQ with a PINGRESP.',
+        '             seen: two PINGREQ, two PINGRESP',
+        '2 PASS, 0 FAIL, 0 NOT TESTABLE',
+      ]);
+      expect(ok.code).toBe(0);
+      const refused = await checkCli([where, '--only', 'MQTT-3.1.4-4', '--markdown']);
+      expect(refused.stdout).toContain('| [MQTT-3.1.4-4] | A valid CONNECT is accepted with CONNACK return code 0. | **FAIL** | CONNECT refused with return code 5 |');
+      expect(refused.code).toBe(1);
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
 describe.skipIf(!requirePeer('mosquitto'))('mqtt311 check against mosquitto 2.0.11', () => {
   it('[MQTT-3.3.5-1] [MQTT-2.2.2-2] [MQTT-3.1.2-24] reports exactly the known differences, with evidence, and exits 1', { timeout: 180_000 }, async () => {
     const target = await startCheckTarget('mosquitto');

@@ -170,7 +170,8 @@ describe.skipIf(!canCapture)('decode --pcap on a dumpcap capture of traffic to m
       const [out, err] = [new PassThrough(), new PassThrough()];
       let json = '';
       out.on('data', (d: Buffer) => (json += d.toString()));
-      const code = await runDecode(['--pcap', file, '--port', String(mosq.port), '--json'], { stdin: new PassThrough(), stdout: out, stderr: err, interrupt: new AbortController().signal });
+      const html = join(makeTempDir('mqtt311-pcap-html-'), 'capture.html');
+      const code = await runDecode(['--pcap', file, '--port', String(mosq.port), '--json', '--html', html], { stdin: new PassThrough(), stdout: out, stderr: err, interrupt: new AbortController().signal });
       await new Promise((resolve) => setImmediate(resolve)); // let the streams deliver
       expect(code).toBe(0);
       const ours = json
@@ -187,6 +188,10 @@ describe.skipIf(!canCapture)('decode --pcap on a dumpcap capture of traffic to m
       expect(mine).toHaveLength(16);
       expect(mine).toEqual(theirs);
       expect(readFileSync(file).readUInt32LE(0)).toBe(0xa1b2c3d4);
+      // decode --html draws the same packets: one arrow each, two connections.
+      const page = readFileSync(html, 'utf8');
+      expect(page.match(/class="arrow"/g)).toHaveLength(16);
+      expect(page.match(/<svg class="sequence"/g)).toHaveLength(2);
     } finally {
       await mosq.stop();
     }

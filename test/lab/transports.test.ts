@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../../src/broker-mini/index.js';
 import { startWsListener } from '../../src/broker-mini/ws-listener.js';
 import { connect } from '../../src/client/index.js';
+import { runChecks } from '../../src/lab/check/suite.js';
 import { closeAllRawClients, RawClient } from '../helpers/raw-client.js';
 import { cleanupTempDirs, makeTempDir, requirePeer } from '../helpers/peers.js';
 import { makeCertificate } from '../ws/helpers.js';
@@ -39,6 +40,11 @@ describe.skipIf(!requirePeer('openssl', 'apt-get install -y openssl'))('proxy tr
       expect(await got).toBe('over wss and tls');
       await client.end();
       const out = await proxy.stdout.waitFor(/connection closed/);
+      // mqtt311 check reaches the same broker over TLS, and the proxy over secure WebSocket.
+      const checks = await runChecks({ target: { host: '127.0.0.1', port: tlsPort, tls: { ca: cert } } }, undefined, (r) => r.startsWith('MQTT-7.1.1-1'));
+      expect(checks).toMatchObject([{ status: 'PASS', detail: 'connected over TLS' }]);
+      const viaWs = await runChecks({ target: { host: '127.0.0.1', port: proxy.port, tls: { ca: cert }, wsPath: '/' } }, undefined, (r) => ['MQTT-6.0.0-4', 'MQTT-3.12.4-1'].includes(r));
+      expect(viaWs.map((r) => r.status)).toEqual(['PASS', 'PASS']);
       expect(out).toMatch(/C→S +\d+ B +CONNECT clientId="wss-through"/);
       expect(out).toMatch(/S→C +\d+ B +PUBLISH q1 id=\d+ "t" \(16 B\)/);
       expect(out).not.toMatch(/!!/);

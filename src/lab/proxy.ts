@@ -14,7 +14,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type Connection
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import type { PacketCmd } from '../codec/index.js';
-import { ProtocolTracker, type Direction, type TraceRecord } from './tracker.js';
+import { ProtocolTracker, type Direction, type SessionFlows, type TraceRecord } from './tracker.js';
 
 /** Where the proxy listens. */
 export interface ListenOptions {
@@ -73,9 +73,10 @@ export interface Proxy {
 export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const host = options.listen.host ?? '127.0.0.1';
   const open = new Set<() => void>();
+  const sessions: SessionFlows = new Map();
   let count = 0;
   const accept = (client: Duplex) => {
-    const stop = pipeConnection(++count, client, options);
+    const stop = pipeConnection(++count, client, options, sessions);
     open.add(stop);
     client.once('close', () => open.delete(stop));
   };
@@ -132,8 +133,8 @@ function tlsOptions(target: TargetOptions): ConnectionOptions {
  * Joins one accepted client to a fresh connection to the target and tracks both directions.
  * Returns a function that closes both.
  */
-function pipeConnection(n: number, client: Duplex, options: ProxyOptions): () => void {
-  const tracker = new ProtocolTracker();
+function pipeConnection(n: number, client: Duplex, options: ProxyOptions, sessions: SessionFlows): () => void {
+  const tracker = new ProtocolTracker(sessions);
   const faults = options.faults ?? {};
   const drop = new Set(faults.drop ?? []);
   const packetWise = drop.size > 0 || faults.cutAfter !== undefined;

@@ -48,7 +48,7 @@ export const sender = (dir: Direction): 'client' | 'server' => (dir === 'c2s' ? 
 const other = (dir: Direction): Direction => (dir === 'c2s' ? 's2c' : 'c2s');
 
 /** A QoS 1/2 PUBLISH flow, keyed by its sender's direction and packet id. */
-interface Flow {
+export interface Flow {
   qos: 1 | 2;
   /** `publish`: sent, not acknowledged; `pubrec`: PUBREC seen; `pubrel`: PUBREL seen. */
   stage: 'publish' | 'pubrec' | 'pubrel';
@@ -70,10 +70,20 @@ class Side {
   last = 0;
 }
 
+/**
+ * The flows still unfinished when a CleanSession 0 connection closed, by ClientId. Shared by the
+ * trackers of one proxy (or capture), so a later connection of the same session is judged with
+ * them: a re-delivery then needs DUP [MQTT-3.3.1-1], and acknowledgements of them are expected.
+ */
+export type SessionFlows = Map<string, Map<string, Flow>>;
+
 /** Follows one connection; feed it both directions' bytes in the order they were seen. */
 export class ProtocolTracker {
   private readonly sides: Record<Direction, Side> = { c2s: new Side(), s2c: new Side() };
-  private readonly flows = new Map<string, Flow>();
+  private flows = new Map<string, Flow>();
+
+  /** @param sessions flows of earlier connections, shared between trackers (see {@link SessionFlows}). */
+  constructor(private readonly sessions?: SessionFlows) {}
   /** SUBSCRIBE / UNSUBSCRIBE ids awaiting their ack: id → filters (with QoS for SUBSCRIBE). */
   private readonly subscribes = new Map<number, { topicFilter: string; qos: QoS }[]>();
   private readonly unsubscribes = new Map<number, string[]>();
@@ -156,6 +166,8 @@ export class ProtocolTracker {
   close(now: number, by?: 'client' | 'server'): TraceRecord[] {
     if (this.closed) return [];
     this.closed = true;
+    const c = this.connect;
+    if (c && !c.cleanSession && c.clientId !== '' && this.connackCode === 0) this.sessions?.set(c.clientId, this.flows);
     const violations: Violation[] = [];
     if (this.pings > 0 && by === 'server') violations.push(note('MQTT-3.12.4-1', 'server', `closed with ${this.pings} PINGREQ unanswered`));
     const text = `connection closed${by ? ` by the ${by}` : ''}`;
@@ -198,7 +210,14 @@ export class ProtocolTracker {
     switch (p.cmd) {
       case 'connect':
         if (!first) v.push(violation('MQTT-3.1.0-2', 'client', 'a second CONNECT on the same connection'));
-        else this.connect = p;
+        else {
+          this.connect = p;
+          // [MQTT-3.1.2-4] a CleanSession 0 connection resumes the session's unfinished flows;
+          // [MQTT-3.1.2-6] CleanSession 1 discards them.
+          const stored = this.sessions?.get(p.clientId);
+          if (stored && !p.cleanSession) this.flows = new Map(stored);
+          if (p.cleanSession) this.sessions?.delete(p.clientId);
+        }
         if (p.clientId === '' && !p.cleanSession) v.push(violation('MQTT-3.1.3-7', 'client', 'empty ClientId with CleanSession 0'));
         break;
       case 'subscribe':

@@ -116,6 +116,27 @@ describe('proxy flags the rules a scripted peer breaks', () => {
     expect(seen).toEqual(['connack', 'suback', 'suback', 'publish', 'publish', 'pubrec']);
   });
 
+  it('[MQTT-3.3.1-1] a broker re-delivering without DUP on the next connection of a session', async () => {
+    const server = await startScriptedServer();
+    servers.push(server);
+    const proxy = await proxyTo(server.port);
+    const delivery: Packet = { cmd: 'publish', topic: 'x', payload: Buffer.from('a'), qos: 1, retain: false, dup: false, packetId: 3 };
+    for (const round of [1, 2]) {
+      const client = await RawClient.connect(proxy.port);
+      client.send({ cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId: 'kept', cleanSession: false, keepAlive: 0 });
+      const peer = await server.accept();
+      await peer.next();
+      peer.send({ cmd: 'connack', sessionPresent: round === 2, returnCode: 0 }, delivery);
+      expect((await client.next()).cmd).toBe('connack');
+      expect((await client.next()).cmd).toBe('publish');
+      // The client goes away without acknowledging; the proxy sees the close.
+      await client.close();
+      await proxy.stdout.waitFor(new RegExp(`#${round} \\S+ +connection closed`));
+    }
+    expect(flagged(proxy.stdout.text)).toEqual(['MQTT-3.3.1-1 server']);
+    expect(proxy.stdout.text).toMatch(/#2 S→C +8 B +PUBLISH q1 id=3 "x" \(1 B\)\n +!! \[MQTT-3\.3\.1-1\]/);
+  });
+
   it('[MQTT-2.3.1-2] [MQTT-3.1.4-5] [MQTT-3.1.2-23] a broken client, against broker-mini which closes in time ([MQTT-3.1.2-24])', async () => {
     const broker = await startBroker({ port: 0 });
     brokers.push(broker);

@@ -127,6 +127,22 @@ describe('protocol tracker', () => {
     expect(t.feed('s2c', encode({ cmd: 'pingresp' }), 9)).toEqual([]);
   });
 
+  it('[MQTT-3.3.1-1] [MQTT-3.1.2-4] judges a resumed session with the flows its last connection left unfinished', () => {
+    const sessions = new Map();
+    const persistent: Packet = { ...CONNECT, cleanSession: false } as Packet;
+    const first = new ProtocolTracker(sessions);
+    trace([['c2s', persistent], ['s2c', CONNACK], ['s2c', pub(3, 1)], ['c2s', pub(4, 2)]], first);
+    first.close(5_000, 'client');
+    // Re-delivered without DUP on the next connection of the session; the client's QoS 2 flow goes on.
+    const again = trace([['c2s', persistent], ['s2c', CONNACK], ['s2c', pub(3, 1)], ['s2c', { cmd: 'pubrec', packetId: 4 }]], new ProtocolTracker(sessions));
+    expect(rules(again)).toEqual(['MQTT-3.3.1-1']);
+    const withDup = trace([['c2s', persistent], ['s2c', CONNACK], ['s2c', pub(3, 1, 'a', true)], ['c2s', { cmd: 'puback', packetId: 3 }]], new ProtocolTracker(sessions));
+    expect(withDup.flatMap((r) => r.violations)).toEqual([]);
+    // CleanSession 1 discards the session: the same PUBLISH is then simply new.
+    const clean = trace([['c2s', CONNECT], ['s2c', CONNACK], ['c2s', { cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'x', qos: 1 }] }], ['s2c', { cmd: 'suback', packetId: 1, returnCodes: [1] }], ['s2c', pub(3, 1)]], new ProtocolTracker(sessions));
+    expect(rules(clean)).toEqual([]);
+  });
+
   it('[MQTT-3.1.2-23] [MQTT-3.1.2-24] flag a silent client, then a server that does not close', () => {
     const t = new ProtocolTracker();
     t.feed('c2s', encode({ ...CONNECT, keepAlive: 2 } as Packet), 0);

@@ -64,7 +64,8 @@ const KEEPALIVE_SLACK_MS = 1_000;
 /** Per-direction decoding state: the codec's decoder and the bytes not yet returned as packets. */
 class Side {
   readonly decoder = new Decoder();
-  pending: Uint8Array = new Uint8Array(0);
+  /** Bytes pushed but not yet returned as packets, as they came (copied only when a packet spans chunks). */
+  readonly pending = new ChunkQueue();
   failed = false;
   packets = 0;
   last = 0;
@@ -111,7 +112,7 @@ export class ProtocolTracker {
     const side = this.sides[dir];
     if (side.failed || chunk.length === 0) return [];
     const base = side.decoder.offset;
-    side.pending = side.pending.length === 0 ? chunk : concat(side.pending, chunk);
+    side.pending.push(chunk);
     try {
       side.decoder.push(chunk);
     } catch (err) {
@@ -129,8 +130,7 @@ export class ProtocolTracker {
       for (let p = side.decoder.next(); p !== undefined; p = side.decoder.next()) {
         const length = side.decoder.offset - at;
         at = side.decoder.offset;
-        out.push(this.onPacket(dir, p, side.pending.subarray(0, length), now));
-        side.pending = side.pending.subarray(length);
+        out.push(this.onPacket(dir, p, side.pending.take(length), now));
       }
     } catch (err) {
       out.push(this.onMalformed(dir, err, now));
@@ -182,8 +182,7 @@ export class ProtocolTracker {
     const side = this.sides[dir];
     side.failed = true;
     const error = err instanceof MqttError ? err : new MqttError('INVALID_PACKET', String(err));
-    const bytes = side.pending;
-    side.pending = new Uint8Array(0);
+    const bytes = side.pending.take(side.pending.length);
     const rule = error.rule ?? error.code;
     // The codec's message ends with the rule; it is printed once, in front.
     const message = error.message.replace(` [${rule}]`, '');
@@ -395,11 +394,44 @@ export function note(rule: string, by: 'client' | 'server', message: string): Vi
   return { rule, by, message, severity: 'note' };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+/** A byte queue of chunks: `take(n)` returns a view when the bytes sit in one chunk, else one copy. */
+class ChunkQueue {
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  take(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length - this.head >= n) {
+      const view = first.subarray(this.head, this.head + n);
+      this.advance(n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0];
+      const part = chunk.subarray(this.head, this.head + Math.min(n - filled, chunk.length - this.head));
+      out.set(part, filled);
+      filled += part.length;
+      this.advance(part.length);
+    }
+    return out;
+  }
+
+  private advance(n: number): void {
+    this.length -= n;
+    this.head += n;
+    if (this.head === this.chunks[0].length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

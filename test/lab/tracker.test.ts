@@ -44,6 +44,16 @@ describe('protocol tracker', () => {
     expect(b.map((r) => Buffer.from(r.bytes).toString('hex'))).toEqual([Buffer.from(encode(CONNECT)).toString('hex'), 'c000']);
   });
 
+  it('takes a 4 MiB PUBLISH arriving in 64 KiB chunks whole, bytes intact', () => {
+    const t = new ProtocolTracker();
+    t.feed('c2s', encode(CONNECT), 0);
+    const big = Buffer.from(encode(pub(undefined, 0, 'x'.repeat(4 * 1024 * 1024))));
+    const records: TraceRecord[] = [];
+    for (let at = 0; at < big.length; at += 65_536) records.push(...t.feed('c2s', big.subarray(at, at + 65_536), 1));
+    expect(records).toHaveLength(1);
+    expect(Buffer.from(records[0].bytes).equals(big)).toBe(true);
+  });
+
   it('[MQTT-3.1.0-1] flags a first packet that is not CONNECT', () => {
     expect(rules(trace([['c2s', pub(undefined, 0)]]))).toContain('MQTT-3.1.0-1');
   });

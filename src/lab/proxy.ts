@@ -69,6 +69,9 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
+/** With --delay, at most this many bytes per direction wait before the sender is paused. */
+const MAX_DELAYED = 1024 * 1024;
+
 /** Starts the proxy; resolves once it listens. */
 export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const host = options.listen.host ?? '127.0.0.1';
@@ -159,16 +162,32 @@ function pipeConnection(n: number, client: Duplex, options: ProxyOptions, sessio
   const timer = setInterval(() => report(tracker.tick(Date.now())), options.tickMs ?? 250);
   timer.unref();
 
+  // Backpressure: the sender is paused while the receiver's buffer is full, or while more than
+  // MAX_DELAYED bytes wait out --delay, so memory stays bounded whatever the peers do.
+  const delayed = new Map<Duplex, number>();
+  const draining = new Set<Duplex>();
+  const maybeResume = (from: Duplex, to: Duplex) => {
+    if (!draining.has(to) && (delayed.get(from) ?? 0) <= MAX_DELAYED) from.resume();
+  };
   const write = (to: Duplex, from: Duplex, bytes: Uint8Array) => {
     const send = () => {
+      if (faults.delayMs) delayed.set(from, (delayed.get(from) ?? 0) - bytes.length);
       if (to.destroyed) return;
-      if (!to.write(bytes)) {
+      if (!to.write(bytes) && !draining.has(to)) {
+        draining.add(to);
         from.pause();
-        to.once('drain', () => from.resume());
+        to.once('drain', () => {
+          draining.delete(to);
+          maybeResume(from, to);
+        });
       }
+      if (faults.delayMs) maybeResume(from, to);
     };
-    if (faults.delayMs) setTimeout(send, faults.delayMs).unref();
-    else send();
+    if (!faults.delayMs) return send();
+    const waiting = (delayed.get(from) ?? 0) + bytes.length;
+    delayed.set(from, waiting);
+    if (waiting > MAX_DELAYED) from.pause();
+    setTimeout(send, faults.delayMs).unref();
   };
 
   const forward = (dir: Direction, from: Duplex, to: Duplex) => {

@@ -190,18 +190,21 @@ describe('proxy faults and formats', () => {
     expect(out.match(/C→S +\d+ B +PINGREQ/g)).toHaveLength(1);
   });
 
-  it('--delay holds every chunk back; --html writes the session as a page when the proxy stops', async () => {
+  it('--delay holds every chunk back; -v dumps every field; --html writes the session as a page when the proxy stops', async () => {
     const broker = await startBroker({ port: 0 });
     brokers.push(broker);
     const html = join(makeTempDir('mqtt311-lab-html-'), 'session.html');
-    const proxy = await proxyTo(broker.address.port, '--delay', '150', '--html', html);
+    const proxy = await proxyTo(broker.address.port, '--delay', '150', '--html', html, '-v');
     const client = await RawClient.connect(proxy.port);
     const start = Date.now();
     await client.handshake({ clientId: 'slow' });
     // CONNECT and CONNACK were each held back 150 ms (a lower bound, not a measurement).
     expect(Date.now() - start).toBeGreaterThanOrEqual(290);
     await client.close();
-    await proxy.stdout.waitFor(/connection closed/);
+    const out = await proxy.stdout.waitFor(/connection closed/);
+    // -v: the codec's field-by-field table under each packet.
+    expect(out).toMatch(/C→S +\d+ B +CONNECT clientId="slow"[^\n]*\n +CONNECT \(\d+ bytes\)\n +offset +bytes +field +value +spec\n/);
+    expect(out).toMatch(/ +client identifier +"slow" +3\.1\.3\.1/);
     expect(await proxy.stop()).toBe(0);
     runs.splice(runs.indexOf(proxy), 1);
     const page = readFileSync(html, 'utf8');

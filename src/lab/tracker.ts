@@ -8,6 +8,7 @@
  * The tracker adds what a decoder cannot see: the order of packets, packet identifiers in flight,
  * the QoS 2 handshake, keep-alive, and which subscriptions a delivery belongs to.
  */
+import { ChunkQueue } from './chunk-queue.js';
 import { Decoder, MqttError, topicMatches, type Packet, type PublishPacket, type QoS } from '../codec/index.js';
 
 /** `c2s`: client to server (broker); `s2c`: server to client. */
@@ -392,46 +393,6 @@ export function violation(rule: string, by: 'client' | 'server', message: string
 /** Allowed, but worth showing. */
 export function note(rule: string, by: 'client' | 'server', message: string): Violation {
   return { rule, by, message, severity: 'note' };
-}
-
-/** A byte queue of chunks: `take(n)` returns a view when the bytes sit in one chunk, else one copy. */
-class ChunkQueue {
-  private chunks: Uint8Array[] = [];
-  private head = 0;
-  length = 0;
-
-  push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  take(n: number): Uint8Array {
-    const first = this.chunks[0];
-    if (first !== undefined && first.length - this.head >= n) {
-      const view = first.subarray(this.head, this.head + n);
-      this.advance(n);
-      return view;
-    }
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0];
-      const part = chunk.subarray(this.head, this.head + Math.min(n - filled, chunk.length - this.head));
-      out.set(part, filled);
-      filled += part.length;
-      this.advance(part.length);
-    }
-    return out;
-  }
-
-  private advance(n: number): void {
-    this.length -= n;
-    this.head += n;
-    if (this.head === this.chunks[0].length) {
-      this.chunks.shift();
-      this.head = 0;
-    }
-  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

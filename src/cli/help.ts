@@ -131,7 +131,7 @@ row are decoded one after the other. Bytes that are not valid MQTT 3.1.1 print t
 the spec rule and the byte offset where decoding stopped, and exit with status 1.
 
  -f : read raw bytes from a file instead of hex.
- --pcap : read a libpcap capture (tcpdump, dumpcap -F pcap): reassemble the TCP connections to
+ --pcap : read a libpcap capture (tcpdump, dumpcap -P): reassemble the TCP connections to
           --port (default 1883) and print every packet as mqtt311 proxy does, violations included.
  -v     : with --pcap, field-by-field dump of every packet.
  --json : with --pcap, one JSON object per packet.

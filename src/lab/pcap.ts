@@ -37,7 +37,7 @@ export function readPcap(file: Uint8Array): TcpSegment[] {
   if (file.length < 24) throw new PcapError('too short for a pcap file header (24 bytes)');
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const magic = view.getUint32(0, false);
-  if (magic === 0x0a0d0d0a) throw new PcapError('this is a pcapng file; convert it with: tshark -r FILE -F pcap -w FILE.pcap (or capture with dumpcap -F pcap)');
+  if (magic === 0x0a0d0d0a) throw new PcapError('this is a pcapng file; convert it with: tshark -r FILE -F pcap -w FILE.pcap (or capture with dumpcap -P)');
   const formats: Record<number, { little: boolean; nano: boolean }> = {
     0xa1b2c3d4: { little: false, nano: false }, 0xd4c3b2a1: { little: true, nano: false },
     0xa1b23c4d: { little: false, nano: true }, 0x4d3cb2a1: { little: true, nano: true },

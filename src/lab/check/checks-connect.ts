@@ -275,7 +275,7 @@ export const CONNECT_CHECKS: Check[] = [
       await sub.close();
       const { probe } = await ctx.connect({ clientId, cleanSession: false });
       const seen = await probe.next();
-      if (seen.kind !== 'packet' || seen.packet.cmd !== 'publish') throw new CheckFailure(`expected the re-delivery, got ${seen.kind}`);
+      if (seen.kind !== 'packet' || seen.packet.cmd !== 'publish') throw new CheckFailure(`expected the re-delivery after reconnecting, got: ${evidence(seen)}`);
       probe.send({ cmd: 'puback', packetId: seen.packet.packetId ?? 0 });
       await probe.disconnect();
       if (!seen.packet.dup) throw new CheckFailure(`re-delivered without DUP: ${Buffer.from(seen.bytes).toString('hex').replace(/(..)/g, '$1 ').trim()}`);

@@ -10,8 +10,13 @@
  * …
  * ```
  */
+import { writeFile } from 'node:fs/promises';
 import { formatInspection, inspectStream, MAX_PACKET_SIZE } from '../codec/index.js';
-import { parseCommandLine, usageError, type OptionSpec } from './args.js';
+import { decodeCapture } from '../lab/capture.js';
+import { formatRecord, recordJson } from '../lab/format.js';
+import { writeTraceHtml } from '../lab/html.js';
+import { PcapError } from '../lab/pcap.js';
+import { parseCommandLine, parseIntInRange, usageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { CliError, quote } from './errors.js';
 import { DECODE_HELP } from './help.js';
 import { readAll, readFileOrFail, writeLine, type CliIo } from './io.js';
@@ -23,6 +28,11 @@ const MAX_INPUT_BYTES = 3 * MAX_PACKET_SIZE;
 
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'file', kind: 'value', short: 'f', long: 'file' },
+  { name: 'pcap', kind: 'value', long: 'pcap' },
+  { name: 'port', kind: 'value', long: 'port' },
+  { name: 'html', kind: 'value', long: 'html' },
+  { name: 'verbose', kind: 'flag', short: 'v', long: 'verbose' },
+  { name: 'json', kind: 'flag', long: 'json' },
   { name: 'help', kind: 'flag', long: 'help' },
 ];
 
@@ -52,6 +62,9 @@ export function parseHex(text: string): Uint8Array {
 export async function runDecode(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandLine(argv, OPTIONS, COMMAND, DECODE_HELP, io.stdout, true);
   if (args === undefined) return 0;
+  const pcap = args.value('pcap');
+  if (pcap !== undefined) return decodePcap(pcap, args, io);
+  for (const name of ['port', 'html', 'verbose', 'json']) if (args.has(name)) throw usageError(`--${name} goes with --pcap`, COMMAND);
   const file = args.value('file');
   if (file !== undefined && args.positionals.length > 0) {
     throw usageError('give either hex arguments or -f file, not both', COMMAND);
@@ -76,4 +89,32 @@ export async function runDecode(argv: string[], io: CliIo): Promise<number> {
   const offset = result.errorOffset ?? result.consumed;
   writeLine(io.stderr, `Error: ${e.code}${rule} at offset ${offset}: ${message}`);
   return 1;
+}
+
+/** A capture file is refused beyond this size (memory stays bounded). */
+const MAX_PCAP_BYTES = 512 * 1024 * 1024;
+
+/**
+ * `decode --pcap FILE`: every MQTT connection to `--port` (1883) in a libpcap capture, printed
+ * as `mqtt311 proxy` prints them, violations included. Exit code 0, or 1 for an unreadable file.
+ */
+async function decodePcap(path: string, args: ParsedArgs, io: CliIo): Promise<number> {
+  if (args.positionals.length > 0 || args.has('file')) throw usageError('give either --pcap or bytes, not both', COMMAND);
+  const port = parseIntInRange(args.value('port') ?? '1883', '--port', 1, 65535, COMMAND);
+  const bytes = await readFileOrFail(path, '--pcap', MAX_PCAP_BYTES);
+  let records;
+  try {
+    records = decodeCapture(bytes, port);
+  } catch (err) {
+    if (err instanceof PcapError) throw new CliError('DECODE', `${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const format = { verbose: args.has('verbose') };
+  for (const { record, connection } of records) {
+    writeLine(io.stdout, args.has('json') ? recordJson(record, connection, format) : formatRecord(record, connection, format));
+  }
+  const html = args.value('html');
+  if (html !== undefined) await writeFile(html, writeTraceHtml(records, `mqtt311 decode --pcap ${path}`));
+  if (records.length === 0) writeLine(io.stderr, `no MQTT traffic on port ${port} in ${path}`);
+  return 0;
 }

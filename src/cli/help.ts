@@ -14,6 +14,8 @@ Commands:
   sub      subscribe and print messages (flags like mosquitto_sub)
   decode   print an annotated dump of MQTT packet bytes (hex or a binary file)
   passwd   manage a mosquitto password file (like mosquitto_passwd)
+  proxy    sit between a client and a broker: print every packet, flag broken rules
+  check    run a conformance suite against a broker and print a report card
 
 Run "mqtt311 <command> --help" for the options of a command.
 `;
@@ -169,6 +171,7 @@ export const DECODE_HELP = `mqtt311 decode: print an annotated dump of MQTT 3.1.
 
 Usage: mqtt311 decode [hex...]       bytes as hex, e.g. "30 07 00 03 61 2f 62 68 69"
        mqtt311 decode -f file        bytes from a binary file ("-" for stdin)
+       mqtt311 decode --pcap file [--port 1883] [-v | --json] [--html out.html]
        ... | mqtt311 decode          hex from stdin
        mqtt311 decode --help
 
@@ -177,5 +180,64 @@ row are decoded one after the other. Bytes that are not valid MQTT 3.1.1 print t
 the spec rule and the byte offset where decoding stopped, and exit with status 1.
 
  -f : read raw bytes from a file instead of hex.
+ --pcap : read a libpcap capture (tcpdump, dumpcap -P): reassemble the TCP connections to
+          --port (default 1883) and print every packet as mqtt311 proxy does, violations included.
+ -v     : with --pcap, field-by-field dump of every packet.
+ --json : with --pcap, one JSON object per packet.
+ --html : with --pcap, also write a sequence diagram of every connection to this file.
  --help : print this help.
+`;
+
+/** `mqtt311 proxy --help`. */
+export const PROXY_HELP = `mqtt311 proxy: a transparent man-in-the-middle that prints and checks every MQTT packet.
+
+Usage: mqtt311 proxy --listen port --to host:port [-v | --json] [--html file]
+                     [--listen-ws] [--cert file --key file]
+                     [--tls] [--cafile file] [--insecure] [--ws path]
+                     [--drop type[,type]] [--delay ms] [--cut-after n]
+       mqtt311 proxy --help
+
+Bytes are forwarded unchanged. Each packet is printed, both ways, time-stamped (UTC) and
+annotated; "!! [rule]" lines flag what breaks the standard (a re-delivery without DUP, a QoS 2
+flow out of order, a packet id reused while in flight, a missed keep-alive, a malformed packet),
+"note" lines show what is allowed but worth seeing.
+
+ -l, --listen : port to accept clients on (0 picks a free one; printed on stderr).
+ -b, --bind   : address to listen on (default 127.0.0.1).
+ --to         : the server, host:port.
+ -v           : field-by-field dump of every packet.
+ --json       : one JSON object per line instead of text.
+ --html       : when stopped (Ctrl-C), write a sequence diagram of every connection to this file.
+ --listen-ws  : accept MQTT over WebSocket (subprotocol "mqtt") instead of TCP.
+ --cert, --key: accept TLS with this certificate and key (PEM).
+ --tls        : connect to the server with TLS; --cafile to verify it, --insecure not to.
+ --ws         : connect to the server over WebSocket at this path (e.g. /mqtt).
+ Faults (off by default, for learning and testing):
+ --drop       : never forward packets of these types (e.g. --drop puback).
+ --delay      : forward everything this many ms late.
+ --cut-after  : close both sides after this many packets on a connection.
+ --help       : print this help.
+`;
+
+/** `mqtt311 check --help`. */
+export const CHECK_HELP = `mqtt311 check: run a conformance suite against an MQTT 3.1.1 broker and print a report card.
+
+Usage: mqtt311 check host:port [-u user [-P password]] [--tls [--cafile file] [--insecure]] [--ws path]
+                     [--timeout seconds] [--only rule]... [--json | --markdown [--title text]]
+       mqtt311 check --help
+
+One row per broker-side normative statement: the rule id, the statement in short, and PASS,
+FAIL (with the bytes that show it) or NOT TESTABLE (and why). The suite publishes under
+mqtt311-check/# and removes the retained messages and sessions it creates.
+
+ -u, -P     : user name and password for every connection.
+ --tls      : connect with TLS; --cafile to verify the broker, --insecure not to.
+ --ws       : connect over WebSocket at this path (e.g. /mqtt).
+ --timeout  : longest wait for any one answer, in seconds (default 3).
+ --only     : run only this rule (e.g. --only MQTT-3.3.5-1); repeat for more.
+ --json     : the report as JSON.
+ --markdown : the report as a Markdown table (--title sets its heading).
+ --help     : print this help.
+
+Exit status: 0 when every testable rule passes, 1 otherwise.
 `;

@@ -13,11 +13,13 @@
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { runBroker } from './broker.js';
+import { runCheck } from './check.js';
 import { runDecode } from './decode.js';
 import { runPasswd } from './passwd.js';
 import { CliError, quote, toCliError } from './errors.js';
 import { MAIN_HELP } from './help.js';
 import { processIo, writeLine, type CliIo } from './io.js';
+import { runProxy } from './proxy.js';
 import { runPub } from './pub.js';
 import { runSub } from './sub.js';
 
@@ -31,6 +33,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   sub: runSub,
   decode: runDecode,
   passwd: runPasswd,
+  proxy: runProxy,
+  check: runCheck,
 };
 
 /**

@@ -11,8 +11,9 @@
  * ephemeral ports of one address do not run out; wait 1 s, full GC, RSS again.
  * Bytes per connection = RSS growth ÷ connections. Every connection goes to 127.0.0.1.
  *
- * 50,000 connections need about 100,000 descriptors (the broker's and the load's side): when the
- * open-files limit is lower the script re-runs itself under `prlimit --nofile` (root may raise it).
+ * 50,000 connections need 50,000 descriptors in the broker process: when the open-files limit is
+ * lower the script re-runs itself under `prlimit --nofile`; where that is not allowed, it measures
+ * as many connections as the limit leaves room for and says so.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -41,15 +42,19 @@ for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown targ
 if (counts.some((n) => !Number.isInteger(n) || n <= 0 || n > 100_000)) throw new Error('--counts: integers in 1..100000');
 if (!Number.isInteger(reps) || reps <= 0 || reps > 10) throw new Error('--reps: an integer in 1..10');
 
-const needed = 2 * Math.max(...counts) + 2000;
-if (openFilesLimit() < needed) {
-  if (process.env.MQTT311_IDLE_RELAUNCHED) throw new Error(`open-files limit ${openFilesLimit()} < ${needed}, and prlimit could not raise it`);
+// Each process has its own open-files limit: the broker needs one descriptor per connection, a
+// load process one per connection it holds (at most PER_PROCESS).
+const needed = Math.max(...counts) + 1000;
+if (openFilesLimit() < needed && !process.env.MQTT311_IDLE_RELAUNCHED) {
   process.stderr.write(`open-files limit ${openFilesLimit()} < ${needed}: re-running under prlimit --nofile=${needed}\n`);
   const r = spawnSync('prlimit', [`--nofile=${needed}:${needed}`, '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, MQTT311_IDLE_RELAUNCHED: '1' },
   });
-  process.exit(r.status ?? 1);
+  // Without the right to raise it (no CAP_SYS_RESOURCE in a container), go on below the limit:
+  // connectionBudget() caps the count and the table says so.
+  if (r.status === 0) process.exit(0);
+  process.stderr.write(`could not raise the open-files limit: counts above ${openFilesLimit() - 200} are capped\n`);
 }
 
 const fmtKiB = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KiB`;
@@ -84,7 +89,7 @@ async function main(): Promise<void> {
   const lines = ['| connections | server | connected | RSS before → after | per connection |', '| ---: | --- | ---: | ---: | ---: |'];
   for (const r of rows) {
     const rss = `${(r.rssBeforeBytes / 2 ** 20).toFixed(1)} → ${(r.rssAfterBytes / 2 ** 20).toFixed(1)} MiB`;
-    lines.push(`| ${r.requested} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} |`);
+    lines.push(`| ${r.requested}${r.notes.length ? ' (capped)' : ''} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -10,7 +10,8 @@
  * - when more than `highWaterMark` bytes wait in a client's socket buffer, QoS 0 messages to it are
  *   dropped (QoS 1/2 are bounded by the session's inflight window and queue) and reading from it
  *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
- * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known;
+ * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known, and a
+ *   connection holds a decoder only while part of a packet is pending (idle ones cost less);
  * - the bytes of an incomplete packet count in the broker-wide `MemoryBudget` (budget.ts), which
  *   may stop reading from this connection or close it.
  */
@@ -23,6 +24,27 @@ import type { BrokerCore } from './core.js';
 import { BrokerError } from './errors.js';
 import type { ClientHandle, Link } from './handle.js';
 import { PacketWriter } from './writer.js';
+
+/**
+ * Decoders holding no bytes, by maximum packet size. An idle connection holds no decoder: most
+ * chunks end on a packet boundary, so one spare decoder serves every connection in turn, and only
+ * a connection left with part of a packet keeps one to itself until the packet is complete. A
+ * decoder with no bytes held carries no state of its previous connection but its stream offset,
+ * which only ever serves as a difference.
+ */
+const spareDecoders = new Map<number, Decoder[]>();
+/** Spare decoders kept per maximum packet size (more are only needed by re-entrant reads). */
+const MAX_SPARE = 4;
+
+function takeDecoder(maxPacketSize: number): Decoder {
+  return spareDecoders.get(maxPacketSize)?.pop() ?? new Decoder({ maxPacketSize });
+}
+
+function giveBackDecoder(decoder: Decoder, maxPacketSize: number): void {
+  let spare = spareDecoders.get(maxPacketSize);
+  if (!spare) spareDecoders.set(maxPacketSize, (spare = []));
+  if (spare.length < MAX_SPARE) spare.push(decoder);
+}
 
 /** How long a closing connection may take to flush its last bytes before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
@@ -121,7 +143,8 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   };
 
   const handle = core.attach(link);
-  const decoder = new Decoder({ maxPacketSize: options.maxPacketSize });
+  // A connection owns a decoder only while it holds part of a packet (see takeDecoder).
+  let decoder: Decoder | undefined;
   const budget = options.budget;
   const account: BudgetAccount = {
     held: 0,
@@ -145,16 +168,26 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
+    const d = decoder ?? takeDecoder(options.maxPacketSize);
+    decoder = d;
     try {
-      decoder.push(chunk);
+      d.push(chunk);
       const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
-      const offset = decoder.offset;
-      for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) handle.receive(p, now);
-      if (!handle.ended) budget?.settle(account, decoder.heldBytes, decoder.offset !== offset, now);
+      const offset = d.offset;
+      for (let p = d.next(); p !== undefined && !handle.ended; p = d.next()) handle.receive(p, now);
+      if (!handle.ended) budget?.settle(account, d.heldBytes, d.offset !== offset, now);
     } catch (e) {
+      // An errored decoder stays errored: it is never handed back.
+      decoder = undefined;
       if (isMqttError(e)) handle.fail(e);
       else core.internalError(handle, e);
+      return;
     }
+    // Nothing of this client's left in it: give it back for the next chunk of any connection.
+    if (d.heldBytes === 0) {
+      decoder = undefined;
+      giveBackDecoder(d, options.maxPacketSize);
+    } else if (handle.ended) decoder = undefined;
   });
   stream.on('end', () => {
     // The peer half-closed: finish our side too (net.Socket does this itself, other Duplexes may not).

@@ -1,6 +1,6 @@
 /**
  * A Node broker under test, in its own process: `broker-server.ts mini` runs broker-mini,
- * `broker-server.ts aedes` runs aedes. argv[3] is a JSON object of broker options.
+ * `broker-server.ts aedes` runs aedes, `broker-server.ts node-net` a bare `net` server (the floor). argv[3] is a JSON object of broker options.
  *
  * It listens on a free port of 127.0.0.1 and answers the harness over IPC: `info` (the port),
  * `cpu` (its own process.cpuUsage, µs), `gc` (a full collection, when started with --expose-gc,
@@ -61,12 +61,37 @@ async function startAedes(): Promise<Running> {
   };
 }
 
+/**
+ * The floor: sockets held by a plain `net` server with one 'data' listener each, answering the
+ * first chunk with CONNACK "accepted" (the load generator waits for it). No decoding, no session.
+ */
+async function startNodeNet(): Promise<Running> {
+  const connack = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    socket.once('data', () => socket.write(connack));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return { port: address.port, close: () => new Promise<void>((res) => server.close(() => res())), dropped: () => null };
+}
+
 const kind = process.argv[2];
 const opts = JSON.parse(process.argv[3] ?? '{}') as NodeBrokerOptions;
 // Serve at once (a request that arrived before the listener was added would be lost) and let
 // `info` wait for the broker to be up.
 const starting: Promise<Running> =
-  kind === 'mini' ? startMini(opts) : kind === 'aedes' ? startAedes() : Promise.reject(new Error(`unknown broker '${kind}'`));
+  kind === 'mini'
+    ? startMini(opts)
+    : kind === 'aedes'
+      ? startAedes()
+      : kind === 'node-net'
+        ? startNodeNet()
+        : Promise.reject(new Error(`unknown broker '${kind}'`));
 let running: Running | undefined;
 
 serve({

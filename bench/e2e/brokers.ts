@@ -25,7 +25,7 @@ export const MAX_QUEUED = 1_000_000;
 
 /** A running broker. */
 export interface BrokerHandle {
-  name: BrokerName;
+  name: BrokerName | 'node-net';
   port: number;
   pid: number;
   /** CPU time (user + system) the broker process has used so far, µs. */
@@ -101,12 +101,16 @@ export function procMemory(pid: number): { rss: number; peakRss: number } {
   return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
 }
 
-/** Starts `name` on a free port of 127.0.0.1 and waits until it accepts connections. */
-export async function startBroker(name: BrokerName): Promise<BrokerHandle> {
+/**
+ * Starts `name` on a free port of 127.0.0.1 and waits until it accepts connections. `node-net` is
+ * no broker: a bare Node `net` server that answers CONNECT with a fixed CONNACK — the floor under
+ * any Node broker's memory per connection.
+ */
+export async function startBroker(name: BrokerName | 'node-net'): Promise<BrokerHandle> {
   return name === 'mosquitto' ? startMosquitto() : startNodeBroker(name);
 }
 
-async function startNodeBroker(name: 'mini' | 'aedes'): Promise<BrokerHandle> {
+async function startNodeBroker(name: 'mini' | 'aedes' | 'node-net'): Promise<BrokerHandle> {
   const opts = JSON.stringify({ maxQueuedMessages: MAX_QUEUED });
   const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', ['--expose-gc'], [name, opts], name);
   try {

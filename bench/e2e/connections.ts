@@ -16,7 +16,7 @@ import type { IdleOpened } from './load/idle.js';
 /** What the connections scenario measured. */
 export interface ConnectionsResult {
   scenario: string;
-  broker: BrokerName;
+  broker: BrokerName | 'node-net';
   rep: number;
   requested: number;
   connected: number;
@@ -56,7 +56,7 @@ export function connectionBudget(wanted: number, processes: number): { count: nu
 /** Runs the idle-connections scenario once against `brokerName`. */
 export async function runConnections(
   s: ConnectionsScenario,
-  brokerName: BrokerName,
+  brokerName: BrokerName | 'node-net',
   rep: number,
   set: Settings,
 ): Promise<ConnectionsResult> {
@@ -73,7 +73,9 @@ export async function runConnections(
     const started = await Promise.all(
       Array.from({ length: s.processes }, (_, i) => {
         const count = Math.min(per, budget.count - i * per);
-        const task = { role: 'idle' as const, port: broker.port, count, batch: s.batch, idBase: i * per };
+        // Past ~20k connections one source address runs out of ephemeral ports (28k on Linux).
+        const localAddress = budget.count > 20_000 ? `127.0.0.${2 + i}` : undefined;
+        const task = { role: 'idle' as const, port: broker.port, count, batch: s.batch, idBase: i * per, localAddress };
         return startWorker(task, `${brokerName}${process.pid}c${rep}w${i}`, 180_000);
       }),
     );

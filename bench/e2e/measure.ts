@@ -107,7 +107,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
         qos: s.qos,
         window: s.window,
         payloadSize: set.payloadSize,
-        batch: 64,
+        batch: s.batch,
       };
       pubIdBase += conns;
       return startWorker(task, `${tag}p${i}`);

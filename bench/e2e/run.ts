@@ -47,6 +47,7 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
   --update-docs         put the report between the results markers of docs/BENCHMARKS.md
+  --render <file>       measure nothing: print the report of a saved run (its JSON) again
   --profile             write a CPU profile of every Node broker and client run to
                         bench/results/profiles/ and print each one's hotspots
   --help
@@ -67,6 +68,8 @@ function positive(value: string | undefined, name: string): number | undefined {
 }
 
 interface Plan {
+  /** A saved run's JSON to report again, instead of measuring. */
+  render: string | undefined;
   settings: Settings;
   scenarios: Scenario[];
   brokers: BrokerName[];
@@ -91,6 +94,7 @@ function plan(argv: string[]): Plan | undefined {
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'update-docs': { type: 'boolean' },
+      render: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -105,6 +109,7 @@ function plan(argv: string[]): Plan | undefined {
   };
   const ids = pickList(values.scenarios, SCENARIOS.map((s) => s.id), 'scenario');
   return {
+    render: values.render === undefined ? undefined : resolve(values.render),
     settings,
     scenarios: SCENARIOS.filter((s) => ids.includes(s.id)),
     brokers: pickList(values.brokers, BROKERS, 'broker'),
@@ -145,12 +150,30 @@ function updateDocs(markdown: string, skipped: string[]): string {
   return `updated ${DOCS}`;
 }
 
+/** `--render`: the report of a saved run, with the current report layout and targets. */
+function renderSaved(file: string, update: boolean): void {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    started: string;
+    machine: ReturnType<typeof machineNote>;
+    settings: Settings;
+    skipped: string[];
+    ratios: ReturnType<typeof ratios>;
+    brokers: BrokerSummary[];
+    clients: ClientSummary[];
+  };
+  const targets = targetChecks(saved.brokers, saved.ratios, saved.clients);
+  const markdown = renderMarkdown(saved.machine, saved.settings, saved.brokers, saved.ratios, saved.clients, targets, saved.started.slice(0, 10));
+  process.stdout.write(markdown);
+  if (update) log(updateDocs(markdown, saved.skipped));
+}
+
 async function main(): Promise<void> {
   const p = plan(process.argv.slice(2));
   if (!p) {
     process.stdout.write(HELP);
     return;
   }
+  if (p.render) return renderSaved(p.render, p.updateDocs);
   const { settings } = p;
   await buildEntries();
   useCompiled(builtPath);

@@ -80,6 +80,11 @@ export interface ThroughputScenario {
   subscribers: number[];
   /** `'one'`: every subscriber on topic 0; `'own'`: subscriber i on topic i. */
   subscribe: 'one' | 'own';
+  /**
+   * Packets per socket write of the load generator: 1 (`per-message`, the headline: devices and
+   * MQTT.js write one packet at a time) or 64 (`batched`: the broker reads many packets per wake-up).
+   */
+  batch: number;
 }
 
 /** QoS 1 round trips at a low fixed rate. */
@@ -116,8 +121,8 @@ export interface ClientScenario {
 
 export type Scenario = ThroughputScenario | LatencyScenario | ConnectionsScenario | ClientScenario;
 
-/** Every scenario, in run order. */
-export const SCENARIOS: readonly Scenario[] = [
+/** The throughput scenarios, before they are split by write mode. */
+const THROUGHPUT: readonly Omit<ThroughputScenario, 'batch'>[] = [
   {
     kind: 'throughput',
     id: 'fanin-qos0',
@@ -173,6 +178,20 @@ export const SCENARIOS: readonly Scenario[] = [
     subscribers: [500, 500],
     subscribe: 'own',
   },
+];
+
+/** Packets per write of the `-batched` variant of every throughput scenario. */
+export const BATCHED_WRITE = 64;
+
+/**
+ * Every scenario, in run order: each throughput scenario once with one packet per write (its plain
+ * id, the headline) and once with `BATCHED_WRITE` packets per write (`<id>-batched`).
+ */
+export const SCENARIOS: readonly Scenario[] = [
+  ...THROUGHPUT.flatMap((s): ThroughputScenario[] => [
+    { ...s, title: `${s.title}, one packet per write`, batch: 1 },
+    { ...s, id: `${s.id}-batched`, title: `${s.title}, ${BATCHED_WRITE} packets per write`, batch: BATCHED_WRITE },
+  ]),
   { kind: 'latency', id: 'latency-qos1', title: 'QoS 1 latency at 1,000 msg/s' },
   { kind: 'connections', id: 'connections', title: 'Idle connections: memory per connection', processes: 2, batch: 40 },
   { kind: 'client', id: 'client-qos0', title: 'Client publish, QoS 0 (chunks of 100)', qos: 0, chunk: 100 },

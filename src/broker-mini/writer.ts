@@ -70,8 +70,9 @@ export class PacketWriter {
 
   readonly #stream: Duplex;
   readonly #hooks: WriterHooks;
-  #items: Array<Packet | Uint8Array> = [];
-  #sizes: number[] = [];
+  // Emptied after every write and reused: no new arrays per flush.
+  readonly #items: Array<Packet | Uint8Array> = [];
+  readonly #sizes: number[] = [];
   #bytes = 0;
   /** Whether a large PUBLISH is among the items (else they all go in one buffer). */
   #large = false;
@@ -119,13 +120,12 @@ export class PacketWriter {
   #write(): void {
     const items = this.#items;
     const sizes = this.#sizes;
-    const bytes = this.#bytes;
-    const several = this.#large;
-    this.discard();
     const stream = this.#stream;
-    if (stream.destroyed || stream.writableEnded) return;
-    if (!several) {
-      stream.write(this.#encodeRun(items, 0, items.length, bytes));
+    if (stream.destroyed || stream.writableEnded) return this.discard();
+    if (!this.#large) {
+      const out = this.#encodeRun(items, 0, items.length, this.#bytes);
+      this.discard();
+      stream.write(out);
       this.#hooks.afterFlush();
       return;
     }
@@ -144,14 +144,15 @@ export class PacketWriter {
       from = i + 1;
       runBytes = 0;
     }
+    this.discard();
     stream.uncork();
     this.#hooks.afterFlush();
   }
 
   /** Drops whatever is waiting (the stream is gone). */
   discard(): void {
-    this.#items = [];
-    this.#sizes = [];
+    this.#items.length = 0;
+    this.#sizes.length = 0;
     this.#bytes = 0;
     this.#large = false;
   }

@@ -44,8 +44,10 @@ export class Conn {
    * Opens a TCP connection and completes the MQTT handshake (clean session).
    * Rejects if CONNACK is not "accepted" (spec 3.2.2.3) or nothing arrives within `timeoutMs`.
    */
-  static async open(port: number, clientId: string, keepAlive = 0, timeoutMs = 20_000): Promise<Conn> {
-    const socket = tcpConnect({ port, host: '127.0.0.1', noDelay: true });
+  static async open(port: number, clientId: string, keepAlive = 0, timeoutMs = 20_000, localAddress?: string): Promise<Conn> {
+    // `localAddress` (another loopback address, 127.0.0.x) lifts the ~28k ephemeral ports of one
+    // source address; the traffic still goes to 127.0.0.1.
+    const socket = tcpConnect({ port, host: '127.0.0.1', noDelay: true, ...(localAddress ? { localAddress } : {}) });
     const conn = new Conn(socket);
     await new Promise<void>((res, rej) => {
       socket.once('connect', res);

@@ -20,6 +20,8 @@ export interface IdleTask {
   batch: number;
   /** Makes client ids unique across workers. */
   idBase: number;
+  /** Source address (127.0.0.x) of this worker's connections; default: the kernel's choice. */
+  localAddress?: string;
 }
 
 /** The outcome of opening the connections. */
@@ -43,7 +45,7 @@ export class IdlePool {
     for (let i = 0; i < task.count; i += task.batch) {
       const n = Math.min(task.batch, task.count - i);
       const results = await Promise.allSettled(
-        Array.from({ length: n }, (_, j) => Conn.open(task.port, `${clientPrefix}-idle-${task.idBase + i + j}`)),
+        Array.from({ length: n }, (_, j) => Conn.open(task.port, `${clientPrefix}-idle-${task.idBase + i + j}`, 0, 20_000, task.localAddress)),
       );
       for (const r of results) {
         if (r.status === 'fulfilled') {

@@ -1,7 +1,10 @@
 /**
  * Publishing connections of the load generator.
  *
- * QoS 0: write batches of pre-encoded PUBLISH packets as fast as the socket takes them. When the
+ * Every write carries `batch` packets: 1 is how devices and MQTT.js send (one packet per write, so
+ * the broker wakes up for few packets at a time), 64 lets the broker read many packets per wake-up.
+ *
+ * QoS 0: write pre-encoded PUBLISH packets as fast as the socket takes them. When the
  * socket's buffer is full (the broker reads slower than we write), wait for 'drain' — so TCP
  * flow control, not this process, sets the pace, and a slow broker is not buried in bytes.
  *
@@ -32,7 +35,7 @@ export interface PubTask {
   /** Messages in flight per connection (QoS 1/2). */
   window: number;
   payloadSize: number;
-  /** Packets per write (QoS 0). */
+  /** Packets per socket write (every QoS; PUBREL too). */
   batch: number;
 }
 
@@ -46,6 +49,9 @@ export interface PubStats {
   /** Messages sent to each topic index (the subscribers' expected counts). */
   sentPerTopic: number[];
 }
+
+/** QoS 0 packets written per event-loop turn before yielding. */
+const PACKETS_PER_TURN = 512;
 
 /** Packet id states of a publisher (spec 4.3). */
 const FREE = 0;
@@ -150,7 +156,8 @@ export class PubConn implements PacketSink {
 
   onChunkEnd(): void {
     if (this.#pubrels.length > 0) {
-      this.conn.socket.write(ackBytes('pubrel', this.#pubrels));
+      const ids = this.#pubrels;
+      for (let i = 0; i < ids.length; i += this.batch) this.conn.socket.write(ackBytes('pubrel', ids.slice(i, i + this.batch)));
       this.#pubrels = [];
     }
     if (this.qos > 0) this.#refill();
@@ -163,10 +170,13 @@ export class PubConn implements PacketSink {
     if (this.#inflight === 0) this.#idle?.();
   }
 
-  /** QoS 0: write batches until the socket pushes back, yielding to the event loop in between. */
+  /**
+   * QoS 0: write batches until the socket pushes back, yielding to the event loop after
+   * `PACKETS_PER_TURN` packets (so acks and credit are read in between).
+   */
   #pump = (): void => {
     if (!this.#running || this.conn.failure) return;
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < PACKETS_PER_TURN; i += this.batch) {
       const n = Math.min(this.batch, this.#limit - this.sent);
       if (n <= 0) {
         this.#starved = true;
@@ -185,10 +195,9 @@ export class PubConn implements PacketSink {
     if (!this.#running || this.conn.failure) return;
     const credit = this.#limit - this.sent;
     if (credit <= 0) this.#starved = true;
-    const n = Math.min(this.window - this.#inflight, credit);
-    if (n <= 0) return;
-    this.#inflight += n;
-    this.conn.socket.write(this.#makeBatch(n));
+    let n = Math.min(this.window - this.#inflight, credit);
+    this.#inflight += Math.max(n, 0);
+    for (; n > 0; n -= this.batch) this.conn.socket.write(this.#makeBatch(Math.min(n, this.batch)));
   }
 
   /** Copies `n` packets out of the ring and patches their payload fields and packet ids. */

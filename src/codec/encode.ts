@@ -8,18 +8,12 @@
  * (`encodePublishInto` in publish.ts), which checks before it writes, so that an error leaves the
  * caller's buffer untouched there too.
  */
-import { ackLength, writeAck } from './ack.js';
 import { allocBytes } from './bytes.js';
-import { connackLength, writeConnack } from './connack.js';
-import { connectLength, writeConnect } from './connect.js';
-import { emptyLength } from './empty.js';
 import { MqttError } from './errors.js';
 import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
-import { encodePublishInto, publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
-import { subackLength, writeSuback } from './suback.js';
-import { subscribeLength, writeSubscribe } from './subscribe.js';
-import { unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
+import { packetTypeOf } from './packet-types.js';
+import { encodePublishInto, publishFlags, writePublishHead } from './publish.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';
 
 /** Options of the encoders. */
@@ -41,33 +35,7 @@ function versionOf(options: EncodeOptions | undefined): ProtocolVersion {
  * (callers check). With `ascii`, strings are measured as plain ASCII, unchecked (see `encodeAscii`).
  */
 function measure(p: Packet, ascii: boolean, version: ProtocolVersion): number {
-  if (p === null || typeof p !== 'object') throw new MqttError('INVALID_PACKET', 'a packet must be an object');
-  switch (p.cmd) {
-    case 'connect':
-      return connectLength(p, ascii);
-    case 'connack':
-      return connackLength(p, version);
-    case 'publish':
-      return publishLength(p, ascii);
-    case 'puback':
-    case 'pubrec':
-    case 'pubrel':
-    case 'pubcomp':
-    case 'unsuback':
-      return ackLength(p);
-    case 'subscribe':
-      return subscribeLength(p, ascii);
-    case 'suback':
-      return subackLength(p, version);
-    case 'unsubscribe':
-      return unsubscribeLength(p, ascii);
-    case 'pingreq':
-    case 'pingresp':
-    case 'disconnect':
-      return emptyLength(p);
-    default:
-      return unknownPacket(p);
-  }
+  return packetTypeOf(p).length(p, ascii, version);
 }
 
 /** Checks `p` and returns its Remaining Length. */
@@ -81,47 +49,11 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
 
 /**
  * Writes the fixed header and body of `p`, whose Remaining Length is `remaining`; returns the
- * position after it (with `ascii`, -1 if a string turned out not to be plain ASCII). Byte 1 of each
- * fixed header is the type in bits 7-4 and the flags of spec table 2.2 in bits 3-0 (0010 for
- * PUBREL, SUBSCRIBE and UNSUBSCRIBE; PUBLISH has its own).
+ * position after it (with `ascii`, -1 if a string turned out not to be plain ASCII).
  */
 function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number, ascii: boolean): number {
-  switch (p.cmd) {
-    case 'connect':
-      return writeConnect(p, buf, writeFixedHeader(buf, pos, 0x10, remaining), ascii);
-    case 'connack':
-      return writeConnack(p, buf, writeFixedHeader(buf, pos, 0x20, remaining));
-    case 'publish':
-      return writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining), ascii);
-    case 'puback':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x40, remaining));
-    case 'pubrec':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x50, remaining));
-    case 'pubrel':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x62, remaining));
-    case 'pubcomp':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x70, remaining));
-    case 'subscribe':
-      return writeSubscribe(p, buf, writeFixedHeader(buf, pos, 0x82, remaining), ascii);
-    case 'suback':
-      return writeSuback(p, buf, writeFixedHeader(buf, pos, 0x90, remaining));
-    case 'unsubscribe':
-      return writeUnsubscribe(p, buf, writeFixedHeader(buf, pos, 0xa2, remaining), ascii);
-    case 'unsuback':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0xb0, remaining));
-    case 'pingreq':
-      return writeFixedHeader(buf, pos, 0xc0, remaining);
-    case 'pingresp':
-      return writeFixedHeader(buf, pos, 0xd0, remaining);
-    case 'disconnect':
-      return writeFixedHeader(buf, pos, 0xe0, remaining);
-    default:
-      return unknownPacket(p);
-  }
-}
-
-function unknownPacket(p: never): never {
-  throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`);
+  const t = packetTypeOf(p);
+  return t.write(p, buf, writeFixedHeader(buf, pos, t.firstByte(p), remaining), ascii);
 }
 
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */

@@ -117,3 +117,19 @@ export function decodePublish(r: FrameReader, flags: number): PublishPacket {
   const packetId = r.packetId();
   return { cmd: 'publish', topic, payload: r.rest(), qos, retain, dup, packetId };
 }
+
+/**
+ * Checks PUBLISH's fixed-header flags while framing:
+ * ```
+ *   bit 3 DUP | bits 2-1 QoS | bit 0 RETAIN
+ * ```
+ */
+export function checkPublishFlags(flags: number, offset: number): void {
+  const qos = (flags >>> 1) & 3;
+  // [MQTT-3.3.1-4] both QoS bits set (QoS 3) is malformed.
+  if (qos === 3) throw new MqttError('INVALID_QOS', 'PUBLISH with QoS 3', { rule: 'MQTT-3.3.1-4', offset });
+  // [MQTT-3.3.1-2] a QoS 0 message is never a redelivery, so DUP must be 0.
+  if (qos === 0 && (flags & 0x08) !== 0) {
+    throw new MqttError('INVALID_DUP', 'PUBLISH with QoS 0 has DUP set', { rule: 'MQTT-3.3.1-2', offset });
+  }
+}

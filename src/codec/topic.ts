@@ -6,6 +6,7 @@
  * separated by `/`; empty levels are allowed (`a//b`, `/a`).
  */
 import { MqttError } from './errors.js';
+import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
 import { loneSurrogate, MAX_STRING_BYTES } from './utf8.js';
 
 const SLASH = 0x2f;
@@ -162,7 +163,8 @@ function checkWildcard(filter: string, i: number, c: number, offset: number | un
  * [MQTT-4.7.3-3]. Error codes: `INVALID_TOPIC`, `NULL_CHARACTER`, `INVALID_UTF8`, `STRING_TOO_LONG`.
  */
 export function validateTopicName(topic: string): void {
-  topicByteLength(topic, false, NAME_WILDCARD_RULE);
+  // A name found valid before is valid now (topic-cache.ts).
+  if (knownTopicNameBytes(topic) === undefined) rememberTopicName(topic, topicByteLength(topic, false, NAME_WILDCARD_RULE));
 }
 
 /**

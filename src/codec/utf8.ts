@@ -101,7 +101,7 @@ function writeUtf8Tail(buf: Uint8Array, pos: number, s: string, i: number): numb
 
 /**
  * The bytes `s` takes as a string field if it is plain ASCII, one byte per character, measured
- * without reading its characters: the first half of `encode`'s one-pass path (see encode.ts),
+ * without reading its characters: the first half of `encode`'s one-pass path (see fast-path.ts),
  * whose second half, `writeAsciiString`, checks the characters as it copies them. Anything that
  * path cannot handle measures `Infinity`, which no packet fits, so `encode` takes the checked path.
  */

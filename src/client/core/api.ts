@@ -84,26 +84,6 @@ export function checkQos(qos: unknown, rule: string): QoS {
 }
 
 /**
- * Topic names known to be valid. Applications publish to a few topics over and over: a repeated
- * topic then costs one hash lookup instead of a UTF-8 scan. Bounded; emptied when full.
- */
-const validTopics = new Set<string>();
-const VALID_TOPICS_MAX = 256;
-/** The topic validated last: a run of publishes to one topic skips even the lookup. */
-let lastTopic: string | undefined;
-
-/** [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7. */
-function checkTopicName(topic: string): void {
-  if (topic === lastTopic) return;
-  if (!validTopics.has(topic)) {
-    validateTopicName(topic);
-    if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
-    validTopics.add(topic);
-  }
-  lastTopic = topic;
-}
-
-/**
  * The largest payload that fits a PUBLISH with any valid topic: Remaining Length counts the topic
  * (2 + at most 65,535 bytes), the packet identifier (2) and the payload (spec 2.2.3, 3.3.2).
  */
@@ -118,7 +98,8 @@ export function preparePublish(topic: string, payload: string | Uint8Array, opti
   const retain = options.retain ?? false;
   // [MQTT-3.3.1-4] QoS 3 does not exist.
   const qos = options.qos === undefined ? 0 : checkQos(options.qos, 'MQTT-3.3.1-4');
-  checkTopicName(topic);
+  // [MQTT-3.3.2-2] no wildcards, and the rest of 4.7; the codec remembers valid names.
+  validateTopicName(topic);
   if (!(bytes instanceof Uint8Array) || bytes.length > ALWAYS_FITS) {
     // Not bytes, or big enough to need the exact size (a packet over 256 MB): the encoder decides.
     encodedLength({ cmd: 'publish', topic, payload: bytes, qos, retain, dup: false, ...(qos > 0 ? { packetId: 1 } : {}) });

@@ -5,8 +5,9 @@
  * arrive when they must not (a second CONNECT, a server-only packet from a client). Both carry a
  * stable `code` and the spec `rule`, and both close only the offending connection [MQTT-4.8.0-1].
  */
+import { MqttError } from '../codec/index.js';
 
-/** Every `BrokerError` code. */
+/** Every `BrokerError` code, with the rule it enforces. */
 export const BROKER_ERROR_CODES = {
   /** The first packet on a connection was not CONNECT [MQTT-3.1.0-1]. */
   CONNECT_EXPECTED: 'MQTT-3.1.0-1',
@@ -19,17 +20,14 @@ export const BROKER_ERROR_CODES = {
 /** A `BrokerError` code. */
 export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
 
-/** A protocol violation detected by the broker's session state machine. */
-export class BrokerError extends Error {
-  override readonly name = 'BrokerError';
-  readonly code: BrokerErrorCode;
+/** A protocol violation detected by the broker's session state machine; an `MqttError`. */
+export class BrokerError extends MqttError<BrokerErrorCode> {
+  override readonly name: string = 'BrokerError';
   /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`. */
-  readonly rule: string;
+  declare readonly rule: string;
 
   constructor(code: BrokerErrorCode, message: string) {
-    super(`${message} [${BROKER_ERROR_CODES[code]}]`);
-    this.code = code;
-    this.rule = BROKER_ERROR_CODES[code];
+    super(code, message, { rule: BROKER_ERROR_CODES[code] });
   }
 }
 

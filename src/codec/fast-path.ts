@@ -7,8 +7,8 @@
  *   which take one byte per character. So each string is measured by its length alone, the bytes
  *   are allocated, and each character is checked as it is copied: every character is read once,
  *   not twice, and reading characters is most of the cost of encoding a small packet. The packet
- *   modules take this mode as their `ascii` argument; their ASCII writers return -1 when a string
- *   turns out not to be plain ASCII, and this path then gives up.
+ *   modules take this mode as their `ascii` argument; their ASCII writers return `NOT_ASCII` when a
+ *   string turns out not to be plain ASCII, and this path then gives up.
  * - **Known topic** (`encodePublishInto`, for `encodeInto`): a PUBLISH whose topic is known to be
  *   a valid topic name (the memo in topic-cache.ts, shared with `validateTopicName`) or is a plain
  *   ASCII one is sized from the memo and written directly; the topic is not scanned again.

@@ -13,7 +13,7 @@ import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, writeString } from './utf8.js';
+import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
@@ -50,18 +50,18 @@ export function publishFlags(p: PublishPacket): number {
 
 /**
  * Writes the variable header (topic, packet identifier); returns the position after it. With
- * `ascii`, returns -1 if the topic is not plain ASCII (see `writeAsciiTopic`).
+ * `ascii`, returns `NOT_ASCII` if the topic is not plain ASCII (see `writeAsciiTopic`).
  */
 export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = ascii ? writeAsciiTopic(buf, pos, p.topic, false) : writeString(buf, pos, p.topic);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
 }
 
-/** Writes the variable header and payload; returns the position after them (-1 as `writePublishHead`). */
+/** Writes the variable header and payload; returns the position after them (or `NOT_ASCII`, as `writePublishHead`). */
 export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = writePublishHead(p, buf, pos, ascii);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   writeBytes(buf, pos, p.payload);
   return pos + p.payload.length;
 }

@@ -11,8 +11,8 @@ import { encodeOnePass, encodePublishInto } from './fast-path.js';
 import { MqttError } from './errors.js';
 import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
-import { packetTypeOf } from './packet-types.js';
-import { publishFlags, writePublishHead } from './publish.js';
+import { packetTypeOf, PUBLISH } from './packet-types.js';
+import { writePublishHead } from './publish.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';
 
 /** Options of the encoders. */
@@ -112,7 +112,7 @@ export function encodeParts(packet: Packet, options?: EncodeOptions): Uint8Array
   const p: PublishPacket = packet;
   const headSize = packetSize(remaining) - p.payload.length;
   const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining), false);
+  const end = writePublishHead(p, head, writeFixedHeader(head, 0, PUBLISH.firstByte(p), remaining), false);
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
   return [head, p.payload];
 }

@@ -19,9 +19,9 @@
  */
 import { allocBytes } from './bytes.js';
 import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
-import { packetTypeOf, type PacketType } from './packet-types.js';
+import { packetTypeOf, PUBLISH, type PacketType } from './packet-types.js';
 import type { Packet, PublishPacket } from './packets.js';
-import { publishFlags, publishLengthWithTopic, writePublish } from './publish.js';
+import { publishLengthWithTopic, writePublish } from './publish.js';
 import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
 import { isAsciiTopicName } from './topic.js';
 import { MAX_STRING_BYTES } from './utf8.js';
@@ -83,6 +83,6 @@ export function encodePublishInto(p: PublishPacket, buf: Uint8Array, offset: num
   if (remaining > MAX_REMAINING_LENGTH) return 0;
   const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > buf.length) return 0;
-  writePublish(p, buf, writeFixedHeader(buf, offset, 0x30 | publishFlags(p), remaining), false);
+  writePublish(p, buf, writeFixedHeader(buf, offset, PUBLISH.firstByte(p), remaining), false);
   return size;
 }

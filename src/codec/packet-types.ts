@@ -92,7 +92,7 @@ const CONNECT: PacketType<ConnectPacket> = {
   fixedLength: undefined,
   // Checked by decodeConnect, once the protocol name says which version's rules apply.
   checkFlags: () => undefined,
-  firstByte: () => 0x10,
+  firstByte: () => 1 << 4, // flags 0000 [MQTT-2.2.2-1]
   length: connectLength,
   write: writeConnect,
   decode(r, h) {
@@ -103,13 +103,13 @@ const CONNECT: PacketType<ConnectPacket> = {
   },
 };
 
-/** PUBLISH: its flags are its own (DUP, QoS, RETAIN). */
-const PUBLISH: PacketType<PublishPacket> = {
+/** PUBLISH: its flags are its own (DUP, QoS, RETAIN). Exported for the encoders that split or skip steps. */
+export const PUBLISH: PacketType<PublishPacket> = {
   type: 3,
   cmd: 'publish',
   fixedLength: undefined,
   checkFlags: checkPublishFlags, // DUP, QoS, RETAIN
-  firstByte: (p) => 0x30 | publishFlags(p),
+  firstByte: (p) => (3 << 4) | publishFlags(p),
   length: publishLength,
   write: writePublish,
   decode: (r, h) => decodePublish(r, h.flags),

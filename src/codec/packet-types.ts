@@ -24,7 +24,7 @@ import { protocolVersionOf, type ProtocolVersion } from './version.js';
 
 /**
  * One packet type: its fixed-header rules and its body codec. Methods (not function properties)
- * so that a row for one packet shape can stand in a table of all of them.
+ * so that a row for one packet shape can stand in a table of all of them; none uses `this`.
  */
 export interface PacketType<P extends Packet = Packet> {
   /** The type number, bits 7-4 of byte 1. */
@@ -33,18 +33,18 @@ export interface PacketType<P extends Packet = Packet> {
   /** The only Remaining Length the type allows, or `undefined` when it varies. */
   readonly fixedLength: number | undefined;
   /** Throws unless `flags` (bits 3-0 of byte 1) are what the type allows on a `version` stream. */
-  checkFlags(flags: number, offset: number, version: ProtocolVersion): void;
+  checkFlags(this: void, flags: number, offset: number, version: ProtocolVersion): void;
   /** Byte 1 of the fixed header for `p`. */
-  firstByte(p: P): number;
+  firstByte(this: void, p: P): number;
   /**
    * Checks `p` and returns its Remaining Length. With `ascii`, strings are measured as plain
    * ASCII, unchecked (the one-pass path, fast-path.ts).
    */
-  length(p: P, ascii: boolean, version: ProtocolVersion): number;
+  length(this: void, p: P, ascii: boolean, version: ProtocolVersion): number;
   /** Writes the body after the fixed header; returns the position after it (see `length`). */
-  write(p: P, buf: Uint8Array, pos: number, ascii: boolean): number;
+  write(this: void, p: P, buf: Uint8Array, pos: number, ascii: boolean): number;
   /** Decodes the body `r` spans, whose fixed header is `h`. */
-  decode(r: FrameReader, h: FixedHeader): P;
+  decode(this: void, r: FrameReader, h: FixedHeader): P;
 }
 
 /**
@@ -79,14 +79,23 @@ function row<C extends PacketCmd>(
   rule = 'MQTT-2.2.2-2',
 ): PacketType<Extract<Packet, { cmd: C }>> {
   const first = (type << 4) | required;
-  return { type, cmd, fixedLength, checkFlags: fixedFlags(cmd, required, rule), firstByte: () => first, ...codec };
+  return same({ type, cmd, fixedLength, checkFlags: fixedFlags(cmd, required, rule), firstByte: () => first, ...codec });
+}
+
+/**
+ * `t` with its properties in one fixed order, so that every row has the same hidden class in JS
+ * engines and the dispatch sites that read a row's functions stay monomorphic.
+ */
+function same<P extends Packet>(t: PacketType<P>): PacketType<P> {
+  const { type, cmd, fixedLength, checkFlags, firstByte, length, write, decode } = t;
+  return { type, cmd, fixedLength, checkFlags, firstByte, length, write, decode };
 }
 
 const ack = { length: ackLength, write: writeAck };
 const empty = { length: emptyLength, write: (_p: Packet, _buf: Uint8Array, pos: number) => pos };
 
 /** CONNECT: its flags depend on the version its body names. */
-const CONNECT: PacketType<ConnectPacket> = {
+const CONNECT: PacketType<ConnectPacket> = same({
   type: 1,
   cmd: 'connect',
   fixedLength: undefined,
@@ -101,10 +110,10 @@ const CONNECT: PacketType<ConnectPacket> = {
     r.version = protocolVersionOf(connect) ?? r.version;
     return connect;
   },
-};
+});
 
 /** PUBLISH: its flags are its own (DUP, QoS, RETAIN). Exported for the encoders that split or skip steps. */
-export const PUBLISH: PacketType<PublishPacket> = {
+export const PUBLISH: PacketType<PublishPacket> = same({
   type: 3,
   cmd: 'publish',
   fixedLength: undefined,
@@ -113,7 +122,7 @@ export const PUBLISH: PacketType<PublishPacket> = {
   length: publishLength,
   write: writePublish,
   decode: (r, h) => decodePublish(r, h.flags),
-};
+});
 
 /** The table, indexed by type number. */
 export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [

@@ -83,7 +83,7 @@ export function parseFixedHeader(
     // Types 0 and 15 are reserved (spec 2.2.1, table 2.1).
     throw new MqttError('INVALID_PACKET_TYPE', `packet type ${type} is reserved`, { offset: streamOffset });
   }
-  packetType.checkFlags(flags, streamOffset, version);
+  if (flags !== packetType.flags) packetType.checkFlags(flags, streamOffset, version);
 
   let remaining = 0;
   let multiplier = 1;

@@ -32,7 +32,12 @@ export interface PacketType<P extends Packet = Packet> {
   readonly cmd: PacketCmd;
   /** The only Remaining Length the type allows, or `undefined` when it varies. */
   readonly fixedLength: number | undefined;
-  /** Throws unless `flags` (bits 3-0 of byte 1) are what the type allows on a `version` stream. */
+  /** The flags (bits 3-0 of byte 1) the type carries: table 2.2's, or PUBLISH's at QoS 0 (0000). */
+  readonly flags: number;
+  /**
+   * Called while framing only when byte 1's flags differ from `flags`: throws unless they are
+   * what the type allows on a `version` stream. (So the common case costs one comparison.)
+   */
   checkFlags(this: void, flags: number, offset: number, version: ProtocolVersion): void;
   /** Byte 1 of the fixed header for `p`. */
   firstByte(this: void, p: P): number;
@@ -79,7 +84,8 @@ function row<C extends PacketCmd>(
   rule = 'MQTT-2.2.2-2',
 ): PacketType<Extract<Packet, { cmd: C }>> {
   const first = (type << 4) | required;
-  return same({ type, cmd, fixedLength, checkFlags: fixedFlags(cmd, required, rule), firstByte: () => first, ...codec });
+  const checkFlags = fixedFlags(cmd, required, rule);
+  return same({ type, cmd, fixedLength, flags: required, checkFlags, firstByte: () => first, ...codec });
 }
 
 /**
@@ -87,8 +93,8 @@ function row<C extends PacketCmd>(
  * engines and the dispatch sites that read a row's functions stay monomorphic.
  */
 function same<P extends Packet>(t: PacketType<P>): PacketType<P> {
-  const { type, cmd, fixedLength, checkFlags, firstByte, length, write, decode } = t;
-  return { type, cmd, fixedLength, checkFlags, firstByte, length, write, decode };
+  const { type, cmd, fixedLength, flags, checkFlags, firstByte, length, write, decode } = t;
+  return { type, cmd, fixedLength, flags, checkFlags, firstByte, length, write, decode };
 }
 
 const ack = { length: ackLength, write: writeAck };
@@ -99,6 +105,7 @@ const CONNECT: PacketType<ConnectPacket> = same({
   type: 1,
   cmd: 'connect',
   fixedLength: undefined,
+  flags: 0,
   // Checked by decodeConnect, once the protocol name says which version's rules apply.
   checkFlags: () => undefined,
   firstByte: () => 1 << 4, // flags 0000 [MQTT-2.2.2-1]
@@ -117,6 +124,7 @@ export const PUBLISH: PacketType<PublishPacket> = same({
   type: 3,
   cmd: 'publish',
   fixedLength: undefined,
+  flags: 0,
   checkFlags: checkPublishFlags, // DUP, QoS, RETAIN
   firstByte: (p) => (3 << 4) | publishFlags(p),
   length: publishLength,

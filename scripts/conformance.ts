@@ -14,12 +14,14 @@
  *
  * Usage: `npx tsx scripts/conformance.ts [--static] [--check codec[,broker,…]] [--out FILE]`.
  * Writes docs/CONFORMANCE.md and prints the summary. With `--check`, exits 1 when a statement
- * of a listed part has no test.
+ * of a listed part has no test. Always exits 1 when src/ cites an id that docs/normative.tsv does
+ * not have, or writes one in short form (`MQTT-3.1.4-3/4`).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCitedIds } from './cited-ids.js';
 
 /** One row of docs/normative.tsv. */
 interface Statement {
@@ -359,7 +361,11 @@ async function main(): Promise<void> {
   }
   if (unknown.size > 0) console.warn(`ids cited by tests but not in docs/normative.tsv: ${[...unknown].join(', ')}`);
 
-  let failed = false;
+  // Every id the source cites exists, and is written whole (scripts/cited-ids.ts).
+  const cited = checkCitedIds(ROOT, join(ROOT, 'src'), known);
+  if (cited.unknown.length > 0) console.error(`ids cited in src/ but not in docs/normative.tsv: ${cited.unknown.join(', ')}`);
+  if (cited.short.length > 0) console.error(`ids in src/ written in short form (write each whole): ${cited.short.join(', ')}`);
+  let failed = cited.unknown.length + cited.short.length > 0;
   for (const part of opts.check) {
     const missing = statements.filter((s) => s.part === part && !covered.has(s.id));
     if (!statements.some((s) => s.part === part)) { console.error(`--check ${part}: no statements apply to "${part}"`); failed = true; }

@@ -5,24 +5,32 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isValidTopicFilter } from '../codec/index.js';
+import { isValidTopicFilter, MqttError } from '../codec/index.js';
 import type { AclAccess, AclRule } from './auth.js';
 import { parsePasswordFile as parseMosquittoPasswords, PasswordFileError, type PasswordEntry } from './passwd.js';
 
 /** `ConfigError` codes. */
-export type ConfigErrorCode = 'UNKNOWN_DIRECTIVE' | 'UNSUPPORTED_DIRECTIVE' | 'MISSING_VALUE' | 'INVALID_VALUE' | 'FILE_ERROR';
+export type ConfigErrorCode =
+  /** A directive the broker does not know. */
+  | 'UNKNOWN_DIRECTIVE'
+  /** A mosquitto.conf directive broker-mini recognises and refuses, saying why. */
+  | 'UNSUPPORTED_DIRECTIVE'
+  /** A directive without the value it needs. */
+  | 'MISSING_VALUE'
+  /** A value of the wrong form or out of range. */
+  | 'INVALID_VALUE'
+  /** A file the config names (password_file, acl_file, …) could not be read. */
+  | 'FILE_ERROR';
 
-/** A configuration problem, naming the file and line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code: ConfigErrorCode;
+/** A configuration problem, naming the file and line; an `MqttError`. */
+export class ConfigError extends MqttError<ConfigErrorCode> {
+  override readonly name: string = 'ConfigError';
   /** The file (when known) and 1-based line of the problem. */
   readonly file: string | undefined;
   readonly line: number;
 
   constructor(code: ConfigErrorCode, message: string, file: string | undefined, line: number) {
-    super(`${file ?? 'config'}:${line}: ${message}`);
-    this.code = code;
+    super(code, `${file ?? 'config'}:${line}: ${message}`);
     this.file = file;
     this.line = line;
   }

@@ -6,6 +6,7 @@
  * the server refuses the connection, 27 when `sub -W` times out. A user mistake never prints a
  * stack trace.
  */
+import { MqttError } from '../codec/index.js';
 import { CONNACK_REASONS } from '../client/index.js';
 
 /** Stable codes for the failures the CLI reports itself. */
@@ -40,17 +41,15 @@ export function quote(text: string, max = 60): string {
 /** Exit code of mosquitto_sub when `-W` expires. */
 export const EXIT_TIMEOUT = 27;
 
-/** An error the CLI reports as one line, with the exit code to use. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  readonly code: CliErrorCode;
+/** An error the CLI reports as one line, with the exit code to use; an `MqttError`. */
+export class CliError extends MqttError<CliErrorCode> {
+  override readonly name: string = 'CliError';
   readonly exitCode: number;
   /** `--quiet`: exit with the code but print nothing. */
   readonly quiet: boolean;
 
   constructor(code: CliErrorCode, message: string, options: { exitCode?: number; cause?: unknown; quiet?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.exitCode = options.exitCode ?? (code === 'TIMEOUT' ? EXIT_TIMEOUT : 1);
     this.quiet = options.quiet ?? false;
   }

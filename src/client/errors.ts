@@ -7,48 +7,42 @@
  * reported with the codec's own `MqttError` before anything is sent, so one error type describes
  * one kind of problem wherever it is found. Match on `code`, never on message text.
  *
- * Catalog of `ClientError` codes:
- *
- * | code                   | when                                                                  |
- * | ---------------------- | --------------------------------------------------------------------- |
- * | `INVALID_OPTIONS`      | options refused before connecting (e.g. empty clientId with           |
- * |                        | cleanSession false [MQTT-3.1.3-7], an unknown URL protocol)           |
- * | `INVALID_ARGUMENT`     | a method got an argument of the wrong type (per-call options that are |
- * |                        | not an object, `retain` not a boolean, a handler not a function)      |
- * | `CONNACK_REFUSED`      | the server answered CONNECT with a non-zero return code               |
- * |                        | (`ConnackError`, `returnCode` 1..5)                                    |
- * | `CONNECT_TIMEOUT`      | no CONNACK within `connectTimeout`                                    |
- * | `CONNECT_FAILED`       | the network connection could not be opened (`cause` holds the reason) |
- * | `ABORTED`              | the operation's `AbortSignal` fired                                   |
- * | `CLIENT_CLOSED`        | the client was ended (or is ending) before the operation completed    |
- * | `CONNECTION_LOST`      | the connection dropped and reconnecting is off or has given up        |
- * | `QUEUE_FULL`           | `maxQueued` operations are already waiting; this one is refused       |
- * | `PACKET_IDS_EXHAUSTED` | all 65,535 packet identifiers are in flight [MQTT-2.3.1-2]             |
- * | `PING_TIMEOUT`         | no PINGRESP within `pingTimeout`: the connection is treated as dead   |
- * | `PROTOCOL_ERROR`       | the server broke the protocol (e.g. a first packet that is not        |
- * |                        | CONNACK [MQTT-3.2.0-1]); the connection is closed [MQTT-4.8.0-1]      |
- * | `TIMEOUT`              | a one-shot helper (`subscribeSimple`) did not finish in its `timeout` |
- * | `MESSAGES_OVERFLOW`    | a `messages()` iterator's buffer was full; it ends with this error    |
- * | `HANDLER_ERROR`        | a message listener or handler threw; the original is the `cause`      |
+ * Every code is listed, with its meaning, in `CLIENT_ERROR_CODES` below and in docs/ERRORS.md
+ * (generated from it by `npm run catalog`).
  */
-import type { ConnackReturnCode } from '../codec/index.js';
+import { MqttError, type ConnackReturnCode } from '../codec/index.js';
 
-/** Every stable client error code (see the catalog above). */
+/** Every stable client error code, one documented line each. */
 export const CLIENT_ERROR_CODES = [
+  /** Options refused before connecting (e.g. an empty clientId with cleanSession false [MQTT-3.1.3-7], an unknown URL protocol). */
   'INVALID_OPTIONS',
+  /** A method got an argument of the wrong type (per-call options that are not an object, `retain` not a boolean, a handler not a function). */
   'INVALID_ARGUMENT',
+  /** The server answered CONNECT with a non-zero return code (`ConnackError`, `returnCode` 1-5). */
   'CONNACK_REFUSED',
+  /** No CONNACK within `connectTimeout`. */
   'CONNECT_TIMEOUT',
+  /** The network connection could not be opened (`cause` holds the reason). */
   'CONNECT_FAILED',
+  /** The operation's `AbortSignal` fired. */
   'ABORTED',
+  /** The client was ended (or is ending) before the operation completed. */
   'CLIENT_CLOSED',
+  /** The connection dropped and reconnecting is off or has given up. */
   'CONNECTION_LOST',
+  /** `maxQueued` operations are already waiting; this one is refused. */
   'QUEUE_FULL',
+  /** All 65,535 packet identifiers are in flight [MQTT-2.3.1-2]. */
   'PACKET_IDS_EXHAUSTED',
+  /** No PINGRESP within `pingTimeout`: the connection is treated as dead. */
   'PING_TIMEOUT',
+  /** The server broke the protocol (e.g. a first packet that is not CONNACK [MQTT-3.2.0-1]); the connection is closed [MQTT-4.8.0-1]. */
   'PROTOCOL_ERROR',
+  /** A one-shot helper (`subscribeSimple`) did not finish in its `timeout`. */
   'TIMEOUT',
+  /** A `messages()` iterator's buffer was full; it ends with this error. */
   'MESSAGES_OVERFLOW',
+  /** A message listener or handler threw; the original is the `cause`. */
   'HANDLER_ERROR',
 ] as const;
 
@@ -62,17 +56,12 @@ export interface ClientErrorOptions {
   cause?: unknown;
 }
 
-/** An error raised by the client (not by the codec). */
-export class ClientError extends Error {
+/** An error raised by the client (not by the codec); an `MqttError`. */
+export class ClientError extends MqttError<ClientErrorCode> {
   override readonly name: string = 'ClientError';
-  readonly code: ClientErrorCode;
-  /** The normative statement involved, where there is one. */
-  readonly rule: string | undefined;
 
   constructor(code: ClientErrorCode, message: string, options: ClientErrorOptions = {}) {
-    super(options.rule ? `${message} [${options.rule}]` : message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.rule = options.rule;
+    super(code, message, options);
   }
 }
 
@@ -90,7 +79,7 @@ export const CONNACK_REASONS: Readonly<Record<number, string>> = {
 export class ConnackError extends ClientError {
   override readonly name: string = 'ConnackError';
   /** The CONNACK return code, 1..5. */
-  readonly returnCode: ConnackReturnCode;
+  override readonly returnCode: ConnackReturnCode;
 
   constructor(returnCode: ConnackReturnCode) {
     super('CONNACK_REFUSED', `CONNACK ${returnCode}: ${CONNACK_REASONS[returnCode] ?? 'unknown return code'}`);

@@ -25,7 +25,7 @@ import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
 import type { ConnectPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, utf8Length, writeAsciiString, writeBinary, writeString } from './utf8.js';
+import { asciiLength, NOT_ASCII, utf8Length, writeAsciiString, writeBinary, writeString } from './utf8.js';
 import { BRIDGE_LEVEL_BIT, MQTT31_MAX_CLIENT_ID_BYTES, protocolVersionOf, versionOfName } from './version.js';
 
 const USERNAME = 0x80;
@@ -73,7 +73,7 @@ export function connectLength(p: ConnectPacket, ascii: boolean): number {
 
 /**
  * Writes the variable header and payload; returns the position after them. With `ascii`, returns
- * -1 if a string is not plain ASCII (see `writeAsciiString`, `writeAsciiTopic`).
+ * `NOT_ASCII` if a string is not plain ASCII (see `writeAsciiString`, `writeAsciiTopic`).
  */
 export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   const will = p.will;
@@ -82,20 +82,20 @@ export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, asc
   if (p.username !== undefined) flags |= USERNAME;
   if (p.password !== undefined) flags |= PASSWORD;
   pos = ascii ? writeAsciiString(buf, pos, p.protocolName) : writeString(buf, pos, p.protocolName);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   buf[pos++] = p.protocolLevel;
   buf[pos++] = flags;
   pos = writeU16(buf, pos, p.keepAlive);
   pos = ascii ? writeAsciiString(buf, pos, p.clientId) : writeString(buf, pos, p.clientId);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   if (will !== undefined) {
     pos = ascii ? writeAsciiTopic(buf, pos, will.topic, false) : writeString(buf, pos, will.topic);
-    if (pos < 0) return -1;
+    if (pos === NOT_ASCII) return NOT_ASCII;
     pos = writeBinary(buf, pos, will.payload);
   }
   if (p.username !== undefined) {
     pos = ascii ? writeAsciiString(buf, pos, p.username) : writeString(buf, pos, p.username);
-    if (pos < 0) return -1;
+    if (pos === NOT_ASCII) return NOT_ASCII;
   }
   if (p.password !== undefined) pos = writeBinary(buf, pos, p.password);
   return pos;

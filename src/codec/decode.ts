@@ -5,20 +5,13 @@
  * its bytes arrive, the size limit is enforced before the body is buffered, and each packet's
  * decoder is handed exactly its frame.
  */
-import { decodeAck } from './ack.js';
 import { CopyArea, copyBytes, EMPTY_BYTES } from './bytes.js';
-import { decodeConnack } from './connack.js';
-import { decodeConnect } from './connect.js';
-import { decodeEmpty } from './empty.js';
 import { MqttError } from './errors.js';
 import { FixedHeader, MAX_PACKET_SIZE, parseFixedHeader } from './header.js';
+import { PACKET_TYPES, type PacketType } from './packet-types.js';
 import type { Packet } from './packets.js';
-import { decodePublish } from './publish.js';
 import { FrameReader } from './reader.js';
-import { decodeSuback } from './suback.js';
-import { decodeSubscribe } from './subscribe.js';
-import { decodeUnsubscribe } from './unsubscribe.js';
-import { checkProtocolVersion, protocolVersionOf, type ProtocolVersion } from './version.js';
+import { checkProtocolVersion, type ProtocolVersion } from './version.js';
 
 /**
  * Where frames that arrived split across chunks are copied. One area for all decoders, so an idle
@@ -42,50 +35,13 @@ export interface DecoderOptions {
   protocolVersion?: ProtocolVersion;
 }
 
-/** Decodes the body the reader spans, of the type and flags in `h`. */
+/**
+ * Decodes the body the reader spans, of the type and flags in `h` (a type the framing accepted).
+ * Every type gets the same leftover-bytes check: a decoder that stops short of the frame's end
+ * leaves bytes no field accounts for, and the packet is malformed.
+ */
 function decodeBody(h: FixedHeader, r: FrameReader): Packet {
-  let packet: Packet;
-  switch (h.type) {
-    case 1: {
-      // Checks its own header flags and leftovers, citing the flag rules.
-      const connect = decodeConnect(r, h.flags, r.pos - h.headerLength);
-      // What follows on this stream speaks the CONNECT's version.
-      r.version = protocolVersionOf(connect) ?? r.version;
-      return connect;
-    }
-    case 2:
-      return decodeConnack(r, r.version);
-    case 3:
-      return decodePublish(r, h.flags); // the payload takes the rest: nothing can be left
-    case 4:
-      return decodeAck(r, 'puback');
-    case 5:
-      return decodeAck(r, 'pubrec');
-    case 6:
-      return decodeAck(r, 'pubrel');
-    case 7:
-      return decodeAck(r, 'pubcomp');
-    case 8:
-      packet = decodeSubscribe(r);
-      break;
-    case 9:
-      packet = decodeSuback(r, r.version);
-      break;
-    case 10:
-      packet = decodeUnsubscribe(r);
-      break;
-    case 11:
-      return decodeAck(r, 'unsuback');
-    case 12:
-      return decodeEmpty('pingreq');
-    case 13:
-      return decodeEmpty('pingresp');
-    case 14:
-      return decodeEmpty('disconnect');
-    default:
-      // parseFixedHeader refused types 0 and 15 already.
-      return r.fail('INVALID_PACKET_TYPE', `packet type ${h.type} is reserved`);
-  }
+  const packet = (PACKET_TYPES[h.type] as PacketType).decode(r, h);
   if (r.pos !== r.end) r.fail('INVALID_LENGTH', `${r.end - r.pos} bytes left over at the end of the packet`);
   return packet;
 }

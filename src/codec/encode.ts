@@ -2,24 +2,17 @@
  * Encoding: compute the size (checking every field on the way), allocate once, write at an offset.
  * Anything that cannot be encoded throws an `MqttError`; no truncated or corrupt bytes come out.
  *
- * `encode` first tries a one-pass path for the common case, a packet whose strings are plain
- * ASCII (see `encodeAscii`); everything else, and every error, goes through the checked path.
- * `encodeInto` has a fast path of its own for a PUBLISH with a plain ASCII topic
- * (`encodePublishInto` in publish.ts), which checks before it writes, so that an error leaves the
- * caller's buffer untouched there too.
+ * This is the checked path. `encode` and `encodeInto` first try the fast paths of fast-path.ts
+ * (one pass for plain ASCII strings; a PUBLISH to a known topic), which hand everything else,
+ * and every error, to the checked path.
  */
-import { ackLength, writeAck } from './ack.js';
 import { allocBytes } from './bytes.js';
-import { connackLength, writeConnack } from './connack.js';
-import { connectLength, writeConnect } from './connect.js';
-import { emptyLength } from './empty.js';
+import { encodeOnePass, encodePublishInto } from './fast-path.js';
 import { MqttError } from './errors.js';
 import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
-import { encodePublishInto, publishFlags, publishLength, writePublish, writePublishHead } from './publish.js';
-import { subackLength, writeSuback } from './suback.js';
-import { subscribeLength, writeSubscribe } from './subscribe.js';
-import { unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
+import { packetTypeOf, PUBLISH } from './packet-types.js';
+import { writePublishHead } from './publish.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';
 
 /** Options of the encoders. */
@@ -36,97 +29,19 @@ function versionOf(options: EncodeOptions | undefined): ProtocolVersion {
   return options === undefined || options.protocolVersion === undefined ? 4 : checkProtocolVersion(options.protocolVersion);
 }
 
-/**
- * Checks `p` and returns its Remaining Length, which may exceed what the fixed header can carry
- * (callers check). With `ascii`, strings are measured as plain ASCII, unchecked (see `encodeAscii`).
- */
-function measure(p: Packet, ascii: boolean, version: ProtocolVersion): number {
-  if (p === null || typeof p !== 'object') throw new MqttError('INVALID_PACKET', 'a packet must be an object');
-  switch (p.cmd) {
-    case 'connect':
-      return connectLength(p, ascii);
-    case 'connack':
-      return connackLength(p, version);
-    case 'publish':
-      return publishLength(p, ascii);
-    case 'puback':
-    case 'pubrec':
-    case 'pubrel':
-    case 'pubcomp':
-    case 'unsuback':
-      return ackLength(p);
-    case 'subscribe':
-      return subscribeLength(p, ascii);
-    case 'suback':
-      return subackLength(p, version);
-    case 'unsubscribe':
-      return unsubscribeLength(p, ascii);
-    case 'pingreq':
-    case 'pingresp':
-    case 'disconnect':
-      return emptyLength(p);
-    default:
-      return unknownPacket(p);
-  }
-}
-
 /** Checks `p` and returns its Remaining Length. */
 function remainingLength(p: Packet, version: ProtocolVersion): number {
-  const length = measure(p, false, version);
+  const length = packetTypeOf(p).length(p, false, version);
   if (length > MAX_REMAINING_LENGTH) {
     throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
   }
   return length;
 }
 
-/**
- * Writes the fixed header and body of `p`, whose Remaining Length is `remaining`; returns the
- * position after it (with `ascii`, -1 if a string turned out not to be plain ASCII). Byte 1 of each
- * fixed header is the type in bits 7-4 and the flags of spec table 2.2 in bits 3-0 (0010 for
- * PUBREL, SUBSCRIBE and UNSUBSCRIBE; PUBLISH has its own).
- */
-function writeFrame(p: Packet, remaining: number, buf: Uint8Array, pos: number, ascii: boolean): number {
-  switch (p.cmd) {
-    case 'connect':
-      return writeConnect(p, buf, writeFixedHeader(buf, pos, 0x10, remaining), ascii);
-    case 'connack':
-      return writeConnack(p, buf, writeFixedHeader(buf, pos, 0x20, remaining));
-    case 'publish':
-      return writePublish(p, buf, writeFixedHeader(buf, pos, 0x30 | publishFlags(p), remaining), ascii);
-    case 'puback':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x40, remaining));
-    case 'pubrec':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x50, remaining));
-    case 'pubrel':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x62, remaining));
-    case 'pubcomp':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0x70, remaining));
-    case 'subscribe':
-      return writeSubscribe(p, buf, writeFixedHeader(buf, pos, 0x82, remaining), ascii);
-    case 'suback':
-      return writeSuback(p, buf, writeFixedHeader(buf, pos, 0x90, remaining));
-    case 'unsubscribe':
-      return writeUnsubscribe(p, buf, writeFixedHeader(buf, pos, 0xa2, remaining), ascii);
-    case 'unsuback':
-      return writeAck(p, buf, writeFixedHeader(buf, pos, 0xb0, remaining));
-    case 'pingreq':
-      return writeFixedHeader(buf, pos, 0xc0, remaining);
-    case 'pingresp':
-      return writeFixedHeader(buf, pos, 0xd0, remaining);
-    case 'disconnect':
-      return writeFixedHeader(buf, pos, 0xe0, remaining);
-    default:
-      return unknownPacket(p);
-  }
-}
-
-function unknownPacket(p: never): never {
-  throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`);
-}
-
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
 function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
-  const end = writeFrame(p, remaining, buf, pos, false);
+  const t = packetTypeOf(p);
+  const end = t.write(p, buf, writeFixedHeader(buf, pos, t.firstByte(p), remaining), false);
   const size = packetSize(remaining);
   if (end - pos !== size) {
     // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
@@ -136,45 +51,13 @@ function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number)
 }
 
 /**
- * The largest Remaining Length `encodeAscii` takes on. A bigger packet gains nothing there (its
- * cost is copying its payload), and a try that fails would waste a big allocation; up to about
- * 4 KiB, Node hands out allocations from its pool, so a wasted one costs little.
- */
-const ONE_PASS_MAX_LENGTH = 4096;
-
-/**
- * The one-pass path of `encode`. Most packets carry only plain ASCII strings, and a plain ASCII
- * string takes one byte per character. So each string is measured by its length alone, the bytes
- * are allocated, and each character is checked as it is copied: every character is read once,
- * not twice (once to check and measure, once to write), and reading characters is most of the
- * cost of encoding a small packet. The fields other than strings are checked as usual.
- *
- * Anything else (a non-ASCII character, which takes 2-4 bytes; a U+0000; a misplaced wildcard; any
- * error at all) gives up with `undefined`, and `encode` takes the checked path, which measures
- * every string exactly and throws the first problem in field order.
- */
-function encodeAscii(p: Packet, version: ProtocolVersion): Uint8Array | undefined {
-  let remaining: number;
-  try {
-    remaining = measure(p, true, version);
-  } catch {
-    return undefined; // the checked path reports it
-  }
-  // A string the one-pass path cannot handle measures Infinity (see `asciiLength`).
-  if (!(remaining <= ONE_PASS_MAX_LENGTH)) return undefined;
-  const size = packetSize(remaining);
-  const buf = allocBytes(size);
-  return writeFrame(p, remaining, buf, 0, true) === size ? buf : undefined;
-}
-
-/**
  * Encodes one packet into a new byte array (a `Buffer` in Node) of exactly its size.
  * @throws MqttError for anything that cannot be encoded, e.g. `INVALID_PACKET_ID` for a packet
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
 export function encode(packet: Packet, options?: EncodeOptions): Uint8Array {
   const version = versionOf(options);
-  const fast = encodeAscii(packet, version);
+  const fast = encodeOnePass(packet, version);
   if (fast !== undefined) return fast;
   const remaining = remainingLength(packet, version);
   const buf = allocBytes(packetSize(remaining));
@@ -230,7 +113,7 @@ export function encodeParts(packet: Packet, options?: EncodeOptions): Uint8Array
   const p: PublishPacket = packet;
   const headSize = packetSize(remaining) - p.payload.length;
   const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, 0x30 | publishFlags(p), remaining), false);
+  const end = writePublishHead(p, head, writeFixedHeader(head, 0, PUBLISH.firstByte(p), remaining), false);
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
   return [head, p.payload];
 }

@@ -1,17 +1,24 @@
 /**
- * One error family for everything the codec refuses.
+ * The root of mqtt311's one error family, and the codes of what the codec refuses.
  *
- * Users match on `code` (stable, listed in the README's catalog), never on message text.
- * `rule` names the normative statement enforced, where there is one. `action` says what the
- * receiver of the offending bytes must do: close the network connection, or (a server reading a
- * CONNECT) answer with a CONNACK carrying `returnCode` and then close.
+ * Every error the package throws on purpose is an `MqttError`: the codec's own, and as subclasses
+ * the broker's `BrokerError`, the client's `ClientError` (and `ConnackError`), the broker
+ * config's `ConfigError` and the CLI's `CliError`. So `err instanceof MqttError`, or
+ * `isMqttError(err)`, answers for all of them. Users match on `code` (stable; every code of every
+ * class is listed in docs/ERRORS.md, generated from the catalogs by `npm run catalog`), never on
+ * message text. `rule` names the normative statement enforced, where there is one; `cause` holds
+ * the underlying error, where there is one. `action` says what the receiver of the offending bytes
+ * must do: close the network connection, or (a server reading a CONNECT) answer with a CONNACK
+ * carrying `returnCode` and then close.
+ *
+ * The catalogs are data, one documented line per code, so that a new code is one added line.
  */
 
-/** Every stable error code, with the default receiver action. */
+/** Every stable code of the codec's errors, with the default receiver action. */
 export const MQTT_ERROR_CODES = {
   /** Fixed-header packet type 0 or 15 (reserved). */
   INVALID_PACKET_TYPE: 'close',
-  /** Fixed-header flag bits differ from the table in spec 2.2.2. */
+  /** Fixed-header flag bits differ from the table in spec 2.2.2 [MQTT-2.2.2-2]. */
   INVALID_HEADER_FLAGS: 'close',
   /** Remaining length uses a fifth byte, or is otherwise malformed (spec 2.2.3). */
   MALFORMED_REMAINING_LENGTH: 'close',
@@ -19,23 +26,23 @@ export const MQTT_ERROR_CODES = {
   PACKET_TOO_LARGE: 'close',
   /** Remaining length does not fit the packet type, or a field runs past the packet's end, or bytes are left over. */
   INVALID_LENGTH: 'close',
-  /** A packet identifier of 0 where one is required, or outside 1..65535 when encoding. */
+  /** A packet identifier of 0 where one is required [MQTT-2.3.1-1], or outside 1..65535 when encoding. */
   INVALID_PACKET_ID: 'close',
-  /** A string is not well-formed UTF-8 or encodes a surrogate (spec 1.5.3). */
+  /** A string is not well-formed UTF-8 or encodes a surrogate [MQTT-1.5.3-1]. */
   INVALID_UTF8: 'close',
-  /** A string contains U+0000 (spec 1.5.3). */
+  /** A string contains U+0000 [MQTT-1.5.3-2]. */
   NULL_CHARACTER: 'close',
   /** A string or binary field is longer than 65,535 bytes (encoder). */
   STRING_TOO_LONG: 'close',
   /** A packet would exceed the maximum remaining length 268,435,455 (encoder). */
   PACKET_TOO_LONG: 'close',
-  /** QoS 3, or a QoS value that is not 0, 1 or 2. */
+  /** QoS 3 [MQTT-3.3.1-4], or a requested QoS that is not 0, 1 or 2 [MQTT-3.8.3-4]. */
   INVALID_QOS: 'close',
   /** DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]. */
   INVALID_DUP: 'close',
-  /** A topic name that is empty, has a wildcard, or is otherwise invalid (spec 4.7). */
+  /** A topic name that is empty [MQTT-4.7.3-1], has a wildcard [MQTT-3.3.2-2], or is otherwise invalid (spec 4.7). */
   INVALID_TOPIC: 'close',
-  /** A topic filter with a misplaced wildcard or otherwise invalid (spec 4.7). */
+  /** A topic filter with a misplaced `#` [MQTT-4.7.1-2] or `+` [MQTT-4.7.1-3], or otherwise invalid (spec 4.7). */
   INVALID_TOPIC_FILTER: 'close',
   /** CONNECT protocol name is neither "MQTT" (3.1.1) nor "MQIsdp" (3.1) [MQTT-3.1.2-1]. */
   INVALID_PROTOCOL_NAME: 'close',
@@ -45,9 +52,9 @@ export const MQTT_ERROR_CODES = {
   CLIENT_ID_REJECTED: 'connack',
   /** CONNECT flags inconsistent (reserved bit, will flags, password without user name). */
   INVALID_CONNECT_FLAGS: 'close',
-  /** SUBSCRIBE or UNSUBSCRIBE without any topic filter. */
+  /** SUBSCRIBE or UNSUBSCRIBE without any topic filter [MQTT-3.8.3-3] [MQTT-3.10.3-2]. */
   EMPTY_SUBSCRIPTION_LIST: 'close',
-  /** A return code outside the allowed set (SUBACK, CONNACK), or CONNACK reserved flag bits set. */
+  /** A return code outside the allowed set (SUBACK [MQTT-3.9.3-2], CONNACK), or CONNACK reserved flag bits set. */
   INVALID_RETURN_CODE: 'close',
   /** The encoder was given something that is not a valid packet object. */
   INVALID_PACKET: 'close',
@@ -57,7 +64,7 @@ export const MQTT_ERROR_CODES = {
   BUFFER_TOO_SMALL: 'close',
 } as const;
 
-/** A stable error code: a key of {@link MQTT_ERROR_CODES}. */
+/** A stable code of the codec's errors: a key of {@link MQTT_ERROR_CODES}. */
 export type MqttErrorCode = keyof typeof MQTT_ERROR_CODES;
 
 /** What the receiver of offending bytes must do. */
@@ -71,29 +78,37 @@ export interface MqttErrorOptions {
   offset?: number;
   /** For `action === 'connack'`: the CONNACK return code to answer with. */
   returnCode?: number;
+  /** The underlying error, if any. */
   cause?: unknown;
 }
 
-/** The one error class of the codec. */
-export class MqttError extends Error {
-  override readonly name = 'MqttError';
-  readonly code: MqttErrorCode;
+/**
+ * The base of every mqtt311 error, and the class of the codec's. `C` is the code type: the
+ * codec's codes by default; each subclass narrows it to its own catalog.
+ */
+export class MqttError<C extends string = MqttErrorCode> extends Error {
+  override readonly name: string = 'MqttError';
+  readonly code: C;
   readonly rule: string | undefined;
+  /** What the receiver of the offending bytes must do; `'close'` for codes outside the codec's catalog. */
   readonly action: MqttErrorAction;
   readonly returnCode: number | undefined;
   readonly offset: number | undefined;
 
-  constructor(code: MqttErrorCode, message: string, options: MqttErrorOptions = {}) {
+  constructor(code: C, message: string, options: MqttErrorOptions = {}) {
     super(options.rule ? `${message} [${options.rule}]` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.rule = options.rule;
-    this.action = MQTT_ERROR_CODES[code];
+    this.action = Object.hasOwn(MQTT_ERROR_CODES, code) ? MQTT_ERROR_CODES[code as MqttErrorCode] : 'close';
     this.returnCode = options.returnCode;
     this.offset = options.offset;
   }
 }
 
-/** Type guard: is `err` an `MqttError` (optionally with the given code)? */
-export function isMqttError(err: unknown, code?: MqttErrorCode): err is MqttError {
+/**
+ * Type guard: is `err` an mqtt311 error of any class (optionally with the given code)? The code
+ * narrows the type: `isMqttError(err, 'INVALID_TOPIC')` for the codec's, or a subclass's code.
+ */
+export function isMqttError<C extends string = MqttErrorCode>(err: unknown, code?: C): err is MqttError<C> {
   return err instanceof MqttError && (code === undefined || err.code === code);
 }

@@ -67,6 +67,7 @@ const bit = (byte: number, n: number) => (byte >> n) & 1;
 
 /** Quote a string for display; control and invisible characters (U+FEFF included) become escapes. */
 function quote(s: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return `"${s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028\u2029\ufeff"\\]/g, (c) =>
     c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
@@ -88,6 +89,7 @@ function previewText(payload: Uint8Array): string | undefined {
     } catch {
       continue;
     }
+    // eslint-disable-next-line no-control-regex -- text with control characters is shown as bytes
     return /[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/.test(text) ? undefined : text;
   }
   return undefined;
@@ -398,7 +400,8 @@ export function describePacket(packet: Packet): string {
       return p.cmd.toUpperCase();
     default: {
       const never: never = p;
-      return String((never as { cmd?: unknown }).cmd ?? 'unknown packet').toUpperCase();
+      const cmd = (never as { cmd?: unknown }).cmd;
+      return typeof cmd === 'string' ? cmd.toUpperCase() : 'UNKNOWN PACKET';
     }
   }
 }

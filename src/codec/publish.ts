@@ -10,22 +10,25 @@
 import { writeBytes } from './bytes.js';
 import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
-import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { isAsciiTopicName, topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, writeString } from './utf8.js';
+import { topicByteLength, writeAsciiTopic } from './topic.js';
+import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
 
 /**
- * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the topic
- * is measured as plain ASCII and checked later, by `writePublish`.
+ * Checks `p` and returns its Remaining Length. With `ascii` (the one-pass path, fast-path.ts), the
+ * topic is measured as plain ASCII and checked later, by `writePublish`.
  */
 export function publishLength(p: PublishPacket, ascii: boolean): number {
   // [MQTT-3.3.2-1] the topic name is a UTF-8 string; [MQTT-3.3.2-2] without wildcards.
-  const topicBytes = ascii ? asciiLength(p.topic) : topicByteLength(p.topic, false, WILDCARD_RULE);
+  return publishLengthWithTopic(p, ascii ? asciiLength(p.topic) : topicByteLength(p.topic, false, WILDCARD_RULE));
+}
+
+/** Checks the fields of `p` but its topic, which takes `topicBytes`; returns its Remaining Length. */
+export function publishLengthWithTopic(p: PublishPacket, topicBytes: number): number {
   const qos = checkQos(p.qos, 'PUBLISH QoS', 'MQTT-3.3.1-4');
   if (qos === 0) {
     // [MQTT-3.3.1-2] DUP is 0 on QoS 0; [MQTT-2.3.1-5] a QoS 0 PUBLISH has no packet identifier.
@@ -47,60 +50,20 @@ export function publishFlags(p: PublishPacket): number {
 
 /**
  * Writes the variable header (topic, packet identifier); returns the position after it. With
- * `ascii`, returns -1 if the topic is not plain ASCII (see `writeAsciiTopic`).
+ * `ascii`, returns `NOT_ASCII` if the topic is not plain ASCII (see `writeAsciiTopic`).
  */
 export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = ascii ? writeAsciiTopic(buf, pos, p.topic, false) : writeString(buf, pos, p.topic);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
 }
 
-/** Writes the variable header and payload; returns the position after them (-1 as `writePublishHead`). */
+/** Writes the variable header and payload; returns the position after them (or `NOT_ASCII`, as `writePublishHead`). */
 export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = writePublishHead(p, buf, pos, ascii);
-  if (pos < 0) return -1;
+  if (pos === NOT_ASCII) return NOT_ASCII;
   writeBytes(buf, pos, p.payload);
   return pos + p.payload.length;
-}
-
-/**
- * The last topic `encodePublishInto` found to be a plain ASCII topic name. A client mostly
- * publishes to the same few topics, often the same one many times in a row; a string cannot
- * change, so an equal topic is as valid as this one was, and is copied without being checked again.
- */
-let lastAsciiTopic = '';
-
-/**
- * `encodeInto`'s fast path for a PUBLISH whose topic is a plain ASCII topic name: the fields other
- * than the topic are checked by `publishLength` as on the checked path, the size comes from the
- * topic's length alone, and the topic's characters are checked only when it is not `lastAsciiTopic`.
- *
- * Returns the bytes written, or 0, having written nothing, for anything else: an invalid field,
- * a topic that is not plain ASCII, a packet that does not fit. `encodeInto` then takes the checked
- * path, which encodes it or throws the first problem; since nothing was written here, that path's
- * contract (an error leaves `buf` untouched) holds. So the topic is checked before anything is
- * written, not while it is copied: copying a bad topic would leave its first bytes behind.
- * @internal
- */
-export function encodePublishInto(p: PublishPacket, buf: Uint8Array, offset: number): number {
-  let remaining: number;
-  try {
-    remaining = publishLength(p, true);
-  } catch {
-    return 0; // the checked path reports it
-  }
-  // A topic that is not a string of at most 65,535 characters measures Infinity (see `asciiLength`).
-  if (!(remaining <= MAX_REMAINING_LENGTH)) return 0;
-  const size = packetSize(remaining);
-  if (!Number.isInteger(offset) || offset < 0 || offset + size > buf.length) return 0;
-  const topic = p.topic;
-  if (topic.length === 0) return 0; // [MQTT-4.7.3-1]
-  if (topic !== lastAsciiTopic) {
-    if (!isAsciiTopicName(topic)) return 0;
-    lastAsciiTopic = topic;
-  }
-  writePublish(p, buf, writeFixedHeader(buf, offset, 0x30 | publishFlags(p), remaining), false);
-  return size;
 }
 
 /**
@@ -116,4 +79,20 @@ export function decodePublish(r: FrameReader, flags: number): PublishPacket {
   // [MQTT-2.3.1-1] QoS 1 and 2 carry a non-zero packet identifier.
   const packetId = r.packetId();
   return { cmd: 'publish', topic, payload: r.rest(), qos, retain, dup, packetId };
+}
+
+/**
+ * Checks PUBLISH's fixed-header flags while framing:
+ * ```
+ *   bit 3 DUP | bits 2-1 QoS | bit 0 RETAIN
+ * ```
+ */
+export function checkPublishFlags(flags: number, offset: number): void {
+  const qos = (flags >>> 1) & 3;
+  // [MQTT-3.3.1-4] both QoS bits set (QoS 3) is malformed.
+  if (qos === 3) throw new MqttError('INVALID_QOS', 'PUBLISH with QoS 3', { rule: 'MQTT-3.3.1-4', offset });
+  // [MQTT-3.3.1-2] a QoS 0 message is never a redelivery, so DUP must be 0.
+  if (qos === 0 && (flags & 0x08) !== 0) {
+    throw new MqttError('INVALID_DUP', 'PUBLISH with QoS 0 has DUP set', { rule: 'MQTT-3.3.1-2', offset });
+  }
 }

@@ -12,7 +12,7 @@ import { checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { QoS, SubscribePacket, Subscription } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, writeString } from './utf8.js';
+import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
 
 /**
  * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
@@ -38,7 +38,7 @@ export function subscribeLength(p: SubscribePacket, ascii: boolean): number {
 
 /**
  * Writes the packet identifier and the filter list; returns the position after them. With
- * `ascii`, returns -1 if a filter is not plain ASCII (see `writeAsciiTopic`).
+ * `ascii`, returns `NOT_ASCII` if a filter is not plain ASCII (see `writeAsciiTopic`).
  */
 export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = writeU16(buf, pos, p.packetId);
@@ -46,7 +46,7 @@ export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number,
   for (let i = 0; i < subs.length; i++) {
     const sub = subs[i];
     pos = ascii ? writeAsciiTopic(buf, pos, sub.topicFilter, true) : writeString(buf, pos, sub.topicFilter);
-    if (pos < 0) return -1;
+    if (pos === NOT_ASCII) return NOT_ASCII;
     buf[pos++] = sub.qos;
   }
   return pos;

@@ -6,7 +6,8 @@
  * separated by `/`; empty levels are allowed (`a//b`, `/a`).
  */
 import { MqttError } from './errors.js';
-import { loneSurrogate, MAX_STRING_BYTES } from './utf8.js';
+import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
+import { loneSurrogate, MAX_STRING_BYTES, NOT_ASCII } from './utf8.js';
 
 const SLASH = 0x2f;
 // The wildcards, single bytes in UTF-8; the frame reader scans for them too (internal, not in index.ts).
@@ -94,21 +95,21 @@ function checkedTopicByteLength(topic: string, isFilter: boolean, wildcardRule: 
 
 /**
  * Writes a topic name or filter with its 2-byte length prefix at `pos`, checking each character
- * as it copies it; returns the position after it, or -1 (having written some bytes) unless the
+ * as it copies it; returns the position after it, or `NOT_ASCII` (having written some bytes) unless the
  * topic is plain ASCII and valid as `topicByteLength`'s fast path sees it: not empty, no U+0000,
  * wildcards only well placed and only in a filter. The second half of `encode`'s one-pass path.
  * @internal
  */
 export function writeAsciiTopic(buf: Uint8Array, pos: number, topic: string, isFilter: boolean): number {
   const n = topic.length;
-  if (n === 0) return -1; // [MQTT-4.7.3-1]
+  if (n === 0) return NOT_ASCII; // [MQTT-4.7.3-1]
   buf[pos] = n >>> 8;
   buf[pos + 1] = n & 0xff;
   pos += 2;
   for (let i = 0; i < n; i++) {
     const c = topic.charCodeAt(i);
     if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) {
-      if (!isFilter || (c !== PLUS && c !== HASH) || !wildcardPlaced(topic, i, c)) return -1;
+      if (!isFilter || (c !== PLUS && c !== HASH) || !wildcardPlaced(topic, i, c)) return NOT_ASCII;
     }
     buf[pos + i] = c;
   }
@@ -162,7 +163,8 @@ function checkWildcard(filter: string, i: number, c: number, offset: number | un
  * [MQTT-4.7.3-3]. Error codes: `INVALID_TOPIC`, `NULL_CHARACTER`, `INVALID_UTF8`, `STRING_TOO_LONG`.
  */
 export function validateTopicName(topic: string): void {
-  topicByteLength(topic, false, NAME_WILDCARD_RULE);
+  // A name found valid before is valid now (topic-cache.ts).
+  if (knownTopicNameBytes(topic) === undefined) rememberTopicName(topic, topicByteLength(topic, false, NAME_WILDCARD_RULE));
 }
 
 /**

@@ -12,7 +12,7 @@ import { checkPacketId, writeU16 } from './fields.js';
 import type { UnsubscribePacket } from './packets.js';
 import type { FrameReader } from './reader.js';
 import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, writeString } from './utf8.js';
+import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
 
 /**
  * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
@@ -35,14 +35,14 @@ export function unsubscribeLength(p: UnsubscribePacket, ascii: boolean): number 
 
 /**
  * Writes the packet identifier and the filters; returns the position after them. With `ascii`,
- * returns -1 if a filter is not plain ASCII (see `writeAsciiTopic`).
+ * returns `NOT_ASCII` if a filter is not plain ASCII (see `writeAsciiTopic`).
  */
 export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = writeU16(buf, pos, p.packetId);
   const filters = p.topicFilters;
   for (let i = 0; i < filters.length; i++) {
     pos = ascii ? writeAsciiTopic(buf, pos, filters[i], true) : writeString(buf, pos, filters[i]);
-    if (pos < 0) return -1;
+    if (pos === NOT_ASCII) return NOT_ASCII;
   }
   return pos;
 }

@@ -6,7 +6,8 @@
  * caller, which decides where it surfaces (the client routes it to its `error` event).
  * Like node:events, emitting `'error'` with no listener throws the error.
  */
-export type EventMap = Record<string, (...args: any[]) => void>;
+/** Event names to listener signatures; `never[]` so that any listener's parameters fit. */
+export type EventMap = Record<string, (...args: never[]) => void>;
 
 export class TypedEmitter<Events extends EventMap> {
   #listeners = new Map<keyof Events, Array<Events[keyof Events]>>();
@@ -52,12 +53,17 @@ export class TypedEmitter<Events extends EventMap> {
 
   /**
    * Calls every listener of `event` in order. Returns whether there was any listener.
-   * A listener's exception propagates. `'error'` without a listener throws its argument.
+   * A listener's exception propagates. `'error'` without a listener throws its argument (wrapped
+   * in an `Error`, as node:events does, if it is not one).
    */
   emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): boolean {
     const list = this.#listeners.get(event);
     if (!list || list.length === 0) {
-      if (event === 'error') throw args[0];
+      if (event === 'error') {
+        // As node:events does, a value that is not an Error is wrapped, so callers always catch an Error.
+        const err: unknown = args[0];
+        throw err instanceof Error ? err : new Error("unhandled 'error' event", { cause: err });
+      }
       return false;
     }
     for (const listener of list.slice()) listener(...args);

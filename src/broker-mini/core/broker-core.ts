@@ -267,7 +267,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     };
   }
 
-  /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3/4]. */
+  /** The CONNECT is accepted: takeover, clean or resumed session, CONNACK 0 [MQTT-3.1.4-3] [MQTT-3.1.4-4]. */
   #admit(handle: ClientHandle, clientId: string, packet: ConnectPacket, policy: ConnectionPolicy | undefined): void {
     // [MQTT-3.1.4-2] the ClientId is already connected: close that connection first (its will is published).
     const existing = this.#clients.get(clientId);
@@ -512,7 +512,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.#emit('disconnect', client, reason);
   }
 
-  /** [MQTT-3.1.2-8] publish the will, as a retained message when Will Retain is set [MQTT-3.1.2-16/17]. */
+  /** [MQTT-3.1.2-8] publish the will, as a retained message when Will Retain is set [MQTT-3.1.2-16] [MQTT-3.1.2-17]. */
   #publishWill(client: ClientInfo, will: Will): void {
     const packet: PublishPacket = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
     const fail = (e: unknown): void => this.#log(`authorizePublish failed for the will of ${client.clientId}: ${String(e)}`);

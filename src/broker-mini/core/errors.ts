@@ -7,6 +7,7 @@
  * The same class reports misuse of the broker's API to the caller (`INVALID_OPTIONS`,
  * `INVALID_ARGUMENT`): those are thrown, and concern no connection.
  */
+import { MqttError } from '../../codec/index.js';
 
 /** Every `BrokerError` code. */
 export const BROKER_ERROR_CODES = {
@@ -39,18 +40,14 @@ export const BROKER_ERROR_CODES = {
 /** A `BrokerError` code. */
 export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
 
-/** A protocol violation detected by the broker's session state machine. */
-export class BrokerError extends Error {
-  override readonly name = 'BrokerError';
-  readonly code: BrokerErrorCode;
+/** A protocol violation detected by the broker (or a misuse of its API); an `MqttError`. */
+export class BrokerError extends MqttError<BrokerErrorCode> {
+  override readonly name: string = 'BrokerError';
   /** The normative statement broken, e.g. `'MQTT-3.1.0-2'`, the configuration directive (`'config:max_qos'`), or '' for a misuse of the API. */
-  readonly rule: string;
+  declare readonly rule: string;
 
   constructor(code: BrokerErrorCode, message: string) {
-    const rule = BROKER_ERROR_CODES[code];
-    super(rule ? `${message} [${rule}]` : message);
-    this.code = code;
-    this.rule = BROKER_ERROR_CODES[code];
+    super(code, message, { rule: BROKER_ERROR_CODES[code] });
   }
 }
 

@@ -86,26 +86,6 @@ export function checkQos(qos: unknown, rule: string): QoS {
   throw new MqttError('INVALID_QOS', `QoS must be 0, 1 or 2, got ${String(qos)}`, { rule });
 }
 
-/**
- * Topic names known to be valid. Applications publish to a few topics over and over: a repeated
- * topic then costs one hash lookup instead of a UTF-8 scan. Bounded; emptied when full.
- */
-const validTopics = new Set<string>();
-const VALID_TOPICS_MAX = 256;
-/** The topic validated last: a run of publishes to one topic skips even the lookup. */
-let lastTopic: string | undefined;
-
-/** [MQTT-3.3.2-2] a topic name has no wildcards; the codec checks that and the rest of 4.7. */
-function checkTopicName(topic: string): void {
-  if (topic === lastTopic && typeof topic === 'string') return;
-  if (!validTopics.has(topic)) {
-    validateTopicName(topic);
-    if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
-    validTopics.add(topic);
-  }
-  lastTopic = topic;
-}
-
 /** A `ClientError` `INVALID_ARGUMENT`: `what` was given a value of the wrong type. */
 export function invalidArgument(what: string, value: unknown): ClientError {
   return new ClientError('INVALID_ARGUMENT', `${what} must be ${describeWanted(what)}, got ${value === null ? 'null' : typeof value}`);
@@ -143,7 +123,8 @@ export function preparePublish(topic: string, payload: string | Uint8Array, opti
   if (typeof retain !== 'boolean') throw invalidArgument('publish options.retain', retain);
   // [MQTT-3.3.1-4] QoS 3 does not exist.
   const qos = options.qos === undefined ? 0 : checkQos(options.qos, 'MQTT-3.3.1-4');
-  checkTopicName(topic);
+  // [MQTT-3.3.2-2] no wildcards, and the rest of 4.7; the codec remembers valid names.
+  validateTopicName(topic);
   if (!(bytes instanceof Uint8Array) || bytes.length > ALWAYS_FITS) {
     // Not bytes, or big enough to need the exact size (a packet over 256 MB): the encoder decides.
     encodedLength({ cmd: 'publish', topic, payload: bytes, qos, retain, dup: false, ...(qos > 0 ? { packetId: 1 } : {}) });

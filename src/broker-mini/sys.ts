@@ -5,11 +5,11 @@
  * Load averages follow mosquitto's formula: a per-minute rate over the last interval, smoothed
  * exponentially over 1, 5 and 15 minutes, printed with two decimals.
  */
-import { createRequire } from 'node:module';
 import type { BrokerCore } from './core/broker-core.js';
+import { VERSION } from '../version.js';
 
 /** The broker's version line (`$SYS/broker/version`). */
-export const SYS_VERSION = `mqtt311 version ${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
+export const SYS_VERSION = `mqtt311 version ${VERSION}`;
 
 /** The counters the load averages are computed from, and the topic part that names each. */
 const LOADS = [

@@ -5,8 +5,9 @@
  *
  * Load: one publisher and one subscriber, both raw TCP connections of this process with
  * CleanSession=0 (so the broker keeps their state), TCP_NODELAY, one packet per `write`. The
- * publisher keeps WINDOW QoS 1 PUBLISHes (64-byte payload, one topic) unacknowledged and sends
- * the next on each PUBACK; the subscriber answers each delivery with PUBACK. A run is COUNT
+ * publisher keeps at most WINDOW QoS 1 PUBLISHes (64-byte payload, one topic) not yet both
+ * acknowledged and delivered (so no broker's queue grows past the window), sending the next as
+ * soon as one is; the subscriber answers each delivery with PUBACK. A run is COUNT
  * messages or RUN_MS, whichever comes first; latency is publish → delivery, from a timestamp in
  * the payload. Every broker is a child process (`mqtt311 broker -c conf`, `mosquitto -c conf`).
  *
@@ -119,22 +120,39 @@ async function run(target: Target): Promise<Run> {
       latencies.push(performance.now() - view.getFloat64(0));
       sub.write(encode({ cmd: 'puback', packetId: p.packetId }));
       if (latencies.length >= COUNT) finish();
+      else publishOne();
     }, ready);
     sockets.push(sub);
+    // A connection the broker closes ends the run; the row then says how many arrived.
+    let closed = false;
+    sub.once('close', () => {
+      closed = true;
+      finish();
+    });
     let subscribed!: () => void;
     const suback = new Promise<void>((r) => (subscribed = r));
     sub.write(encode({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: TOPIC, qos: 1 }] }));
     await suback;
 
     let sent = 0;
+    let acked = 0;
+    // At most WINDOW messages published and not yet both acknowledged and delivered.
     const publishOne = () => {
-      if (sent >= COUNT) return;
+      if (sent >= COUNT || sent - Math.min(acked, latencies.length) >= WINDOW) return;
       const payload = new Uint8Array(PAYLOAD_BYTES);
       new DataView(payload.buffer).setFloat64(0, performance.now());
       pub.write(encode({ cmd: 'publish', topic: TOPIC, payload, qos: 1, retain: false, dup: false, packetId: (sent++ % 65_535) + 1 }));
     };
-    const pub = await open(port, 'bench-durable-pub', (p) => p.cmd === 'puback' && publishOne(), ready);
+    const pub = await open(port, 'bench-durable-pub', (p) => {
+      if (p.cmd !== 'puback') return;
+      acked++;
+      publishOne();
+    }, ready);
     sockets.push(pub);
+    pub.once('close', () => {
+      closed = true;
+      finish();
+    });
     const started = performance.now();
     for (let i = 0; i < WINDOW; i++) publishOne();
     const timer = setTimeout(finish, RUN_MS);
@@ -143,6 +161,7 @@ async function run(target: Target): Promise<Run> {
     const seconds = (performance.now() - started) / 1000;
     const sorted = latencies.sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    if (closed && latencies.length < COUNT) throw new Error(`${target.name}: the broker closed a connection after ${latencies.length} of ${COUNT} deliveries`);
     return { msgsPerSec: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99), delivered: latencies.length };
   } finally {
     for (const s of sockets) s.destroy();

@@ -220,9 +220,11 @@ describe('persistence: acknowledgements wait for the commit', () => {
 });
 
 describe('persistence over TCP: startBroker({ storage }) restores before it listens', () => {
-  it('[MQTT-3.1.2-4] [MQTT-3.2.2-2] a QoS 1 message queued before a restart reaches its persistent subscriber after it', async () => {
+  // `listeners` is how `mqtt311 broker -c` starts it: the store must be read on that path too.
+  const shapes = { port: () => ({ port: 0 }), listeners: () => ({ listeners: [{ port: 0, host: '127.0.0.1' }] }) };
+  it.each(Object.keys(shapes) as (keyof typeof shapes)[])('[MQTT-3.1.2-4] [MQTT-3.2.2-2] a QoS 1 message queued before a restart reaches its persistent subscriber after it (%s)', async (shape) => {
     const storage = new MemoryStorage();
-    const first = await startBroker({ port: 0, storage });
+    const first = await startBroker({ ...shapes[shape](), storage });
     const sub = await RawClient.connect(first.address.port);
     await sub.handshake({ clientId: 'tcp-sub', cleanSession: false });
     sub.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'restart/#', qos: 1 }] });
@@ -236,7 +238,7 @@ describe('persistence over TCP: startBroker({ storage }) restores before it list
     await first.close();
     await closeAllRawClients();
 
-    const second = await startBroker({ port: 0, storage });
+    const second = await startBroker({ ...shapes[shape](), storage });
     try {
       const back = await RawClient.connect(second.address.port);
       expect(await back.handshake({ clientId: 'tcp-sub', cleanSession: false })).toMatchObject({ sessionPresent: true });

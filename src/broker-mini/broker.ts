@@ -79,6 +79,8 @@ export class Broker extends BrokerCore {
 
   /** Starts the listeners and the `$SYS` publisher (done by `startBroker`). */
   async listen(): Promise<void> {
+    // What storage holds is rebuilt before any listener accepts a connection, whichever kind.
+    await this.restore();
     if (this.options.sysInterval > 0) this.#sys ??= new SysPublisher(this, this.options.sysInterval);
     if (this.options.listeners) {
       if (this.#listeners.length > 0) return;
@@ -94,7 +96,6 @@ export class Broker extends BrokerCore {
       return;
     }
     if (this.#server) return;
-    await this.restore();
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
     this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`));
     const ws = this.options.ws;

@@ -10,6 +10,7 @@
 import { isBrokerError, loadConfig, openSqliteStorage, startBroker, type Broker, type BrokerConfig, type BrokerOptions, type ListenerOptions } from '../broker-mini/index.js';
 import type { RunningListener } from '../broker-mini/listeners.js';
 import { join } from 'node:path';
+import { isStorageError } from '../util/storage-error.js';
 import { parseCommandLine, parseIntInRange, type OptionSpec } from './args.js';
 import { brokerLog, dropPrivileges, writePidFile } from './broker-process.js';
 import { CliError } from './errors.js';
@@ -134,6 +135,8 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
     for (const stop of stops) await stop();
     // resolveOptions refuses options of the wrong type or range (BrokerError INVALID_OPTIONS) before listening.
     if (isBrokerError(err, 'INVALID_OPTIONS') || err instanceof RangeError) throw new CliError('BROKER', err.message, { cause: err });
+    // The store is read before any listener starts (a file that opened but does not load).
+    if (isStorageError(err)) throw new CliError('BROKER', `persistence: ${err.message}`, { cause: err });
     const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners![0];
     throw listenError(err, `${failed.host ?? '*'}:${failed.port}`);
   }

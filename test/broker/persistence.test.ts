@@ -143,8 +143,11 @@ describe('persistence: acknowledgements wait for the commit', () => {
   /** A storage whose commits resolve only when the test says so. */
   class HeldStorage extends MemoryStorage {
     held: Array<() => void> = [];
+    /** While false, commits resolve as MemoryStorage's do. */
+    holding = true;
     override commit(): Promise<void> {
       const done = super.commit();
+      if (!this.holding) return done;
       return new Promise((resolve, reject) => this.held.push(() => done.then(resolve, reject)));
     }
     letThrough(): void {
@@ -152,11 +155,16 @@ describe('persistence: acknowledgements wait for the commit', () => {
     }
   }
 
-  it('[MQTT-4.3.2-2] [MQTT-4.3.3-2] sends PUBACK and PUBREC, and a persistent SUBACK, only after the commit resolves', async () => {
+  it('[MQTT-4.3.2-2] [MQTT-4.3.3-2] sends PUBACK and PUBREC, and a persistent CONNACK and SUBACK, only after the commit resolves', async () => {
     const storage = new HeldStorage();
     const h = await start(storage);
     const c = h.open();
     c.send(connectPacket({ clientId: 'c', cleanSession: false }));
+    await settle();
+    // The new persistent session's record first.
+    expect(c.take()).toEqual([]);
+    storage.letThrough();
+    await settle();
     expect(c.take()).toMatchObject([{ cmd: 'connack' }]);
     c.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 't', qos: 1 }] });
     c.send(pub('other', 1, 2), pub('other', 2, 3));
@@ -167,6 +175,34 @@ describe('persistence: acknowledgements wait for the commit', () => {
       await settle();
       expect(c.take().map((p) => p.cmd)).toEqual([want]);
     }
+  });
+
+  it('[MQTT-4.3.3-2] a packet id given to a persistent session, its PUBREL and a PUBCOMP go out only once committed', async () => {
+    // Sent earlier, a crash could take them back: the message would come again under another
+    // id (delivered twice), or a released id would still be held (a new message taken as a DUP).
+    const storage = new HeldStorage();
+    storage.holding = false;
+    const h = await start(storage);
+    const s = await subscribed(h, 's', 't', 2);
+    const p = h.open();
+    await exchange(p, connectPacket({ clientId: 'p', cleanSession: false }));
+    storage.holding = true;
+    p.send(pub('t', 2, 9));
+    await quiesce();
+    expect(s.take()).toEqual([]);
+    storage.letThrough();
+    await quiesce();
+    const [delivery] = publishes(s.take());
+    expect(delivery).toMatchObject({ topic: 't', qos: 2, packetId: expect.any(Number) });
+    expect(p.take()).toEqual([{ cmd: 'pubrec', packetId: 9 }]);
+    s.send({ cmd: 'pubrec', packetId: delivery.packetId! });
+    p.send({ cmd: 'pubrel', packetId: 9 });
+    await quiesce();
+    expect([...s.take(), ...p.take()]).toEqual([]);
+    storage.letThrough();
+    await quiesce();
+    expect(s.take()).toEqual([{ cmd: 'pubrel', packetId: delivery.packetId }]);
+    expect(p.take()).toEqual([{ cmd: 'pubcomp', packetId: 9 }]);
   });
 
   it('a failed commit closes the connection without the acknowledgement', async () => {
@@ -184,9 +220,11 @@ describe('persistence: acknowledgements wait for the commit', () => {
 });
 
 describe('persistence over TCP: startBroker({ storage }) restores before it listens', () => {
-  it('[MQTT-3.1.2-4] [MQTT-3.2.2-2] a QoS 1 message queued before a restart reaches its persistent subscriber after it', async () => {
+  // `listeners` is how `mqtt311 broker -c` starts it: the store must be read on that path too.
+  const shapes = { port: () => ({ port: 0 }), listeners: () => ({ listeners: [{ port: 0, host: '127.0.0.1' }] }) };
+  it.each(Object.keys(shapes) as (keyof typeof shapes)[])('[MQTT-3.1.2-4] [MQTT-3.2.2-2] a QoS 1 message queued before a restart reaches its persistent subscriber after it (%s)', async (shape) => {
     const storage = new MemoryStorage();
-    const first = await startBroker({ port: 0, storage });
+    const first = await startBroker({ ...shapes[shape](), storage });
     const sub = await RawClient.connect(first.address.port);
     await sub.handshake({ clientId: 'tcp-sub', cleanSession: false });
     sub.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'restart/#', qos: 1 }] });
@@ -200,7 +238,7 @@ describe('persistence over TCP: startBroker({ storage }) restores before it list
     await first.close();
     await closeAllRawClients();
 
-    const second = await startBroker({ port: 0, storage });
+    const second = await startBroker({ ...shapes[shape](), storage });
     try {
       const back = await RawClient.connect(second.address.port);
       expect(await back.handshake({ clientId: 'tcp-sub', cleanSession: false })).toMatchObject({ sessionPresent: true });

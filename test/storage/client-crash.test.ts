@@ -4,11 +4,12 @@
  * started again each time with the same clientId and store, then a sixth time to finish. A
  * persistent subscriber counts: every message whose publish() resolved arrives, every message
  * whose PUBLISH was written (stored first: write-ahead) arrives, no QoS 2 message arrives twice.
- * Against broker-mini and mosquitto.
+ * Against broker-mini (with its SQLite store, fsync before every acknowledgement) and mosquitto.
+ * The broker SIGKILLed instead: test/broker/durability-kill.test.ts.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startBroker } from '../../src/broker-mini/index.js';
+import { openSqliteStorage, startBroker } from '../../src/broker-mini/index.js';
 import { connect } from '../../src/client/index.js';
 import { cleanupTempDirs, makeTempDir, requirePeer, startMosquitto, stopAllProcesses } from '../helpers/peers.js';
 import { numbersAfter, requireSqlite, spawnFixture, waitForCount } from './helpers.js';
@@ -80,9 +81,14 @@ async function crashAndCount(target: Target): Promise<void> {
 }
 
 describe.skipIf(!sqliteAvailable)('durable client store: publisher SIGKILLed and restarted', () => {
-  it(`broker-mini: ${CRASHES} crashes, no resolved message lost, no QoS 2 duplicate [MQTT-4.4.0-1]`, async () => {
-    const broker = await startBroker({ port: 0, host: '127.0.0.1' });
-    await crashAndCount({ url: `mqtt://127.0.0.1:${broker.address.port}`, stop: () => broker.close() }).finally(() => broker.close());
+  it(`broker-mini with persistence: ${CRASHES} crashes, no resolved message lost, no QoS 2 duplicate [MQTT-4.4.0-1]`, async () => {
+    const storage = await openSqliteStorage(join(makeTempDir('mqtt311-broker-store-'), 'broker.db'), { sync: 'always' });
+    const broker = await startBroker({ port: 0, host: '127.0.0.1', storage });
+    const stop = async () => {
+      await broker.close();
+      await storage.close();
+    };
+    await crashAndCount({ url: `mqtt://127.0.0.1:${broker.address.port}`, stop }).finally(stop);
   }, 180_000);
 
   it.skipIf(!mosquittoAvailable)(`mosquitto: ${CRASHES} crashes, no resolved message lost, no QoS 2 duplicate [MQTT-4.4.0-1]`, async () => {

@@ -155,6 +155,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     }
   }
 
+  /** @internal Packets to a persistent session wait until the changes they report are committed. */
+  beforeSend(handle: ClientHandle): Promise<void> | undefined {
+    return handle.session.state?.persistent ? this.#journal?.settled() : undefined;
+  }
+
   /** @internal */
   linkClosed(handle: ClientHandle): void {
     this.#end(handle, handle.closeReason ?? 'connection-lost');

@@ -42,6 +42,12 @@ export interface HandleOwner {
   linkClosed(handle: ClientHandle): void;
   /** An effect's promise rejected: a broker bug or a hook that threw past its guard. */
   internalError(handle: ClientHandle, error: unknown): void;
+  /**
+   * What packets to `handle` must wait for before they are written: the commit of the session
+   * changes they report (a packet id given to a delivery, a PUBREC received, an inbound QoS 2 id
+   * released), or `undefined` when there is nothing to wait for.
+   */
+  beforeSend?(handle: ClientHandle): Promise<void> | undefined;
 }
 
 /** A connection attached to the broker: feed it packets, errors and the transport's close. */
@@ -58,6 +64,10 @@ export class ClientHandle {
   readonly #packetLog: ((line: string) => void) | undefined;
   #inbox: Array<() => SessionEffect[]> = [];
   #busy = false;
+  /** Packets waiting for `beforeSend`'s promise, in order; later packets queue behind them. */
+  #held: Packet[] | undefined;
+  /** Counts the promises waited for: only the latest one releases `#held`. */
+  #holds = 0;
 
   constructor(owner: HandleOwner, link: Link, session: Session, packetLog?: (line: string) => void) {
     this.#owner = owner;
@@ -145,7 +155,32 @@ export class ClientHandle {
     if (!this.#busy && !this.ended) this.link.resume();
   }
 
+  /**
+   * Writes `packets`, or holds them (and everything after them, so order is kept) until what
+   * they report is durable. A client must never see a packet id, a PUBREL or a PUBCOMP that a
+   * crash could take back: after a restart the broker would send the same message under
+   * another id, and a QoS 2 receiver would deliver it twice [MQTT-4.3.3-2]. Commits resolve in
+   * order, so the latest promise settling means every earlier one has.
+   */
   #flush(packets: Packet[]): void {
+    if (this.ended) return;
+    const barrier = this.#owner.beforeSend?.(this);
+    if (barrier === undefined && this.#held === undefined) return this.#write(packets);
+    (this.#held ??= []).push(...packets);
+    if (barrier === undefined) return;
+    const hold = ++this.#holds;
+    barrier.then(
+      () => {
+        const held = this.#held;
+        if (hold !== this.#holds || held === undefined) return;
+        this.#held = undefined;
+        this.#write(held);
+      },
+      (e: unknown) => this.#owner.internalError(this, e),
+    );
+  }
+
+  #write(packets: Packet[]): void {
     if (this.ended) return;
     if (this.#packetLog) for (const p of packets) this.#packetLog(`${this.label} -> ${describePacket(p)}`);
     this.link.send(packets);

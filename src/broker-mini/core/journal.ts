@@ -12,6 +12,9 @@ export class Journal implements BrokerStorage {
   readonly #storage: BrokerStorage;
   readonly #onError: (error: unknown) => void;
   #scheduled = false;
+  /** Changes recorded so far, and how many of them a resolved commit has made durable. */
+  #recorded = 0;
+  #durable = 0;
 
   /** `onError` hears of a commit no acknowledgement waited for that failed. */
   constructor(storage: BrokerStorage, onError: (error: unknown) => void) {
@@ -20,19 +23,32 @@ export class Journal implements BrokerStorage {
   }
 
   #changed(): void {
+    this.#recorded++;
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      this.#storage.commit().catch(this.#onError);
+      this.commit().catch(this.#onError);
     });
+  }
+
+  /**
+   * Resolves once every change recorded so far is durable, or `undefined` when they already are:
+   * what a packet that reports those changes to a client must wait for (see `ClientHandle`).
+   */
+  settled(): Promise<void> | undefined {
+    return this.#durable >= this.#recorded ? undefined : this.commit();
   }
 
   load(): Promise<LoadedState> {
     return this.#storage.load();
   }
   commit(): Promise<void> {
-    return this.#storage.commit();
+    // Every change recorded before this call is in the transaction it waits for (storage.ts, 3).
+    const upTo = this.#recorded;
+    return this.#storage.commit().then(() => {
+      if (upTo > this.#durable) this.#durable = upTo;
+    });
   }
   close(): Promise<void> {
     return this.#storage.close();

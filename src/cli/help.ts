@@ -103,7 +103,7 @@ Usage: mqtt311 sub {[-h host] [--unix path] [-p port] [-u user [-P password]] -t
 
  -t : topic filter to subscribe to, + and # allowed; repeat for more.
  -T : do not print messages whose topic matches this filter; repeat for more.
- -U : unsubscribe from this filter after subscribing; repeat for more.
+ -U : unsubscribe from this filter after subscribing, on every connection; repeat for more.
  -v : print "topic payload" instead of the payload alone.
  -N : do not add a newline after each message.
  -F : output format: %t topic, %p payload, %q QoS, %r retain, %m message id, %l length,

@@ -5,7 +5,7 @@
  * payload"; with `-F`, mosquitto's format language (format.ts). An empty payload prints nothing
  * without `-v` and "topic (null)" with it, as mosquitto_sub does. The command survives the broker:
  * a lost connection is retried with backoff and the subscriptions restored (or the session
- * resumed with `-c`). It ends on Ctrl-C (exit 0), `-C` messages, `-E`, `--retained-only` (exit
+ * resumed with `-c`), and `-U` filters unsubscribed again. It ends on Ctrl-C (exit 0), `-C` messages, `-E`, `--retained-only` (exit
  * 0), `-W` seconds (exit 27) or a CONNACK refusal (exit = return code).
  */
 import { topicMatches, validateTopicFilter, type PublishPacket } from '../codec/index.js';
@@ -194,7 +194,21 @@ async function subscribeAndPrint(settings: ConnectionSettings, p: SubPlan, io: C
     }
     watchConnection(client, settings, io, where, stop);
     const subscribed = client.subscribe(p.filters.map((topicFilter) => ({ topicFilter, qos: settings.qos })));
-    for (const f of p.unsubscribe) client.unsubscribe(f).catch(() => {});
+    // -U on every connection, as mosquitto_sub's connect callback does. On a reconnection the
+    // client has written its own SUBSCRIBE before 'connect' fires, so the UNSUBSCRIBE comes after
+    // it. Ones still unacknowledged are resent by the client itself: no second copy then.
+    let unacknowledged = 0;
+    const unsubscribe = (c: MqttClient) => {
+      if (unacknowledged > 0) return;
+      for (const f of p.unsubscribe) {
+        unacknowledged++;
+        c.unsubscribe(f)
+          .catch(() => {})
+          .finally(() => unacknowledged--);
+      }
+    };
+    unsubscribe(client);
+    if (p.unsubscribe.length > 0) client.on('connect', () => unsubscribe(opened));
     try {
       const granted = await Promise.race([subscribed, done.then(() => undefined)]);
       if (granted !== undefined) {

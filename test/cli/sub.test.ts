@@ -3,7 +3,7 @@
  * know when a subscription is in place (the broker's `subscribe` event) before publishing.
  */
 import { describe, expect, it } from 'vitest';
-import { startBroker } from '../../src/broker-mini/index.js';
+import { startBroker, type Broker } from '../../src/broker-mini/index.js';
 import { lines, runCli, runInProcess, spawnCli, useWatchedBrokers } from './helpers.js';
 
 const HOST = '127.0.0.1';
@@ -137,6 +137,49 @@ describe('mqtt311 sub', () => {
       expect((await sub.exited).code).toBe(0);
       expect(sub.stdout()).toBe('restart/a before\nrestart/b after\n');
       expect(sub.stderr()).toBe('');
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('sends -U again on every connection, after the SUBSCRIBE, as mosquitto_sub does: a persistent session survives a broker restart', async () => {
+    let broker = await startBroker({ port: 0, host: HOST });
+    const port = broker.address.port;
+    const id = 'sub-unsub';
+    // What the broker saw from the subscriber, in order: 'subscribe y/#' and 'unsubscribe x/#'.
+    const watch = (b: Broker) => {
+      const seen: string[] = [];
+      const unsubscribed = new Promise<void>((resolve) => {
+        b.on('subscribe', (subs, client) => client.clientId === id && seen.push(`subscribe ${subs.map((s) => s.topicFilter).join(' ')}`));
+        b.on('unsubscribe', (filters, client) => client.clientId === id && (seen.push(`unsubscribe ${filters.join(' ')}`), resolve()));
+      });
+      return { seen, unsubscribed };
+    };
+    try {
+      let events = watch(broker);
+      const sub = spawnCli(['sub', '-h', HOST, '-p', String(port), '-c', '-i', id, '-q', '1', '-U', 'x/#', '-t', 'y/#', '-d']);
+      await events.unsubscribed;
+      expect(events.seen).toEqual(['subscribe y/#', 'unsubscribe x/#']);
+      // Acknowledged, so the client has nothing of it to resend: a second one must come from sub.
+      await sub.waitForOutput(/received UNSUBACK/);
+      await broker.close();
+      broker = await startBroker({ port, host: HOST });
+      events = watch(broker);
+      // [MQTT-3.2.2-3] the new broker has no session for the id (Session Present 0): the client
+      // subscribes again by itself, and sub unsubscribes -U again.
+      await events.unsubscribed;
+      expect(events.seen).toEqual(['subscribe y/#', 'unsubscribe x/#']);
+      sub.child.kill('SIGINT');
+      expect((await sub.exited).code).toBe(0);
+      const sent = lines(sub.stdout()).filter((l) => /sending (CONNECT|SUBSCRIBE|UNSUBSCRIBE)/.test(l));
+      expect(sent.map((l) => l.replace(/ \(.*$/, ''))).toEqual([
+        `Client ${id} sending CONNECT`,
+        `Client ${id} sending SUBSCRIBE`,
+        `Client ${id} sending UNSUBSCRIBE`,
+        `Client ${id} sending CONNECT`,
+        `Client ${id} sending SUBSCRIBE`,
+        `Client ${id} sending UNSUBSCRIBE`,
+      ]);
     } finally {
       await broker.close();
     }

@@ -78,6 +78,31 @@ describe('servers failover', () => {
     });
   });
 
+  it('takes one reconnect backoff per full round of servers: s1, s2, delay, s1, s2, delay …', async () => {
+    const first = await broker();
+    const [p1, p2] = [first.address.port, await freePort()];
+    // One timeline: each connection attempt (from the client's logger), and each backoff delay
+    // taken (the 'reconnect' event fires when a delay has run out; its number is the backoff's count).
+    const timeline: string[] = [];
+    const client = await connect({
+      servers: [{ host: '127.0.0.1', port: p1 }, { host: '127.0.0.1', port: p2 }],
+      reconnect: { initialDelay: 5, factor: 2, jitter: 0, maxAttempts: 3 },
+      logger: (line) => {
+        const port = /connecting to mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+        if (port !== undefined) timeline.push(port === String(p1) ? 's1' : port === String(p2) ? 's2' : port);
+      },
+    });
+    clients.push(client);
+    client.on('offline', () => timeline.push('offline'));
+    client.on('reconnect', (attempt) => timeline.push(`delay ${attempt}`));
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    // Both servers now unreachable: the client retries round after round until maxAttempts rounds failed.
+    await first.close();
+    brokers.splice(brokers.indexOf(first), 1);
+    await ended;
+    expect(timeline).toEqual(['s1', 'offline', 'delay 1', 's1', 's2', 'delay 2', 's1', 's2', 'delay 3', 's1', 's2']);
+  });
+
   it('settles every entry: URLs, objects taking the client protocol, and refuses an entry without a host', () => {
     const resolved = resolveOptions({ protocol: 'mqtts', servers: [{ host: 'a' }, { host: 'b', port: 1 }, 'mqtt://c:2'] });
     expect(resolved.servers.map((s) => s.url.href)).toEqual(['mqtts://a:8883', 'mqtts://b:1', 'mqtt://c:2']);

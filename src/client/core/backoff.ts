@@ -17,7 +17,7 @@ export interface ReconnectOptions {
    * after a broker restart.
    */
   jitter?: number;
-  /** Give up after this many consecutive failed attempts (default: never). */
+  /** Give up after this many consecutive failed attempts — rounds over every server with `servers` (default: never). */
   maxAttempts?: number;
 }
 

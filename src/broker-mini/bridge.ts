@@ -37,7 +37,7 @@ import { resolveBridge, type BridgeOptions, type ResolvedBridge, type ResolvedBr
 import { EchoGuard } from './bridge-echo.js';
 import { bridgeProtocol, bridgeTransport } from './bridge-transport.js';
 import type { BrokerCore } from './core/broker-core.js';
-import type { ClientInfo } from './options.js';
+import type { ClientInfo, LogType } from './options.js';
 
 /** What a bridge has done since it started. */
 export interface BridgeStats {
@@ -75,7 +75,8 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
   readonly options: ResolvedBridge;
   readonly stats: BridgeStats = { sent: 0, received: 0, dropped: 0, echoes: 0, unexpected: 0 };
   readonly #broker: BrokerCore;
-  readonly #log: (line: string) => void;
+  /** mosquitto logs a bridge's connecting and losing its connection as `notice`. */
+  readonly #log: (line: string, type?: LogType) => void;
   readonly #outTopics: ResolvedBridgeTopic[];
   readonly #inTopics: ResolvedBridgeTopic[];
   /** `restart_timeout` as the client's backoff: for its own reconnections and for new clients. */
@@ -105,7 +106,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     this.#broker = broker;
     this.#tryPrivate = this.options.tryPrivate;
     const logger = broker.options.logger;
-    this.#log = (line) => logger?.(`bridge ${this.options.name}: ${line}`);
+    this.#log = (line, type = 'notice') => logger?.(`bridge ${this.options.name}: ${line}`, type);
     const { base, cap, constant } = this.options.restart;
     this.#reconnect = { initialDelay: base, maxDelay: cap, factor: constant ? 1 : 2, jitter: constant ? 0 : 0.5 };
     // One factory for every client the bridge makes: it remembers which address is next.
@@ -135,7 +136,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     this.#running = true;
     this.#broker.on('publish', this.#onLocalPublish);
     this.#notifyLocally('0');
-    this.#run().catch((e: unknown) => this.#log(`stopped: ${String(e)}`));
+    this.#run().catch((e: unknown) => this.#log(`stopped: ${String(e)}`, 'error'));
   }
 
   /**
@@ -225,7 +226,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     client.on('packetsend', (packet) => {
       if (packet.cmd === 'publish') this.#echo?.sent(packet.topic, packet.payload, Date.now());
     });
-    client.on('error', (e) => this.#log(`client error: ${e.message}`));
+    client.on('error', (e) => this.#log(`client error: ${e.message}`, 'warning'));
     return client;
   }
 
@@ -339,7 +340,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     const { maxQueuedMessages, maxQueuedBytes } = this.#broker.options;
     // An empty queue always takes one message, as a broker session does.
     if (this.#queued >= maxQueuedMessages || (this.#queued > 0 && this.#queuedBytes + size > maxQueuedBytes)) {
-      if (this.stats.dropped++ === 0) this.#log('queue for the remote is full (maxQueuedMessages / maxQueuedBytes): dropping new messages');
+      if (this.stats.dropped++ === 0) this.#log('queue for the remote is full (maxQueuedMessages / maxQueuedBytes): dropping new messages', 'warning');
       return;
     }
     this.#queued++;

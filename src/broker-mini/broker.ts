@@ -84,7 +84,8 @@ export class Broker extends BrokerCore {
     if (this.options.sysInterval > 0) this.#sys ??= new SysPublisher(this, this.options.sysInterval);
     if (this.options.listeners) {
       if (this.#listeners.length > 0) return;
-      const context = { log: (line: string) => this.options.logger?.(line), handshakeTimeout: this.options.connectTimeout };
+      // A listener logs refused sockets (max_connections, failed TLS handshakes): mosquitto's `notice` lines.
+      const context = { log: (line: string) => this.options.logger?.(line, 'notice'), handshakeTimeout: this.options.connectTimeout };
       for (const l of this.options.listeners) {
         try {
           this.#listeners.push(await startListener(this, l, context));
@@ -97,7 +98,7 @@ export class Broker extends BrokerCore {
     }
     if (this.#server) return;
     this.#server = await listenTcp(this.options.host, this.options.port, (socket: Socket) => this.handleConnection(socket));
-    this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`));
+    this.#server.on('error', (e) => this.options.logger?.(`listener error: ${String(e)}`, 'error'));
     const ws = this.options.ws;
     if (ws && !this.#ws) {
       // Loaded only when asked for: the WebSocket listener needs the `ws` package.
@@ -126,7 +127,7 @@ export class Broker extends BrokerCore {
     }
     if (this.connectionCount >= this.options.maxConnections) {
       // No CONNECT has been read, so there is nothing to answer: close, as mosquitto does.
-      if (this.stats.connectionsRefused++ === 0) this.options.logger?.(`over maxConnections (${this.options.maxConnections}): refusing new connections`);
+      if (this.stats.connectionsRefused++ === 0) this.options.logger?.(`over maxConnections (${this.options.maxConnections}): refusing new connections`, 'notice');
       stream.destroy();
       return;
     }

@@ -5,6 +5,7 @@
  * which belong to the bridge module (`BLOCK_PARSERS.connection` in config.ts).
  * README "mosquitto.conf directives" lists the whole table.
  */
+import type { LogType } from './options.js';
 
 /** Directives refused, with the reason given to the user. */
 export const REFUSED = new Map<string, string>([
@@ -73,6 +74,25 @@ export function expirationSeconds(value: string): number | undefined {
   if (!m) return undefined;
   const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[m[2] as 'h'];
   return Number(m[1]) * unit;
+}
+
+/** Every type a line can carry, in mosquitto's order. */
+const ALL_LOG_TYPES: readonly LogType[] = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets'];
+
+/**
+ * The log types the `log_type` lines select, as mosquitto 2.0.11 reads them: the lines add up,
+ * `all` adds every type, `none` drops those before it; no line at all means mosquitto's default,
+ * error, warning, notice and information.
+ */
+export function logTypesOf(lines: readonly string[] | undefined): Set<LogType> {
+  if (lines === undefined || lines.length === 0) return new Set(['error', 'warning', 'notice', 'information']);
+  const types = new Set<LogType>();
+  for (const t of lines) {
+    if (t === 'none') types.clear();
+    else if (t === 'all') for (const a of ALL_LOG_TYPES) types.add(a);
+    else types.add(t as LogType);
+  }
+  return types;
 }
 
 /** A log timestamp with the strftime conversions mosquitto users write (%Y %m %d %H %M %S %z %s %%). */

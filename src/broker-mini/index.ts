@@ -51,6 +51,8 @@ export type {
   AuthenticateHook,
   AuthorizePublishHook,
   AuthorizeSubscribeHook,
+  BrokerLogger,
+  LogType,
 } from './options.js';
 export type { AclRule, AclAccess } from './auth.js';
 export type { CloseReason } from './core/session.js';

@@ -4,7 +4,8 @@
  * mount point and (per_listener_settings) authentication; all share sessions, subscriptions and
  * retained messages. TLS uses node:tls, secure WebSocket node:https (through `ws-listener.ts`).
  */
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer as createTcpServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { ConnectionPolicy, ListenerOptions, ListenerTlsOptions } from './listener-options.js';
@@ -29,9 +30,16 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-/** Where a listener binds: its address, or every interface of its socket domain. */
-function bindHost(o: ListenerOptions): { host: string | undefined; ipv6Only: boolean } {
-  if (o.host !== undefined) return { host: o.host, ipv6Only: false };
+/**
+ * Where a listener binds: its address, or every interface of its socket domain. As mosquitto
+ * resolves a listener's host name only in its `socket_domain`, a name (`localhost`) is looked up
+ * in that family: `localhost` with `socket_domain ipv6` binds ::1.
+ */
+async function bindHost(o: ListenerOptions): Promise<{ host: string | undefined; ipv6Only: boolean }> {
+  if (o.host !== undefined) {
+    if (o.socketDomain === undefined || isIP(o.host) !== 0) return { host: o.host, ipv6Only: false };
+    return { host: (await lookup(o.host, { family: o.socketDomain === 'ipv4' ? 4 : 6 })).address, ipv6Only: o.socketDomain === 'ipv6' };
+  }
   if (o.socketDomain === 'ipv4') return { host: '0.0.0.0', ipv6Only: false };
   if (o.socketDomain === 'ipv6') return { host: '::', ipv6Only: true };
   return { host: undefined, ipv6Only: false }; // Node picks '::' (dual stack) or '0.0.0.0'
@@ -87,7 +95,7 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
   const { log, handshakeTimeout } = context;
   const ws = o.protocol === 'websockets';
   const scheme = ws ? (o.tls ? 'wss' : 'ws') : o.tls ? 'mqtts' : 'mqtt';
-  const { host, ipv6Only } = bindHost(o);
+  const { host, ipv6Only } = await bindHost(o);
   const name = `${scheme}://${host ?? '*'}:${o.port}`;
   const policyBase = { listener: name, auth: o.auth, useUsernameAsClientId: o.useUsernameAsClientId, maxQos: o.maxQos };
   let open = 0;

@@ -55,6 +55,16 @@ export type AuthorizePublishHook = (client: ClientInfo, topic: string, packet: P
  */
 export type AuthorizeSubscribeHook = (client: ClientInfo, topicFilter: string, qos: QoS) => boolean | QoS | Promise<boolean | QoS>;
 
+/**
+ * mosquitto's log types (`log_type`): every broker log line carries one, as mosquitto's do —
+ * connections and disconnections `notice`, SUBSCRIBE/UNSUBSCRIBE `subscribe`/`unsubscribe`,
+ * packet traces and denied publishes `debug`, failures of the broker itself `error`.
+ */
+export type LogType = 'debug' | 'error' | 'warning' | 'notice' | 'information' | 'subscribe' | 'unsubscribe' | 'websockets';
+
+/** Receives one log line and its type. */
+export type BrokerLogger = (line: string, type: LogType) => void;
+
 /** Options of `startBroker` (all optional). */
 export interface BrokerOptions {
   /** TCP port to listen on; 0 picks a free one. Default 1883. */
@@ -153,8 +163,8 @@ export interface BrokerOptions {
   authorizePublish?: AuthorizePublishHook;
   /** Runs after the `acl` check. */
   authorizeSubscribe?: AuthorizeSubscribeHook;
-  /** Receives one line per notable event (connections, refusals, errors). */
-  logger?: (line: string) => void;
+  /** Receives one line per notable event (connections, refusals, errors), with its mosquitto log type. */
+  logger?: BrokerLogger;
   /** Also log every packet in and out (one line each, password redacted). Default `false`. */
   logPackets?: boolean;
   /**

@@ -4,33 +4,36 @@
  * (`pid_file`), and switching to an unprivileged OS user after binding (`user NAME`).
  */
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { BrokerConfig } from '../broker-mini/index.js';
-import { formatTimestamp } from '../broker-mini/config-directives.js';
+import type { BrokerConfig, BrokerLogger, LogType } from '../broker-mini/index.js';
+import { formatTimestamp, logTypesOf } from '../broker-mini/config-directives.js';
 import { CliError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
 
 /** The log as configured: a line writer (or none), and whether packets are logged too. */
 export interface BrokerLog {
-  logger: ((line: string) => void) | undefined;
+  logger: BrokerLogger | undefined;
   packets: boolean;
 }
 
 /**
  * Builds the logger from the config's `log` settings and `-v`. Without either, nothing is logged
- * (the historical default of `mqtt311 broker`); `-v` logs everything to stderr.
+ * (the historical default of `mqtt311 broker`); `-v` logs every type to stderr. Otherwise only
+ * the lines of the types `log_type` selects are written (see `logTypesOf`), and packets are
+ * traced only when `debug` is one of them.
  */
 export function brokerLog(log: BrokerConfig['log'], verbose: boolean, io: CliIo): BrokerLog {
-  const types = new Set(log?.types ?? []);
-  if (!verbose && log === undefined) return { logger: undefined, packets: false };
-  if (!verbose && (types.has('none') || log?.dest?.length === 0)) return { logger: undefined, packets: false };
-  const packets = verbose || types.has('debug') || types.has('all');
+  if (!verbose && (log === undefined || log.dest?.length === 0)) return { logger: undefined, packets: false };
+  const types = verbose ? undefined : logTypesOf(log?.types);
+  if (types?.size === 0) return { logger: undefined, packets: false };
+  const packets = types === undefined || types.has('debug');
   const dest = verbose ? [{ kind: 'stderr' as const }] : (log?.dest ?? [{ kind: 'stderr' as const }]);
   const stamp = (line: string): string => {
     if (log?.timestamp === false && !verbose) return line;
     const now = new Date();
     return `${log?.timestampFormat ? formatTimestamp(log.timestampFormat, now) : now.toISOString()} ${line}`;
   };
-  const logger = (line: string): void => {
+  const logger = (line: string, type: LogType): void => {
+    if (types !== undefined && !types.has(type)) return;
     const text = stamp(line);
     for (const d of dest) {
       if (d.kind === 'stdout') writeLine(io.stdout, text);

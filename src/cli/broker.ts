@@ -147,7 +147,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
     const dropped = dropPrivileges(runAsUser);
     if (dropped) writeLine(io.stderr, `note: ${dropped}`);
     await waitForAbort(io.interrupt);
-    logged.logger?.('stopping');
+    logged.logger?.('stopping', 'notice');
   } finally {
     for (const stop of stops) await stop();
   }

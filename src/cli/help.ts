@@ -157,7 +157,7 @@ anonymous clients need "allow_anonymous true". Examples:
   password_file_plaintext true  also accept plain-text "name:password" lines (refused by default)
   acl_file acl.txt              user NAME / topic [read|write|readwrite|deny] FILTER / pattern
   sys_interval 10               $SYS/broker/... every 10 s (0: off)
-  log_dest file broker.log      or stdout, stderr, none; log_type debug logs every packet
+  log_dest file broker.log      or stdout, stderr, none; log_type notice, subscribe, debug (packets), ...
   pid_file broker.pid
 broker-mini's own: user NAME PASSWORD (inline user), topic/acl_user/pattern lines inline,
 max_retained_messages, max_retained_bytes, max_offline_sessions, connect_timeout (s),

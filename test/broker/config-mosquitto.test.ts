@@ -112,6 +112,16 @@ describe('mosquitto.conf directives', () => {
     ]);
   });
 
+  it('keeps every log_type line in order (they add up, see logTypesOf), and socket_domain ipv4/ipv6 per listener', () => {
+    const text = ['log_type subscribe', 'log_type unsubscribe', 'log_type none', 'log_type notice', 'listener 1883', 'socket_domain ipv4', 'listener 1884 localhost', 'socket_domain ipv6'];
+    const c = parseConfig(text.join('\n'), { file: '/c/m.conf' });
+    expect(c.log).toEqual({ types: ['subscribe', 'unsubscribe', 'none', 'notice'] });
+    expect(c.listeners).toEqual([
+      { port: 1883, socketDomain: 'ipv4' },
+      { port: 1884, host: 'localhost', socketDomain: 'ipv6' },
+    ]);
+  });
+
   it('says when settings before the first listener go to a default listener that is not started', () => {
     const c = parseConfig('per_listener_settings true\nallow_anonymous true\nlistener 1883', { file: '/c/m.conf' });
     expect(c.listeners).toEqual([{ port: 1883, auth: { allowAnonymous: false } }]);
@@ -144,6 +154,9 @@ describe('mosquitto.conf directives', () => {
     ['persistent_client_expiration 14', 1, 'INVALID_VALUE', /h d w m y/],
     ['listener 80\nprotocol websockets\nuse_identity_as_username true', 1, 'UNSUPPORTED_DIRECTIVE', /mqtt listeners only/],
     ['remote_username x', 1, 'UNSUPPORTED_DIRECTIVE', /bridge/i],
+    ['log_type verbose', 1, 'INVALID_VALUE', /unknown log type "verbose"/],
+    ['log_type', 1, 'MISSING_VALUE', /log_type/],
+    ['listener 1883\nsocket_domain ipx', 2, 'INVALID_VALUE', /ipv4/],
   ])('refuses %j at line %i (%s)', (text, line, code, why) => {
     const e = configError(() => parseConfig(text, { file: '/c/m.conf', ...FS }));
     expect(e).toMatchObject({ code, line, file: '/c/m.conf' });

@@ -4,6 +4,8 @@
  * per_listener_settings, and TLS with certificate identities (MQTT.js as the TLS client).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { startBroker, type Broker, type ListenerOptions } from '../../src/broker-mini/index.js';
 import { closeAllRawClients, RawClient } from '../helpers/raw-client.js';
@@ -29,6 +31,19 @@ async function start(listeners: ListenerOptions[], more: Parameters<typeof start
 
 const portOf = (b: Broker, i: number) => b.listeners[i].address.port;
 
+/** Whether ::1 can be bound here (a container may have IPv6 switched off). */
+const HAS_IPV6_LOOPBACK = await new Promise<boolean>((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => resolve(false));
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+});
+/** Whether "localhost" resolves to an IPv6 address here (/etc/hosts may list only 127.0.0.1). */
+const LOCALHOST_IS_V6 = await lookup('localhost', { family: 6 }).then(
+  () => true,
+  () => false,
+);
+if (!HAS_IPV6_LOOPBACK) console.warn('listeners.test.ts: ::1 is not available on this machine, skipping the IPv6 socket_domain tests');
+
 describe('listeners', () => {
   it('runs several listeners on one broker, sharing subscriptions; one without an address binds every interface', async () => {
     const b = await start([{ port: 0, host: HOST }, { port: 0 }]);
@@ -52,6 +67,35 @@ describe('listeners', () => {
   it('socket_domain ipv4 binds 0.0.0.0', async () => {
     const b = await start([{ port: 0, socketDomain: 'ipv4' }]);
     expect(b.listeners[0].address.host).toBe('0.0.0.0');
+    const c = await RawClient.connect(portOf(b, 0));
+    expect((await c.handshake({ clientId: 'v4' })).returnCode).toBe(0);
+  });
+
+  it('socket_domain resolves a listener\'s host name in its family: localhost is 127.0.0.1 for ipv4', async () => {
+    const b = await start([{ port: 0, host: 'localhost', socketDomain: 'ipv4' }]);
+    expect(b.listeners[0].address.host).toBe('127.0.0.1');
+  });
+
+  describe.skipIf(!HAS_IPV6_LOOPBACK)('over IPv6 (skipped: this machine has no ::1)', () => {
+    it('socket_domain ipv6 binds :: for IPv6 only: ::1 connects, 127.0.0.1 is refused', async () => {
+      const b = await start([{ port: 0, socketDomain: 'ipv6' }]);
+      expect(b.listeners[0].address.host).toBe('::');
+      const c = await RawClient.connect(portOf(b, 0), { host: '::1' });
+      expect((await c.handshake({ clientId: 'v6' })).returnCode).toBe(0);
+      await expect(RawClient.connect(portOf(b, 0), { host: HOST })).rejects.toThrow(/ECONNREFUSED/);
+    });
+
+    it('socket_domain ipv4 is IPv4 only: ::1 is refused', async () => {
+      const b = await start([{ port: 0, socketDomain: 'ipv4' }]);
+      await expect(RawClient.connect(portOf(b, 0), { host: '::1' })).rejects.toThrow(/ECONNREFUSED/);
+    });
+
+    it.skipIf(!LOCALHOST_IS_V6)('socket_domain ipv6 with host localhost binds ::1 (skipped: localhost has no IPv6 address in /etc/hosts)', async () => {
+      const b = await start([{ port: 0, host: 'localhost', socketDomain: 'ipv6' }]);
+      expect(b.listeners[0].address.host).toBe('::1');
+      const c = await RawClient.connect(portOf(b, 0), { host: '::1' });
+      expect((await c.handshake({ clientId: 'local6' })).returnCode).toBe(0);
+    });
   });
 
   it('mount_point: a client lives under the prefix, and sees topics without it', async () => {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { formatTimestamp } from '../../src/broker-mini/config-directives.js';
+import { formatTimestamp, logTypesOf } from '../../src/broker-mini/config-directives.js';
 import { brokerLog, dropPrivileges, writePidFile } from '../../src/cli/broker-process.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { cleanupTempDirs, makeTempDir } from '../helpers/peers.js';
@@ -24,6 +24,7 @@ function io(): CliIo & { out: () => string; err: () => string } {
   return { stdin: new PassThrough(), stdout, stderr, interrupt: new AbortController().signal, out: () => out, err: () => err };
 }
 
+const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('broker log, pid file and user', () => {
@@ -39,17 +40,42 @@ describe('broker log, pid file and user', () => {
     expect(brokerLog({ dest: [] }, false, io()).logger).toBeUndefined();
   });
 
-  it('log_dest stdout and file, log_timestamp false; log_type debug adds packets', async () => {
+  it('log_dest stdout and file, log_timestamp false; log_type debug adds packets and prints only debug lines', async () => {
     const dir = makeTempDir();
     const file = join(dir, 'broker.log');
     const streams = io();
     const log = brokerLog({ dest: [{ kind: 'stdout' }, { kind: 'file', path: file }], timestamp: false, types: ['debug'] }, false, streams);
     expect(log.packets).toBe(true);
-    log.logger!('connected a');
+    log.logger!('connected a', 'notice');
+    log.logger!('a <- PINGREQ', 'debug');
     await tick();
-    expect(streams.out()).toBe('connected a\n');
-    expect(readFileSync(file, 'utf8')).toBe('connected a\n');
+    expect(streams.out()).toBe('a <- PINGREQ\n');
+    expect(readFileSync(file, 'utf8')).toBe('a <- PINGREQ\n');
     expect(streams.err()).toBe('');
+  });
+
+  it('log_type lines add up, "all" adds every type, "none" drops those before it; none given: error, warning, notice, information', () => {
+    expect([...logTypesOf(undefined)]).toEqual(['error', 'warning', 'notice', 'information']);
+    expect([...logTypesOf(['subscribe', 'unsubscribe', 'error'])]).toEqual(['subscribe', 'unsubscribe', 'error']);
+    expect(logTypesOf(['all']).size).toBe(8);
+    expect([...logTypesOf(['all', 'none', 'warning'])]).toEqual(['warning']);
+    expect(logTypesOf(['notice', 'none']).size).toBe(0);
+  });
+
+  it('prints only the configured types; packets only with debug; -v prints every type', async () => {
+    const streams = io();
+    const log = brokerLog({ timestamp: false, types: ['subscribe', 'warning'] }, false, streams);
+    expect(log.packets).toBe(false);
+    for (const type of ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets'] as const) log.logger!(type, type);
+    await tick();
+    expect(streams.err()).toBe('warning\nsubscribe\n');
+    const verbose = io();
+    const all = brokerLog({ timestamp: false, types: ['none'] }, true, verbose);
+    expect(all.packets).toBe(true);
+    all.logger!('x <- PINGREQ', 'debug');
+    all.logger!('x 0 a/#', 'subscribe');
+    await tick();
+    expect(lines(verbose.err()).map((l) => l.replace(/^\S+ /, ''))).toEqual(['x <- PINGREQ', 'x 0 a/#']);
   });
 
   it('a log file that cannot be opened stops the start with one line', () => {

@@ -15,6 +15,7 @@ import {
   makeTempDir,
   requirePeer,
   runProcess,
+  startMosquitto,
   stopAllProcesses,
   type SpawnedProcess,
 } from '../helpers/peers.js';
@@ -132,5 +133,70 @@ describe('mqtt311 broker', () => {
     const port = await runCli(['broker', '-p', '70000']);
     expect(port.code).toBe(1);
     expect(port.stderr).toMatch(/^Error: -p must be from 0 to 65535, got 70000/);
+  });
+});
+
+/** Connects as "subby", subscribes to a/# at QoS 1, unsubscribes, and disconnects. */
+async function subscribeAndLeave(port: number): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtt://${HOST}:${port}`, { clientId: 'subby', reconnectPeriod: 0, connectTimeout: 10_000 });
+  await client.subscribeAsync('a/#', { qos: 1 });
+  await client.unsubscribeAsync('a/#');
+  await client.endAsync();
+}
+
+const typeLines = (types: string) => ['log_dest stderr', 'log_timestamp false', ...types.split(' ').map((t) => `log_type ${t}`)];
+
+describe('mqtt311 broker log_type, beside mosquitto', () => {
+  /** The CLI broker's log for `subscribeAndLeave` under these log types, once `until` is logged. */
+  async function ourLog(types: string, until: RegExp): Promise<string[]> {
+    const config = join(makeTempDir('mqtt311-cli-'), 'log.conf');
+    writeFileSync(config, [...typeLines(types), ''].join('\n'));
+    const { broker, port } = await startCliBroker(['-c', config, '-p', '0']);
+    await subscribeAndLeave(Number(port));
+    await broker.waitForOutput(until, 10_000, 'stderr');
+    broker.child.kill('SIGINT');
+    expect((await broker.exited).code).toBe(0);
+    return lines(broker.stderr());
+  }
+
+  /** mosquitto's log for the same, once `until` is logged. */
+  async function mosquittoLog(types: string, until: RegExp): Promise<string[]> {
+    const mosq = await startMosquitto(typeLines(types));
+    try {
+      await subscribeAndLeave(mosq.port);
+      await mosq.process.waitForOutput(until, 10_000, 'stderr');
+      // Its warning about running as root (startMosquitto's `user root`) is printed whatever log_type says.
+      return lines(mosq.log()).filter((l) => !l.includes('should not be run as root'));
+    } finally {
+      await mosq.stop();
+    }
+  }
+
+  it('log_type subscribe prints "CLIENTID QOS FILTER" and no connection, unsubscribe or stop line', async () => {
+    // The stop closes every connection and logs "stopping": notice lines, so none of them shows.
+    expect(await ourLog('subscribe', /subby 1 a\/#/)).toEqual(['subby 1 a/#']);
+  });
+
+  it('log_type notice prints connections and disconnections and no subscribe line', async () => {
+    const log = await ourLog('notice', /disconnected subby/);
+    expect(log).toContainEqual(expect.stringMatching(/^connected subby/));
+    expect(log).toContainEqual(expect.stringMatching(/^disconnected subby/));
+    expect(log.filter((l) => l.includes('a/#'))).toEqual([]);
+  });
+
+  it('log_type subscribe and unsubscribe add up: one line each', async () => {
+    expect(await ourLog('subscribe unsubscribe', /subby a\/#/)).toEqual(['subby 1 a/#', 'subby a/#']);
+  });
+
+  describe.skipIf(!requirePeer('mosquitto'))('mosquitto 2.0.11 prints the same for the same config', () => {
+    it('log_type subscribe and unsubscribe: the same two lines', async () => {
+      expect(await mosquittoLog('subscribe unsubscribe', /subby a\/#/)).toEqual(['subby 1 a/#', 'subby a/#']);
+    });
+
+    it('log_type notice: connections and disconnections, no subscribe line', async () => {
+      const log = await mosquittoLog('notice', /Client subby disconnected/);
+      expect(log).toContainEqual(expect.stringMatching(/^New client connected from .* as subby /));
+      expect(log.filter((l) => l.includes('a/#'))).toEqual([]);
+    });
   });
 });

@@ -14,7 +14,7 @@ import type { BrokerError } from './errors.js';
 import { admitConnect, publishRefusal } from './admission.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import type { ConnectionPolicy } from '../listener-options.js';
-import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type ResolvedOptions } from '../options.js';
+import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type LogType, type ResolvedOptions } from '../options.js';
 import { RetainedStore } from './retained.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
@@ -55,7 +55,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.options = resolveOptions(options);
     this.retained = new RetainedStore({ maxMessages: this.options.maxRetainedMessages, maxBytes: this.options.maxRetainedBytes });
     const storage = this.options.storage;
-    this.#journal = storage && new Journal(storage, (e) => this.#log(`storage commit failed: ${String(e)}`));
+    this.#journal = storage && new Journal(storage, (e) => this.#log(`storage commit failed: ${String(e)}`, 'error'));
     this.sessions = new SessionStore(this.#journal);
     this.#acl = new Acl(this.options.acl);
     this.#clock = clock;
@@ -80,7 +80,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   attach(link: Link): ClientHandle {
     const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes } = this.options;
     const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes }, this.#clock());
-    const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.options.logger : undefined);
+    const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.#packetLog : undefined);
     this.#handles.add(handle);
     return handle;
   }
@@ -121,7 +121,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     for (const { topic, payload, qos } of loaded.retained) {
       if (this.retained.set(topic, payload, qos) !== 'stored') this.#journal.deleteRetained(topic);
     }
-    this.#log(`restored ${loaded.sessions.length} session(s) and ${loaded.retained.length} retained message(s)`);
+    this.#log(`restored ${loaded.sessions.length} session(s) and ${loaded.retained.length} retained message(s)`, 'information');
   }
 
   /**
@@ -167,7 +167,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** @internal */
   internalError(handle: ClientHandle, error: unknown): void {
-    this.#log(`internal error on ${handle.label}: ${String(error)}`);
+    this.#log(`internal error on ${handle.label}: ${String(error)}`, 'error');
     this.#closeClient(handle, 'server-error');
   }
 
@@ -175,7 +175,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   #onConnect(handle: ClientHandle, packet: ConnectPacket): void | Promise<void> {
     const refuse = (rc: 1 | 2 | 3 | 4 | 5, why: string): void => {
-      this.#log(`refused ${handle.label} (CONNACK ${rc}): ${why}`);
+      this.#log(`refused ${handle.label} (CONNACK ${rc}): ${why}`, 'notice');
       handle.run(handle.session.refuse(rc));
     };
     // The codec decoded only "MQTT" level 4 and "MQIsdp" level 3 (bit 7 marks a bridge).
@@ -245,6 +245,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       this.#log(
         `session ${clientId} of ${who(previousUser)} taken over by ${who(packet.username)}: ` +
           `${dropped} subscription(s) dropped, ${discarded} queued or in-flight message(s) discarded`,
+        'notice',
       );
     };
     return after(all, apply, () => apply(filters.map(() => 0x80)));
@@ -300,7 +301,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     handle.run(handle.session.accept(state, sessionPresent, this.#readCheck(handle.info)));
     if (this.options.connectionMessages) {
       const user = packet.username === undefined ? '' : ` (user ${packet.username})`;
-      this.#log(`connected ${clientId}${user}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`);
+      this.#log(`connected ${clientId}${user}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`, 'notice');
     }
     this.#emit('connect', handle.info);
   }
@@ -334,7 +335,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack
     // goes out: the client will send it again, so nothing acknowledged is lost.
     const fail = (e: unknown): void => {
-      this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`);
+      this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`, 'error');
       this.#closeClient(handle, 'server-error');
     };
     if (this.#refusePublish(handle, packet)) return;
@@ -350,7 +351,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         if (handle.ended) return;
         // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
         if (ok === true) this.#route(packet, client);
-        else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`);
+        else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
         // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
         // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
         if (packet.qos > 0) return this.#committed();
@@ -364,7 +365,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const refusal = publishRefusal(packet, handle.link.policy, this.options, handle.info !== undefined && this.#bridges.has(handle.info));
     if (refusal === undefined) return false;
     if ('close' in refusal) this.#closeClient(handle, 'protocol-error', refusal.close);
-    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`);
+    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`, 'notice');
     return true;
   }
 
@@ -383,7 +384,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     else if (retained !== undefined) this.#retainSource.delete(topic);
     if (retained === 'refused' && this.stats.retainedRefused++ === 0) {
       // (spec 3.3.1.3, 4.1) a server may discard a retained message; it is still forwarded below.
-      this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`);
+      this.#log(`retained store full (maxRetainedMessages / maxRetainedBytes): "${topic}" and later ones are forwarded, not retained`, 'warning');
     }
     if (retained === 'stored') this.#journal?.putRetained({ topic, payload, qos: packet.qos });
     else if (retained !== undefined) this.#journal?.deleteRetained(topic);
@@ -456,6 +457,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // answered with the QoS asked for, and no subscription is made.
     const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i].qos : c)) : codes;
     handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes } }]);
+    // mosquitto's `subscribe` lines: "CLIENTID QOS FILTER", one per filter (128 when refused).
+    if (this.options.logger) packet.subscriptions.forEach((s, i) => this.#log(`${client.clientId} ${codes[i]} ${s.topicFilter}`, 'subscribe'));
     this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
@@ -479,6 +482,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     }
     // [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6] one UNSUBACK, always, with the same packet id.
     handle.run([{ type: 'send', packet: { cmd: 'unsuback', packetId: packet.packetId } }]);
+    // mosquitto's `unsubscribe` lines: "CLIENTID FILTER".
+    if (this.options.logger) for (const filter of packet.topicFilters) this.#log(`${client.clientId} ${filter}`, 'unsubscribe');
     this.#emit('unsubscribe', packet.topicFilters, client);
   }
 
@@ -488,7 +493,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     if (handle.ended) return;
     handle.closeReason = reason;
     if (error) {
-      this.#log(`closing ${handle.label}: ${error.message}`);
+      this.#log(`closing ${handle.label}: ${error.message}`, 'notice');
       this.#emit('clientError', handle.info, error);
     }
     handle.session.close(reason);
@@ -512,7 +517,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // A takeover's new connection resumes (or discards) the session at once: not offline.
       else if (state && reason !== 'takeover') this.#wentOffline(state);
     }
-    if (this.options.connectionMessages) this.#log(`disconnected ${client.clientId} (${reason})`);
+    if (this.options.connectionMessages) this.#log(`disconnected ${client.clientId} (${reason})`, 'notice');
     if (will) this.#publishWill(client, will);
     this.#emit('disconnect', client, reason);
   }
@@ -520,11 +525,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   /** [MQTT-3.1.2-8] publish the will, as a retained message when Will Retain is set [MQTT-3.1.2-16] [MQTT-3.1.2-17]. */
   #publishWill(client: ClientInfo, will: Will): void {
     const packet: PublishPacket = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
-    const fail = (e: unknown): void => this.#log(`authorizePublish failed for the will of ${client.clientId}: ${String(e)}`);
+    const fail = (e: unknown): void => this.#log(`authorizePublish failed for the will of ${client.clientId}: ${String(e)}`, 'error');
     try {
       void after(
         this.#mayPublish(client, packet),
-        (ok) => (ok ? this.#route(packet, client) : this.#log(`will of ${client.clientId} not authorised`)),
+        (ok) => (ok ? this.#route(packet, client) : this.#log(`will of ${client.clientId} not authorised`, 'debug')),
         fail,
       );
     } catch (e) {
@@ -546,7 +551,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
       const oldest = this.sessions.oldestOffline()!;
       this.#discardSession(oldest);
-      if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`);
+      if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`, 'warning');
     }
   }
 
@@ -561,15 +566,18 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       if (!state || this.#clients.has(clientId)) continue;
       this.#discardSession(state);
       this.stats.sessionsExpired++;
-      this.#log(`expired the offline session of ${clientId} (persistent_client_expiration)`);
+      this.#log(`expired the offline session of ${clientId} (persistent_client_expiration)`, 'notice');
     }
   }
 
   // --- helpers ----------------------------------------------------------------------------------
 
-  #log(line: string): void {
-    this.options.logger?.(line);
+  #log(line: string, type: LogType): void {
+    this.options.logger?.(line, type);
   }
+
+  /** Packet traces are mosquitto's `debug` lines ("Received PUBLISH from …"). */
+  readonly #packetLog = (line: string): void => this.#log(line, 'debug');
 
   /**
    * Emits an event. A listener that throws must not leave the broker half-way through an update,

@@ -20,8 +20,27 @@
  *
  * The total is enforced between events: a single chunk (at most what one socket read returns) may
  * sit above it while it is being decoded. Bytes that Node or the kernel buffer for a paused
- * socket are not counted.
+ * socket are not counted. A transport that frames the bytes itself (WebSocket) holds an
+ * incomplete frame before the decoder sees any of it: it reports those bytes as a
+ * {@link FramedStream}, and they count in the same account as the decoder's.
  */
+
+/** The event a {@link FramedStream} emits after its held bytes may have changed. */
+export const FRAMED_BYTES_EVENT = 'framed-bytes';
+
+/**
+ * A byte stream whose transport buffers bytes of incomplete frames of its own (the WebSocket
+ * adapter). It emits {@link FRAMED_BYTES_EVENT} after each chunk it took from the network.
+ */
+export interface FramedStream {
+  /** Bytes received from the network that have not yet been delivered as stream data. */
+  readonly framedBytes: number;
+}
+
+/** Is `stream` a {@link FramedStream}? */
+export function isFramedStream(stream: object): stream is FramedStream {
+  return typeof (stream as Partial<FramedStream>).framedBytes === 'number';
+}
 
 /** Why the budget closes a connection. */
 export type BudgetCloseReason = 'memory-budget' | 'packet-timeout';

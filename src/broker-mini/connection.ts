@@ -12,13 +12,14 @@
  *   pauses until the buffer drains, so a client that sends without reading cannot grow it;
  * - the decoder refuses a packet larger than `maxPacketSize` as soon as its length is known;
  * - the bytes of an incomplete packet count in the broker-wide `MemoryBudget` (budget.ts), which
- *   may stop reading from this connection or close it.
+ *   may stop reading from this connection or close it; so do the bytes a framing transport
+ *   (WebSocket) holds for an incomplete frame, which the decoder has not seen yet.
  */
 import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
-import type { BudgetAccount, BudgetCloseReason, MemoryBudget } from './budget.js';
+import { FRAMED_BYTES_EVENT, isFramedStream, type BudgetAccount, type BudgetCloseReason, type MemoryBudget } from './budget.js';
 import type { BrokerCore } from './core/broker-core.js';
 import { BrokerError } from './core/errors.js';
 import type { ClientHandle, Link } from './core/handle.js';
@@ -157,6 +158,23 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     },
   };
   budget?.open(account);
+  // Bytes held for this connection: the decoder's incomplete packet plus the transport's incomplete frame.
+  const framed = isFramedStream(stream) ? stream : undefined;
+  let completedSinceFramed = false;
+  const settle = (completed: boolean, now: number): void => {
+    const held = decoder.heldBytes + (framed?.framedBytes ?? 0);
+    // A framed stream delivers a network chunk as several messages; while it does, what is held
+    // may look like growth (the chunk's later frames are still unparsed). Growth is settled once
+    // the whole chunk is parsed (onFramed), so a client whose packet spans frames is not paused for it.
+    if (framed && held > account.held) completedSinceFramed ||= completed;
+    else budget?.settle(account, held, completed, now);
+  };
+  const onFramed = (): void => {
+    if (handle.ended || stream.destroyed) return;
+    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now());
+    completedSinceFramed = false;
+  };
+  if (framed && budget) stream.on(FRAMED_BYTES_EVENT, onFramed);
 
   stream.on('data', (chunk: Uint8Array) => {
     if (handle.ended) return;
@@ -173,7 +191,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         }
         handle.receive(mount === undefined ? p : mountInbound(p, mount), now);
       }
-      if (!handle.ended) budget?.settle(account, decoder.heldBytes, decoder.offset !== offset, now);
+      if (!handle.ended) settle(decoder.offset !== offset, now);
     } catch (e) {
       if (isMqttError(e)) handle.fail(e);
       else core.internalError(handle, e);
@@ -190,6 +208,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
     if (closeTimer) clearTimeout(closeTimer);
     writer.discard();
     stream.off('drain', onDrain);
+    stream.off(FRAMED_BYTES_EVENT, onFramed);
     budget?.release(account);
     handle.linkClosed();
   });

@@ -12,12 +12,18 @@
  *   stream as they come and the broker's streaming decoder reassembles packets.
  * - "The WebSocket URI used to connect the client and server has no impact on the MQTT protocol"
  *   (spec 6.0): any request path is accepted unless `path` restricts it (e.g. `/mqtt`).
+ *
+ * `ws` holds a frame until it is complete, so a client announcing a large frame and trickling it
+ * would make the broker hold it unseen by the decoder: the adapter reports those bytes
+ * (`framedBytes`, a `FramedStream`) so they count in the broker's memory budget and its
+ * partial-packet timeout, as an incomplete packet on TCP does.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { FRAMED_BYTES_EVENT, type FramedStream } from './budget.js';
 
 /** The WebSocket subprotocol name registered for MQTT (spec 6.1). */
 export const MQTT_WS_SUBPROTOCOL = 'mqtt';
@@ -101,16 +107,33 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+/** The fields of `ws`'s frame parser (its `Receiver`, not public API) that say what it holds. */
+interface ReceiverView {
+  /** Bytes received and not yet parsed into a whole frame. */
+  _bufferedBytes: number;
+  /** Whole frames of a fragmented message not yet complete. */
+  _fragments: Buffer[];
+}
+
+/** The frame parser of a connection, if its fields are the ones this module knows. */
+function receiverOf(ws: WebSocket): ReceiverView | undefined {
+  const r = (ws as unknown as { _receiver?: Partial<ReceiverView> })._receiver;
+  return r && typeof r._bufferedBytes === 'number' && Array.isArray(r._fragments) ? (r as ReceiverView) : undefined;
+}
+
 /**
  * A WebSocket connection seen as a byte stream of MQTT packets.
  *
  * Reading: each binary message is pushed as is (a frame may hold part of a packet or several
  * packets, [MQTT-6.0.0-2]); when the reader falls behind, the socket is paused so a fast sender
  * cannot grow the buffer without bound. Writing: each write is one binary frame; writes queued
- * together (e.g. a PUBLISH header and its payload) go out as one frame.
+ * together (e.g. a PUBLISH header and its payload) go out as one frame. Pausing the stream pauses
+ * the socket, so a paused connection's incomplete frame stops growing.
  */
-export class WebSocketDuplex extends Duplex {
+export class WebSocketDuplex extends Duplex implements FramedStream {
   readonly #ws: WebSocket;
+  /** Bytes received since the last message: the count used if `ws`'s parser cannot be read. */
+  #sinceMessage = 0;
   /** Set once a text frame arrived: nothing after it is delivered [MQTT-6.0.0-1]. */
   #rejected = false;
   /** Remote address of the underlying TCP connection, like `net.Socket#remoteAddress`. */
@@ -125,6 +148,12 @@ export class WebSocketDuplex extends Duplex {
     this.remoteAddress = req?.socket.remoteAddress;
     this.remotePort = req?.socket.remotePort;
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    // Added after `ws`'s own listener (set before the 'connection' event), so it runs once `ws`
+    // has parsed the chunk and delivered any message it completed.
+    req?.socket.on('data', (chunk: Buffer) => {
+      this.#sinceMessage += chunk.length;
+      this.emit(FRAMED_BYTES_EVENT);
+    });
     ws.on('close', () => {
       if (!this.destroyed) this.push(null);
     });
@@ -133,7 +162,37 @@ export class WebSocketDuplex extends Duplex {
     });
   }
 
+  /**
+   * Bytes received that `ws` holds for an incomplete frame or fragmented message: what it has not
+   * delivered yet. Without a readable parser, the bytes received since the last message (more
+   * than it holds, never less).
+   */
+  get framedBytes(): number {
+    return this.destroyed ? 0 : this.#held();
+  }
+
+  #held(): number {
+    const r = receiverOf(this.#ws);
+    if (r === undefined) return this.#sinceMessage;
+    let n = r._bufferedBytes;
+    for (const f of r._fragments) n += f.length;
+    return n;
+  }
+
+  override pause(): this {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.pause();
+    return super.pause();
+  }
+
+  override resume(): this {
+    super.resume();
+    // Below the high-water mark no _read may come (one may be pending already): resume here.
+    if (this.#ws.isPaused && this.readableLength < this.readableHighWaterMark) this.#ws.resume();
+    return this;
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
+    this.#sinceMessage = 0;
     if (this.#rejected || this.destroyed) return;
     if (!isBinary) {
       // [MQTT-6.0.0-1] "If any other type of data frame is received the recipient MUST close the
@@ -176,7 +235,10 @@ export class WebSocketDuplex extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const state = this.#ws.readyState;
-    if (state === WebSocket.OPEN) this.#ws.close(error ? 1011 : 1000);
+    // A peer in the middle of a frame cannot answer a close frame before finishing it (a trickler
+    // may never): drop the connection, with what `ws` holds, at once, even if closing had begun.
+    if ((state === WebSocket.OPEN || state === WebSocket.CLOSING) && this.#held() > 0) this.#ws.terminate();
+    else if (state === WebSocket.OPEN) this.#ws.close(error ? 1011 : 1000);
     else if (state === WebSocket.CONNECTING) this.#ws.terminate();
     callback(error);
   }

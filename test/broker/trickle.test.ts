@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker, type CloseReason } from '../../src/broker-mini/index.js';
 import { RawClient, closeAllRawClients } from '../helpers/raw-client.js';
 import { startGoodPair } from './good-pair.js';
+import { expectClosedWithinBudget, trickleWhileExchanging } from './trickle-pump.js';
 
 const MiB = 1024 * 1024;
 const BUDGET = 8 * MiB;
@@ -64,38 +65,22 @@ describe('memory budget against trickling clients', () => {
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
     let heldPeak = 0;
-    const piece = new Uint8Array(PIECE).fill(0x61);
-    const offered = new Array<number>(TRICKLERS).fill(0);
-    const started = Date.now();
-    // Each round offers every open trickler one more piece, unless its socket still holds the last one.
-    const pump = setInterval(() => {
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-      heldPeak = Math.max(heldPeak, broker.memory.held);
-      tricklers.forEach((c, i) => {
-        if (c.isClosed || offered[i] >= OFFERED_PER_TRICKLER || c.socket.writableLength > 0) return;
-        c.socket.write(piece);
-        offered[i] += PIECE;
-      });
-    }, 20);
-
     // The good pair: QoS 1 PUBLISH, PUBACK, delivery, one after another while the tricklers run.
-    try {
-      while (tricklers.some((c) => !c.isClosed) && Date.now() - started < DEADLINE_MS) await good.exchange();
-    } finally {
-      clearInterval(pump);
-    }
+    const offered = await trickleWhileExchanging(tricklers, {
+      piece: PIECE,
+      maxPerTrickler: OFFERED_PER_TRICKLER,
+      deadlineMs: DEADLINE_MS,
+      exchange: () => good.exchange(),
+      sample() {
+        rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+        heldPeak = Math.max(heldPeak, broker.memory.held);
+      },
+    });
 
-    expect(tricklers.every((c) => c.isClosed)).toBe(true);
-    for (let i = 0; i < TRICKLERS; i++) expect(['memory-budget', 'packet-timeout']).toContain(reasons.get(`trickler-${i}`));
+    expectClosedWithinBudget(broker, tricklers, (i) => reasons.get(`trickler-${i}`), BUDGET, heldPeak, offered);
     expect(good.pub.isClosed || good.sub.isClosed).toBe(false);
     expect(good.exchanged).toBeGreaterThan(0);
-    const stats = broker.memory;
-    expect(stats.peakHeld).toBeLessThanOrEqual(BUDGET);
-    expect(heldPeak).toBeLessThanOrEqual(BUDGET);
-    expect(stats.closedOverBudget + stats.closedPartialTimeout).toBe(TRICKLERS);
-    expect(stats.partialBytes).toBe(0);
     // What the tricklers offered is far beyond the budget; what the process grew by is not.
-    expect(offered.reduce((a, b) => a + b, 0)).toBeGreaterThan(BUDGET * 2);
     expect(rssPeak - rssBefore).toBeLessThan(BUDGET + RSS_SLACK);
   }, 30_000);
 

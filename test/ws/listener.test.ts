@@ -4,8 +4,11 @@
  * the tests with the real broker behind the listener are in broker-ws.test.ts.
  */
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FRAMED_BYTES_EVENT, type FramedStream } from '../../src/broker-mini/budget.js';
 import { startWsListener, type WsListener } from '../../src/broker-mini/ws-listener.js';
 import { RecordingAcceptor, closeCode, openMqttWs, openRaw, until } from './helpers.js';
 
@@ -240,6 +243,27 @@ describe('stream semantics', () => {
     const closing = closeCode(ws);
     conn.stream.destroy();
     expect(await closing).toBe(1000);
+  });
+
+  it('reports the bytes of an incomplete frame as framedBytes, and destroying the stream mid-frame drops the connection', async () => {
+    const acceptor = new RecordingAcceptor();
+    // A close handshake would wait this long for the peer: the test would time out.
+    const l = await listen(acceptor, { closeTimeout: 60_000 });
+    const ws = await open(l.url);
+    const conn = await acceptor.connection(0);
+    const stream = conn.stream as Duplex & FramedStream;
+    const grew = new Promise<void>((resolve) => stream.on(FRAMED_BYTES_EVENT, () => stream.framedBytes >= 300 && resolve()));
+    // A masked binary frame announcing 1000 bytes (header: 2 + 2 length + 4 mask bytes), then 300 of them.
+    const raw = (ws as unknown as { _socket: Socket })._socket;
+    raw.write(Buffer.concat([Buffer.from([0x82, 0x80 | 126, 0x03, 0xe8, 0, 0, 0, 0]), Buffer.alloc(300, 0x61)]));
+    await grew;
+    expect(stream.framedBytes).toBe(300); // the parsed header is no longer held
+    expect(conn.bytes().length).toBe(0);
+    // The peer cannot answer a close frame before finishing its frame: no close handshake is awaited.
+    const closing = closeCode(ws);
+    stream.destroy();
+    expect(await closing).toBe(1006);
+    expect(stream.framedBytes).toBe(0);
   });
 
   it('close() drops open connections, stops listening and is idempotent', async () => {

@@ -29,7 +29,7 @@ export const NO_EFFECT = new Map<string, string>([
   ['websockets_headers_size', 'libwebsockets buffer size: broker-mini uses the ws package'],
   ['auth_plugin_deny_special_chars', 'applies to auth plugins, which broker-mini does not load'],
   ['allow_duplicate_messages', 'broker-mini sends each client one copy of a message whatever its overlapping subscriptions [MQTT-3.3.5-1]'],
-  ['autosave_on_changes', 'read with the persistence keys; persistence is not yet active'],
+  ['autosave_on_changes', 'broker-mini commits every change before acknowledging it (persistence true), so there is no change-count trigger'],
 ]);
 
 /** mosquitto's bridge directives (valid after `connection NAME`). */

@@ -14,7 +14,8 @@ import type { BrokerError } from './errors.js';
 import { admitConnect, publishRefusal } from './admission.js';
 import { ClientHandle, type HandleOwner, type Link } from './handle.js';
 import type { ConnectionPolicy } from '../listener-options.js';
-import { emptyStats, resolveOptions, type BrokerEvents, type BrokerOptions, type BrokerStats, type ClientInfo, type LogType, type ResolvedOptions } from '../options.js';
+import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo, type LogType, type ResolvedOptions } from '../options.js';
+import { emptyStats, type BrokerStats } from './stats.js';
 import { RetainedStore } from './retained.js';
 import { sendRetained } from './retained-delivery.js';
 import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
@@ -39,8 +40,6 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   readonly #listenerAcl = new Map<string, Acl>();
   /** Who published each retained message (for `checkRetainSource`). */
   readonly #retainSource = new Map<string, AclSubject>();
-  /** When each offline persistent session went offline (ms), oldest first, for `persistentClientExpiration`. */
-  readonly #offlineSince = new Map<string, number>();
   readonly #clients = new Map<string, ClientHandle>();
   readonly #handles = new Set<ClientHandle>();
   /** Clients that connected as bridges (protocol level | 0x80, mosquitto's try_private): see `#route`. */
@@ -289,7 +288,6 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       state = this.sessions.create(clientId, !packet.cleanSession);
     }
     state.connectedAs(packet.username);
-    this.#offlineSince.delete(clientId);
     // per_listener_settings: a session follows the ACL of the listener its client last came through.
     if (policy?.auth?.acl) this.#listenerAcl.set(clientId, new Acl(policy.auth.acl));
     else this.#listenerAcl.delete(clientId);
@@ -312,7 +310,6 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.sessions.discard(state);
     if (!current) return;
     this.#listenerAcl.delete(state.clientId);
-    this.#offlineSince.delete(state.clientId);
     this.stats.droppedByEndedSessions += state.dropped;
   }
 
@@ -542,8 +539,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
    * offline longest: a server may discard session state for lack of resources (spec 4.1).
    */
   #wentOffline(state: SessionState): void {
-    this.sessions.wentOffline(state);
-    if (this.options.persistentClientExpiration !== undefined) this.#offlineSince.set(state.clientId, this.#clock());
+    this.sessions.wentOffline(state, this.#clock());
     this.#boundOffline();
   }
 
@@ -559,14 +555,10 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   #expireSessions(now: number): void {
     const seconds = this.options.persistentClientExpiration;
     if (seconds === undefined) return;
-    for (const [clientId, since] of this.#offlineSince) {
-      if (now - since < seconds * 1000) break; // oldest first: the rest are younger
-      const state = this.sessions.get(clientId);
-      this.#offlineSince.delete(clientId);
-      if (!state || this.#clients.has(clientId)) continue;
+    for (const state of this.sessions.offlineLongerThan(seconds * 1000, now)) {
       this.#discardSession(state);
       this.stats.sessionsExpired++;
-      this.#log(`expired the offline session of ${clientId} (persistent_client_expiration)`, 'notice');
+      this.#log(`expired the offline session of ${state.clientId} (persistent_client_expiration)`, 'notice');
     }
   }
 

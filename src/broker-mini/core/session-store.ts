@@ -19,7 +19,8 @@ export class SessionStore {
   readonly #router = new SubscriptionTree();
   readonly #storage: BrokerStorage | undefined;
   /** Offline persistent sessions, in the order they went offline (a Map keeps insertion order). */
-  readonly #offline = new Map<string, SessionState>();
+  /** Offline persistent sessions, longest offline first, with when they went offline (ms; none for one restored from storage). */
+  readonly #offline = new Map<string, { state: SessionState; since: number | undefined }>();
 
   constructor(storage?: BrokerStorage) {
     this.#storage = storage;
@@ -48,7 +49,7 @@ export class SessionStore {
     const state = new SessionState(loaded.clientId, true, this.#router, this.#storage);
     state.restore(loaded);
     this.#sessions.set(loaded.clientId, state);
-    this.#offline.set(loaded.clientId, state);
+    this.#offline.set(loaded.clientId, { state, since: undefined });
     return state;
   }
 
@@ -77,13 +78,26 @@ export class SessionStore {
   }
 
   /** Records that the client of the stored persistent session `state` went offline. */
-  wentOffline(state: SessionState): void {
-    if (this.#sessions.get(state.clientId) === state) this.#offline.set(state.clientId, state);
+  wentOffline(state: SessionState, now: number): void {
+    if (this.#sessions.get(state.clientId) === state) this.#offline.set(state.clientId, { state, since: now });
   }
 
   /** The session that has been offline longest, if any. */
   oldestOffline(): SessionState | undefined {
-    return this.#offline.values().next().value;
+    return this.#offline.values().next().value?.state;
+  }
+
+  /**
+   * The sessions offline for `maxAgeMs` or longer at `now`, oldest first (mosquitto's
+   * `persistent_client_expiration`); sessions restored from storage have no time and never expire
+   * before their client returns once. Discarding the one yielded is safe while iterating.
+   */
+  *offlineLongerThan(maxAgeMs: number, now: number): Generator<SessionState> {
+    for (const { state, since } of this.#offline.values()) {
+      if (since === undefined) continue;
+      if (now - since < maxAgeMs) return; // oldest first: the rest are younger
+      yield state;
+    }
   }
 
   /** Number of sessions held (online and offline). */

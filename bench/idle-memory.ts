@@ -9,7 +9,9 @@
  * connections (CONNECT with keep-alive 0) from load processes, 40 at a time each, at most 20,000
  * per process, each process from its own loopback source address (127.0.0.2, .3, …) so the
  * ephemeral ports of one address do not run out; wait 1 s, full GC, RSS again.
- * Bytes per connection = RSS growth ÷ connections. Every connection goes to 127.0.0.1.
+ * Bytes per connection = RSS growth ÷ connections. For the Node servers the table splits it
+ * into live JS objects, the heap's unused reserve and memory outside the V8 heap (`heapSplit`);
+ * bench/idle-breakdown.ts names the objects. Every connection goes to 127.0.0.1.
  *
  * 50,000 connections need 50,000 descriptors in the broker process: when the open-files limit is
  * lower the script re-runs itself under `prlimit --nofile`; where that is not allowed, it measures
@@ -59,6 +61,23 @@ if (openFilesLimit() < needed && !process.env.MQTT311_IDLE_RELAUNCHED) {
 
 const fmtKiB = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KiB`;
 
+/**
+ * A Node server's growth per connection, in three parts that add up to its RSS growth: live JS
+ * objects (heapUsed), the heap's unused reserve (heapTotal − heapUsed: mostly new space, which
+ * grows while connections are accepted and a full GC does not shrink), and what is outside the
+ * V8 heap (RSS − heapTotal: libuv and Node's native socket state, malloc's own overhead).
+ */
+function heapSplit(r: ConnectionsResult): string {
+  const a = r.heapAfter;
+  const b = r.heapBefore;
+  if (!a || !b || r.connected === 0) return '– | – | –';
+  const per = (x: number): string => fmtKiB(x / r.connected);
+  const used = a.heapUsed - b.heapUsed;
+  const reserve = a.heapTotal - a.heapUsed - (b.heapTotal - b.heapUsed);
+  const outside = a.rss - a.heapTotal - (b.rss - b.heapTotal);
+  return `${per(used)} | ${per(reserve)} | ${per(outside)}`;
+}
+
 async function main(): Promise<void> {
   await buildEntries();
   useCompiled(builtPath);
@@ -86,10 +105,14 @@ async function main(): Promise<void> {
       }
     }
   }
-  const lines = ['| connections | server | connected | RSS before → after | per connection |', '| ---: | --- | ---: | ---: | ---: |'];
+  const lines = [
+    '| connections | server | connected | RSS before → after | per connection | JS objects | heap reserve | outside the heap |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of rows) {
     const rss = `${(r.rssBeforeBytes / 2 ** 20).toFixed(1)} → ${(r.rssAfterBytes / 2 ** 20).toFixed(1)} MiB`;
-    lines.push(`| ${r.requested}${r.notes.length ? ' (capped)' : ''} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} |`);
+    const split = heapSplit(r);
+    lines.push(`| ${r.requested}${r.notes.length ? ' (capped)' : ''} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} | ${split} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -7,12 +7,23 @@
  * so memory readings do not depend on when the collector last ran) and `stop`.
  */
 import { createServer, type Server } from 'node:net';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { cpuMicros, serve } from './rpc.js';
 
 /** Options the harness passes to a Node broker. */
 export interface NodeBrokerOptions {
   /** Per-client queue limit, raised so no broker drops messages because of a small default. */
   maxQueuedMessages?: number;
+}
+
+/** What a Node broker reports of its own memory (bytes; see `memory` below). */
+export interface NodeHeapReading {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  /** The young generation's size (both semi-spaces), part of heapTotal. */
+  newSpace: number;
 }
 
 interface Running {
@@ -105,6 +116,16 @@ serve({
     (globalThis as { gc?: () => void }).gc?.();
     return null;
   },
+  // Where the resident memory is: live JS objects (heapUsed), the heap's reserve (heapTotal minus
+  // heapUsed, with new space apart: it grows under allocation and a full GC does not shrink it),
+  // and memory outside the heap that V8 knows of (external: Buffers' backing stores).
+  memory: (): NodeHeapReading => {
+    const m = process.memoryUsage();
+    const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, newSpace: newSpace?.space_size ?? 0 };
+  },
+  // A heap snapshot for bench/idle-breakdown.ts (after a full GC the harness asked for).
+  snapshot: (path: string) => writeHeapSnapshot(path),
   async stop() {
     await (await starting).close();
     setImmediate(() => process.exit(0));

@@ -13,6 +13,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import type { NodeHeapReading } from './broker-server.js';
 import { forkNode, REPO_ROOT, sleep, spawnTracked, stopChild, waitExit } from './procs.js';
 
 /** Which broker. */
@@ -32,6 +33,10 @@ export interface BrokerHandle {
   cpuMicros(): Promise<number>;
   /** Resident memory now and at its peak, bytes. */
   memory(): { rss: number; peakRss: number };
+  /** Node brokers: their heap's own account of the memory (undefined for mosquitto). */
+  heap?(): Promise<NodeHeapReading>;
+  /** Node brokers: writes a heap snapshot to `path`. */
+  snapshot?(path: string): Promise<void>;
   /** A full GC for Node brokers (no-op for mosquitto), before a memory reading. */
   gc(): Promise<void>;
   /** Messages the broker says it dropped for these clients (null: it does not say). */
@@ -121,6 +126,10 @@ async function startNodeBroker(name: 'mini' | 'aedes' | 'node-net'): Promise<Bro
       pid,
       cpuMicros: () => rpc.call<number>('cpu'),
       memory: () => procMemory(pid),
+      heap: () => rpc.call<NodeHeapReading>('memory'),
+      snapshot: async (path) => {
+        await rpc.call('snapshot', path, 120_000);
+      },
       gc: async () => {
         await rpc.call('gc');
       },

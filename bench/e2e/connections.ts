@@ -7,7 +7,8 @@
  * not the collector's timing.
  */
 import { readFileSync } from 'node:fs';
-import { startBroker, type BrokerName } from './brokers.js';
+import type { NodeHeapReading } from './broker-server.js';
+import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
 import { sleep } from './procs.js';
 import type { ConnectionsScenario, Settings } from './scenarios.js';
 import { startWorker, stopWorkers, type LoadWorker } from './workers.js';
@@ -27,6 +28,9 @@ export interface ConnectionsResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
   bytesPerConnection: number;
+  /** Node brokers: the heap's account before and after (after a full GC each time). */
+  heapBefore?: NodeHeapReading;
+  heapAfter?: NodeHeapReading;
   /** CONNECT → CONNACK completed per second while opening them (all load processes together). */
   connectsPerSec: number;
   /** Broker CPU time per accepted connection, µs. */
@@ -59,6 +63,8 @@ export async function runConnections(
   brokerName: BrokerName | 'node-net',
   rep: number,
   set: Settings,
+  /** Called after each reading (before the connections open, and with them open), e.g. for a heap snapshot. */
+  probe?: (broker: BrokerHandle, phase: 'before' | 'after') => Promise<void>,
 ): Promise<ConnectionsResult> {
   const budget = connectionBudget(set.connections, s.processes);
   const notes = budget.note ? [budget.note] : [];
@@ -68,6 +74,8 @@ export async function runConnections(
     await sleep(300);
     await broker.gc();
     const before = broker.memory().rss;
+    const heapBefore = await broker.heap?.();
+    await probe?.(broker, 'before');
     const cpu0 = await broker.cpuMicros();
     const per = Math.ceil(budget.count / s.processes);
     const started = await Promise.all(
@@ -90,6 +98,8 @@ export async function runConnections(
     await sleep(1000);
     await broker.gc();
     const after = broker.memory().rss;
+    const heapAfter = await broker.heap?.();
+    await probe?.(broker, 'after');
     const finals = await Promise.all(workers.map((w) => w.rpc.call<{ idle: { dropped: number } }>('final')));
     const firstError = opened.find((o) => o.firstError)?.firstError;
     return {
@@ -104,6 +114,7 @@ export async function runConnections(
       rssBeforeBytes: before,
       rssAfterBytes: after,
       bytesPerConnection: connected > 0 ? (after - before) / connected : NaN,
+      ...(heapBefore && heapAfter ? { heapBefore, heapAfter } : {}),
       connectsPerSec: (connected * 1000) / openMs,
       brokerCpuPerConnectUs: connected > 0 ? (cpu1 - cpu0) / connected : NaN,
       notes,

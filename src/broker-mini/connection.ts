@@ -19,7 +19,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, isMqttError } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
-import { FRAMED_BYTES_EVENT, isFramedStream, type BudgetAccount, type BudgetCloseReason, type MemoryBudget } from './budget.js';
+import { FRAMED_BYTES_EVENT, isFramedStream, type BudgetAccount, type BudgetCloseReason, type FramedStream, type MemoryBudget } from './budget.js';
 import type { BrokerCore } from './core/broker-core.js';
 import { BrokerError } from './core/errors.js';
 import type { ClientHandle, Link } from './core/handle.js';
@@ -46,142 +46,164 @@ export interface StreamOptions {
   policy?: ConnectionPolicy;
 }
 
-/** Per-connection transport counters. */
-export interface StreamStats {
-  /** QoS 0 messages dropped because the client was not reading fast enough. */
-  droppedQos0: number;
+/** The connection a stream feeds (set on the stream, so its listeners can be shared functions). */
+const CONNECTION = Symbol('mqtt311.connection');
+type AttachedStream = Duplex & { [CONNECTION]?: Connection };
+
+/**
+ * Idle decoders, shared by every connection: a connection holds a `Decoder` only while it has
+ * bytes of an incomplete packet, and gives it back at the end of a chunk that completed them.
+ * An idle connection then costs no decoder, no queue array and no retained chunk; a busy one
+ * takes and gives back the same decoder every chunk, which costs two array operations.
+ */
+const idleDecoders: Decoder[] = [];
+/** More idle decoders than this are left to the garbage collector. */
+const IDLE_DECODERS_KEPT = 64;
+
+function takeDecoder(maxPacketSize: number, version: ProtocolVersion, offset: number): Decoder {
+  let d = idleDecoders.pop();
+  if (d === undefined || d.maxPacketSize !== maxPacketSize) d = new Decoder({ maxPacketSize });
+  d.restart(version, offset);
+  return d;
+}
+
+function giveDecoder(d: Decoder): void {
+  if (idleDecoders.length >= IDLE_DECODERS_KEPT) return;
+  d.restart(4, 0); // let go of the last frame's bytes now
+  idleDecoders.push(d);
 }
 
 /**
- * Attaches `stream` to `core`: decodes its bytes into packets for a new `ClientHandle` and writes
- * the handle's packets back. TCP_NODELAY is set on sockets: MQTT packets are small and a QoS 1
- * round trip must not wait for Nagle's algorithm.
+ * One attached stream: the `Link` the core writes to, and the state the stream's listeners need.
+ * One object per connection with its methods on the prototype, and listeners shared by all
+ * connections (they find theirs through the stream): an idle connection costs a few hundred
+ * bytes here, not a closure per callback.
  */
-export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOptions): ClientHandle {
-  if (stream instanceof Socket) stream.setNoDelay(true);
-  const stats: StreamStats = { droppedQos0: 0 };
-  let pausedForHook = false;
-  let pausedForDrain = false;
-  let pausedForBudget = false;
-  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+class Connection implements Link {
+  readonly remoteAddress: string | undefined;
+  readonly protocolVersions: readonly ProtocolVersion[] | undefined;
+  readonly policy: ConnectionPolicy | undefined;
+  readonly #stream: AttachedStream;
+  readonly #core: BrokerCore;
+  readonly #options: StreamOptions;
+  readonly #writer: PacketWriter;
+  /** Set right after construction: the core's handle for this connection. */
+  handle!: ClientHandle;
+  /** Only while bytes of an incomplete packet are held (see `takeDecoder`). */
+  #decoder: Decoder | undefined;
+  /** The protocol version the decoder applies (changed by a decoded CONNECT), kept while it is given back. */
+  #version: ProtocolVersion = 4;
+  /** Bytes of this stream consumed as whole packets: error offsets count from the stream's start. */
+  #consumed = 0;
+  readonly #account: StreamAccount | undefined;
+  /** A framing transport (WebSocket) that holds bytes of an incomplete frame. */
+  readonly #framed: FramedStream | undefined;
+  /** A framed stream delivers one network chunk as several messages: whether one of them completed a packet. */
+  #completedSinceFramed = false;
+  #pausedForHook = false;
+  #pausedForDrain = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const updateFlow = (): void => {
-    if (stream.destroyed) return;
-    if (pausedForHook || pausedForDrain || pausedForBudget) stream.pause();
-    else stream.resume();
-  };
-  const onDrain = (): void => {
-    pausedForDrain = false;
-    updateFlow();
-  };
+  constructor(core: BrokerCore, stream: AttachedStream, options: StreamOptions) {
+    this.#core = core;
+    this.#stream = stream;
+    this.#options = options;
+    this.remoteAddress = (stream as Partial<Socket>).remoteAddress;
+    this.protocolVersions = options.protocolVersions;
+    this.policy = options.policy;
+    this.#writer = new PacketWriter(stream, this);
+    this.#account = options.budget && new StreamAccount(this, options.budget);
+    this.#framed = isFramedStream(stream) ? stream : undefined;
+  }
 
-  // Stop reading from a client that does not read (until 'drain', which the stream only
-  // promises when it said it needs one).
-  const writer = new PacketWriter(stream, {
-    afterFlush(): void {
-      if (!pausedForDrain && stream.writableLength > options.highWaterMark && stream.writableNeedDrain) {
-        pausedForDrain = true;
-        stream.once('drain', onDrain);
-        updateFlow();
+  // --- Link ---------------------------------------------------------------------------------------
+
+  send(packets: readonly Packet[]): void {
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    const { highWaterMark, mountPoint } = this.#options;
+    const counters = this.#core.stats;
+    for (let p of packets) {
+      // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
+      if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + this.#writer.pendingBytes > highWaterMark) {
+        this.handle.session.state?.countDropped();
+        continue;
       }
-    },
-    onError: (e) => core.internalError(handle, e),
-  });
-
-  const mount = options.mountPoint;
-  const counters = core.stats;
-  counters.socketsOpened++;
-  const link: Link & { stats: StreamStats } = {
-    stats,
-    remoteAddress: (stream as Partial<Socket>).remoteAddress,
-    protocolVersions: options.protocolVersions,
-    policy: options.policy,
-    send(packets: readonly Packet[]): void {
-      if (stream.destroyed || stream.writableEnded) return;
-      for (let p of packets) {
-        // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
-        if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + writer.pendingBytes > options.highWaterMark) {
-          stats.droppedQos0++;
-          handle.session.state?.countDropped();
-          continue;
-        }
-        if (mount !== undefined) p = mountOutbound(p, mount);
-        counters.bytesSent += writer.add(p);
-        counters.packetsSent++;
-        if (p.cmd === 'publish') {
-          counters.publishSent++;
-          counters.publishBytesSent += p.payload.byteLength;
-        }
+      if (mountPoint !== undefined) p = mountOutbound(p, mountPoint);
+      counters.bytesSent += this.#writer.add(p);
+      counters.packetsSent++;
+      if (p.cmd === 'publish') {
+        counters.publishSent++;
+        counters.publishBytesSent += p.payload.byteLength;
       }
-    },
-    close(mode): void {
-      if (mode === 'destroy' || stream.destroyed) {
-        writer.discard();
-        stream.destroy();
-        return;
-      }
-      writer.flush();
-      stream.end();
-      // A peer that never reads would keep the socket half-open forever: give it a moment to take
-      // its last packets (a refusing CONNACK, say), then cut it.
-      closeTimer ??= setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
-    },
-    pause(): void {
-      pausedForHook = true;
-      updateFlow();
-    },
-    resume(): void {
-      pausedForHook = false;
-      updateFlow();
-    },
-  };
+    }
+  }
 
-  const handle = core.attach(link);
-  const decoder = new Decoder({ maxPacketSize: options.maxPacketSize });
-  const budget = options.budget;
-  const account: BudgetAccount = {
-    held: 0,
-    since: 0,
-    paused: false,
-    setPaused(paused: boolean): void {
-      pausedForBudget = paused;
-      updateFlow();
-    },
-    close(reason: BudgetCloseReason): void {
-      const error =
-        reason === 'memory-budget'
-          ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${account.held} bytes of an incomplete packet`)
-          : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${budget?.partialPacketTimeout} ms of its first byte`);
-      core.apply(handle, { type: 'close', reason, error });
-      // Its bytes must go now, not after the close grace period.
+  close(mode: 'flush' | 'destroy'): void {
+    const stream = this.#stream;
+    if (mode === 'destroy' || stream.destroyed) {
+      this.#writer.discard();
       stream.destroy();
-    },
-  };
-  budget?.open(account);
-  // Bytes held for this connection: the decoder's incomplete packet plus the transport's incomplete frame.
-  const framed = isFramedStream(stream) ? stream : undefined;
-  let completedSinceFramed = false;
-  const settle = (completed: boolean, now: number): void => {
-    const held = decoder.heldBytes + (framed?.framedBytes ?? 0);
-    // A framed stream delivers a network chunk as several messages; while it does, what is held
-    // may look like growth (the chunk's later frames are still unparsed). Growth is settled once
-    // the whole chunk is parsed (onFramed), so a client whose packet spans frames is not paused for it.
-    if (framed && held > account.held) completedSinceFramed ||= completed;
-    else budget?.settle(account, held, completed, now);
-  };
-  const onFramed = (): void => {
-    if (handle.ended || stream.destroyed) return;
-    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now());
-    completedSinceFramed = false;
-  };
-  if (framed && budget) stream.on(FRAMED_BYTES_EVENT, onFramed);
+      return;
+    }
+    this.#writer.flush();
+    stream.end();
+    // A peer that never reads would keep the socket half-open forever: give it a moment to take
+    // its last packets (a refusing CONNACK, say), then cut it.
+    this.#closeTimer ??= setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+  }
 
-  stream.on('data', (chunk: Uint8Array) => {
+  pause(): void {
+    this.#pausedForHook = true;
+    this.updateFlow();
+  }
+
+  resume(): void {
+    this.#pausedForHook = false;
+    this.updateFlow();
+  }
+
+  // --- WriterHooks --------------------------------------------------------------------------------
+
+  /** Stops reading from a client that does not read (until 'drain', which the stream only promises when it said it needs one). */
+  afterFlush(): void {
+    const stream = this.#stream;
+    if (!this.#pausedForDrain && stream.writableLength > this.#options.highWaterMark && stream.writableNeedDrain) {
+      this.#pausedForDrain = true;
+      stream.once('drain', onDrain);
+      this.updateFlow();
+    }
+  }
+
+  onError(error: unknown): void {
+    this.#core.internalError(this.handle, error);
+  }
+
+  // --- flow and input -----------------------------------------------------------------------------
+
+  drained(): void {
+    this.#pausedForDrain = false;
+    this.updateFlow();
+  }
+
+  updateFlow(): void {
+    const stream = this.#stream;
+    if (stream.destroyed) return;
+    if (this.#pausedForHook || this.#pausedForDrain || this.#account?.paused) stream.pause();
+    else stream.resume();
+  }
+
+  /** A chunk arrived: decode every whole packet in it and hand them to the core. */
+  received(chunk: Uint8Array): void {
+    const handle = this.handle;
     if (handle.ended) return;
+    const counters = this.#core.stats;
     counters.bytesReceived += chunk.byteLength;
+    const decoder = (this.#decoder ??= takeDecoder(this.#options.maxPacketSize, this.#version, this.#consumed));
+    const mount = this.#options.mountPoint;
     try {
       decoder.push(chunk);
-      const now = core.now(); // one reading per chunk: keep-alive needs no finer clock
+      const now = this.#core.now(); // one reading per chunk: keep-alive needs no finer clock
       const offset = decoder.offset;
       for (let p = decoder.next(); p !== undefined && !handle.ended; p = decoder.next()) {
         counters.packetsReceived++;
@@ -191,28 +213,131 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         }
         handle.receive(mount === undefined ? p : mountInbound(p, mount), now);
       }
-      if (!handle.ended) settle(decoder.offset !== offset, now);
+      if (handle.ended) return;
+      const held = decoder.heldBytes;
+      this.#settle(held, decoder.offset !== offset, now);
+      if (held === 0) {
+        // Idle again: the decoder goes back to the shared pool until the next chunk.
+        this.#version = decoder.protocolVersion;
+        this.#consumed = decoder.offset;
+        this.#decoder = undefined;
+        giveDecoder(decoder);
+      }
     } catch (e) {
+      // An errored decoder stays with the connection (it is closing) and is never given back.
       if (isMqttError(e)) handle.fail(e);
-      else core.internalError(handle, e);
+      else this.#core.internalError(handle, e);
     }
-  });
-  stream.on('end', () => {
-    // The peer half-closed: finish our side too (net.Socket does this itself, other Duplexes may not).
-    if (!stream.writableEnded) stream.end();
-  });
-  stream.on('error', () => {
-    /* a reset or write error: 'close' follows and ends the session as 'connection-lost' */
-  });
-  stream.on('close', () => {
-    if (closeTimer) clearTimeout(closeTimer);
-    writer.discard();
+  }
+
+  /** Tells the budget what this connection holds: the decoder's incomplete packet plus the transport's incomplete frame. */
+  #settle(decoderHeld: number, completed: boolean, now: number): void {
+    const account = this.#account;
+    if (account === undefined) return;
+    const framed = this.#framed;
+    const held = decoderHeld + (framed?.framedBytes ?? 0);
+    // A framed stream delivers a network chunk as several messages; while it does, what is held
+    // may look like growth (the chunk's later frames are still unparsed). Growth is settled once
+    // the whole chunk is parsed (`framedChunkDone`), so a client whose packet spans frames is not paused for it.
+    if (framed && held > account.held) this.#completedSinceFramed ||= completed;
+    else account.budget.settle(account, held, completed, now);
+  }
+
+  /** A framed stream finished parsing a network chunk. */
+  framedChunkDone(): void {
+    const account = this.#account;
+    if (account === undefined || this.handle.ended || this.#stream.destroyed) return;
+    const held = (this.#decoder?.heldBytes ?? 0) + (this.#framed?.framedBytes ?? 0);
+    account.budget.settle(account, held, this.#completedSinceFramed, this.#core.now());
+    this.#completedSinceFramed = false;
+  }
+
+  /** The budget closes this connection: over the memory budget, or a packet too slow to complete. */
+  closeForBudget(reason: BudgetCloseReason, held: number): void {
+    const error =
+      reason === 'memory-budget'
+        ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${held} bytes of an incomplete packet`)
+        : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${this.#options.budget?.partialPacketTimeout} ms of its first byte`);
+    this.#core.apply(this.handle, { type: 'close', reason, error });
+    // Its bytes must go now, not after the close grace period.
+    this.#stream.destroy();
+  }
+
+  /** The stream closed, for whatever reason. */
+  closed(): void {
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#writer.discard();
+    const stream = this.#stream;
     stream.off('drain', onDrain);
-    stream.off(FRAMED_BYTES_EVENT, onFramed);
-    budget?.release(account);
-    handle.linkClosed();
-  });
-  return handle;
+    stream.off(FRAMED_BYTES_EVENT, onFramedChunk);
+    if (this.#account) this.#account.budget.release(this.#account);
+    this.handle.linkClosed();
+  }
+}
+
+/** A connection's account in the memory budget (see budget.ts). */
+class StreamAccount implements BudgetAccount {
+  held = 0;
+  since = 0;
+  paused = false;
+  readonly #connection: Connection;
+  readonly budget: MemoryBudget;
+
+  constructor(connection: Connection, budget: MemoryBudget) {
+    this.#connection = connection;
+    this.budget = budget;
+    budget.open(this);
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.#connection.updateFlow();
+  }
+
+  close(reason: BudgetCloseReason): void {
+    this.#connection.closeForBudget(reason, this.held);
+  }
+}
+
+// The stream listeners, one function each for every connection: `this` is the stream.
+function onData(this: AttachedStream, chunk: Uint8Array): void {
+  this[CONNECTION]?.received(chunk);
+}
+function onEnd(this: AttachedStream): void {
+  // The peer half-closed: finish our side too (net.Socket does this itself, other Duplexes may not).
+  if (!this.writableEnded) this.end();
+}
+function onError(): void {
+  /* a reset or write error: 'close' follows and ends the session as 'connection-lost' */
+}
+function onClose(this: AttachedStream): void {
+  this[CONNECTION]?.closed();
+}
+function onDrain(this: AttachedStream): void {
+  this[CONNECTION]?.drained();
+}
+function onFramedChunk(this: AttachedStream): void {
+  this[CONNECTION]?.framedChunkDone();
+}
+
+/**
+ * Attaches `stream` to `core`: decodes its bytes into packets for a new `ClientHandle` and writes
+ * the handle's packets back. TCP_NODELAY is set on sockets: MQTT packets are small and a QoS 1
+ * round trip must not wait for Nagle's algorithm.
+ */
+export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOptions): ClientHandle {
+  if (stream instanceof Socket) stream.setNoDelay(true);
+  core.stats.socketsOpened++;
+  const attached = stream as AttachedStream;
+  const connection = new Connection(core, attached, options);
+  attached[CONNECTION] = connection;
+  connection.handle = core.attach(connection);
+  if (options.budget && isFramedStream(stream)) stream.on(FRAMED_BYTES_EVENT, onFramedChunk);
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  return connection.handle;
 }
 
 /**

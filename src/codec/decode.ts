@@ -141,6 +141,22 @@ export class Decoder {
   }
 
   /**
+   * Starts an idle decoder over at stream offset `offset` under `protocolVersion`, forgetting the
+   * last packet's bytes. A server with many mostly idle connections can so keep a few decoders
+   * and hand one to whichever connection has bytes, instead of holding one per connection.
+   * @throws MqttError `INVALID_ARGUMENT` while bytes are held or after an error: those belong to their stream.
+   */
+  restart(protocolVersion: ProtocolVersion, offset: number): void {
+    if (this.buffered !== 0 || this.failure !== undefined) {
+      throw new MqttError('INVALID_ARGUMENT', 'only an idle decoder (no bytes held, no error) can restart');
+    }
+    this.reader.version = checkProtocolVersion(protocolVersion);
+    this.reader.reset(EMPTY_BYTES, 0, 0, offset);
+    this.consumed = offset;
+    this.headOffset = 0;
+  }
+
+  /**
    * Appends a chunk of the byte stream. The decoder keeps a reference to it (see "Views"), except
    * for the bytes of a frame being assembled, which are copied into that frame at once.
    */

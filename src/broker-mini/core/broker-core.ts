@@ -18,7 +18,7 @@ import { resolveOptions, type BrokerEvents, type BrokerOptions, type ClientInfo,
 import { emptyStats, type BrokerStats } from './stats.js';
 import { RetainedStore } from './retained.js';
 import { sendRetained } from './retained-delivery.js';
-import { Session, type CloseReason, type ReadCheck, type SessionEffect } from './session.js';
+import { Session, type CloseReason, type ReadCheck, type SessionEffect, type SessionOptions } from './session.js';
 import { compactBytes, type SessionState } from './session-state.js';
 import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
@@ -48,6 +48,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   #nextGeneratedId = 1;
   #restored = false;
   readonly #journal: Journal | undefined;
+  /** The limits every session gets: one object shared by all of them. */
+  readonly #sessionOptions: SessionOptions;
 
   constructor(options: BrokerOptions = {}, clock: () => number = Date.now) {
     super();
@@ -58,6 +60,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.sessions = new SessionStore(this.#journal);
     this.#acl = new Acl(this.options.acl);
     this.#clock = clock;
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes } = this.options;
+    this.#sessionOptions = { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes };
   }
 
   /** The broker's clock (ms). */
@@ -77,8 +81,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   /** Attaches a new transport. Feed its packets to the returned handle. */
   attach(link: Link): ClientHandle {
-    const { maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes } = this.options;
-    const session = new Session({ maxInflight, maxQueuedMessages, maxQueuedBytes, connectTimeout, maxInflightBytes }, this.#clock());
+    const session = new Session(this.#sessionOptions, this.#clock());
     const handle = new ClientHandle(this, link, session, this.options.logPackets ? this.#packetLog : undefined);
     this.#handles.add(handle);
     return handle;

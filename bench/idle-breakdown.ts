@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/idle-breakdown.ts --target mini --count 2000
  *   npx tsx bench/idle-breakdown.ts --target node-net --count 2000 --top 30
+ *   npx tsx bench/idle-breakdown.ts --target mini --by-holder    # "array ← object SessionState.#inflight"
  *
  * Only the V8 heap is in a snapshot: the native side of a socket (libuv's handle, Node's
  * TCPWrap, malloc overhead) shows in bench/idle-memory.ts as "outside the heap".
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'mini' },
     count: { type: 'string', default: '2000' },
     top: { type: 'string', default: '25' },
+    // Names each object by what holds it too ("array ← object SessionState.#inflight").
+    'by-holder': { type: 'boolean', default: false },
   },
 });
 const target = values.target as 'mini' | 'aedes' | 'node-net';
@@ -30,27 +33,52 @@ if (!['mini', 'aedes', 'node-net'].includes(target)) throw new Error('--target: 
 const count = Number(values.count);
 if (!Number.isInteger(count) || count <= 0 || count > 15_000) throw new Error('--count: an integer in 1..15000');
 const top = Number(values.top);
+const byHolder = values['by-holder'];
 
 /** Self size and number of objects for each kind ("object Socket", "closure onData", …). */
 type Census = Map<string, { bytes: number; count: number }>;
 
-/** Groups a .heapsnapshot's nodes by type and name (constructor, function or string kind). */
+/** Groups a .heapsnapshot's nodes by type and name (constructor, function or string kind), and with `byHolder` by what holds them. */
 function census(path: string): Census {
   const snap = JSON.parse(readFileSync(path, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] } };
     nodes: number[];
+    edges: number[];
     strings: string[];
   };
-  const fields = snap.snapshot.meta.node_fields;
-  const types = snap.snapshot.meta.node_types[0];
+  const meta = snap.snapshot.meta;
+  const fields = meta.node_fields;
+  const types = meta.node_types[0];
   const width = fields.length;
-  const [T, N, S] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
-  const out: Census = new Map();
-  for (let i = 0; i < snap.nodes.length; i += width) {
+  const [T, N, S, E] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.indexOf('edge_count')];
+  const kind = (i: number): string => {
     const type = types[snap.nodes[i + T]] ?? '?';
     // Strings and numbers are grouped by kind only: their "name" is their content.
-    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number' ? '' : snap.strings[snap.nodes[i + N]];
-    const key = `${type} ${name.slice(0, 60)}`.trim();
+    const plain = type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number';
+    return `${type} ${plain ? '' : snap.strings[snap.nodes[i + N]].slice(0, 60)}`.trim();
+  };
+  // The first object (by snapshot order) that refers to each node, through a property or element.
+  const holder = new Map<number, string>();
+  if (byHolder) {
+    const ew = meta.edge_fields.length;
+    const [ET, EN, ETO] = [meta.edge_fields.indexOf('type'), meta.edge_fields.indexOf('name_or_index'), meta.edge_fields.indexOf('to_node')];
+    const edgeTypes = meta.edge_types[0];
+    let e = 0;
+    for (let i = 0; i < snap.nodes.length; i += width) {
+      const from = kind(i);
+      for (let k = 0; k < snap.nodes[i + E]; k++, e += ew) {
+        const et = edgeTypes[snap.edges[e + ET]];
+        if (et === 'weak' || et === 'shortcut') continue;
+        const to = snap.edges[e + ETO];
+        if (holder.has(to)) continue;
+        const name = et === 'element' || et === 'hidden' ? `[${snap.edges[e + EN]}]` : `.${snap.strings[snap.edges[e + EN]]}`;
+        holder.set(to, `${from}${et === 'internal' && from.startsWith('object') ? '' : name}`);
+      }
+    }
+  }
+  const out: Census = new Map();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const key = byHolder ? `${kind(i)} ← ${holder.get(i) ?? '(root)'}` : kind(i);
     const c = out.get(key) ?? { bytes: 0, count: 0 };
     c.bytes += snap.nodes[i + S];
     c.count++;

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     const rss = `${(r.rssBeforeBytes / 2 ** 20).toFixed(1)} → ${(r.rssAfterBytes / 2 ** 20).toFixed(1)} MiB`;
     const split = heapSplit(r);
-    lines.push(`| ${r.requested}${r.notes.length ? ' (capped)' : ''} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} | ${split} |`);
+    lines.push(`| ${r.requested}${r.notes.some((n) => n.includes('open-files')) ? ' (capped)' : ''} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} | ${split} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -9,7 +9,7 @@ import { MqttError, type QoS } from '../codec/index.js';
 import { MemoryBudget, type MemoryBudgetStats } from './budget.js';
 import { checkPublishArguments } from './check-options.js';
 import { Bridge } from './bridge.js';
-import { attachStream, listenTcp } from './connection.js';
+import { attachStream, listenTcp, type StreamOptions } from './connection.js';
 import { BrokerCore } from './core/broker-core.js';
 import type { ProtocolVersion } from '../codec/index.js';
 import type { ConnectionPolicy } from './listener-options.js';
@@ -45,6 +45,7 @@ export class Broker extends BrokerCore {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   readonly #budget: MemoryBudget;
+  #lastStreamOptions: StreamOptions | undefined;
   /** The bridges of `options.bridges`, in order; they connect once `listen()` has run. */
   readonly bridges: readonly Bridge[];
 
@@ -131,12 +132,19 @@ export class Broker extends BrokerCore {
       stream.destroy();
       return;
     }
-    attachStream(this, stream, {
-      maxPacketSize: this.options.maxPacketSize,
-      highWaterMark: this.options.socketHighWaterMark,
-      budget: this.#budget,
-      ...attach,
-    });
+    attachStream(this, stream, this.#streamOptions(attach));
+  }
+
+  /**
+   * The limits for a stream attached with `attach`: the connections of one listener share one
+   * object (an idle connection should cost as little as it can), built again when `attach` differs.
+   */
+  #streamOptions(attach: { policy?: ConnectionPolicy; mountPoint?: string; protocolVersions?: readonly ProtocolVersion[] }): StreamOptions {
+    const last = this.#lastStreamOptions;
+    if (last && last.policy === attach.policy && last.mountPoint === attach.mountPoint && last.protocolVersions === attach.protocolVersions) return last;
+    const o: StreamOptions = { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark, budget: this.#budget, ...attach };
+    this.#lastStreamOptions = o;
+    return o;
   }
 
   /**

@@ -84,6 +84,8 @@ export class MemoryBudget {
   readonly limit: number;
   readonly partialPacketTimeout: number;
   readonly #accounts = new Set<BudgetAccount>();
+  /** The accounts holding bytes now: the only ones a tick or an eviction looks at (most connections hold none). */
+  readonly #holding = new Set<BudgetAccount>();
   readonly #paused = new Set<BudgetAccount>();
   #partial = 0;
   #queued = 0;
@@ -128,6 +130,7 @@ export class MemoryBudget {
   /** The connection is gone: its bytes are no longer held. Idempotent. */
   release(account: BudgetAccount): void {
     if (!this.#accounts.delete(account)) return;
+    this.#holding.delete(account);
     this.#paused.delete(account);
     this.#partial -= account.held;
     account.held = 0;
@@ -142,6 +145,8 @@ export class MemoryBudget {
     const before = account.held;
     this.#partial += held - before;
     account.held = held;
+    if (held > 0) this.#holding.add(account);
+    else this.#holding.delete(account);
     if (held > 0 && (before === 0 || completed)) account.since = now;
     if (this.held > this.limit) this.#evict();
     else if (held > before && this.held > this.softLimit && !account.paused) this.#pause(account);
@@ -151,10 +156,13 @@ export class MemoryBudget {
   /** The passage of time, with the sessions' queued bytes now: timeouts, eviction, resumption. */
   tick(now: number, queuedBytes: number): void {
     this.#queued = queuedBytes;
-    for (const a of [...this.#accounts]) {
-      if (a.held > 0 && now - a.since >= this.partialPacketTimeout) {
-        this.#closedPartialTimeout++;
-        this.#close(a, 'packet-timeout');
+    // Only accounts holding bytes can time out; copied because closing one changes the set.
+    if (this.#holding.size > 0) {
+      for (const a of [...this.#holding]) {
+        if (a.held > 0 && now - a.since >= this.partialPacketTimeout) {
+          this.#closedPartialTimeout++;
+          this.#close(a, 'packet-timeout');
+        }
       }
     }
     if (this.held > this.limit) this.#evict();
@@ -178,7 +186,7 @@ export class MemoryBudget {
   #evict(): void {
     while (this.held > this.limit) {
       let largest: BudgetAccount | undefined;
-      for (const a of this.#accounts) if (a.held > 0 && (largest === undefined || a.held > largest.held)) largest = a;
+      for (const a of this.#holding) if (a.held > 0 && (largest === undefined || a.held > largest.held)) largest = a;
       if (largest === undefined) return; // only queued messages are left: the sessions' own bounds apply
       this.#closedOverBudget++;
       this.#close(largest, 'memory-budget');

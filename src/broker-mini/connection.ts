@@ -304,7 +304,7 @@ function onData(this: AttachedStream, chunk: Uint8Array): void {
   this[CONNECTION]?.received(chunk);
 }
 function onEnd(this: AttachedStream): void {
-  // The peer half-closed: finish our side too (net.Socket does this itself, other Duplexes may not).
+  // The peer half-closed: finish our side too.
   if (!this.writableEnded) this.end();
 }
 function onError(): void {
@@ -334,7 +334,9 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   connection.handle = core.attach(connection);
   if (options.budget && isFramedStream(stream)) stream.on(FRAMED_BYTES_EVENT, onFramedChunk);
   stream.on('data', onData);
-  stream.on('end', onEnd);
+  // A stream that does not end its side when the peer ends theirs must be told to (a net.Socket,
+  // allowHalfOpen false, does it itself).
+  if (stream.allowHalfOpen) stream.on('end', onEnd);
   stream.on('error', onError);
   stream.on('close', onClose);
   return connection.handle;

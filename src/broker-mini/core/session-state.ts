@@ -99,6 +99,9 @@ function stored(seq: number, message: OutboundMessage, packetId?: number, phase:
   return packetId === undefined ? { seq, topic, payload, qos, retain, phase } : { seq, topic, payload, qos, retain, phase, packetId };
 }
 
+/** What a session's table not yet created reads as. */
+const NO_ENTRIES: ReadonlyMap<never, never> = new Map<never, never>();
+
 /** Everything the server remembers about one ClientId's session (see module comment). */
 export class SessionState {
   readonly clientId: string;
@@ -108,13 +111,24 @@ export class SessionState {
   /** Where every change is recorded, for a persistent session of a broker with storage. */
   readonly #journal: BrokerStorage | undefined;
   #username: string | undefined;
-  readonly #subscriptions = new Map<string, QoS>();
+  // The tables below are created on first use (an empty Map costs about 200 bytes, and most
+  // connected clients of a busy broker sit idle): reads of one not yet created see `NO_ENTRIES`.
+  #subscriptionTable: Map<string, QoS> | undefined;
+  get #subscriptions(): Map<string, QoS> {
+    return (this.#subscriptionTable ??= new Map());
+  }
   /** In the order first sent (a Map keeps insertion order). */
-  readonly #inflight = new Map<number, InflightMessage>();
+  #inflightTable: Map<number, InflightMessage> | undefined;
+  get #inflight(): Map<number, InflightMessage> {
+    return (this.#inflightTable ??= new Map());
+  }
   /** Oldest first. */
   #queue: Queued[] = [];
   #nextSeq = 1;
-  readonly #inboundQos2 = new Set<number>();
+  #inboundQos2Ids: Set<number> | undefined;
+  get #inboundQos2(): Set<number> {
+    return (this.#inboundQos2Ids ??= new Set());
+  }
   #nextPacketId = 1;
   #queuedBytes = 0;
   #dropped = 0;
@@ -158,12 +172,12 @@ export class SessionState {
 
   /** Topic filter → granted QoS. */
   get subscriptions(): ReadonlyMap<string, QoS> {
-    return this.#subscriptions;
+    return this.#subscriptionTable ?? NO_ENTRIES;
   }
 
   /** Outbound QoS 1/2 deliveries awaiting acknowledgement, in the order they were first sent. */
   get inflight(): ReadonlyMap<number, InflightMessage> {
-    return this.#inflight;
+    return this.#inflightTable ?? NO_ENTRIES;
   }
 
   /** QoS 1/2 messages waiting for an inflight slot or for the client to come back, oldest first. */

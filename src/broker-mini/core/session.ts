@@ -334,17 +334,26 @@ export class Session {
    * with a non-zero keepAlive, that sent nothing for 1.5 × keepAlive [MQTT-3.1.2-24].
    */
   tick(now: number): SessionEffect[] {
+    if (!this.isDue(now)) return [];
+    return this.#close(this.#phase === 'connected' ? 'keepalive-timeout' : 'connect-timeout');
+  }
+
+  /**
+   * Whether `tick(now)` would close the connection: no CONNECT within `connectTimeout`, or nothing
+   * received for 1.5 × keepAlive [MQTT-3.1.2-24]. The broker asks every connection on every tick,
+   * so this allocates nothing: idle connections cost no garbage.
+   */
+  isDue(now: number): boolean {
     switch (this.#phase) {
       case 'awaiting-connect':
       case 'connecting':
-        return now - this.openedAt >= this.options.connectTimeout ? this.#close('connect-timeout') : [];
+        return now - this.openedAt >= this.options.connectTimeout;
       case 'connected': {
         const keepAlive = this.#connect!.keepAlive;
-        if (keepAlive > 0 && now - this.lastReceivedAt > keepAlive * 1500) return this.#close('keepalive-timeout');
-        return [];
+        return keepAlive > 0 && now - this.lastReceivedAt > keepAlive * 1500;
       }
       default:
-        return [];
+        return false;
     }
   }
 

@@ -95,7 +95,8 @@ class Connection implements Link {
   #version: ProtocolVersion = 4;
   /** Bytes of this stream consumed as whole packets: error offsets count from the stream's start. */
   #consumed = 0;
-  readonly #account: StreamAccount | undefined;
+  /** Opened in the budget when the connection first holds bytes of an incomplete packet (`#accountHolding`). */
+  #account: StreamAccount | undefined;
   /** A framing transport (WebSocket) that holds bytes of an incomplete frame. */
   readonly #framed: FramedStream | undefined;
   /** A framed stream delivers one network chunk as several messages: whether one of them completed a packet. */
@@ -112,7 +113,6 @@ class Connection implements Link {
     this.protocolVersions = options.protocolVersions;
     this.policy = options.policy;
     this.#writer = new PacketWriter(stream, this);
-    this.#account = options.budget && new StreamAccount(this, options.budget);
     this.#framed = isFramedStream(stream) ? stream : undefined;
   }
 
@@ -232,10 +232,10 @@ class Connection implements Link {
 
   /** Tells the budget what this connection holds: the decoder's incomplete packet plus the transport's incomplete frame. */
   #settle(decoderHeld: number, completed: boolean, now: number): void {
-    const account = this.#account;
-    if (account === undefined) return;
     const framed = this.#framed;
     const held = decoderHeld + (framed?.framedBytes ?? 0);
+    const account = this.#accountHolding(held);
+    if (account === undefined) return;
     // A framed stream delivers a network chunk as several messages; while it does, what is held
     // may look like growth (the chunk's later frames are still unparsed). Growth is settled once
     // the whole chunk is parsed (`framedChunkDone`), so a client whose packet spans frames is not paused for it.
@@ -243,11 +243,22 @@ class Connection implements Link {
     else account.budget.settle(account, held, completed, now);
   }
 
+  /**
+   * The connection's budget account, opened the first time it holds bytes: a connection whose
+   * packets all arrive whole (most of them) never needs one.
+   */
+  #accountHolding(held: number): StreamAccount | undefined {
+    const budget = this.#options.budget;
+    if (this.#account === undefined && held > 0 && budget !== undefined) this.#account = new StreamAccount(this, budget);
+    return this.#account;
+  }
+
   /** A framed stream finished parsing a network chunk. */
   framedChunkDone(): void {
-    const account = this.#account;
-    if (account === undefined || this.handle.ended || this.#stream.destroyed) return;
+    if (this.handle.ended || this.#stream.destroyed) return;
     const held = (this.#decoder?.heldBytes ?? 0) + (this.#framed?.framedBytes ?? 0);
+    const account = this.#accountHolding(held);
+    if (account === undefined) return;
     account.budget.settle(account, held, this.#completedSinceFramed, this.#core.now());
     this.#completedSinceFramed = false;
   }

@@ -83,6 +83,24 @@ function listen(server: Server, port: number, host: string | undefined, ipv6Only
   });
 }
 
+// A listener's bookkeeping of its connections, through listeners shared by all of them (found
+// on the stream), not closures per connection: an idle connection should cost as little as it can.
+interface OpenCount {
+  open: number;
+}
+const COUNTED = Symbol('mqtt311.listener.count');
+type CountedStream = Duplex & { [COUNTED]?: OpenCount };
+function uncount(this: CountedStream): void {
+  const count = this[COUNTED];
+  if (count) count.open--;
+  this[COUNTED] = undefined;
+}
+const TRACKED = Symbol('mqtt311.listener.sockets');
+type TrackedSocket = Socket & { [TRACKED]?: Set<Socket> };
+function untrack(this: TrackedSocket): void {
+  this[TRACKED]?.delete(this);
+}
+
 /** What a listener takes from the broker besides its own options. */
 export interface ListenerContext {
   /** Milliseconds a TLS handshake may take (the broker's connect timeout): a peer that never finishes it cannot hold a socket. */
@@ -98,17 +116,18 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
   const { host, ipv6Only } = await bindHost(o);
   const name = `${scheme}://${host ?? '*'}:${o.port}`;
   const policyBase = { listener: name, auth: o.auth, useUsernameAsClientId: o.useUsernameAsClientId, maxQos: o.maxQos };
-  let open = 0;
+  const count: OpenCount = { open: 0 };
 
   // Per-listener max_connections: a connection beyond it is closed before it is read.
   const accept = (stream: Duplex, identity?: string): void => {
-    if (o.maxConnections !== undefined && open >= o.maxConnections) {
+    if (o.maxConnections !== undefined && count.open >= o.maxConnections) {
       log?.(`${name}: max_connections (${o.maxConnections}) reached, closing a new connection`);
       stream.destroy();
       return;
     }
-    open++;
-    stream.once('close', () => open--);
+    count.open++;
+    (stream as CountedStream)[COUNTED] = count;
+    stream.on('close', uncount);
     const policy: ConnectionPolicy = identity === undefined ? policyBase : { ...policyBase, identity };
     sink.handleConnection(stream, { policy, mountPoint: o.mountPoint });
   };
@@ -125,7 +144,7 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
       everyInterface: o.host === undefined,
       url: `${scheme}://${host ?? '*'}:${port}${o.path ?? '/'}`,
       get connectionCount() {
-        return open;
+        return count.open;
       },
       close: () => wsl.close(),
     };
@@ -147,9 +166,10 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
   await listen(server, o.port, host, ipv6Only);
   const a = server.address() as AddressInfo;
   const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
+  server.on('connection', (s: TrackedSocket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    s[TRACKED] = sockets;
+    s.on('close', untrack);
   });
   let closing: Promise<void> | undefined;
   return {
@@ -158,7 +178,7 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
     everyInterface: o.host === undefined,
     url: `${scheme}://${host ?? '*'}:${a.port}`,
     get connectionCount() {
-      return open;
+      return count.open;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -114,6 +114,18 @@ describe('listeners', () => {
     expect((await other.handshake({ clientId: 'two' })).returnCode).toBe(0);
   });
 
+  it('max_connections per listener: a closed connection frees its place, once', async () => {
+    const b = await start([{ port: 0, host: HOST, maxConnections: 1 }]);
+    const first = await RawClient.connect(portOf(b, 0));
+    expect((await first.handshake({ clientId: 'one' })).returnCode).toBe(0);
+    expect(b.listeners[0].connectionCount).toBe(1);
+    first.destroy();
+    await expect.poll(() => b.listeners[0].connectionCount, { timeout: 5_000, interval: 10 }).toBe(0);
+    const next = await RawClient.connect(portOf(b, 0));
+    expect((await next.handshake({ clientId: 'again' })).returnCode).toBe(0);
+    expect(b.listeners[0].connectionCount).toBe(1);
+  });
+
   it('max_qos: SUBSCRIBE is granted at most that QoS; a PUBLISH above it disconnects (mosquitto 2.0)', async () => {
     const b = await start([{ port: 0, host: HOST, maxQos: 1 }]);
     const c = await RawClient.connect(portOf(b, 0));

@@ -314,3 +314,29 @@ describe('errors stick', () => {
     expect(() => new Decoder().push('abc' as unknown as Uint8Array)).toThrow(expect.objectContaining({ name: 'MqttError', code: 'INVALID_ARGUMENT' }));
   });
 });
+
+describe('restart', () => {
+  const ping = encode({ cmd: 'pingreq' });
+
+  it('an idle decoder restarts at the given stream offset and protocol version', () => {
+    const decoder = new Decoder();
+    expect(decoder.feed(ping).map(plain)).toEqual([{ cmd: 'pingreq' }]);
+    decoder.restart(3, 100);
+    expect([decoder.offset, decoder.protocolVersion]).toEqual([100, 3]);
+    decoder.restart(4, 100);
+    expect(decoder.feed(ping).map(plain)).toEqual([{ cmd: 'pingreq' }]);
+    expect(decoder.offset).toBe(102);
+    // A reserved flag bit in the next fixed header: the error names the offset in the restarted stream.
+    const err = thrown(() => decoder.feed(Uint8Array.of(0xc1, 0x00)));
+    expect([err.code, err.offset]).toEqual(['INVALID_HEADER_FLAGS', 102]);
+  });
+
+  it('refuses to restart while bytes of a packet are held, and after an error', () => {
+    const decoder = new Decoder();
+    decoder.push(ping.subarray(0, 1));
+    expect(thrown(() => decoder.restart(4, 0)).code).toBe('INVALID_ARGUMENT');
+    const failed = new Decoder();
+    expect(() => failed.feed(Uint8Array.of(0x00, 0x00))).toThrow();
+    expect(thrown(() => failed.restart(4, 0)).code).toBe('INVALID_ARGUMENT');
+  });
+});

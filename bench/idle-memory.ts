@@ -11,9 +11,7 @@
  * ephemeral ports of one address do not run out; wait 1 s, full GC, RSS again.
  * Bytes per connection = RSS growth ÷ connections. For the Node servers the table splits it
  * into live JS objects, the heap's unused reserve and memory outside the V8 heap (`heapSplit`);
- * bench/idle-breakdown.ts names the objects. With several counts it also prints what each
- * further connection costs between the smallest and the largest (`marginal`): what does not grow
- * with the count cancels out. Every connection goes to 127.0.0.1.
+ * bench/idle-breakdown.ts names the objects. Every connection goes to 127.0.0.1.
  *
  * 50,000 connections need 50,000 descriptors in the broker process: when the open-files limit is
  * lower the script re-runs itself under `prlimit --nofile`; where that is not allowed, it measures
@@ -80,27 +78,6 @@ function heapSplit(r: ConnectionsResult): string {
   return `${per(used)} | ${per(reserve)} | ${per(outside)}`;
 }
 
-/**
- * With two or more counts: what each further connection costs, from the smallest count to the
- * largest of each server and repetition. What does not grow with the count (the heap's reserve,
- * malloc's high-water mark, code compiled on the way) cancels out, which the per-connection
- * average at one count divides into the connections.
- */
-function marginal(rows: ConnectionsResult[]): string[] {
-  const out: string[] = [];
-  for (const r of rows) {
-    const same = rows.filter((x) => x.broker === r.broker && x.rep === r.rep);
-    const small = same.reduce((a, b) => (b.connected < a.connected ? b : a));
-    const large = same.reduce((a, b) => (b.connected > a.connected ? b : a));
-    if (r !== large || large.connected === small.connected) continue;
-    const growth = (x: ConnectionsResult): number => x.rssAfterBytes - x.rssBeforeBytes;
-    const per = (growth(large) - growth(small)) / (large.connected - small.connected);
-    if (out.length === 0) out.push('', '| server | rep | between | each further connection |', '| --- | ---: | ---: | ---: |');
-    out.push(`| ${r.broker} | ${r.rep} | ${small.connected} → ${large.connected} | ${fmtKiB(per)} |`);
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
   await buildEntries();
   useCompiled(builtPath);
@@ -141,7 +118,6 @@ async function main(): Promise<void> {
     const capped = r.notes.some((n) => n.includes('open-files')) ? ' (capped)' : '';
     lines.push(`| ${r.requested}${capped} | ${r.broker} | ${r.connected} | ${rss} | ${fmtKiB(r.bytesPerConnection)} | ${ratio} | ${heapSplit(r)} |`);
   }
-  lines.push(...marginal(rows));
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -6,7 +6,7 @@
  * `cpu` (its own process.cpuUsage, µs), `gc` (a full collection, when started with --expose-gc,
  * so memory readings do not depend on when the collector last ran) and `stop`.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { cpuMicros, serve } from './rpc.js';
 
@@ -72,15 +72,22 @@ async function startAedes(): Promise<Running> {
   };
 }
 
+const CONNACK_ACCEPTED = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+function answerConnect(this: Socket): void {
+  this.write(CONNACK_ACCEPTED);
+}
+function ignoreError(): void {}
+
 /**
- * The floor: sockets held by a plain `net` server with one 'data' listener each, answering the
- * first chunk with CONNACK "accepted" (the load generator waits for it). No decoding, no session.
+ * The floor: sockets held by a plain `net` server that reads them, answering the first chunk with
+ * CONNACK "accepted" (the load generator waits for it). No decoding, no session, and listeners
+ * shared by every socket (no closure per socket): the least a Node server holding sockets and
+ * reading them keeps per connection.
  */
 async function startNodeNet(): Promise<Running> {
-  const connack = Buffer.from([0x20, 0x02, 0x00, 0x00]);
   const server: Server = createServer({ noDelay: true }, (socket) => {
-    socket.once('data', () => socket.write(connack));
-    socket.on('error', () => undefined);
+    socket.once('data', answerConnect);
+    socket.on('error', ignoreError);
   });
   await new Promise<void>((res, rej) => {
     server.once('error', rej);

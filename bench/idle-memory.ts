@@ -65,7 +65,7 @@ const fmtKiB = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KiB`;
  * A Node server's growth per connection, in three parts that add up to its RSS growth: live JS
  * objects (heapUsed), the heap's unused reserve (heapTotal − heapUsed: mostly new space, which
  * grows while connections are accepted and a full GC does not shrink), and what is outside the
- * V8 heap (RSS − heapTotal: libuv and Node's native socket state, malloc's own overhead).
+ * V8 heap (the rest: libuv and Node's native socket state, malloc's arenas and overhead).
  */
 function heapSplit(r: ConnectionsResult): string {
   const a = r.heapAfter;
@@ -74,7 +74,8 @@ function heapSplit(r: ConnectionsResult): string {
   const per = (x: number): string => fmtKiB(x / r.connected);
   const used = a.heapUsed - b.heapUsed;
   const reserve = a.heapTotal - a.heapUsed - (b.heapTotal - b.heapUsed);
-  const outside = a.rss - a.heapTotal - (b.rss - b.heapTotal);
+  // The rest of the RSS growth (read from /proc like every server's), so the three add up.
+  const outside = r.rssAfterBytes - r.rssBeforeBytes - used - reserve;
   return `${per(used)} | ${per(reserve)} | ${per(outside)}`;
 }
 

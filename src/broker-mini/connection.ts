@@ -269,7 +269,8 @@ class Connection implements Link {
       reason === 'memory-budget'
         ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${held} bytes of an incomplete packet`)
         : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${this.#options.budget?.partialPacketTimeout} ms of its first byte`);
-    this.#core.apply(this.handle, { type: 'close', reason, error });
+    // A close effect is applied at once (only authentication and authorisation hooks return promises).
+    void this.#core.apply(this.handle, { type: 'close', reason, error });
     // Its bytes must go now, not after the close grace period.
     this.#stream.destroy();
   }

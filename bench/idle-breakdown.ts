@@ -47,15 +47,19 @@ function census(path: string): Census {
     strings: string[];
   };
   const meta = snap.snapshot.meta;
+  // The snapshot's flat arrays, read with a default: an index past the end is a malformed file.
+  const node = (i: number): number => snap.nodes[i] ?? 0;
+  const edge = (i: number): number => snap.edges[i] ?? 0;
+  const text = (i: number): string => snap.strings[i] ?? '?';
   const fields = meta.node_fields;
   const types = meta.node_types[0];
   const width = fields.length;
   const [T, N, S, E] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.indexOf('edge_count')];
   const kind = (i: number): string => {
-    const type = types[snap.nodes[i + T]] ?? '?';
+    const type = types[node(i + T)] ?? '?';
     // Strings and numbers are grouped by kind only: their "name" is their content.
     const plain = type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number';
-    return `${type} ${plain ? '' : snap.strings[snap.nodes[i + N]].slice(0, 60)}`.trim();
+    return `${type} ${plain ? '' : text(node(i + N)).slice(0, 60)}`.trim();
   };
   // The first object (by snapshot order) that refers to each node, through a property or element.
   const holder = new Map<number, string>();
@@ -66,12 +70,12 @@ function census(path: string): Census {
     let e = 0;
     for (let i = 0; i < snap.nodes.length; i += width) {
       const from = kind(i);
-      for (let k = 0; k < snap.nodes[i + E]; k++, e += ew) {
-        const et = edgeTypes[snap.edges[e + ET]];
+      for (let k = 0; k < node(i + E); k++, e += ew) {
+        const et = edgeTypes[edge(e + ET)];
         if (et === 'weak' || et === 'shortcut') continue;
-        const to = snap.edges[e + ETO];
+        const to = edge(e + ETO);
         if (holder.has(to)) continue;
-        const name = et === 'element' || et === 'hidden' ? `[${snap.edges[e + EN]}]` : `.${snap.strings[snap.edges[e + EN]]}`;
+        const name = et === 'element' || et === 'hidden' ? `[${edge(e + EN)}]` : `.${text(edge(e + EN))}`;
         holder.set(to, `${from}${et === 'internal' && from.startsWith('object') ? '' : name}`);
       }
     }
@@ -80,7 +84,7 @@ function census(path: string): Census {
   for (let i = 0; i < snap.nodes.length; i += width) {
     const key = byHolder ? `${kind(i)} ← ${holder.get(i) ?? '(root)'}` : kind(i);
     const c = out.get(key) ?? { bytes: 0, count: 0 };
-    c.bytes += snap.nodes[i + S];
+    c.bytes += node(i + S);
     c.count++;
     out.set(key, c);
   }

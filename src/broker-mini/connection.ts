@@ -81,8 +81,8 @@ function giveDecoder(d: Decoder): void {
  */
 class Connection implements Link {
   readonly remoteAddress: string | undefined;
-  readonly protocolVersions: readonly ProtocolVersion[] | undefined;
-  readonly policy: ConnectionPolicy | undefined;
+  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly policy?: ConnectionPolicy;
   readonly #stream: AttachedStream;
   readonly #core: BrokerCore;
   readonly #options: StreamOptions;
@@ -110,8 +110,8 @@ class Connection implements Link {
     this.#stream = stream;
     this.#options = options;
     this.remoteAddress = (stream as Partial<Socket>).remoteAddress;
-    this.protocolVersions = options.protocolVersions;
-    this.policy = options.policy;
+    if (options.protocolVersions !== undefined) this.protocolVersions = options.protocolVersions;
+    if (options.policy !== undefined) this.policy = options.policy;
     this.#writer = new PacketWriter(stream, this);
     this.#framed = isFramedStream(stream) ? stream : undefined;
   }

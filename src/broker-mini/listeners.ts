@@ -89,7 +89,7 @@ interface OpenCount {
   open: number;
 }
 const COUNTED = Symbol('mqtt311.listener.count');
-type CountedStream = Duplex & { [COUNTED]?: OpenCount };
+type CountedStream = Duplex & { [COUNTED]?: OpenCount | undefined };
 function uncount(this: CountedStream): void {
   const count = this[COUNTED];
   if (count) count.open--;

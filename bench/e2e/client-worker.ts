@@ -28,9 +28,9 @@ export interface ClientInit {
   noDelay: boolean;
   /**
    * `maxInflight` for our client and the raw floor's window; undefined leaves our client's
-   * default (the raw floor then uses 20). MQTT.js has no such limit: it sends every publish at once.
+   * default (the raw floor then uses 20); `'auto'` is our client's adaptive window. MQTT.js has no such limit: it sends every publish at once.
    */
-  maxInflight: number | undefined;
+  maxInflight: number | 'auto' | undefined;
 }
 
 /** The `run` request: publish `count` messages (stopping early after `maxMs`). */
@@ -67,7 +67,7 @@ async function init(opts: ClientInit): Promise<null> {
   template = Buffer.alloc(opts.payloadSize); // publisher id 0, topic index 0
   const url = `mqtt://127.0.0.1:${opts.port}`;
   if (opts.lib === 'raw') {
-    raw = await RawFloor.connect(opts.port, opts.topic, opts.payloadSize, opts.maxInflight ?? 20);
+    raw = await RawFloor.connect(opts.port, opts.topic, opts.payloadSize, typeof opts.maxInflight === 'number' ? opts.maxInflight : 20);
     end = () => Promise.resolve(raw?.close());
   } else if (opts.lib === 'mqtt311') {
     const { connect } = await import('../../src/client/index.js');

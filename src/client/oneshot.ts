@@ -94,7 +94,7 @@ async function subscribeSimpleWith(
   });
   try {
     const got = await Promise.race([collect(), expired]);
-    return count === 1 ? got[0] : got;
+    return count === 1 ? got[0]! : got; // collect() resolves with at least `count` messages
   } finally {
     clearTimeout(timer);
     void stream.return();

@@ -82,7 +82,8 @@ export function closeError(code: number, reason: string): ClientError | undefine
 /** One buffer from a logical write (a PUBLISH header and payload become one binary frame). */
 export function joinChunks(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (data.length === 1) return data[0];
+  const only = data.length === 1 ? data[0] : undefined;
+  if (only !== undefined) return only;
   let size = 0;
   for (const chunk of data) size += chunk.length;
   const joined = new Uint8Array(size);

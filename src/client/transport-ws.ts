@@ -107,7 +107,7 @@ class NodeWebSocketTransport extends CallbackTransport implements Transport {
     // [MQTT-6.0.0-1] binary frames. Several buffers (a PUBLISH header and its payload) are sent
     // as the fragments of one binary message, so a large payload is not copied to join them.
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
+      const part = parts[i]!; // i < length
       this.#pending += part.length;
       this.#ws.send(part, { binary: true, fin: i === parts.length - 1 }, () => this.#sent(part.length));
     }

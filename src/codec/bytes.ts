@@ -56,7 +56,7 @@ export function writeBytes(dst: Uint8Array, at: number, src: Uint8Array): void {
   const n = src.length;
   // A loop beats TypedArray#set's fixed call cost only for a few bytes: measured on Node 20, the
   // loop wins up to about 8 bytes, and from 16 bytes on set is faster.
-  if (n <= 8) for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  if (n <= 8) for (let i = 0; i < n; i++) dst[at + i] = src[i]!; // i < n = src.length
   else dst.set(src, at);
 }
 

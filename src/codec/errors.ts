@@ -73,11 +73,11 @@ export type MqttErrorAction = 'close' | 'connack';
 /** Details attached to an {@link MqttError}. */
 export interface MqttErrorOptions {
   /** Normative statement id without brackets, e.g. `'MQTT-2.2.2-2'`. */
-  rule?: string;
+  rule?: string | undefined;
   /** Byte offset in the stream (decoder) where the problem was found. */
-  offset?: number;
+  offset?: number | undefined;
   /** For `action === 'connack'`: the CONNACK return code to answer with. */
-  returnCode?: number;
+  returnCode?: number | undefined;
   /** The underlying error, if any. */
   cause?: unknown;
 }

@@ -239,7 +239,9 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
   // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame (spec 2.2.3).
   const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
   if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
-  const { url: firstUrl, host, port } = servers[0];
+  const first = servers[0];
+  if (first === undefined) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
+  const { url: firstUrl, host, port } = first;
   return { url: firstUrl, host, port, servers, protocolVersion, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize, store: o.store };
 }
 

@@ -33,8 +33,9 @@ export function checkCredentials(
 ): 0 | 4 | 5 {
   if (username === undefined) return allowAnonymous ? 0 : 5;
   if (users === undefined) return allowAnonymous || hasHook ? 0 : 5;
-  if (!Object.hasOwn(users, username)) return 4;
-  return passwordMatches(password, users[username]) ? 0 : 4;
+  const entry = Object.hasOwn(users, username) ? users[username] : undefined;
+  if (entry === undefined) return 4;
+  return passwordMatches(password, entry) ? 0 : 4;
 }
 
 /** The verdict on a CONNECT: return code 0 accepts; any other refuses with it, for `why`. */

@@ -33,7 +33,7 @@ function rewriting(transport: Transport, rewrite: ConnectRewrite): Transport {
       if (!first) return write(data);
       first = false;
       const parts = data instanceof Uint8Array ? [data] : data;
-      const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      const bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
       // 0x10: CONNECT. Decoded with our own codec (it is our own level-4 CONNECT), re-encoded with the new header.
       if (bytes[0] !== 0x10) return write(data);
       const packet = decode(bytes) as ConnectPacket;
@@ -58,6 +58,7 @@ export function bridgeTransport(o: BridgeTransportOptions): TransportFactory {
   let index = 0;
   return async (options) => {
     const address = o.addresses[index % o.addresses.length];
+    if (address === undefined) throw new RangeError('a bridge needs at least one address');
     o.attempt?.(address);
     let transport: Transport;
     try {

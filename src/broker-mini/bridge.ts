@@ -196,6 +196,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     const o = this.options;
     const notify = o.notifications;
     const main = o.addresses[0];
+    if (main === undefined) throw new RangeError(`bridge ${o.name} has no address`);
     const config = resolveClientOptions({
       host: main.host,
       port: main.port,

@@ -59,11 +59,13 @@ export const AUTH_DIRECTIVES = new Set(['allow_anonymous', 'password_file', 'acl
 export function includeOrder(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (a[i] === b[i]) continue;
-    const la = a[i].toLowerCase();
-    const lb = b[i].toLowerCase();
+    const ca = a.charAt(i);
+    const cb = b.charAt(i);
+    if (ca === cb) continue;
+    const la = ca.toLowerCase();
+    const lb = cb.toLowerCase();
     if (la !== lb) return la < lb ? -1 : 1;
-    return a[i] < b[i] ? -1 : 1; // same letter: upper case ('A' < 'a') first
+    return ca < cb ? -1 : 1; // same letter: upper case ('A' < 'a') first
   }
   return a.length - b.length;
 }

@@ -70,19 +70,31 @@ export function lineArgs(directive: string, args: string[], at: Cursor) {
     if (args.length < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);
     if (args.length > n) fail('INVALID_VALUE', `"${directive}" takes ${n} value${n > 1 ? 's' : ''}`, at);
   };
+  /** The directive's one value (a `ConfigError` unless there is exactly one). */
+  const value = (): string => {
+    arity(1);
+    return args[0] ?? fail('MISSING_VALUE', `"${directive}" needs 1 value`, at);
+  };
   const oneOf = <T extends string>(allowed: readonly T[]): T => {
     arity(1);
     if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at);
     return args[0] as T;
   };
-  return { arity, oneOf };
+  /** The directive's two values (a `ConfigError` unless there are exactly two). */
+  const pair = (): [string, string] => {
+    arity(2);
+    const [first, second] = args;
+    if (first === undefined || second === undefined) return fail('MISSING_VALUE', `"${directive}" needs 2 values`, at);
+    return [first, second];
+  };
+  return { arity, value, pair, oneOf };
 }
 
 /** Splits text into numbered, trimmed, non-empty, non-comment lines. */
 export function* lines(text: string): Generator<[number, string]> {
   const all = text.split(/\r?\n/);
-  for (let i = 0; i < all.length; i++) {
-    const l = all[i].trim();
+  for (const [i, raw] of all.entries()) {
+    const l = raw.trim();
     if (l !== '' && !l.startsWith('#')) yield [i + 1, l];
   }
 }
@@ -159,7 +171,7 @@ export function parseAclFile(text: string, file?: string): AclRule[] {
   let user: string | undefined;
   for (const [line, l] of lines(text)) {
     const at = { file, line };
-    const [word, ...restWords] = l.split(/\s+/);
+    const [word = '', ...restWords] = l.split(/\s+/);
     const rest = l.slice(word.length).trim();
     if (word === 'user') {
       if (restWords.length !== 1) fail('INVALID_VALUE', 'expected "user NAME"', at);

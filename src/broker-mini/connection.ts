@@ -37,13 +37,13 @@ export interface StreamOptions {
   /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
   highWaterMark: number;
   /** The protocol versions the stream's listener accepts (default: the broker's). */
-  protocolVersions?: readonly ProtocolVersion[];
+  protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The broker-wide budget this connection's incomplete packets count in. */
   budget?: MemoryBudget;
   /** The listener's topic prefix (mosquitto `mount_point`, see mount.ts). */
-  mountPoint?: string;
+  mountPoint?: string | undefined;
   /** What the listener tells the core about this connection. */
-  policy?: ConnectionPolicy;
+  policy?: ConnectionPolicy | undefined;
 }
 
 /** Per-connection transport counters. */

@@ -73,9 +73,9 @@ export interface ListenerOptions {
 export interface ConnectionPolicy {
   /** Listener name for logs, e.g. `mqtts://0.0.0.0:8883`. */
   readonly listener: string;
-  readonly auth?: ListenerAuth;
-  readonly useUsernameAsClientId?: boolean;
-  readonly maxQos?: 0 | 1 | 2;
+  readonly auth?: ListenerAuth | undefined;
+  readonly useUsernameAsClientId?: boolean | undefined;
+  readonly maxQos?: 0 | 1 | 2 | undefined;
   /** The user name taken from the client certificate, when the listener uses it. */
   readonly identity?: string;
 }

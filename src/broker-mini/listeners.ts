@@ -12,7 +12,7 @@ import type { ConnectionPolicy, ListenerOptions, ListenerTlsOptions } from './li
 
 /** What a listener hands each accepted connection to (the broker). */
 export interface ConnectionSink {
-  handleConnection(stream: Duplex, attach?: { policy?: ConnectionPolicy; mountPoint?: string }): void;
+  handleConnection(stream: Duplex, attach?: { policy?: ConnectionPolicy; mountPoint?: string | undefined }): void;
 }
 
 /** A running listener. */

@@ -43,7 +43,7 @@ export interface WsListenerOptions {
   /** Interface to bind; `null` binds every interface. Default `'127.0.0.1'`. */
   host?: string | null;
   /** Accept upgrades only on this path (e.g. `'/mqtt'`); default: any path. */
-  path?: string;
+  path?: string | undefined;
   /**
    * Largest WebSocket message accepted, in bytes. A bigger one closes the connection with 1009
    * before it is buffered. Default 16 MiB; keep it at least the broker's `maxPacketSize`, since
@@ -53,7 +53,7 @@ export interface WsListenerOptions {
   /** Milliseconds to wait for the peer's close frame before dropping the TCP connection. Default 5000. */
   closeTimeout?: number;
   /** Serve `wss://`: key and certificate (and any other node:https server options). */
-  tls?: HttpsServerOptions;
+  tls?: HttpsServerOptions | undefined;
 }
 
 /** A running WebSocket listener. */
@@ -215,7 +215,7 @@ export class WebSocketDuplex extends Duplex implements FramedStream {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.#send(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+    this.#send(chunks.length === 1 && chunks[0] ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
   }
 
   #send(bytes: Buffer, callback: (error?: Error | null) => void): void {

@@ -189,7 +189,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
     const creds = { clientId, username, password: packet.password, remoteAddress: handle.link.remoteAddress };
     const verdict = authenticateConnect(creds, admitted.auth);
-    const connect = username === packet.username ? packet : { ...packet, username };
+    const connect = username === packet.username ? packet : withUsername(packet, username);
     const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void | Promise<void> => {
       if (handle.ended) return;
       if (returnCode !== 0) return refuse(returnCode, why);
@@ -435,7 +435,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       // [MQTT-3.9.3-2] 0x80 for a new filter beyond `maxSubscriptions`: a few bytes of SUBSCRIBE
       // must not make the broker index millions of filters.
       const full = state.subscriptions.size >= this.options.maxSubscriptions && !state.subscriptions.has(s.topicFilter);
-      const code = full ? (codes[i] = 0x80) : codes[i];
+      const code = full ? (codes[i] = 0x80) : codes[i]!; // one code per filter
       if (code === 0x80) return;
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
       state.subscribe(s.topicFilter, code);
@@ -451,14 +451,15 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
     // MQTT 3.1 has no failure code: like mosquitto (handle_subscribe.c), a refused filter is
-    // answered with the QoS asked for, and no subscription is made.
-    const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i].qos : c)) : codes;
+    // answered with the QoS asked for, and no subscription is made. (`codes` has one code per filter.)
+    const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i]!.qos : c)) : codes;
     handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes } }]);
     // mosquitto's `subscribe` lines: "CLIENTID QOS FILTER", one per filter (128 when refused).
     if (this.options.logger) packet.subscriptions.forEach((s, i) => this.#log(`${client.clientId} ${codes[i]} ${s.topicFilter}`, 'subscribe'));
-    this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
+    this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i]! })), client); // one code per filter
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
+    // `codes[i] as QoS`: one code per filter, and 0x80 is ruled out just before.
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
     return sendRetained(handle, grants, this.retained, (topic) => this.#retainSourceMayPublish(topic));
   }
@@ -584,4 +585,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       });
     }
   }
+}
+
+/** `packet` with another user name; with none, the field is left out (an absent optional field). */
+function withUsername(packet: ConnectPacket, username: string | undefined): ConnectPacket {
+  if (username !== undefined) return { ...packet, username };
+  const { username: _replaced, ...rest } = packet;
+  return rest;
 }

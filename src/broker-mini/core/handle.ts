@@ -29,9 +29,9 @@ export interface Link {
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
-  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
-  readonly policy?: ConnectionPolicy;
+  readonly policy?: ConnectionPolicy | undefined;
 }
 
 /** The broker side a handle reports to. */
@@ -116,7 +116,7 @@ export class ClientHandle {
   #run(effects: SessionEffect[], from: number): boolean {
     let batch: Packet[] = [];
     for (let i = from; i < effects.length; i++) {
-      const effect = effects[i];
+      const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
         batch.push(effect.packet);
         continue;

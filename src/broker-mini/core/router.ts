@@ -94,7 +94,7 @@ export class SubscriptionTree {
     this.#count--;
     // Prune branches left empty so the tree does not keep every filter ever used.
     for (let i = path.length - 1; i >= 0; i--) {
-      const [parent, level] = path[i];
+      const [parent, level] = path[i]!; // 0 <= i < length
       const child = parent.children.get(level)!;
       if (!child.isEmpty()) break;
       parent.children.delete(level);
@@ -169,7 +169,7 @@ export class SubscriptionTree {
           depths.push(i + 1);
         }
       }
-      const literal = node.children.get(parts[i]);
+      const literal = node.children.get(parts[i]!); // i < parts.length
       if (literal) {
         nodes.push(literal);
         depths.push(i + 1);

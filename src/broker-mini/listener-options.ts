@@ -44,7 +44,7 @@ export interface ListenerOptions {
   /** Port; 0 picks a free one. */
   port: number;
   /** Address to bind. Omitted: every interface (as mosquitto 2.0 does for `listener PORT`). */
-  host?: string;
+  host?: string | undefined;
   /** `'mqtt'` (default) or `'websockets'` (spec chapter 6). */
   protocol?: 'mqtt' | 'websockets';
   /** WebSocket only: accept upgrades on this request path only. */

@@ -164,7 +164,7 @@ export interface BrokerOptions {
   /** Runs after the `acl` check. */
   authorizeSubscribe?: AuthorizeSubscribeHook;
   /** Receives one line per notable event (connections, refusals, errors), with its mosquitto log type. */
-  logger?: BrokerLogger;
+  logger?: BrokerLogger | undefined;
   /** Also log every packet in and out (one line each, password redacted). Default `false`. */
   logPackets?: boolean;
   /**

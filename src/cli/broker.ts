@@ -59,6 +59,7 @@ function listenError(err: unknown, where: string): CliError {
 async function listenersFrom(config: BrokerConfig, args: Args): Promise<ListenerOptions[]> {
   const listeners = config.listeners ? config.listeners.map((l) => ({ ...l })) : [{ port: 1883, host: '127.0.0.1' }];
   const first = listeners[0];
+  if (first === undefined) throw new CliError('BROKER', 'the configuration has no listener'); // config.listeners is never empty
   const portText = args.value('port');
   if (portText !== undefined) first.port = parseIntInRange(portText, '-p', 0, 65535, COMMAND);
   const host = args.value('host');
@@ -137,8 +138,9 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
     if (isBrokerError(err, 'INVALID_OPTIONS') || err instanceof RangeError) throw new CliError('BROKER', err.message, { cause: err });
     // The store is read before any listener starts (a file that opened but does not load).
     if (isStorageError(err)) throw new CliError('BROKER', `persistence: ${err.message}`, { cause: err });
-    const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners![0];
-    throw listenError(err, `${failed.host ?? '*'}:${failed.port}`);
+    // startListeners tags its error with the listener that failed.
+    const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners?.[0];
+    throw listenError(err, failed === undefined ? 'its listeners' : `${failed.host ?? '*'}:${failed.port}`);
   }
   stops.unshift(() => broker.close());
   try {

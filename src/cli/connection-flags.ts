@@ -122,7 +122,7 @@ interface ParsedUrl {
 export function parseBrokerUrl(text: string, command: string): ParsedUrl {
   const m = /^(mqtts?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]+\]|[^:/[\]]+)(?::(\d+))?\/(.*)$/s.exec(text);
   if (!m) throw usageError(`-L must look like mqtt://[user[:password]@]host[:port]/topic, got ${quote(text)}`, command);
-  const [, scheme, user, pass, host, port, topic] = m;
+  const [, scheme, user, pass, host = '', port, topic = ''] = m; // the pattern always captures host and topic
   const url: ParsedUrl = { tls: scheme === 'mqtts', host: host.replace(/^\[|\]$/g, ''), topic };
   if (port !== undefined) url.port = parseIntInRange(port, 'the port in -L', 1, 65535, command);
   if (user !== undefined && user !== '') url.username = decodeURIComponent(user);

@@ -51,7 +51,7 @@ export async function readOptionsFile(tool: 'mosquitto_pub' | 'mosquitto_sub', s
     if (start >= line.length) continue;
     const space = line.indexOf(0x20, start);
     const words = space === -1 ? [line.subarray(start)] : [line.subarray(start, space), line.subarray(space + 1)];
-    if (words.length === 2 && words[1].length === 0) words.pop();
+    if (words.length === 2 && words[1]?.length === 0) words.pop();
     const texts = words.map((w) => w.toString());
     try {
       parseArgs(texts, specs, command, words);

@@ -52,7 +52,8 @@ const OPTIONS: readonly OptionSpec[] = [
 export function parseHostPort(text: string, what: string, command: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
   if (!m) throw usageError(`${what} must be HOST:PORT, got ${quote(text)}`, command);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: parseIntInRange(m[2], `the port of ${what}`, 1, 65535, command) };
+  const [, host = '', port = ''] = m; // the pattern always captures both
+  return { host: host.replace(/^\[|\]$/g, ''), port: parseIntInRange(port, `the port of ${what}`, 1, 65535, command) };
 }
 
 /** Reads --tls, --cafile, --insecure and --ws PATH into how to reach `host:port`. */

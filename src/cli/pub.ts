@@ -50,12 +50,13 @@ const LINE_WINDOW = 64;
 
 async function messageSource(args: ParsedArgs, io: CliIo): Promise<Source> {
   const given = (['message', 'file', 'stdin-line', 'null-message', 'stdin-file'] as const).filter((name) => args.has(name));
-  if (given.length === 0) throw usageError('no message: give -m message, -f file, -s, -l or -n', COMMAND);
-  if (given.length > 1) {
+  const [source, ...others] = given;
+  if (source === undefined) throw usageError('no message: give -m message, -f file, -s, -l or -n', COMMAND);
+  if (others.length > 0) {
     const flags = given.map((name) => args.typed(name, name));
     throw usageError(`only one message source at a time, got ${flags.join(' and ')}`, COMMAND);
   }
-  switch (given[0]) {
+  switch (source) {
     case 'message': {
       // Node decodes argv as UTF-8: where the bytes typed cannot be read, a U+FFFD may stand for
       // bytes that were not UTF-8, and sending it would silently change the message.

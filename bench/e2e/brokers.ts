@@ -72,7 +72,7 @@ export function mosquittoVersion(): string {
     // `mosquitto -h` exits with status 3 after printing its usage.
     const out = String((e as { stdout?: string }).stdout ?? '');
     const m = /mosquitto version (\S+)/.exec(out);
-    if (m) return m[1];
+    if (m?.[1] !== undefined) return m[1];
   }
   return 'unknown';
 }

@@ -206,7 +206,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       ...(o.remoteUsername !== undefined ? { username: o.remoteUsername } : {}),
       ...(o.remotePassword !== undefined ? { password: o.remotePassword } : {}),
       // The remote publishes "0" for us if the connection dies (mosquitto's notification will).
-      ...(notify ? { will: { topic: o.notificationTopic, payload: '0', qos: 1 as QoS, retain: true } } : {}),
+      ...(notify ? { will: { topic: o.notificationTopic, payload: '0', qos: 1, retain: true } } : {}),
       reconnect: this.#reconnect,
       // Room for the bridge's own SUBSCRIBE/UNSUBSCRIBE and notifications beyond the message bound.
       maxQueued: this.#broker.options.maxQueuedMessages + 16,

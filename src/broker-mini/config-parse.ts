@@ -151,7 +151,7 @@ export function readDirective(state: ParseState, directive: string, args: string
     case 'auto_id_prefix':
       auth().autoIdPrefix = value();
       return;
-    case 'user':
+    case 'user': {
       // mosquitto's "user NAME" is the OS user to run as; broker-mini's "user NAME PASSWORD" an inline user.
       if (args.length === 1) {
         config.runAsUser = value();
@@ -160,6 +160,7 @@ export function readDirective(state: ParseState, directive: string, args: string
       const [name, password] = pair();
       (auth().users ??= {})[name] = password;
       return;
+    }
     case 'password_file': {
       (auth().passwordFiles ??= []).push(readRef(value(), state.options, at));
       return;

@@ -152,7 +152,8 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         reason === 'memory-budget'
           ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${account.held} bytes of an incomplete packet`)
           : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${budget?.partialPacketTimeout} ms of its first byte`);
-      core.apply(handle, { type: 'close', reason, error });
+      // Closing settles on its own (the handle ends); nothing here waits for it.
+      void core.apply(handle, { type: 'close', reason, error });
       // Its bytes must go now, not after the close grace period.
       stream.destroy();
     },

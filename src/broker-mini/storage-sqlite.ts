@@ -95,6 +95,7 @@ export class SqliteStorage extends BatchedStorage {
     return this.#store.file;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw of the synchronous driver is a rejection
   async load(): Promise<LoadedState> {
     const { db, file } = this.#store;
     try {
@@ -103,7 +104,7 @@ export class SqliteStorage extends BatchedStorage {
       const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => {
         const parts = { subscriptions: [], outbound: [], inboundQos2: [] };
         byClient.set(String(r.client), parts);
-        return { clientId: String(r.client), username: r.username === null ? undefined : String(r.username), ...parts } satisfies LoadedSession;
+        return { clientId: String(r.client), username: typeof r.username === 'string' ? r.username : undefined, ...parts } satisfies LoadedSession;
       });
       for (const r of db.prepare('SELECT * FROM subscription').all() as Row[]) of(r.client)?.subscriptions.push({ topicFilter: String(r.filter), qos: r.qos as QoS });
       for (const r of db.prepare('SELECT * FROM outbound ORDER BY client, seq').all() as Row[]) {

@@ -81,10 +81,10 @@ interface ErrorLike {
 function causeChain(err: unknown): [ErrorLike, ...ErrorLike[]] {
   if (typeof err !== 'object' || err === null) return [{ message: String(err) }];
   // Any object is read as an ErrorLike: every field is type-checked where it is used.
-  const chain: [ErrorLike, ...ErrorLike[]] = [err as ErrorLike];
+  const chain: [ErrorLike, ...ErrorLike[]] = [err];
   let e: unknown = (err as ErrorLike).cause;
   while (typeof e === 'object' && e !== null && chain.length < 6) {
-    chain.push(e as ErrorLike);
+    chain.push(e);
     e = (e as ErrorLike).cause;
   }
   return chain;

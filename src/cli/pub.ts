@@ -79,12 +79,12 @@ async function messageSource(args: ParsedArgs, io: CliIo): Promise<Source> {
 /** Publishes each line of stdin as it arrives, keeping at most LINE_WINDOW publishes pending. */
 async function publishLines(client: MqttClient, topic: string, settings: ConnectionSettings, retain: boolean, io: CliIo): Promise<void> {
   const pending = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   for await (const line of readLines(io.stdin, MAX_PAYLOAD_BYTES, io.interrupt)) {
     if (failure !== undefined || io.interrupt.aborted) break;
     const p = client.publish(topic, line, { qos: settings.qos, retain }).then(
       () => void pending.delete(p),
-      (err: unknown) => {
+      (err: Error) => {
         pending.delete(p);
         failure ??= err;
       },

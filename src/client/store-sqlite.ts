@@ -71,6 +71,7 @@ export class SqliteClientStore extends BatchedClientStore {
     return this.#store.file;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw of the synchronous driver is a rejection
   protected async read(clientId: string): Promise<ClientStoreState> {
     const { db, file } = this.#store;
     try {

@@ -8,7 +8,7 @@
  * `describePacket` is the cheap one-line form used in logs.
  */
 import { decode } from './decode.js';
-import { MqttError } from './errors.js';
+import { isMqttError, MqttError } from './errors.js';
 import type { Packet, PublishPacket } from './packets.js';
 
 /** One field of a packet's byte layout. */
@@ -306,7 +306,7 @@ export function inspectStream(bytes: Uint8Array): StreamInspection {
     try {
       inspections.push(inspectAt(bytes.subarray(pos, end), pos));
     } catch (err) {
-      const error = err instanceof MqttError ? err : new MqttError('INVALID_PACKET', String(err), { cause: err });
+      const error = isMqttError(err) ? err : new MqttError('INVALID_PACKET', String(err), { cause: err });
       return { inspections, consumed: pos, error, errorOffset: pos + (error.offset ?? 0) };
     }
     pos = end;

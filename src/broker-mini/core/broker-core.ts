@@ -23,7 +23,7 @@ import { compactBytes, type SessionState } from './session-state.js';
 import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';
-import { after, callHook, isPromise, type Maybe } from './maybe.js';
+import { after, allOf, callHook, isPromise, type Maybe } from './maybe.js';
 
 /** The server-wide state and logic, fed by `Link`s (see module comment). */
 export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {
@@ -220,7 +220,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const client = this.#clientInfo(handle, clientId, packet);
     const filters = [...held.subscriptions];
     const codes = filters.map(([f, qos]) => this.#grant(client, f, qos));
-    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const all = allOf(codes);
     const apply = (granted: Array<QoS | 0x80>): void | Promise<void> => {
       if (handle.ended) return;
       // The session changed hands while a hook ran: decide again on what it is now.
@@ -423,13 +423,12 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // A listener's max_qos bounds what is granted.
     const maxQos = handle.link.policy?.maxQos ?? 2;
     const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, Math.min(s.qos, maxQos) as QoS));
-    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const all = allOf(codes);
     return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
   }
 
   #applySubscribe(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
     if (handle.ended) return;
-    const client = handle.info!;
     const state = handle.session.state!;
     packet.subscriptions.forEach((s, i) => {
       // [MQTT-3.9.3-2] 0x80 for a new filter beyond `maxSubscriptions`: a few bytes of SUBSCRIBE

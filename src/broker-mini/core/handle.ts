@@ -124,6 +124,7 @@ export class ClientHandle {
       // Earlier packets go out before anything the next effect causes, so order is kept.
       if (batch.length > 0) this.#flush(batch);
       batch = [];
+      // eslint-disable-next-line prefer-spread -- HandleOwner's own apply(), not Function#apply
       const pending = this.#owner.apply(this, effect);
       if (pending !== undefined) {
         this.#busy = true;

@@ -110,6 +110,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     try {
       cmd = preparePublish(topic, payload, options, this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what preparePublish threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     // The fast path, without a `Step`: the session starts the flow at once, the packet is written
@@ -401,6 +402,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       signal = checkCallOptions(options, method).signal;
       cmd = prepare(this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the checks threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     return this.#submit(cmd, signal, result);

@@ -50,7 +50,7 @@ export class MessageDispatcher {
       if (!topicMatches(filter, message.topic)) continue;
       try {
         const result = handler(message);
-        if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, failed);
+        if (result && typeof result.then === 'function') result.then(undefined, failed);
       } catch (cause) {
         failed(cause);
       }

@@ -254,7 +254,7 @@ function parseUrl(text: string): URL {
 }
 
 /** The server `url` names, with `protocol`, `host` and `port` of `o` winning over it. */
-function serverAddress(url: URL, o: Pick<ClientOptions, 'protocol' | 'host' | 'port'>): ServerAddress {
+function serverAddress(url: URL, o: { [K in 'protocol' | 'host' | 'port']?: ClientOptions[K] | undefined }): ServerAddress {
   const protocol = o.protocol ? (o.protocol.endsWith(':') ? o.protocol : `${o.protocol}:`) : url.protocol;
   // IPv6 literals keep their brackets in URL.hostname.
   const host = o.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
@@ -266,7 +266,8 @@ function serverAddress(url: URL, o: Pick<ClientOptions, 'protocol' | 'host' | 'p
 
 /** `servers` settled: each entry's own fields first, then the client's protocol and the URL's path. */
 function resolveServers(list: ReadonlyArray<ServerOption | string>, url: URL, o: ClientOptions): ServerAddress[] {
-  if (!Array.isArray(list) || list.length === 0) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
+  const given: unknown = list; // checked as unknown: Array.isArray would make `list` any[]
+  if (!Array.isArray(given) || given.length === 0) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
   return list.map((entry, i) => {
     if (typeof entry === 'string') return serverAddress(parseUrl(entry), {});
     if (typeof entry !== 'object' || entry === null || typeof entry.host !== 'string' || entry.host === '') {

@@ -68,7 +68,7 @@ export class PendingOps {
     pending.cleanup?.();
     if (event.type === 'failed') pending.reject(event.error);
     // "QoS 0 written": resolved once its bytes are with the transport and it is not backed up.
-    else if (pending.written && link) link.whenWritten(pending.resolve as () => void);
+    else if (pending.written && link) link.whenWritten(() => pending.resolve(undefined));
     else pending.resolve(pending.result?.(event.returnCodes));
   }
 }

@@ -143,9 +143,9 @@ export class MemoryClientStore extends BatchedClientStore {
     return c;
   }
 
-  protected async read(clientId: string): Promise<ClientStoreState> {
+  protected read(clientId: string): Promise<ClientStoreState> {
     const c = this.#client(clientId);
-    return { outgoing: [...c.outgoing.values()].sort((a, b) => a.seq - b.seq), inboundQos2: [...c.inboundQos2] };
+    return Promise.resolve({ outgoing: [...c.outgoing.values()].sort((a, b) => a.seq - b.seq), inboundQos2: [...c.inboundQos2] });
   }
 
   protected writeBatch(clientId: string, ops: readonly ClientStoreOp[]): void {

@@ -169,7 +169,7 @@ function toMqttPacket(p: Packet): mqttPacket.Packet {
     case 'unsuback':
       return { cmd: p.cmd, messageId: p.packetId } as mqttPacket.Packet;
     default:
-      return { cmd: p.cmd } as mqttPacket.Packet;
+      return { cmd: p.cmd };
   }
 }
 

@@ -82,10 +82,13 @@ async function open(port: number, clientId: string, onPacket: (p: Packet) => voi
       const decoder = new Decoder();
       const connack = new Promise<void>((resolve) => {
         socket.on('data', (chunk: Buffer) => {
-          for (const p of decoder.feed(chunk)) p.cmd === 'connack' ? resolve() : onPacket(p);
+          for (const p of decoder.feed(chunk)) {
+            if (p.cmd === 'connack') resolve();
+            else onPacket(p);
+          }
         });
       });
-      socket.write(encode({ cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId, cleanSession: false, keepAlive: 60 } as Packet));
+      socket.write(encode({ cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId, cleanSession: false, keepAlive: 60 }));
       await connack;
       return socket;
     } catch (e) {

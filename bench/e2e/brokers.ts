@@ -194,10 +194,10 @@ async function startMosquitto(): Promise<BrokerHandle> {
         name: 'mosquitto',
         port,
         pid,
-        cpuMicros: async () => procCpuMicros(pid),
+        cpuMicros: () => Promise.resolve(procCpuMicros(pid)),
         memory: () => procMemory(pid),
-        gc: async () => undefined,
-        dropped: async () => null,
+        gc: () => Promise.resolve(undefined),
+        dropped: () => Promise.resolve(null),
         alive: () => child.exitCode === null && child.signalCode === null,
         stderrTail,
         async stop() {

@@ -30,7 +30,7 @@ export interface MachineNote {
 
 function pkgVersion(name: string): string {
   try {
-    return JSON.parse(readFileSync(`${REPO_ROOT}/node_modules/${name}/package.json`, 'utf8')).version;
+    return (JSON.parse(readFileSync(`${REPO_ROOT}/node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   } catch {
     return 'not installed';
   }

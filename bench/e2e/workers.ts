@@ -18,7 +18,7 @@ export interface LoadWorker extends NodeChild {
 }
 
 /** Forks a load worker and runs its `init` (connect, subscribe …). */
-export async function startWorker(task: LoadTask, clientPrefix: string, timeoutMs = 60_000): Promise<{ worker: LoadWorker; info: any }> {
+export async function startWorker(task: LoadTask, clientPrefix: string, timeoutMs = 60_000): Promise<{ worker: LoadWorker; info: unknown }> {
   const node = forkNode('bench/e2e/load-worker.ts');
   const worker: LoadWorker = { ...node, task };
   try {

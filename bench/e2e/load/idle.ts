@@ -53,7 +53,7 @@ export class IdlePool {
           this.conns.push(r.value);
         } else {
           failed++;
-          firstError ??= String(r.reason?.message ?? r.reason);
+          firstError ??= String(r.reason instanceof Error ? r.reason.message : r.reason);
         }
       }
     }

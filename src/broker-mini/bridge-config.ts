@@ -169,7 +169,7 @@ function tlsFile(key: keyof Omit<BridgeTls, 'insecure'>): Setter {
     try {
       (b.tls ??= {})[key] = (ctx.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
     } catch (e) {
-      fail(`cannot read "${path}": ${(e as Error).message}`);
+      fail(`cannot read "${path}": ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
     }
   };
 }
@@ -186,12 +186,12 @@ const DIRECTIVES = new Map<string, Setter>([
       fail('expected "topic PATTERN [out|in|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]"');
     }
     if (qos !== undefined && !/^[012]$/.test(qos)) fail(`invalid bridge QoS "${qos}"`);
-    const t: BridgeTopic = { pattern: unquote(pattern)!, direction: (direction?.toLowerCase() ?? 'out') as BridgeDirection, qos: Number(qos ?? 0) as QoS };
+    const t: BridgeTopic = { pattern: unquote(pattern)!, direction: (direction?.toLowerCase() ?? 'out') as BridgeDirection, qos: Number(qos ?? 0) as QoS }; // pattern is defined (fail above); QoS matched 0-2 above; resolveBridge checks the direction
     if (localPrefix !== undefined) Object.assign(t, { localPrefix: unquote(localPrefix), remotePrefix: unquote(remotePrefix) });
     try {
       resolveBridgeTopic(t);
     } catch (e) {
-      fail((e as Error).message);
+      fail((e as Error).message); // what is caught here is an Error (Node's or ours)
     }
     b.topics.push(t);
   }],
@@ -245,7 +245,7 @@ export function parseBridgeConfig(lines: Iterable<[number, string]>, ctx: Bridge
     try {
       resolveBridge(b);
     } catch (e) {
-      fail(`bridge ${b.name}: ${(e as Error).message}`);
+      fail(`bridge ${b.name}: ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
     }
   };
   for (const [n, text] of lines) {

@@ -36,7 +36,7 @@ function rewriting(transport: Transport, rewrite: ConnectRewrite): Transport {
       const bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
       // 0x10: CONNECT. Decoded with our own codec (it is our own level-4 CONNECT), re-encoded with the new header.
       if (bytes[0] !== 0x10) return write(data);
-      const packet = decode(bytes) as ConnectPacket;
+      const packet = decode(bytes) as ConnectPacket; // first byte 0x10: a CONNECT
       return write(encode({ ...packet, ...rewrite }));
     },
   };
@@ -78,9 +78,9 @@ function openTls(address: { host: string; port: number }, tls: BridgeTls, signal
     const socket = tlsConnect({
       host: address.host,
       port: address.port,
-      ca: tls.ca as string | Buffer | undefined,
-      cert: tls.cert as string | Buffer | undefined,
-      key: tls.key as string | Buffer | undefined,
+      ca: tls.ca as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
+      cert: tls.cert as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
+      key: tls.key as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
       // bridge_insecure, as in mosquitto: the chain is checked, the host name is not.
       ...(tls.insecure ? { checkServerIdentity: () => undefined } : {}),
     });

@@ -68,7 +68,7 @@ export function readListenerDirective(state: ParseState, directive: string, args
     }
     case 'max_qos':
       arity(1);
-      currentListener(state).maxQos = int(a, at, 0, 2) as 0 | 1 | 2;
+      currentListener(state).maxQos = int(a, at, 0, 2) as 0 | 1 | 2; // int() checked 0..2
       return true;
     case 'max_connections': {
       arity(1);

@@ -77,8 +77,8 @@ export function lineArgs(directive: string, args: string[], at: Cursor) {
   };
   const oneOf = <T extends string>(allowed: readonly T[]): T => {
     arity(1);
-    if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at);
-    return args[0] as T;
+    if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at); // includes() only compares
+    return args[0] as T; // checked to be one of `allowed` just above
   };
   /** The directive's two values (a `ConfigError` unless there are exactly two). */
   const pair = (): [string, string] => {
@@ -121,8 +121,8 @@ export function aclRule(rest: string, user: string | undefined, at: Cursor): Acl
   if (!m) fail('MISSING_VALUE', 'a topic filter is missing', at);
   let access: AclAccess = 'readwrite';
   let topic = rest;
-  if (ACCESS.has(m[1] as AclAccess) && m[2] !== undefined) {
-    access = m[1] as AclAccess;
+  if (ACCESS.has(m[1] as AclAccess) && m[2] !== undefined) { // has() only compares
+    access = m[1] as AclAccess; // checked by ACCESS.has just above
     topic = m[2];
   }
   if (!isValidTopicFilter(topic)) fail('INVALID_VALUE', `"${topic}" is not a valid topic filter`, at);
@@ -140,7 +140,7 @@ export function readRef(path: string, opts: ParseConfigOptions, at: Cursor): { p
   try {
     return { path: full, text: (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(full) };
   } catch (e) {
-    return fail('FILE_ERROR', `cannot read "${full}": ${(e as Error).message}`, at);
+    return fail('FILE_ERROR', `cannot read "${full}": ${(e as Error).message}`, at); // what is caught here is an Error (Node's or ours)
   }
 }
 
@@ -151,7 +151,7 @@ export function readDirRef(path: string, opts: ParseConfigOptions, at: Cursor): 
     const list = opts.readDir ?? ((p: string) => readdirSync(p).filter((n) => statSync(join(p, n)).isFile()));
     return { path: full, names: list(full) };
   } catch (e) {
-    return fail('FILE_ERROR', `cannot read the folder "${full}": ${(e as Error).message}`, at);
+    return fail('FILE_ERROR', `cannot read the folder "${full}": ${(e as Error).message}`, at); // what is caught here is an Error (Node's or ours)
   }
 }
 

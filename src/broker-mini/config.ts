@@ -109,7 +109,7 @@ export async function loadConfig(path: string): Promise<BrokerConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('FILE_ERROR', `cannot read: ${(e as Error).message}`, path, 0);
+    throw new ConfigError('FILE_ERROR', `cannot read: ${(e as Error).message}`, path, 0); // what is caught here is an Error (Node's or ours)
   }
   return parseConfig(text, { file: path });
 }

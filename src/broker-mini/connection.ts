@@ -93,7 +93,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   counters.socketsOpened++;
   const link: Link & { stats: StreamStats } = {
     stats,
-    remoteAddress: (stream as Partial<Socket>).remoteAddress,
+    remoteAddress: (stream as Partial<Socket>).remoteAddress, // a socket has it; other duplex streams leave it undefined
     protocolVersions: options.protocolVersions,
     policy: options.policy,
     send(packets: readonly Packet[]): void {
@@ -172,7 +172,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   };
   const onFramed = (): void => {
     if (handle.ended || stream.destroyed) return;
-    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now());
+    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now()); // onFramed listens only on a framed stream
     completedSinceFramed = false;
   };
   if (framed && budget) stream.on(FRAMED_BYTES_EVENT, onFramed);

@@ -117,8 +117,8 @@ interface ReceiverView {
 
 /** The frame parser of a connection, if its fields are the ones this module knows. */
 function receiverOf(ws: WebSocket): ReceiverView | undefined {
-  const r = (ws as unknown as { _receiver?: Partial<ReceiverView> })._receiver;
-  return r && typeof r._bufferedBytes === 'number' && Array.isArray(r._fragments) ? (r as ReceiverView) : undefined;
+  const r = (ws as unknown as { _receiver?: Partial<ReceiverView> })._receiver; // ws keeps its receiver private; read only to measure buffered bytes, checked below
+  return r && typeof r._bufferedBytes === 'number' && Array.isArray(r._fragments) ? (r as ReceiverView) : undefined; // the fields used are checked in the same expression
 }
 
 /**
@@ -301,7 +301,7 @@ export async function startWsListener(acceptor: StreamAcceptor, options: WsListe
   });
   server.on('error', () => {});
 
-  const { port, address: bound } = server.address() as AddressInfo;
+  const { port, address: bound } = server.address() as AddressInfo; // a listening TCP server's address is an AddressInfo
   const address = options.path === undefined ? { host: host ?? bound, port } : { host: host ?? bound, port, path: options.path };
   const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host;
   let closing: Promise<void> | undefined;

@@ -44,14 +44,14 @@ async function readConfig(path: string): Promise<BrokerConfig> {
   try {
     return await loadConfig(path);
   } catch (err) {
-    throw new CliError('BROKER', `config ${(err as Error).message}`, { cause: err });
+    throw new CliError('BROKER', `config ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
 }
 
 function listenError(err: unknown, where: string): CliError {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string }).code; // reads the optional `code` Node's errors carry
   const why =
-    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error).message;
+    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error).message; // what is caught here is an Error (Node's or ours)
   return new CliError('BROKER', `cannot listen on ${where}: ${why}`, { cause: err });
 }
 
@@ -102,7 +102,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
   if (args === undefined) return 0;
 
   const configPath = args.value('config');
-  const config = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath);
+  const config = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath); // no config file: an empty config, every key optional
   const { wsPort: _ws, pidFile, log, runAsUser, persistenceFile, notes, ...fromConfig } = config;
   const options: BrokerOptions = { ...fromConfig, listeners: await listenersFrom(config, args) };
   options.sysInterval ??= SYS_INTERVAL;
@@ -123,7 +123,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
       options.storage = storage;
       stops.push(() => storage.close());
     } catch (err) {
-      throw new CliError('BROKER', `persistence: ${(err as Error).message}`, { cause: err });
+      throw new CliError('BROKER', `persistence: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
     }
     const when = sync === 'always' ? 'fsync before every acknowledgement' : `fsync every ${options.autosaveInterval} s (autosave_interval)`;
     writeLine(io.stderr, `note: persistence in ${file}: ${when}`);

@@ -132,7 +132,7 @@ export function parseBrokerUrl(text: string, command: string): ParsedUrl {
 
 /** Parses `-q` / `--will-qos`. */
 export function parseQos(text: string, what: string, command: string): QoS {
-  return parseIntInRange(text, what, 0, 2, command) as QoS;
+  return parseIntInRange(text, what, 0, 2, command) as QoS; // parseIntInRange checked 0..2
 }
 
 /**
@@ -251,7 +251,7 @@ async function readCaDirectory(dir: string): Promise<Buffer[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new CliError('IO', `cannot read --capath ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('IO', `cannot read --capath ${dir}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   const files: Buffer[] = [];
   for (const name of names.sort()) {
@@ -296,7 +296,7 @@ export function checkTopicName(topic: string, what: string, command: string): vo
 
 /** "CODE [rule]" of a codec error, for usage messages. */
 export function ruleText(err: unknown): string {
-  const e = err as { code?: string; rule?: string; message?: string };
+  const e = err as { code?: string; rule?: string; message?: string }; // reads optional fields; each is checked before use
   if (typeof e.code !== 'string') return String(e.message ?? err);
   return e.rule ? `${e.code} [${e.rule}]` : e.code;
 }

@@ -82,10 +82,10 @@ function causeChain(err: unknown): [ErrorLike, ...ErrorLike[]] {
   if (typeof err !== 'object' || err === null) return [{ message: String(err) }];
   // Any object is read as an ErrorLike: every field is type-checked where it is used.
   const chain: [ErrorLike, ...ErrorLike[]] = [err];
-  let e: unknown = (err as ErrorLike).cause;
+  let e: unknown = (err as ErrorLike).cause; // any object is read as an ErrorLike; each field is checked where used
   while (typeof e === 'object' && e !== null && chain.length < 6) {
     chain.push(e);
-    e = (e as ErrorLike).cause;
+    e = (e as ErrorLike).cause; // any object is read as an ErrorLike; each field is checked where used
   }
   return chain;
 }

@@ -56,7 +56,7 @@ export async function readOptionsFile(tool: 'mosquitto_pub' | 'mosquitto_sub', s
     try {
       parseArgs(texts, specs, command, words);
     } catch (err) {
-      throw usageError(`${path} line ${lineNumber}: ${(err as Error).message.replace(/ \(see .*\)$/, '')}`, command);
+      throw usageError(`${path} line ${lineNumber}: ${(err as Error).message.replace(/ \(see .*\)$/, '')}`, command); // what is caught here is an Error (Node's or ours)
     }
     result.words.push(...texts);
     result.bytes.push(...words);

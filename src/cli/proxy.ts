@@ -73,7 +73,7 @@ function faultOptions(args: ParsedArgs): FaultOptions {
   const faults: FaultOptions = {};
   const drop = args.values('drop').flatMap((d) => d.split(',')).map((d) => d.trim().toLowerCase());
   for (const d of drop) if (!(d in PACKET_TYPE)) throw usageError(`--drop takes packet types (publish, puback, …), got ${quote(d)}`, COMMAND);
-  if (drop.length > 0) faults.drop = drop as PacketCmd[];
+  if (drop.length > 0) faults.drop = drop as PacketCmd[]; // each name was checked against the packet commands above
   const delay = args.value('delay');
   if (delay !== undefined) faults.delayMs = parseIntInRange(delay, '--delay', 0, 60_000, COMMAND);
   const cut = args.value('cut-after');
@@ -121,7 +121,7 @@ export async function runProxy(argv: string[], io: CliIo): Promise<number> {
       },
     });
   } catch (err) {
-    throw new CliError('USAGE', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('USAGE', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   const scheme = `${args.has('listen-ws') ? 'ws' : 'tcp'}${tls ? '+tls' : ''}`;
   writeLine(io.stderr, `mqtt311 proxy listening on ${scheme}://${proxy.address.host}:${proxy.address.port}, forwarding to ${toText}`);

@@ -151,7 +151,7 @@ export class TransportCallbacks {
 
   #flush(): void {
     if (this.#onData) {
-      while (this.#held.length > 0) this.#onData(this.#held.shift()!);
+      while (this.#held.length > 0) this.#onData(this.#held.shift()!); // not empty: checked just before
     }
     if (this.#close === 'pending' && this.#onClose && this.#held.length === 0) {
       this.#close = 'reported';
@@ -259,7 +259,7 @@ export function createBrowserTransport(options: BrowserTransportOptions = {}): T
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
   return (transportOptions) =>
     new Promise<Transport>((resolve, reject) => {
-      const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket; // probes for an optional global
       if (!WebSocketImpl) {
         reject(new ClientError('INVALID_OPTIONS', 'no WebSocket implementation in this runtime'));
         return;

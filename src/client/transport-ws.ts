@@ -80,7 +80,7 @@ class NodeWebSocketTransport extends CallbackTransport implements Transport {
     super();
     this.#ws = ws;
     this.#highWaterMark = highWaterMark;
-    ws.on('message', (data, isBinary) => this.#message(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => this.#message(data as Buffer, isBinary)); // ws's default binaryType, 'nodebuffer': data is a Buffer
     // 'error' is always followed by 'close', which reports it.
     ws.on('error', (error) => {
       this.#error ??= new ClientError('CONNECTION_LOST', `WebSocket error: ${error.message}`, { cause: error });

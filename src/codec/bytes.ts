@@ -13,7 +13,7 @@ interface BufferConstructorLike {
 }
 
 const NodeBuffer: BufferConstructorLike | undefined = (
-  globalThis as { Buffer?: BufferConstructorLike }
+  globalThis as { Buffer?: BufferConstructorLike } // probes for an optional global
 ).Buffer;
 
 /**
@@ -30,7 +30,7 @@ type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
  * works on a plain `Uint8Array` (checked once, here), so no per-call type test is needed.
  */
 const latin1Slice: Latin1Slice | undefined = (() => {
-  const fn = (NodeBuffer?.prototype as { latin1Slice?: Latin1Slice } | undefined)?.latin1Slice;
+  const fn = (NodeBuffer?.prototype as { latin1Slice?: Latin1Slice } | undefined)?.latin1Slice; // probes for Node's internal latin1Slice; undefined elsewhere
   if (typeof fn !== 'function') return undefined;
   try {
     return fn.call(Uint8Array.of(0x4d, 0x51, 0x54, 0x54), 1, 3) === 'QT' ? fn : undefined;

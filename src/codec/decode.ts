@@ -41,7 +41,7 @@ export interface DecoderOptions {
  * leaves bytes no field accounts for, and the packet is malformed.
  */
 function decodeBody(h: FixedHeader, r: FrameReader): Packet {
-  const packet = (PACKET_TYPES[h.type] as PacketType).decode(r, h);
+  const packet = (PACKET_TYPES[h.type] as PacketType).decode(r, h); // parseFixedHeader accepted only known packet types
   if (r.pos !== r.end) r.fail('INVALID_LENGTH', `${r.end - r.pos} bytes left over at the end of the packet`);
   return packet;
 }

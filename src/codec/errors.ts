@@ -99,7 +99,7 @@ export class MqttError<C extends string = MqttErrorCode> extends Error {
     super(options.rule ? `${message} [${options.rule}]` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.rule = options.rule;
-    this.action = Object.hasOwn(MQTT_ERROR_CODES, code) ? MQTT_ERROR_CODES[code as MqttErrorCode] : 'close';
+    this.action = Object.hasOwn(MQTT_ERROR_CODES, code) ? MQTT_ERROR_CODES[code as MqttErrorCode] : 'close'; // Object.hasOwn checked it is one of the codec's codes
     this.returnCode = options.returnCode;
     this.offset = options.offset;
   }

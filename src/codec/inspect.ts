@@ -253,7 +253,7 @@ function walkBody(w: Walker, p: Packet): void {
       return; // fixed header only
     default: {
       const never: never = p;
-      throw new MqttError('INVALID_PACKET', `unknown packet ${String((never as { cmd?: unknown }).cmd)}`);
+      throw new MqttError('INVALID_PACKET', `unknown packet ${String((never as { cmd?: unknown }).cmd)}`); // only a value outside the Packet union gets here
     }
   }
 }
@@ -407,7 +407,7 @@ export function describePacket(packet: Packet): string {
       return p.cmd.toUpperCase();
     default: {
       const never: never = p;
-      const cmd = (never as { cmd?: unknown }).cmd;
+      const cmd = (never as { cmd?: unknown }).cmd; // only a value outside the Packet union gets here
       return typeof cmd === 'string' ? cmd.toUpperCase() : 'UNKNOWN PACKET';
     }
   }

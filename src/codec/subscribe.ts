@@ -61,7 +61,7 @@ export function decodeSubscribe(r: FrameReader): SubscribePacket {
     const qos = r.u8('requested QoS');
     // [MQTT-3.8.3-4] the upper 6 bits are reserved (0) and QoS 3 does not exist.
     if (qos > 2) r.fail('INVALID_QOS', `requested QoS byte ${qos} is not 0, 1 or 2`, 'MQTT-3.8.3-4', r.pos - 1);
-    subscriptions.push({ topicFilter, qos: qos as QoS });
+    subscriptions.push({ topicFilter, qos: qos as QoS }); // over 2 was refused just above
   }
   if (subscriptions.length === 0) {
     r.fail('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE without a topic filter', 'MQTT-3.8.3-3');

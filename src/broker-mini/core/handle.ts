@@ -151,7 +151,7 @@ export class ClientHandle {
         this.#inbox = [];
         break;
       }
-      this.#run(this.#inbox.shift()!(), 0);
+      this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
     if (!this.#busy && !this.ended) this.link.resume();
   }

@@ -8,7 +8,7 @@ export type Maybe<T> = T | Promise<T>;
 
 /** Whether `v` is a promise (a thenable). */
 export function isPromise<T>(v: Maybe<T>): v is Promise<T> {
-  return typeof (v as Promise<T> | undefined)?.then === 'function';
+  return typeof (v as Promise<T> | undefined)?.then === 'function'; // probes for a then method
 }
 
 /** The values now when none is a promise; else a promise of them all, in order. */

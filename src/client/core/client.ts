@@ -221,7 +221,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     } catch (error) {
       this.#stopping = true;
       this.#link?.destroy();
-      this.#finish(error as Error);
+      this.#finish(error as Error); // what is caught here is an Error (Node's or ours)
       throw error;
     }
   }
@@ -361,7 +361,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.#finish(error);
         return;
       }
-      this.#scheduleReconnect(error as Error);
+      this.#scheduleReconnect(error as Error); // what is caught here is an Error (Node's or ours)
     }
   }
 
@@ -375,7 +375,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#link?.destroy();
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
-    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error));
+    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error)); // what is caught here is an Error (Node's or ours)
     this.#idleWaiter?.resolve();
     this.#notify('end');
   }

@@ -232,7 +232,7 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
 
   const tls: TlsOptions = {};
   for (const k of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) {
-    if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k];
+    if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k]; // k is one of TlsOptions' keys
   }
   const logger = o.logger === true ? (line: string) => console.error(line) : o.logger || undefined;
   const reconnect = o.reconnect === false ? false : o.reconnect === true || o.reconnect === undefined ? {} : o.reconnect;

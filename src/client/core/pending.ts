@@ -32,7 +32,7 @@ const capture = (resolve: PendingOp['resolve'], reject: PendingOp['reject']): vo
 };
 
 function newPromise<T>(): Promise<T> {
-  return new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: Error) => void) => void);
+  return new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: Error) => void) => void); // capture hands over resolve and reject unchanged
 }
 
 /** Operations awaited by the application. */

@@ -76,7 +76,7 @@ export type ClientStoreOp =
 
 /** The recording half shared by the client stores; a backend applies batches for `clientId`. */
 export abstract class BatchedClientStore implements ClientStore {
-  readonly #batches = new GroupCommit<ClientStoreOp>((ops) => this.writeBatch(this.#clientId!, ops));
+  readonly #batches = new GroupCommit<ClientStoreOp>((ops) => this.writeBatch(this.#clientId!, ops)); // batches are written only after open() set the client id
   #clientId: string | undefined;
   #pending = false;
 

@@ -122,6 +122,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     try {
       cmd = preparePublish(topic, payload, options, this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what preparePublish threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     // The fast path, without a `Step`: the session starts the flow at once, the packet is written
@@ -233,7 +234,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       await this.#connector.round(signal);
       return this;
     } catch (error) {
-      this.#finish(error as Error);
+      this.#finish(error as Error); // what is caught here is an Error (Node's or ours)
       throw error;
     }
   }
@@ -301,7 +302,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
-    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error));
+    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error)); // what is caught here is an Error (Node's or ours)
     this.#ending?.waiter?.resolve();
     this.#notify('end');
   }
@@ -328,6 +329,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       signal = checkCallOptions(options, method).signal;
       cmd = prepare(this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the checks threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     return this.#submit(cmd, signal, result);

@@ -103,7 +103,7 @@ export class Connector {
       if (isStopped(this.#host.state())) return;
       // A refusal other than "server unavailable" will not change by retrying.
       if (error instanceof ConnackError && error.returnCode !== 3) return this.#host.giveUp(error, true);
-      this.lost(error as Error);
+      this.lost(error as Error); // what is caught here is an Error (Node's or ours)
     }
   }
 

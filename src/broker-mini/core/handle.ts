@@ -6,6 +6,12 @@
  * Packets are processed one at a time, in arrival order. When applying an effect returns a
  * promise, the handle stops reading from the link, queues whatever else was already decoded, and
  * carries on where it stopped once the promise settles. Synchronous hooks never leave the fast path.
+ *
+ * A PUBLISH whose acknowledgement waits for storage does not stop the pipeline: the broker calls
+ * `holdSendsUntil(commit)`, the PUBACK / PUBREC (and every packet after it, so order is kept
+ * [MQTT-4.6.0-2]) is held until the commit resolves, and the next PUBLISH is routed meanwhile. So
+ * a publisher's messages share commits instead of waiting for one each. Any other packet waits
+ * for the held ones to go out first, as if the PUBLISHes had been handled one by one.
  */
 import { describePacket } from '../../codec/index.js';
 import type { MqttError, Packet, ProtocolVersion } from '../../codec/index.js';
@@ -33,6 +39,12 @@ export interface Link {
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
   readonly policy?: ConnectionPolicy;
 }
+
+/**
+ * Packets held for storage beyond which the handle stops reading: a publisher that never waits
+ * for its PUBACKs cannot make the broker hold an unbounded number of them.
+ */
+const MAX_HELD = 1024;
 
 /** The broker side a handle reports to. */
 export interface HandleOwner {
@@ -68,6 +80,10 @@ export class ClientHandle {
   #held: Packet[] | undefined;
   /** Counts the promises waited for: only the latest one releases `#held`. */
   #holds = 0;
+  /** Settles once the acknowledgements held by `holdSendsUntil` are out; undefined when none are held. */
+  #acksOut: Promise<void> | undefined;
+  /** What the next packets sent must wait for, set by `holdSendsUntil`. */
+  #hold: Promise<void> | undefined;
 
   constructor(owner: HandleOwner, link: Link, session: Session, packetLog?: (line: string) => void) {
     this.#owner = owner;
@@ -107,6 +123,17 @@ export class ClientHandle {
     this.#run(effects, 0);
   }
 
+  /**
+   * The packets sent from now on (the acknowledgement of the PUBLISH being applied, and all after
+   * it) go out only once `durable` resolves; input keeps flowing meanwhile (see module comment).
+   */
+  holdSendsUntil(durable: Promise<void>): void {
+    // A failure reaches the owner through the packets' barrier (`#flush`); this only keeps a
+    // hold that no packet used from being an unhandled rejection.
+    durable.catch(() => undefined);
+    this.#hold = durable;
+  }
+
   #input(step: () => SessionEffect[]): void {
     if (this.#busy) this.#inbox.push(step);
     else this.#run(step(), 0);
@@ -124,21 +151,26 @@ export class ClientHandle {
       // Earlier packets go out before anything the next effect causes, so order is kept.
       if (batch.length > 0) this.#flush(batch);
       batch = [];
-      const pending = this.#owner.apply(this, effect);
+      // Only a PUBLISH may overtake acknowledgements still held for storage; anything else (a
+      // SUBSCRIBE, a DISCONNECT) is applied once they are out, as if the pipeline had waited.
+      const acksOut = effect.type === 'publish' ? undefined : this.#acksOut;
+      const pending = acksOut ?? this.#owner.apply(this, effect);
+      const next = acksOut === undefined ? i + 1 : i;
       if (pending !== undefined) {
         this.#busy = true;
         this.link.pause();
         pending.then(
-          () => this.#continue(effects, i + 1),
+          () => this.#continue(effects, next),
           (e: unknown) => {
             this.#owner.internalError(this, e);
-            this.#continue(effects, i + 1);
+            this.#continue(effects, next);
           },
         );
         return false;
       }
     }
     if (batch.length > 0) this.#flush(batch);
+    if (this.#held !== undefined && this.#held.length >= MAX_HELD) this.link.pause();
     return true;
   }
 
@@ -152,7 +184,12 @@ export class ClientHandle {
       }
       this.#run(this.#inbox.shift()!(), 0);
     }
-    if (!this.#busy && !this.ended) this.link.resume();
+    this.#resumeInput();
+  }
+
+  /** Reads input again unless an effect is pending or too many packets are held. */
+  #resumeInput(): void {
+    if (!this.#busy && !this.ended && (this.#held === undefined || this.#held.length < MAX_HELD)) this.link.resume();
   }
 
   /**
@@ -164,20 +201,29 @@ export class ClientHandle {
    */
   #flush(packets: Packet[]): void {
     if (this.ended) return;
-    const barrier = this.#owner.beforeSend?.(this);
+    // beforeSend's commit, when there is one, was asked for later, so it covers `#hold`'s too.
+    const acks = this.#hold !== undefined;
+    const barrier = this.#owner.beforeSend?.(this) ?? this.#hold;
+    this.#hold = undefined;
     if (barrier === undefined && this.#held === undefined) return this.#write(packets);
     (this.#held ??= []).push(...packets);
     if (barrier === undefined) return;
     const hold = ++this.#holds;
-    barrier.then(
+    const release = barrier.then(
       () => {
         const held = this.#held;
         if (hold !== this.#holds || held === undefined) return;
         this.#held = undefined;
         this.#write(held);
+        this.#resumeInput();
       },
       (e: unknown) => this.#owner.internalError(this, e),
     );
+    if (!acks) return;
+    const acksOut = release.then(() => {
+      if (this.#acksOut === acksOut) this.#acksOut = undefined;
+    });
+    this.#acksOut = acksOut;
   }
 
   #write(packets: Packet[]): void {

@@ -93,6 +93,38 @@ describe('persistence: a restart keeps what was committed', () => {
     ]);
   });
 
+  it('[MQTT-4.3.2-1] forgetting an acknowledged delivery asks for no commit of its own, and is committed soon after', async () => {
+    /** Counts commits, and tells the test of the next one. */
+    class WatchedStorage extends MemoryStorage {
+      commits = 0;
+      onCommit: (() => void) | undefined;
+      override commit(): Promise<void> {
+        this.commits++;
+        this.onCommit?.();
+        return super.commit();
+      }
+    }
+    const storage = new WatchedStorage();
+    const h1 = await start(storage);
+    const s = await subscribed(h1, 's', 't', 1);
+    h1.core.publish('t', 'acked', { qos: 1 });
+    await quiesce();
+    const [acked] = publishes(s.take());
+    const before = storage.commits;
+    const nextCommit = new Promise<void>((resolve) => (storage.onCommit = resolve));
+    s.send({ cmd: 'puback', packetId: acked.packetId! });
+    await quiesce();
+    // No packet reports the delete, so nothing waits for it: it would ride in the next commit.
+    expect(storage.commits).toBe(before);
+    // With no other traffic, it is committed on its own a little later.
+    await nextCommit;
+    await quiesce();
+    const h2 = await start(storage);
+    const back = h2.open();
+    const got = await exchange(back, connectPacket({ clientId: 's', cleanSession: false }));
+    expect(got).toMatchObject([{ cmd: 'connack', sessionPresent: true }]);
+  });
+
   it('[MQTT-4.3.3-2] keeps an inbound QoS 2 packet id until its PUBREL: the resent PUBLISH is not delivered again', async () => {
     const storage = new MemoryStorage();
     const h1 = await start(storage);

@@ -228,6 +228,28 @@ describe('persistence: acknowledgements wait for the commit', () => {
     expect(storage.held).toEqual([]);
   });
 
+  it('[MQTT-4.6.0-2] held PUBACKs leave commit by commit, in order, without waiting for later commits', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    c.send(pub('r/1', 1, 1, { retain: true }));
+    await settle();
+    const firstCommit = storage.held.length;
+    c.send(pub('r/2', 1, 2, { retain: true }));
+    await settle();
+    expect(storage.held.length).toBeGreaterThan(firstCommit);
+    // Only the first message's commit resolves: its PUBACK goes out, the second's stays held.
+    for (const r of storage.held.splice(0, firstCommit)) r();
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 1 }]);
+    storage.letThrough();
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 2 }]);
+  });
+
   it('[MQTT-4.3.2-2] a DISCONNECT after a PUBLISH whose PUBACK is held closes the connection only after the PUBACK', async () => {
     const storage = new HeldStorage();
     const h = await start(storage);

@@ -46,6 +46,15 @@ export interface Link {
  */
 const MAX_HELD = 1024;
 
+/** Packets held until one commit resolves (see `ClientHandle.#flush`). */
+interface HeldSegment {
+  readonly packets: Packet[];
+  /** Its commit resolved; it goes out once every segment before it has. */
+  durable: boolean;
+  /** Resolves the handle's `#acksOut` when this segment holds acknowledgements. */
+  out: (() => void) | undefined;
+}
+
 /** The broker side a handle reports to. */
 export interface HandleOwner {
   /** Applies an effect other than `send`; a returned promise makes the handle wait for it. */
@@ -76,10 +85,14 @@ export class ClientHandle {
   readonly #packetLog: ((line: string) => void) | undefined;
   #inbox: Array<() => SessionEffect[]> = [];
   #busy = false;
-  /** Packets waiting for `beforeSend`'s promise, in order; later packets queue behind them. */
-  #held: Packet[] | undefined;
-  /** Counts the promises waited for: only the latest one releases `#held`. */
-  #holds = 0;
+  /**
+   * Packets waiting for storage, in send order: each segment waits for its commit and goes out
+   * once every segment before it has. Commits resolve in order, so the acknowledgements of one
+   * commit leave as soon as it is durable, while later ones wait for theirs.
+   */
+  #segments: HeldSegment[] = [];
+  /** Packets in `#segments`. */
+  #heldCount = 0;
   /** Settles once the acknowledgements held by `holdSendsUntil` are out; undefined when none are held. */
   #acksOut: Promise<void> | undefined;
   /** What the next packets sent must wait for, set by `holdSendsUntil`. */
@@ -170,7 +183,7 @@ export class ClientHandle {
       }
     }
     if (batch.length > 0) this.#flush(batch);
-    if (this.#held !== undefined && this.#held.length >= MAX_HELD) this.link.pause();
+    if (this.#heldCount >= MAX_HELD) this.link.pause();
     return true;
   }
 
@@ -189,15 +202,14 @@ export class ClientHandle {
 
   /** Reads input again unless an effect is pending or too many packets are held. */
   #resumeInput(): void {
-    if (!this.#busy && !this.ended && (this.#held === undefined || this.#held.length < MAX_HELD)) this.link.resume();
+    if (!this.#busy && !this.ended && this.#heldCount < MAX_HELD) this.link.resume();
   }
 
   /**
    * Writes `packets`, or holds them (and everything after them, so order is kept) until what
    * they report is durable. A client must never see a packet id, a PUBREL or a PUBCOMP that a
    * crash could take back: after a restart the broker would send the same message under
-   * another id, and a QoS 2 receiver would deliver it twice [MQTT-4.3.3-2]. Commits resolve in
-   * order, so the latest promise settling means every earlier one has.
+   * another id, and a QoS 2 receiver would deliver it twice [MQTT-4.3.3-2].
    */
   #flush(packets: Packet[]): void {
     if (this.ended) return;
@@ -205,25 +217,47 @@ export class ClientHandle {
     const acks = this.#hold !== undefined;
     const barrier = this.#owner.beforeSend?.(this) ?? this.#hold;
     this.#hold = undefined;
-    if (barrier === undefined && this.#held === undefined) return this.#write(packets);
-    (this.#held ??= []).push(...packets);
-    if (barrier === undefined) return;
-    const hold = ++this.#holds;
-    const release = barrier.then(
+    const last = this.#segments[this.#segments.length - 1];
+    if (barrier === undefined && last === undefined) return this.#write(packets);
+    this.#heldCount += packets.length;
+    // Nothing new to wait for: they leave with the packets held before them.
+    if (barrier === undefined) return void last?.packets.push(...packets);
+    const segment: HeldSegment = { packets: [...packets], durable: false, out: undefined };
+    this.#segments.push(segment);
+    if (acks) {
+      const acksOut = new Promise<void>((resolve) => (segment.out = resolve)).then(() => {
+        if (this.#acksOut === acksOut) this.#acksOut = undefined;
+      });
+      this.#acksOut = acksOut;
+    }
+    barrier.then(
       () => {
-        const held = this.#held;
-        if (hold !== this.#holds || held === undefined) return;
-        this.#held = undefined;
-        this.#write(held);
-        this.#resumeInput();
+        segment.durable = true;
+        this.#release();
       },
-      (e: unknown) => this.#owner.internalError(this, e),
+      (e: unknown) => {
+        // The connection is closed without these packets; whatever waits for them goes on.
+        this.#owner.internalError(this, e);
+        segment.out?.();
+      },
     );
-    if (!acks) return;
-    const acksOut = release.then(() => {
-      if (this.#acksOut === acksOut) this.#acksOut = undefined;
-    });
-    this.#acksOut = acksOut;
+  }
+
+  /** Writes the held segments whose commits resolved, oldest first, up to the first still waiting. */
+  #release(): void {
+    const out: Packet[] = [];
+    const written: HeldSegment[] = [];
+    while (this.#segments[0]?.durable === true) {
+      const segment = this.#segments.shift();
+      if (segment === undefined) break;
+      out.push(...segment.packets);
+      written.push(segment);
+    }
+    if (out.length === 0) return;
+    this.#heldCount -= out.length;
+    this.#write(out);
+    for (const segment of written) segment.out?.();
+    this.#resumeInput();
   }
 
   #write(packets: Packet[]): void {

@@ -250,6 +250,25 @@ describe('persistence: acknowledgements wait for the commit', () => {
     expect(c.take()).toEqual([{ cmd: 'puback', packetId: 2 }]);
   });
 
+  it('stops reading from a client with 1,024 acknowledgements held, and reads again once they are out', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    c.send(...Array.from({ length: 1023 }, (_, i) => pub('r', 1, i + 1, { retain: true })));
+    await settle();
+    expect(c.link.paused).toBe(false);
+    c.send(pub('r', 1, 1024, { retain: true }));
+    await settle();
+    expect(c.link.paused).toBe(true);
+    storage.letThrough();
+    await settle();
+    expect(c.take()).toHaveLength(1024);
+    expect(c.link.paused).toBe(false);
+  });
+
   it('[MQTT-4.3.2-2] a DISCONNECT after a PUBLISH whose PUBACK is held closes the connection only after the PUBACK', async () => {
     const storage = new HeldStorage();
     const h = await start(storage);

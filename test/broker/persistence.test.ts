@@ -109,10 +109,11 @@ describe('persistence: a restart keeps what was committed', () => {
     const s = await subscribed(h1, 's', 't', 1);
     h1.core.publish('t', 'acked', { qos: 1 });
     await quiesce();
-    const [acked] = publishes(s.take());
+    const packetId = publishes(s.take())[0]?.packetId;
+    expect(packetId).toBeTypeOf('number');
     const before = storage.commits;
     const nextCommit = new Promise<void>((resolve) => (storage.onCommit = resolve));
-    s.send({ cmd: 'puback', packetId: acked.packetId! });
+    s.send({ cmd: 'puback', packetId: packetId ?? 0 });
     await quiesce();
     // No packet reports the delete, so nothing waits for it: it would ride in the next commit.
     expect(storage.commits).toBe(before);

@@ -91,7 +91,7 @@ export class BrokerStoreFile {
       const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => {
         const parts = { subscriptions: [], outbound: [], inboundQos2: [] };
         byClient.set(String(r.client), parts);
-        return { clientId: String(r.client), username: r.username === null ? undefined : String(r.username), ...parts } satisfies LoadedSession;
+        return { clientId: String(r.client), username: typeof r.username === 'string' ? r.username : undefined, ...parts } satisfies LoadedSession;
       });
       for (const r of db.prepare('SELECT * FROM subscription').all() as Row[]) of(r.client)?.subscriptions.push({ topicFilter: String(r.filter), qos: r.qos as QoS });
       for (const r of db.prepare('SELECT * FROM outbound ORDER BY client, seq').all() as Row[]) {

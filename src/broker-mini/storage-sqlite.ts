@@ -56,7 +56,8 @@ class WorkerConnection {
     this.#worker.unref();
     this.#worker.on('message', (reply: StoreReply) => this.#answer(reply));
     this.#worker.on('error', (error) => this.#stop(new StorageError('STORAGE_IO', `the store's worker failed: ${error.message}`, { file, cause: error })));
-    this.#worker.on('exit', (code) => this.#stop(new StorageError('STORAGE_CLOSED', `the store's worker exited (${code})`, { file })));
+    // After `terminate()` the store is already marked closed; any other exit is a failure.
+    this.#worker.on('exit', (code) => this.#stop(new StorageError('STORAGE_IO', `the store's worker exited (${code})`, { file })));
   }
 
   request(request: Request): Promise<LoadedState | undefined> {

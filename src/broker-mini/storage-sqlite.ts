@@ -48,6 +48,8 @@ class WorkerConnection {
   readonly #file: string;
   readonly #waiting = new Map<number, { resolve: (value: LoadedState | undefined) => void; reject: (e: StorageError) => void }>();
   #nextId = 1;
+  /** A `close` request was sent: the worker ends after answering it. */
+  #closing = false;
   /** Set once the worker is gone: every request fails with it. */
   #dead: StorageError | undefined;
 
@@ -56,13 +58,16 @@ class WorkerConnection {
     this.#worker.unref();
     this.#worker.on('message', (reply: StoreReply) => this.#answer(reply));
     this.#worker.on('error', (error) => this.#stop(new StorageError('STORAGE_IO', `the store's worker failed: ${error.message}`, { file, cause: error })));
-    // After `terminate()` the store is already marked closed; any other exit is a failure.
-    this.#worker.on('exit', (code) => this.#stop(new StorageError('STORAGE_IO', `the store's worker exited (${code})`, { file })));
+    // Exiting after a `close` request (or `terminate()`) is the end of a closed store; any other exit is a failure.
+    this.#worker.on('exit', (code) =>
+      this.#stop(new StorageError(this.#closing ? 'STORAGE_CLOSED' : 'STORAGE_IO', `the store's worker exited (${code})`, { file })),
+    );
   }
 
   request(request: Request): Promise<LoadedState | undefined> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
+    if (request.kind === 'close') this.#closing = true;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       // A request in progress keeps the process alive (a commit must not be cut short); an idle worker does not.
@@ -73,6 +78,7 @@ class WorkerConnection {
 
   /** Ends the thread (after its `close` request was answered, or when opening failed). */
   async terminate(): Promise<void> {
+    this.#closing = true;
     this.#dead ??= new StorageError('STORAGE_CLOSED', 'the store is closed', { file: this.#file });
     await this.#worker.terminate();
   }

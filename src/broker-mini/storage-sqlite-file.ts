@@ -72,7 +72,7 @@ export class BrokerStoreFile {
   constructor(store: SqliteFile) {
     this.#store = store;
     const { db } = store;
-    this.#statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind as StorageOp['kind'], sql.map((s) => db.prepare(s))]));
+    this.#statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind as StorageOp['kind'], sql.map((s) => db.prepare(s))])); // SQL's keys are the op kinds
     this.#transaction = db.transaction((ops: readonly StorageOp[]) => {
       for (const op of ops) for (const s of this.#statements.get(op.kind) ?? []) s.run(...params(op));
     });
@@ -88,6 +88,8 @@ export class BrokerStoreFile {
     try {
       const byClient = new Map<string, { subscriptions: LoadedSession['subscriptions'][number][]; outbound: StoredOutbound[]; inboundQos2: number[] }>();
       const of = (client: unknown) => byClient.get(String(client));
+      // `as Row[]`: the driver returns rows as plain objects keyed by column; `as QoS`: the column
+      // holds a QoS written by this store.
       const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => {
         const parts = { subscriptions: [], outbound: [], inboundQos2: [] };
         byClient.set(String(r.client), parts);

@@ -35,6 +35,7 @@ function plain(error: unknown): PlainStorageError {
   const e = error instanceof StorageError ? error : new StorageError('STORAGE_IO', `the store's worker failed: ${String(error)}`, { cause: error });
   const suffix = e.file === undefined ? '' : ` (${e.file})`;
   const message = suffix !== '' && e.message.endsWith(suffix) ? e.message.slice(0, -suffix.length) : e.message;
+  // better-sqlite3's errors carry a `code` (`SQLITE_FULL` …) that `Error` does not declare.
   const cause = e.cause instanceof Error ? { message: e.cause.message, code: (e.cause as { code?: unknown }).code } : undefined;
   return { code: e.code, message, file: e.file, cause };
 }

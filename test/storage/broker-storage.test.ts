@@ -230,12 +230,12 @@ describe('group commit', () => {
       await turn();
     }
     expect(gates).toHaveLength(1);
-    gates.shift()!();
+    gates.shift()?.();
     await first;
     await turn();
     // The moment [1] is done, [2, 3, 4] start as one transaction.
     expect(gates).toHaveLength(1);
-    gates.shift()!();
+    gates.shift()?.();
     await Promise.all(later);
     expect(written).toEqual([[1], [2, 3, 4]]);
   });
@@ -247,7 +247,7 @@ describe.skipIf(!sqliteAvailable)('sqlite storage in its worker thread', () => {
   it('reports a failed write as the same StorageError, naming the file, and stays failed', async () => {
     const s = await openSqliteStorage(file());
     // A value SQLite cannot bind: the worker's transaction throws.
-    s.putSubscription('c', { topicFilter: 'x', qos: { not: 'a number' } as never });
+    s.putSubscription('c', { topicFilter: 'x', qos: { not: 'a number' } as never }); // deliberately not a QoS
     const error = await s.commit().catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'StorageError', code: 'STORAGE_IO', file: s.file });
     expect(error).toBeInstanceOf(Error);

@@ -35,9 +35,9 @@ export interface Link {
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
-  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
-  readonly policy?: ConnectionPolicy;
+  readonly policy?: ConnectionPolicy | undefined;
 }
 
 /**
@@ -156,7 +156,7 @@ export class ClientHandle {
   #run(effects: SessionEffect[], from: number): boolean {
     let batch: Packet[] = [];
     for (let i = from; i < effects.length; i++) {
-      const effect = effects[i];
+      const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
         batch.push(effect.packet);
         continue;
@@ -167,6 +167,7 @@ export class ClientHandle {
       // Only a PUBLISH may overtake acknowledgements still held for storage; anything else (a
       // SUBSCRIBE, a DISCONNECT) is applied once they are out, as if the pipeline had waited.
       const acksOut = effect.type === 'publish' ? undefined : this.#acksOut;
+      // eslint-disable-next-line prefer-spread -- HandleOwner's own apply(), not Function#apply
       const pending = acksOut ?? this.#owner.apply(this, effect);
       const next = acksOut === undefined ? i + 1 : i;
       if (pending !== undefined) {
@@ -195,7 +196,7 @@ export class ClientHandle {
         this.#inbox = [];
         break;
       }
-      this.#run(this.#inbox.shift()!(), 0);
+      this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
     this.#resumeInput();
   }

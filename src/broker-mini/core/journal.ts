@@ -54,7 +54,8 @@ export class Journal implements BrokerStorage {
       this.#storage.commit().catch(this.#onError);
     }, LAZY_COMMIT_MS);
     // Whoever stops the broker closes the storage, which commits what is pending: this timer
-    // must not keep a process alive by itself (Node's timers have `unref`, others need not).
+    // must not keep a process alive by itself (Node's timers have `unref`, others need not, so
+    // the cast only says what may be there).
     (this.#lazyTimer as { unref?: () => void }).unref?.();
   }
 

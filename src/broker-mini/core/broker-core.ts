@@ -350,8 +350,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         if (ok === true) this.#route(packet, client);
         else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
         // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
-        // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
-        if (packet.qos > 0) return this.#committed();
+        // once what this message changed — queues, retained store, the inbound QoS 2 id — is
+        // committed. The handle holds them and reads the next PUBLISH meanwhile, so the messages
+        // that arrive while a commit is being written share the next one.
+        const durable = packet.qos > 0 ? this.#journal?.settled() : undefined;
+        if (durable !== undefined) handle.holdSendsUntil(durable);
       },
       fail,
     );

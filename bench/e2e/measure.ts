@@ -109,6 +109,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
         payloadSize: set.payloadSize,
         batch: s.batch,
         load: s.load,
+        ratePerConn: s.load === 'mqttjs' ? set.mqttjsRate / pubConns : 0,
       };
       pubIdBase += conns;
       return startWorker(task, `${tag}p${i}`);

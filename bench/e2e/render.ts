@@ -182,7 +182,8 @@ export function renderMarkdown(
     parts.push(mqttjs);
     parts.push(
       '\nMQTT.js 5 with its defaults (Nagle on, keep-alive 60 s): QoS 0 publishers send one message per event-loop turn, ' +
-        'QoS 1/2 publishers keep 64 in flight and publish the next from each completion callback.\n',
+        'QoS 1/2 publishers keep 64 in flight and publish the next from each completion callback' +
+        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.\n` : '; unpaced.\n'),
     );
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];
@@ -238,7 +239,8 @@ export function renderMarkdown(
     [
       `- ${date}: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}`,
       `- mosquitto ${machine.mosquitto}, aedes ${machine.aedes}, MQTT.js ${machine.mqttjs}; open-files limit ${machine.openFiles}; load average at start ${machine.loadAverageAtStart}`,
-      `- warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ${settings.reps} repetition(s) interleaved, payload ${settings.payloadSize} B`,
+      `- warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ${settings.reps} repetition(s) interleaved, payload ${settings.payloadSize} B` +
+        (settings.mqttjsRate > 0 ? `, MQTT.js load paced at ${settings.mqttjsRate} publishes/s in all` : ''),
     ].join('\n'),
   );
   return parts.join('\n') + '\n';

@@ -18,6 +18,7 @@
  *
  * The end-to-end credit of the harness (`setLimit`) bounds the total, as for the raw load.
  */
+import { performance } from 'node:perf_hooks';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { QoS } from '../../../src/codec/index.js';
 import type { PubStats, PubTask } from './publisher.js';
@@ -77,6 +78,9 @@ export class MqttjsPub {
   #starved = false;
   #scheduled = false;
   #idle: (() => void) | undefined;
+  /** When pacing: the time publishing started (ms), and the milliseconds between publishes. */
+  #t0 = 0;
+  readonly #gapMs: number;
 
   constructor(
     readonly conn: MqttjsConn,
@@ -85,7 +89,9 @@ export class MqttjsPub {
     readonly qos: QoS,
     readonly window: number,
     readonly payloadSize: number,
+    ratePerConn = 0,
   ) {
+    this.#gapMs = ratePerConn > 0 ? 1000 / ratePerConn : 0;
     this.seqs = new Uint32Array(topics.length);
   }
 
@@ -95,6 +101,7 @@ export class MqttjsPub {
 
   start(limit = Infinity): void {
     this.#running = true;
+    this.#t0 = performance.now();
     this.#limit = limit;
     this.#next();
   }
@@ -127,19 +134,29 @@ export class MqttjsPub {
     return { pubId: this.pubId, sent: this.sent, acked: this.acked, unexpected: this.unexpected, sentPerTopic: [...this.seqs] };
   }
 
-  /** Publishes what the window (QoS 1/2) or the pacing (QoS 0) and the credit allow. */
+  /**
+   * Publishes what the credit and the window (QoS 1/2) allow, one per event-loop turn for QoS 0
+   * (and for every QoS when paced: then no sooner than `#gapMs` after the previous one).
+   */
   #next = (): void => {
     this.#scheduled = false;
     if (!this.#running || this.conn.failure) return;
-    if (this.qos === 0) {
+    const paced = this.#gapMs > 0;
+    if (this.qos === 0 || paced) {
       if (this.sent >= this.#limit) {
         this.#starved = true;
         return;
       }
-      this.#publish();
+      if (this.qos > 0 && this.#inflight >= this.window) return; // a completion calls again
+      const wait = paced ? this.#t0 + this.sent * this.#gapMs - performance.now() : 0;
+      if (wait <= 0) {
+        if (this.qos > 0) this.#inflight++;
+        this.#publish();
+      }
       this.#scheduled = true;
       const stream = this.conn.client.stream as { writableNeedDrain?: boolean; once(e: 'drain', cb: () => void): unknown };
       if (stream.writableNeedDrain) stream.once('drain', this.#next);
+      else if (wait > 0) setTimeout(this.#next, wait);
       else setImmediate(this.#next);
       return;
     }
@@ -200,7 +217,7 @@ export async function openMqttjsPublishers(task: PubTask, clientPrefix: string):
     Array.from({ length: task.conns }, async (_, i) => {
       const pubId = task.pubIdBase + i;
       const conn = await openClient(task.port, `${clientPrefix}-pub-${pubId}`);
-      return new MqttjsPub(conn, pubId, topics, task.qos, task.window, task.payloadSize);
+      return new MqttjsPub(conn, pubId, topics, task.qos, task.window, task.payloadSize, task.ratePerConn);
     }),
   );
 }

@@ -39,6 +39,8 @@ export interface PubTask {
   batch: number;
   /** `'raw'`: our codec's bytes on a socket (this file); `'mqttjs'`: MQTT.js clients (`mqttjs.ts`). */
   load: LoadShape;
+  /** MQTT.js load only: publishes per second for each connection of this task; 0: unpaced. */
+  ratePerConn: number;
 }
 
 /** Who drives the load: our raw connections, or MQTT.js clients. */

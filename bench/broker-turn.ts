@@ -59,7 +59,11 @@ const payload = new Uint8Array(64);
 const packets = Array.from({ length: subscribers }, (_, i) =>
   Buffer.from(encode({ cmd: 'publish', topic: shape === 'topics' ? `t/${i}` : 't/0', payload, qos, retain: false, dup: false, ...(qos ? { packetId: 1 } : {}) })),
 );
-const packetIdAt = packets[0].length - payload.length - 2; // the id sits right before the payload (spec 3.3.2.2)
+// Every packet has the same size (topic names of one length); the id sits right before the payload (spec 3.3.2.2).
+const packetIdAt = (packets[0]?.length ?? 0) - payload.length - 2;
+const first = subs[0];
+if (first === undefined) throw new Error('no subscriber');
+const subscriber: MemoryClient = first;
 let nextId = 1;
 // The broker numbers its deliveries to the subscriber 1, 2, …: acknowledge them in that order.
 let nextDelivery = 1;
@@ -68,13 +72,14 @@ async function round(): Promise<number> {
   const t0 = process.cpuUsage();
   for (let i = 0; i < PER_ROUND; i++) {
     const p = packets[i % subscribers];
+    if (p === undefined) throw new Error('packet index out of range');
     if (qos) {
       p.writeUInt16BE(nextId, packetIdAt);
       nextId = nextId === 65535 ? 1 : nextId + 1;
     }
     pub.feed(p);
     if (qos) {
-      subs[0].feed(encode({ cmd: 'puback', packetId: nextDelivery }));
+      subscriber.feed(encode({ cmd: 'puback', packetId: nextDelivery }));
       nextDelivery = nextDelivery === 65535 ? 1 : nextDelivery + 1;
     }
     await turn();
@@ -85,11 +90,13 @@ async function round(): Promise<number> {
 
 await round(); // warm-up: JIT, caches
 const results: number[] = [];
-for (let r = 0; r < rounds; r++) results.push(await round());
+for (let r = 0; r < Math.max(1, rounds); r++) results.push(await round());
 results.sort((a, b) => a - b);
 const written = subs.reduce((n, s) => n + s.written, 0);
+const median = results[Math.floor(results.length / 2)] ?? NaN;
+const lowest = results[0] ?? NaN;
 console.log(
-  `${shape}: CPU µs per message, median ${results[Math.floor(results.length / 2)].toFixed(2)}, lowest ${results[0].toFixed(2)} ` +
+  `${shape}: CPU µs per message, median ${median.toFixed(2)}, lowest ${lowest.toFixed(2)} ` +
     `(${rounds} rounds of ${PER_ROUND}; ${written} bytes delivered)`,
 );
 await broker.close();

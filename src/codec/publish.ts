@@ -55,7 +55,7 @@ export function publishFlags(p: PublishPacket): number {
 export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
   pos = ascii ? writeAsciiTopic(buf, pos, p.topic, false) : writeString(buf, pos, p.topic);
   if (pos === NOT_ASCII) return NOT_ASCII;
-  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
+  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number); // QoS 1 or 2: checkPublish required a packet id
 }
 
 /** Writes the variable header and payload; returns the position after them (or `NOT_ASCII`, as `writePublishHead`). */
@@ -71,7 +71,7 @@ export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, asc
  * The payload is a view into the frame's bytes.
  */
 export function decodePublish(r: FrameReader, flags: number): PublishPacket {
-  const qos = ((flags >>> 1) & 3) as QoS;
+  const qos = ((flags >>> 1) & 3) as QoS; // checkPublishFlags refused QoS 3 [MQTT-3.3.1-4]
   const retain = (flags & 1) !== 0;
   const dup = (flags & 0b1000) !== 0;
   const topic = r.topicName(WILDCARD_RULE);

@@ -28,7 +28,8 @@ export function unsubscribeLength(p: UnsubscribePacket, ascii: boolean): number 
   let length = 2;
   // [MQTT-3.10.3-1] filters are UTF-8 strings, back to back.
   for (let i = 0; i < filters.length; i++) {
-    length += 2 + (ascii ? asciiLength(filters[i]) : topicByteLength(filters[i], true, 'MQTT-4.7.1-1'));
+    const filter = filters[i]!; // i < length
+    length += 2 + (ascii ? asciiLength(filter) : topicByteLength(filter, true, 'MQTT-4.7.1-1'));
   }
   return length;
 }
@@ -41,7 +42,8 @@ export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: num
   pos = writeU16(buf, pos, p.packetId);
   const filters = p.topicFilters;
   for (let i = 0; i < filters.length; i++) {
-    pos = ascii ? writeAsciiTopic(buf, pos, filters[i], true) : writeString(buf, pos, filters[i]);
+    const filter = filters[i]!; // i < length
+    pos = ascii ? writeAsciiTopic(buf, pos, filter, true) : writeString(buf, pos, filter);
     if (pos === NOT_ASCII) return NOT_ASCII;
   }
   return pos;

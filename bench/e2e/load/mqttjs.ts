@@ -172,15 +172,19 @@ export class MqttjsPub {
 
   #publish(): void {
     const topic = this.#topic;
+    const name = this.topics[topic];
+    if (name === undefined) throw new RangeError(`topic index ${topic} outside the run's ${this.topics.length} topics`);
     // A fresh buffer per message: MQTT.js keeps QoS 1/2 payloads in its outgoing store.
     const payload = Buffer.alloc(this.payloadSize);
+    const seq = this.seqs[topic] ?? 0; // same length as topics
+    this.seqs[topic] = seq + 1;
     payload.writeUInt32BE(this.pubId, 0);
-    payload.writeUInt32BE(this.seqs[topic]++, 4);
+    payload.writeUInt32BE(seq, 4);
     payload.writeUInt32BE(topic, 8);
     this.sent++;
     if (++this.#topic === this.topics.length) this.#topic = 0;
-    if (this.qos === 0) this.conn.client.publish(this.topics[topic], payload, { qos: 0 });
-    else this.conn.client.publish(this.topics[topic], payload, { qos: this.qos }, this.#done);
+    if (this.qos === 0) this.conn.client.publish(name, payload, { qos: 0 });
+    else this.conn.client.publish(name, payload, { qos: this.qos }, this.#done);
   }
 
   /** Completion of a QoS 1/2 publish: PUBACK or PUBCOMP received (or an error). */
@@ -232,7 +236,7 @@ export async function openMqttjsSubscribers(task: SubTask, clientPrefix: string)
         const conn = await openClient(task.port, `${clientPrefix}-sub-${i + j}`);
         const sub = new MqttjsSub(conn, s.topicIndex, task.maxPubs);
         const granted = await conn.client.subscribeAsync(s.filter, { qos: task.qos });
-        if (granted.length !== 1 || granted[0].qos !== task.qos) {
+        if (granted.length !== 1 || granted[0]?.qos !== task.qos) {
           throw new Error(`SUBACK did not grant QoS ${task.qos}: ${JSON.stringify(granted)}`);
         }
         return sub;

@@ -85,7 +85,7 @@ export class DeliveryCheck {
       this.misrouted++;
       return;
     }
-    const expected = this.#next[pub];
+    const expected = this.#next[pub] ?? 0; // pub < length, checked above
     if (seq >= expected) {
       this.gaps += seq - expected;
       this.accounted += seq + 1 - expected;

@@ -29,9 +29,9 @@ export interface Link {
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
-  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
-  readonly policy?: ConnectionPolicy;
+  readonly policy?: ConnectionPolicy | undefined;
 }
 
 /** The broker side a handle reports to. */
@@ -120,7 +120,7 @@ export class ClientHandle {
     // when there is something to send (a QoS 0 PUBLISH in, say, produces no send at all).
     let batch: Packet[] | undefined;
     for (let i = from; i < effects.length; i++) {
-      const effect = effects[i];
+      const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
         if (batch === undefined) batch = [effect.packet];
         else batch.push(effect.packet);
@@ -129,6 +129,7 @@ export class ClientHandle {
       // Earlier packets go out before anything the next effect causes, so order is kept.
       if (batch !== undefined) this.#flush(batch);
       batch = undefined;
+      // eslint-disable-next-line prefer-spread -- HandleOwner's own apply(), not Function#apply
       const pending = this.#owner.apply(this, effect);
       if (pending !== undefined) {
         this.#busy = true;
@@ -155,7 +156,7 @@ export class ClientHandle {
         this.#inbox = [];
         break;
       }
-      this.#run(this.#inbox.shift()!(), 0);
+      this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
     if (!this.#busy && !this.ended) this.link.resume();
   }

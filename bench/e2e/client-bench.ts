@@ -46,7 +46,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
   try {
     const [topic] = topicNames(`bench/client${process.pid}r${rep}${lib}`, 1) as [string];
     const sub = await startWorker(
-      { role: 'sub', port: broker.port, subs: [{ topicIndex: 0, filter: topic }], qos: s.qos, maxPubs: 1, setupBatch: 1 },
+      { role: 'sub', port: broker.port, subs: [{ topicIndex: 0, filter: topic }], qos: s.qos, maxPubs: 1, setupBatch: 1, load: 'raw' },
       `client${process.pid}r${rep}${lib}`,
     );
     workers.push(sub.worker);

@@ -92,7 +92,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
       }),
     );
     const subStarts = subPlans.map((subs, i) =>
-      startWorker({ role: 'sub', port: broker.port, subs, qos: s.qos, maxPubs: pubConns, setupBatch: 50 }, `${tag}s${i}`),
+      startWorker({ role: 'sub', port: broker.port, subs, qos: s.qos, maxPubs: pubConns, setupBatch: 50, load: s.load }, `${tag}s${i}`),
     );
     subWorkers.push(...(await Promise.all(subStarts)).map((r) => r.worker));
     let pubIdBase = 0;
@@ -108,6 +108,8 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
         window: s.window,
         payloadSize: set.payloadSize,
         batch: s.batch,
+        load: s.load,
+        ratePerConn: s.load === 'mqttjs' ? set.mqttjsRate / pubConns : 0,
       };
       pubIdBase += conns;
       return startWorker(task, `${tag}p${i}`);

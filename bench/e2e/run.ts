@@ -2,7 +2,7 @@
  * End-to-end benchmark: broker-mini vs mosquitto vs aedes under the same load, and our client vs
  * MQTT.js. Entry point of `npm run bench:e2e` (`tsx bench/e2e/run.ts`).
  *
- *   tsx bench/e2e/run.ts                      # everything, about 10 minutes
+ *   tsx bench/e2e/run.ts                      # everything (the longest run)
  *   tsx bench/e2e/run.ts --quick              # a short smoke run
  *   tsx bench/e2e/run.ts --scenarios qos1,latency-qos1 --brokers mini,mosquitto --reps 5
  *
@@ -44,6 +44,8 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --reps <n>            repetitions per scenario and broker (default ${DEFAULT_SETTINGS.reps})
   --duration <ms>       measured window (default ${DEFAULT_SETTINGS.durationMs})
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
+  --rate <n>            -mqttjs scenarios: publishes/s in all, at most ~1,000 per publisher
+                        (default: as fast as MQTT.js goes)
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
   --update-docs         put the report between the results markers of docs/BENCHMARKS.md
@@ -91,6 +93,7 @@ function plan(argv: string[]): Plan | undefined {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
+      rate: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'update-docs': { type: 'boolean' },
@@ -106,6 +109,7 @@ function plan(argv: string[]): Plan | undefined {
     durationMs: positive(values.duration, 'duration') ?? base.durationMs,
     warmupMs: positive(values.warmup, 'warmup') ?? base.warmupMs,
     connections: positive(values.connections, 'connections') ?? base.connections,
+    mqttjsRate: positive(values.rate, 'rate') ?? base.mqttjsRate,
   };
   const ids = pickList(values.scenarios, SCENARIOS.map((s) => s.id), 'scenario');
   return {

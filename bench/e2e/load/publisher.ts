@@ -35,9 +35,16 @@ export interface PubTask {
   /** Messages in flight per connection (QoS 1/2). */
   window: number;
   payloadSize: number;
-  /** Packets per socket write (every QoS; PUBREL too). */
+  /** Packets per socket write (every QoS; PUBREL too). Raw load only. */
   batch: number;
+  /** `'raw'`: our codec's bytes on a socket (this file); `'mqttjs'`: MQTT.js clients (`mqttjs.ts`). */
+  load: LoadShape;
+  /** MQTT.js load only: publishes per second for each connection of this task; 0: unpaced. */
+  ratePerConn: number;
 }
+
+/** Who drives the load: our raw connections, or MQTT.js clients. */
+export type LoadShape = 'raw' | 'mqttjs';
 
 /** Counters of one publishing connection. */
 export interface PubStats {

@@ -329,19 +329,14 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   #onPublish(handle: ClientHandle, packet: PublishPacket): void | Promise<void> {
     const client = handle.info!; // handle.info is set once CONNECT is accepted, before this
-    // [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack
-    // goes out: the client will send it again, so nothing acknowledged is lost.
-    const fail = (e: unknown): void => {
-      this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`, 'error');
-      this.#closeClient(handle, 'server-error');
-    };
     if (this.#refusePublish(handle, packet)) return;
     let verdict: Maybe<boolean>;
     try {
       verdict = this.#mayPublish(client, packet);
     } catch (e) {
-      return fail(e);
+      return this.#publishHookFailed(handle, client, e);
     }
+<<<<<<< HEAD
     return after(
       verdict,
       (ok) => {
@@ -357,7 +352,34 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         if (durable !== undefined) handle.holdSendsUntil(durable);
       },
       fail,
+=======
+    // A synchronous verdict (no hook, or one that answers at once) is the common case: no closures.
+    if (!isPromise(verdict)) return this.#published(handle, client, packet, verdict);
+    return verdict.then(
+      (ok) => this.#published(handle, client, packet, ok),
+      (e: unknown) => this.#publishHookFailed(handle, client, e),
+>>>>>>> brokerload
     );
+  }
+
+  /** Routes an authorised PUBLISH; for QoS 1/2 returns what its acknowledgement must wait for. */
+  #published(handle: ClientHandle, client: ClientInfo, packet: PublishPacket, ok: boolean): void | Promise<void> {
+    if (handle.ended) return;
+    // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
+    if (ok === true) this.#route(packet, client);
+    else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
+    // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
+    // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
+    if (packet.qos > 0) return this.#committed();
+  }
+
+  /**
+   * [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack goes
+   * out: the client will send it again, so nothing acknowledged is lost.
+   */
+  #publishHookFailed(handle: ClientHandle, client: ClientInfo, e: unknown): void {
+    this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`, 'error');
+    this.#closeClient(handle, 'server-error');
   }
 
   /** The configured limits on a client's PUBLISH (admission.ts): true when it stops here. */
@@ -406,7 +428,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         if (acl.open || acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
       }
     }
-    this.#emit('publish', topic, packet, from);
+    // Most brokers have no 'publish' listener: skip building the call for nobody.
+    if (this.listenerCount('publish') > 0) this.#emit('publish', topic, packet, from);
   }
 
   // --- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------

@@ -114,7 +114,9 @@ export class ClientHandle {
   receive(packet: Packet, now: number): void {
     if (this.ended) return;
     this.#packetLog?.(`${this.label} <- ${describePacket(packet)}`);
-    this.#input(() => this.session.receive(packet, now));
+    // The common case, nothing pending: straight in, without a closure per packet.
+    if (!this.#busy) this.#run(this.session.receive(packet, now), 0);
+    else this.#inbox.push(() => this.session.receive(packet, now));
   }
 
   /** The decoder refused the input. */
@@ -154,16 +156,19 @@ export class ClientHandle {
 
   /** Runs `effects` from index `from`; returns false when it stopped to wait for a promise. */
   #run(effects: SessionEffect[], from: number): boolean {
-    let batch: Packet[] = [];
+    // Sends are gathered into one batch until another effect comes; the batch array is only made
+    // when there is something to send (a QoS 0 PUBLISH in, say, produces no send at all).
+    let batch: Packet[] | undefined;
     for (let i = from; i < effects.length; i++) {
       const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
-        batch.push(effect.packet);
+        if (batch === undefined) batch = [effect.packet];
+        else batch.push(effect.packet);
         continue;
       }
       // Earlier packets go out before anything the next effect causes, so order is kept.
-      if (batch.length > 0) this.#flush(batch);
-      batch = [];
+      if (batch !== undefined) this.#flush(batch);
+      batch = undefined;
       // Only a PUBLISH may overtake acknowledgements still held for storage; anything else (a
       // SUBSCRIBE, a DISCONNECT) is applied once they are out, as if the pipeline had waited.
       const acksOut = effect.type === 'publish' ? undefined : this.#acksOut;
@@ -183,7 +188,7 @@ export class ClientHandle {
         return false;
       }
     }
-    if (batch.length > 0) this.#flush(batch);
+    if (batch !== undefined) this.#flush(batch);
     if (this.#heldCount >= MAX_HELD) this.link.pause();
     return true;
   }

@@ -336,41 +336,26 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     } catch (e) {
       return this.#publishHookFailed(handle, client, e);
     }
-<<<<<<< HEAD
-    return after(
-      verdict,
-      (ok) => {
-        if (handle.ended) return;
-        // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
-        if (ok === true) this.#route(packet, client);
-        else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
-        // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
-        // once what this message changed — queues, retained store, the inbound QoS 2 id — is
-        // committed. The handle holds them and reads the next PUBLISH meanwhile, so the messages
-        // that arrive while a commit is being written share the next one.
-        const durable = packet.qos > 0 ? this.#journal?.settled() : undefined;
-        if (durable !== undefined) handle.holdSendsUntil(durable);
-      },
-      fail,
-=======
     // A synchronous verdict (no hook, or one that answers at once) is the common case: no closures.
     if (!isPromise(verdict)) return this.#published(handle, client, packet, verdict);
     return verdict.then(
       (ok) => this.#published(handle, client, packet, ok),
       (e: unknown) => this.#publishHookFailed(handle, client, e),
->>>>>>> brokerload
     );
   }
 
-  /** Routes an authorised PUBLISH; for QoS 1/2 returns what its acknowledgement must wait for. */
-  #published(handle: ClientHandle, client: ClientInfo, packet: PublishPacket, ok: boolean): void | Promise<void> {
+  /** Routes an authorised PUBLISH; for QoS 1/2 with storage, holds its acknowledgement until durable. */
+  #published(handle: ClientHandle, client: ClientInfo, packet: PublishPacket, ok: boolean): void {
     if (handle.ended) return;
     // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
     if (ok === true) this.#route(packet, client);
     else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
     // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
-    // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
-    if (packet.qos > 0) return this.#committed();
+    // once what this message changed — queues, retained store, the inbound QoS 2 id — is
+    // committed. The handle holds them and reads the next PUBLISH meanwhile, so the messages
+    // that arrive while a commit is being written share the next one.
+    const durable = packet.qos > 0 ? this.#journal?.settled() : undefined;
+    if (durable !== undefined) handle.holdSendsUntil(durable);
   }
 
   /**

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 import { Decoder, encode, type Packet } from '../src/codec/index.js';
+import { chunked, connect, mixedStream, publish, repeat, subscribe } from './codec-packets.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 /** Time budget of one measurement (one codec, one round). */
@@ -109,34 +110,6 @@ function run(w: Workload) {
 
 // ---- packets -------------------------------------------------------------------------------
 
-const bytesOf = (n: number, fill = 0x61) => Buffer.alloc(n, fill);
-const publish = (payload: number, qos: 0 | 1): Packet =>
-  qos === 0
-    ? { cmd: 'publish', topic: 'sensors/room1/temperature', payload: bytesOf(payload), qos, retain: false, dup: false }
-    : { cmd: 'publish', topic: 'sensors/room1/temperature', payload: bytesOf(payload), qos, retain: false, dup: false, packetId: 42 };
-const connect: Packet = {
-  cmd: 'connect',
-  protocolName: 'MQTT',
-  protocolLevel: 4,
-  clientId: 'bench-client-0001',
-  cleanSession: true,
-  keepAlive: 60,
-  will: { topic: 'clients/bench-client-0001/status', payload: Buffer.from('offline'), qos: 1, retain: true },
-  username: 'bench-user',
-  password: Buffer.from('bench-password'),
-};
-const subscribe: Packet = {
-  cmd: 'subscribe',
-  packetId: 7,
-  subscriptions: [
-    { topicFilter: 'sensors/+/temperature', qos: 1 },
-    { topicFilter: 'sensors/+/humidity', qos: 1 },
-    { topicFilter: 'alerts/#', qos: 2 },
-    { topicFilter: 'devices/+/status', qos: 0 },
-    { topicFilter: '$SYS/broker/load/#', qos: 0 },
-  ],
-};
-
 /** mqtt-packet's object for one of our packets (its field names differ a little). */
 function toMqttPacket(p: Packet): mqttPacket.Packet {
   switch (p.cmd) {
@@ -195,13 +168,6 @@ function encodeWorkload(name: string, packet: Packet, target: number): Workload 
     },
   };
 }
-
-/** Cuts `stream` into Buffers of `size` bytes (views, as a socket would hand them over). */
-const chunked = (stream: Buffer, size: number) => {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < stream.length; i += size) chunks.push(stream.subarray(i, i + size));
-  return chunks;
-};
 
 /**
  * A batch that does only what any decoder must for `chunks` when every frame spans several of
@@ -267,26 +233,6 @@ function decodeWorkload(name: string, packets: Packet[], chunkSize: number | 'on
     },
   };
 }
-
-const repeat = (p: Packet, n: number) => Array.from({ length: n }, () => p);
-const MIXED: Packet[] = [
-  connect,
-  { cmd: 'connack', sessionPresent: false, returnCode: 0 },
-  publish(16, 0),
-  publish(100, 1),
-  { cmd: 'puback', packetId: 42 },
-  { cmd: 'pubrec', packetId: 43 },
-  { cmd: 'pubrel', packetId: 43 },
-  { cmd: 'pubcomp', packetId: 43 },
-  subscribe,
-  { cmd: 'suback', packetId: 7, returnCodes: [1, 1, 2, 0, 0x80] },
-  { cmd: 'unsubscribe', packetId: 8, topicFilters: ['alerts/#', 'sensors/+/humidity'] },
-  { cmd: 'unsuback', packetId: 8 },
-  { cmd: 'pingreq' },
-  { cmd: 'pingresp' },
-  { cmd: 'disconnect' },
-];
-const mixedStream = Array.from({ length: 10_000 }, (_, i) => MIXED[i % MIXED.length]);
 
 const WORKLOADS: Workload[] = [
   encodeWorkload('encode PUBLISH q0 16 B', publish(16, 0), 3.5),

@@ -3,7 +3,7 @@
  * end, so a field that claims more bytes than the packet has is an `INVALID_LENGTH` error, never a
  * read into the next packet. Errors carry the stream offset of the field being read.
  */
-import { EMPTY_BYTES } from './bytes.js';
+import { EMPTY_BYTES, viewOf } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
 import { HASH, PLUS, topicByteLength } from './topic.js';
 import { asciiString, utf8String } from './utf8.js';
@@ -36,6 +36,8 @@ export class FrameReader {
   base = 0;
   /** The protocol version whose rules apply: set by the decoder's option, then by a decoded CONNECT. */
   version: ProtocolVersion = 4;
+  /** The last plain ASCII topic name read (see `topicName`). */
+  private lastTopic = '';
 
   /** Points the reader at `buf[pos, end)`, whose first byte sits at `streamOffset` in the stream. */
   reset(buf: Uint8Array, pos: number, end: number, streamOffset: number): void {
@@ -107,6 +109,10 @@ export class FrameReader {
   /**
    * A topic name (spec 4.7): a string with no wildcard (`wildcardRule`), no U+0000, not empty.
    * Scans the bytes once; `+` and `#` are single bytes in UTF-8, so no decoding is needed to find them.
+   *
+   * A stream tends to carry one topic over and over (a sensor reporting, a subscriber receiving),
+   * so the last plain ASCII topic name is kept: bytes equal to it are that valid name again, and
+   * comparing them costs less than scanning them and building a new string.
    */
   topicName(wildcardRule: string, rule?: string): string {
     const len = this.u16('topic name', rule);
@@ -116,11 +122,22 @@ export class FrameReader {
     const end = start + len;
     // [MQTT-4.7.3-1] a topic name is at least one character long.
     if (len === 0) this.fail('INVALID_TOPIC', 'topic name is empty', 'MQTT-4.7.3-1', start - 2);
+    const last = this.lastTopic;
+    if (len === last.length) {
+      let i = 0;
+      while (i < len && buf[start + i] === last.charCodeAt(i)) i++;
+      if (i === len) {
+        this.pos = end;
+        return last;
+      }
+    }
     let classes = 0;
     for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]];
     if ((classes & 1) !== 0) this.badTopicByte(start, end, wildcardRule);
     this.pos = end;
-    return classes === 0 ? asciiString(buf, start, end) : this.utf8(start, end, 'topic name');
+    if (classes !== 0) return this.utf8(start, end, 'topic name');
+    this.lastTopic = asciiString(buf, start, end);
+    return this.lastTopic;
   }
 
   /** A topic filter (spec 4.7.1): a string with well-placed wildcards, no U+0000, not empty. */
@@ -138,14 +155,14 @@ export class FrameReader {
     this.need(len, what, rule);
     const start = this.pos;
     this.pos = start + len;
-    return this.buf.subarray(start, this.pos);
+    return viewOf(this.buf, start, this.pos);
   }
 
   /** The rest of the frame as a view (no copy). */
   rest(): Uint8Array {
     const start = this.pos;
     this.pos = this.end;
-    return this.buf.subarray(start, this.end);
+    return viewOf(this.buf, start, this.end);
   }
 
   /** Finds and reports the first byte a topic name must not hold. */

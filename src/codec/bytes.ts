@@ -12,8 +12,6 @@ interface BufferConstructorLike {
   prototype: Uint8Array;
 }
 
-type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Uint8Array;
-
 const NodeBuffer: BufferConstructorLike | undefined = (
   globalThis as { Buffer?: BufferConstructorLike }
 ).Buffer;
@@ -48,33 +46,6 @@ const latin1Slice: Latin1Slice | undefined = (() => {
  */
 export function nativeAscii(buf: Uint8Array, start: number, end: number): string | undefined {
   return latin1Slice === undefined ? undefined : latin1Slice.call(buf, start, end);
-}
-
-/**
- * The class Node's `Buffer#subarray` builds its views with (`Buffer[Symbol.species]`), so that a
- * view can be made directly, without `subarray`'s species lookup and argument clamping.
- */
-const BufferView: ViewConstructor | undefined = (() => {
-  const species = (NodeBuffer as unknown as Record<symbol, unknown> | undefined)?.[Symbol.species];
-  if (typeof species !== 'function') return undefined;
-  // Use it only if it makes what `subarray` makes: a Buffer over the same memory.
-  const probe = NodeBuffer?.allocUnsafe(4);
-  if (probe === undefined) return undefined;
-  const view = new (species as ViewConstructor)(probe.buffer, probe.byteOffset + 1, 2);
-  return Object.getPrototypeOf(view) === Object.getPrototypeOf(probe.subarray(1, 3)) ? (species as ViewConstructor) : undefined;
-})();
-const bufferPrototype: object | undefined = NodeBuffer?.prototype;
-
-/**
- * A view of `buf[start, end)`, the same as `buf.subarray(start, end)` (a `Buffer` when `buf` is
- * one) but made directly for the two common classes, which costs about half as much. The caller
- * has checked `0 <= start <= end <= buf.length`.
- */
-export function viewOf(buf: Uint8Array, start: number, end: number): Uint8Array {
-  const proto: unknown = Object.getPrototypeOf(buf);
-  if (proto === bufferPrototype && BufferView !== undefined) return new BufferView(buf.buffer, buf.byteOffset + start, end - start);
-  if (proto === Uint8Array.prototype) return new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
-  return buf.subarray(start, end); // another subclass: its own species decides
 }
 
 /** An empty byte array, shared: nothing ever writes into it. */

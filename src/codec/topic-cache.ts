@@ -38,21 +38,32 @@ export function rememberTopicName(topic: string, bytes: number): void {
   lastBytes = bytes;
 }
 
+/** The longest topic name a decoder remembers, so that it holds at most this many bytes for it. */
+const MAX_RECENT_BYTES = 1024;
+
 /** The last plain ASCII topic name a stream carried (see the top of this file). @internal */
 export class RecentTopicName {
   private name = '';
+  /** The name's bytes (its characters, all below 0x80), in the first `name.length` slots. */
+  private bytes = new Uint8Array(64);
 
-  /** The remembered name if `buf[start, start + len)` holds exactly its characters, else `undefined`. */
+  /** The remembered name if `buf[start, start + len)` holds exactly its bytes, else `undefined`. */
   match(buf: Uint8Array, start: number, len: number): string | undefined {
-    const name = this.name;
-    if (len !== name.length) return undefined;
-    // An ASCII character's code is its byte, so comparing codes with bytes compares the encodings.
-    for (let i = 0; i < len; i++) if (buf[start + i] !== name.charCodeAt(i)) return undefined;
-    return name;
+    if (len !== this.name.length) return undefined;
+    const bytes = this.bytes;
+    for (let i = 0; i < len; i++) if (buf[start + i] !== bytes[i]) return undefined;
+    return this.name;
   }
 
-  /** Remembers `name`, a valid topic name of plain ASCII characters (0x01-0x7f), not empty. */
+  /**
+   * Remembers `name`, a valid topic name of plain ASCII characters (0x01-0x7f), not empty, unless
+   * it is longer than `MAX_RECENT_BYTES`; returns it.
+   */
   remember(name: string): string {
+    const n = name.length;
+    if (n > MAX_RECENT_BYTES) return name;
+    if (n > this.bytes.length) this.bytes = new Uint8Array(MAX_RECENT_BYTES);
+    for (let i = 0; i < n; i++) this.bytes[i] = name.charCodeAt(i);
     this.name = name;
     return name;
   }

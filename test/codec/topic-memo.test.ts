@@ -92,6 +92,23 @@ describe('the topic-name memo by bytes (the decoder remembers its last topic nam
     ]);
   });
 
+  it('long topics, remembered or too long to remember, are decoded as themselves', () => {
+    /** A PUBLISH frame with a 2-byte Remaining Length (the topics here are over 127 bytes). */
+    const longPublish = (topic: string) => {
+      const n = 2 + topic.length;
+      return Uint8Array.from([0x30, 0x80 | (n & 0x7f), n >>> 7, topic.length >>> 8, topic.length & 0xff, ...ascii(topic)]);
+    };
+    for (const size of [100, 1024, 1025, 3000]) {
+      const a = 'a'.repeat(size - 1);
+      expect(topics(longPublish(`${a}1`), longPublish(`${a}1`), longPublish(`${a}2`), longPublish(`${a}+`))).toEqual([
+        `${a}1`,
+        `${a}1`,
+        `${a}2`,
+        ['INVALID_TOPIC', 'MQTT-3.3.2-2'],
+      ]);
+    }
+  });
+
   it('[MQTT-3.3.2-2] a wildcard in a topic the length of the remembered one is refused', () => {
     expect(topics(rawPublish(ascii('room/1')), rawPublish(ascii('room/+')))).toEqual(['room/1', ['INVALID_TOPIC', 'MQTT-3.3.2-2']]);
   });

@@ -50,7 +50,8 @@ async function serve(root: string): Promise<void> {
   let sink = 0;
   const batches = WORKLOADS.map(({ packets, chunkSize }): (() => number) => {
     if (chunkSize === undefined) {
-      const packet = packets[0];
+      const [packet] = packets;
+      if (packet === undefined) throw new Error('an encode workload needs a packet');
       return () => {
         for (let i = 0; i < 1000; i++) sink += codec.encode(packet).length;
         return 1000;
@@ -71,6 +72,7 @@ async function serve(root: string): Promise<void> {
   });
   parentPort?.on('message', (index: number) => {
     const batch = batches[index];
+    if (batch === undefined) throw new Error(`no workload ${index}`);
     let packets = 0;
     let count = 0;
     const start = performance.now();
@@ -119,7 +121,7 @@ async function start(root: string): Promise<{ measure: (index: number) => Promis
 async function main(rootA: string, rootB: string): Promise<void> {
   const a = await start(rootA);
   const b = await start(rootB);
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
   const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`);
   console.log(`B ÷ A, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, packets per CPU second, medians; A = ${rootA}, B = ${rootB}`);
   const only = process.env.ONLY;

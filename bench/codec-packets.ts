@@ -59,7 +59,9 @@ export const MIXED: Packet[] = [
 ];
 
 /** 10,000 packets cycling through `MIXED`. */
-export const mixedStream: Packet[] = Array.from({ length: 10_000 }, (_, i) => MIXED[i % MIXED.length]);
+export const mixedStream: Packet[] = Array.from({ length: Math.ceil(10_000 / MIXED.length) }, () => MIXED)
+  .flat()
+  .slice(0, 10_000);
 
 /** Cuts `stream` into Buffers of `size` bytes (views, as a socket would hand them over). */
 export const chunked = (stream: Buffer, size: number): Buffer[] => {

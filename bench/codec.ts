@@ -35,14 +35,14 @@ interface Workload {
   target: number;
   ours: Batch;
   theirs: Batch;
-  note?: string;
+  note?: string | undefined;
   /**
    * The least any decoder must do for this workload, to see how close to it both codecs are: for
    * frames that arrive in many chunks, allocating each frame and copying its chunks into it.
    */
-  floor?: Batch;
+  floor?: Batch | undefined;
   /** For an encode floor: the least share of the floor's rate ours must reach (e.g. 0.9). */
-  floorTarget?: number;
+  floorTarget?: number | undefined;
 }
 
 interface Rate {
@@ -75,7 +75,7 @@ function measure(batch: Batch): Rate {
   return { packetsPerSec: packets / seconds, mbPerSec: bytes / seconds / 1e6 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function run(w: Workload) {
   // Warm up both (JIT), then alternate which goes first in each round. The floor, when there is
@@ -136,14 +136,14 @@ function toMqttPacket(p: Packet): mqttPacket.Packet {
         clientId: p.clientId,
         clean: p.cleanSession,
         keepalive: p.keepAlive,
-        will: p.will && { topic: p.will.topic, payload: Buffer.from(p.will.payload), qos: p.will.qos, retain: p.will.retain },
-        username: p.username,
-        password: p.password && Buffer.from(p.password),
+        ...(p.will && { will: { topic: p.will.topic, payload: Buffer.from(p.will.payload), qos: p.will.qos, retain: p.will.retain } }),
+        ...(p.username !== undefined && { username: p.username }),
+        ...(p.password && { password: Buffer.from(p.password) }),
       };
     case 'connack':
       return { cmd: 'connack', sessionPresent: p.sessionPresent, returnCode: p.returnCode };
     case 'publish':
-      return { cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload), qos: p.qos, retain: p.retain, dup: p.dup, messageId: p.packetId };
+      return { cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload), qos: p.qos, retain: p.retain, dup: p.dup, ...(p.packetId !== undefined && { messageId: p.packetId }) };
     case 'subscribe':
       return { cmd: 'subscribe', messageId: p.packetId, subscriptions: p.subscriptions.map((s) => ({ topic: s.topicFilter, qos: s.qos })) };
     case 'suback':
@@ -157,7 +157,7 @@ function toMqttPacket(p: Packet): mqttPacket.Packet {
     case 'unsuback':
       return { cmd: p.cmd, messageId: p.packetId } as mqttPacket.Packet;
     default:
-      return { cmd: p.cmd } as mqttPacket.Packet;
+      return { cmd: p.cmd };
   }
 }
 
@@ -218,7 +218,7 @@ function copyFloor(chunks: Buffer[], frameSize: number, count: number, bytes: nu
         filled += k;
         from += k;
         if (filled === frameSize) {
-          sink += frame[0];
+          sink += frame[0]!;
           n++;
           frame = Buffer.allocUnsafe(frameSize);
           filled = 0;
@@ -234,7 +234,7 @@ function decodeWorkload(name: string, packets: Packet[], chunkSize: number | 'on
   const stream = Buffer.concat(packets.map((p) => encode(p)));
   const chunks = chunkSize === 'one' ? [stream] : chunked(stream, chunkSize);
   const count = packets.length;
-  const frameSize = encode(packets[0]).length;
+  const frameSize = encode(packets[0]!).length;
   const oneSize = packets.every((p) => encode(p).length === frameSize);
   return {
     name,
@@ -304,8 +304,8 @@ const rows = results.map((r) => [
   `${r.mqttPacket.mbPerSec.toFixed(0)} MB/s`,
 ]);
 const header = ['workload', 'ratio', 'target', 'ours pkt', 'ours MB', 'mqtt-packet pkt', 'mqtt-packet MB'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 console.log(`mqtt311 codec vs mqtt-packet ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, per CPU second, medians`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -44,7 +44,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
   const workers: LoadWorker[] = [];
   let client: NodeChild | undefined;
   try {
-    const [topic] = topicNames(`bench/client${process.pid}r${rep}${lib}`, 1);
+    const [topic] = topicNames(`bench/client${process.pid}r${rep}${lib}`, 1) as [string];
     const sub = await startWorker(
       { role: 'sub', port: broker.port, subs: [{ topicIndex: 0, filter: topic }], qos: s.qos, maxPubs: 1, setupBatch: 1 },
       `client${process.pid}r${rep}${lib}`,
@@ -70,7 +70,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
       await new Promise((res) => setTimeout(res, 100));
     }
     const f = await sub.worker.rpc.call<{ subs: SubStats[] }>('final');
-    const st = f.subs[0];
+    const st = f.subs[0]!; // one subscriber worker
     return {
       scenario: s.id,
       client: lib,

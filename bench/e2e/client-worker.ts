@@ -88,7 +88,7 @@ async function run({ count, chunk, maxMs }: ClientRun): Promise<ClientRunResult>
   let sent = 0;
   while (sent < count && performance.now() - t0 < maxMs) {
     const n = Math.min(chunk, count - sent);
-    const batch: Promise<unknown>[] = new Array(n);
+    const batch = new Array<Promise<unknown>>(n);
     for (let i = 0; i < n; i++) batch[i] = publish(nextPayload());
     await Promise.all(batch);
     sent += n;

@@ -37,13 +37,13 @@ export interface StreamOptions {
   /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
   highWaterMark: number;
   /** The protocol versions the stream's listener accepts (default: the broker's). */
-  protocolVersions?: readonly ProtocolVersion[];
+  protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The broker-wide budget this connection's incomplete packets count in. */
   budget?: MemoryBudget;
   /** The listener's topic prefix (mosquitto `mount_point`, see mount.ts). */
-  mountPoint?: string;
+  mountPoint?: string | undefined;
   /** What the listener tells the core about this connection. */
-  policy?: ConnectionPolicy;
+  policy?: ConnectionPolicy | undefined;
 }
 
 /** Per-connection transport counters. */
@@ -93,7 +93,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   counters.socketsOpened++;
   const link: Link & { stats: StreamStats } = {
     stats,
-    remoteAddress: (stream as Partial<Socket>).remoteAddress,
+    remoteAddress: (stream as Partial<Socket>).remoteAddress, // a socket has it; other duplex streams leave it undefined
     protocolVersions: options.protocolVersions,
     policy: options.policy,
     send(packets: readonly Packet[]): void {
@@ -152,7 +152,8 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
         reason === 'memory-budget'
           ? new BrokerError('MEMORY_BUDGET', `over the broker's memory budget with ${account.held} bytes of an incomplete packet`)
           : new BrokerError('PACKET_TIMEOUT', `a packet was not completed within ${budget?.partialPacketTimeout} ms of its first byte`);
-      core.apply(handle, { type: 'close', reason, error });
+      // Closing settles on its own (the handle ends); nothing here waits for it.
+      void core.apply(handle, { type: 'close', reason, error });
       // Its bytes must go now, not after the close grace period.
       stream.destroy();
     },
@@ -171,7 +172,7 @@ export function attachStream(core: BrokerCore, stream: Duplex, options: StreamOp
   };
   const onFramed = (): void => {
     if (handle.ended || stream.destroyed) return;
-    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now());
+    budget?.settle(account, decoder.heldBytes + framed!.framedBytes, completedSinceFramed, core.now()); // onFramed listens only on a framed stream
     completedSinceFramed = false;
   };
   if (framed && budget) stream.on(FRAMED_BYTES_EVENT, onFramed);

@@ -84,9 +84,9 @@ export class SqliteStorage extends BatchedStorage {
     super();
     this.#store = store;
     const { db } = store;
-    this.#statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind as StorageOp['kind'], sql.map((s) => db.prepare(s))]));
+    this.#statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind as StorageOp['kind'], sql.map((s) => db.prepare(s))])); // SQL's keys are the op kinds
     this.#transaction = db.transaction((ops: readonly StorageOp[]) => {
-      for (const op of ops) for (const s of this.#statements.get(op.kind)!) s.run(...params(op));
+      for (const op of ops) for (const s of this.#statements.get(op.kind)!) s.run(...params(op)); // every op kind has its statements (the SQL table above)
     });
   }
 
@@ -95,23 +95,24 @@ export class SqliteStorage extends BatchedStorage {
     return this.#store.file;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw of the synchronous driver is a rejection
   async load(): Promise<LoadedState> {
     const { db, file } = this.#store;
     try {
       const byClient = new Map<string, { subscriptions: LoadedSession['subscriptions'][number][]; outbound: StoredOutbound[]; inboundQos2: number[] }>();
       const of = (client: unknown) => byClient.get(String(client));
-      const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => {
+      const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => { // the driver returns rows as plain objects keyed by column
         const parts = { subscriptions: [], outbound: [], inboundQos2: [] };
         byClient.set(String(r.client), parts);
-        return { clientId: String(r.client), username: r.username === null ? undefined : String(r.username), ...parts } satisfies LoadedSession;
+        return { clientId: String(r.client), username: typeof r.username === 'string' ? r.username : undefined, ...parts } satisfies LoadedSession;
       });
-      for (const r of db.prepare('SELECT * FROM subscription').all() as Row[]) of(r.client)?.subscriptions.push({ topicFilter: String(r.filter), qos: r.qos as QoS });
-      for (const r of db.prepare('SELECT * FROM outbound ORDER BY client, seq').all() as Row[]) {
-        const m: StoredOutbound = { seq: Number(r.seq), topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS, retain: r.retain === 1, phase: r.phase === 'pubrel' ? 'pubrel' : 'publish' };
+      for (const r of db.prepare('SELECT * FROM subscription').all() as Row[]) of(r.client)?.subscriptions.push({ topicFilter: String(r.filter), qos: r.qos as QoS }); // the driver returns rows as plain objects keyed by column
+      for (const r of db.prepare('SELECT * FROM outbound ORDER BY client, seq').all() as Row[]) { // the driver returns rows as plain objects keyed by column
+        const m: StoredOutbound = { seq: Number(r.seq), topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS, retain: r.retain === 1, phase: r.phase === 'pubrel' ? 'pubrel' : 'publish' }; // the column holds a QoS written by this store
         of(r.client)?.outbound.push(r.packet_id === null ? m : { ...m, packetId: Number(r.packet_id) });
       }
-      for (const r of db.prepare('SELECT * FROM inbound_qos2').all() as Row[]) of(r.client)?.inboundQos2.push(Number(r.packet_id));
-      const retained = (db.prepare('SELECT * FROM retained').all() as Row[]).map((r) => ({ topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS }));
+      for (const r of db.prepare('SELECT * FROM inbound_qos2').all() as Row[]) of(r.client)?.inboundQos2.push(Number(r.packet_id)); // the driver returns rows as plain objects keyed by column
+      const retained = (db.prepare('SELECT * FROM retained').all() as Row[]).map((r) => ({ topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS })); // the driver returns rows as plain objects keyed by column
       return { sessions, retained };
     } catch (cause) {
       throw storageError(file, 'cannot load the store', cause);

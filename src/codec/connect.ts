@@ -136,7 +136,7 @@ export function decodeConnect(r: FrameReader, headerFlags: number, headerAt: num
     // [MQTT-3.1.2-9] will flag set: will topic and will message are present.
     const topic = r.topicName('MQTT-4.7.1-1', 'MQTT-3.1.2-9');
     const payload = r.binary('will message', 'MQTT-3.1.2-9');
-    const qos = ((flags >>> WILL_QOS_SHIFT) & 3) as QoS;
+    const qos = ((flags >>> WILL_QOS_SHIFT) & 3) as QoS; // checkConnectFlags refused QoS 3 [MQTT-3.1.2-14]
     packet.will = { topic, payload, qos, retain: (flags & WILL_RETAIN) !== 0 };
   }
   // [MQTT-3.1.2-19] / [MQTT-3.1.2-21] a set flag means the field is present.

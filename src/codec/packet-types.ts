@@ -180,7 +180,7 @@ export function packetTypeOf(p: Packet): PacketType {
   const t = BY_CMD[p.cmd];
   // The `cmd` check also refuses names that the object's prototype has ('toString', …).
   if (t === undefined || t.cmd !== p.cmd) {
-    throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`);
+    throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`); // only a value outside the Packet union gets here
   }
   return t;
 }

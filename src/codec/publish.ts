@@ -47,7 +47,7 @@ export function publishFlags(p: PublishPacket): number {
 /** Writes the variable header (topic, packet identifier); returns the position after it. */
 export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number): number {
   pos = writeString(buf, pos, p.topic);
-  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
+  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number); // QoS 1 or 2: publishLength required a packet id
 }
 
 /** Writes the variable header and payload; returns the position after them. */
@@ -62,7 +62,7 @@ export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): nu
  * The payload is a view into the frame's bytes.
  */
 export function decodePublish(r: FrameReader, flags: number): PublishPacket {
-  const qos = ((flags >>> 1) & 3) as QoS;
+  const qos = ((flags >>> 1) & 3) as QoS; // checkPublishFlags refused QoS 3 [MQTT-3.3.1-4]
   const retain = (flags & 1) !== 0;
   const dup = (flags & 0b1000) !== 0;
   const topic = r.topicName(WILDCARD_RULE);

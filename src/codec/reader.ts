@@ -68,13 +68,14 @@ export class FrameReader {
   /** One byte; `what` names the field and `rule` is cited if the frame ends first. */
   u8(what: string, rule?: string): number {
     this.need(1, what, rule);
-    return this.buf[this.pos++];
+    return this.buf[this.pos++]!; // need(1) checked the byte is in the frame
   }
 
   /** A 16-bit big-endian integer (spec 1.5.2). */
   u16(what: string, rule?: string): number {
     this.need(2, what, rule);
-    const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
+    // need(2) checked both bytes are in the frame.
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
@@ -98,7 +99,8 @@ export class FrameReader {
     const start = this.pos;
     const end = start + len;
     let classes = 0;
-    for (let i = start; i < end; i++) classes |= STRING_BYTE_CLASS[buf[i]];
+    // i < end <= buf.length (need(len) above); a byte indexes a 256-entry table.
+    for (let i = start; i < end; i++) classes |= STRING_BYTE_CLASS[buf[i]!]!;
     if ((classes & 1) !== 0) {
       // In UTF-8 a byte below 0x80 is always that ASCII character, so 0x00 is U+0000.
       this.fail('NULL_CHARACTER', `${what} contains U+0000`, nullRule, buf.indexOf(0, start));
@@ -126,7 +128,8 @@ export class FrameReader {
       return recent;
     }
     let classes = 0;
-    for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]];
+    // i < end <= buf.length (need(len) above); a byte indexes a 256-entry table.
+    for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]!]!;
     if ((classes & 1) !== 0) this.badTopicByte(start, end, wildcardRule);
     this.pos = end;
     if (classes !== 0) return this.utf8(start, end, 'topic name');
@@ -161,7 +164,7 @@ export class FrameReader {
   /** Finds and reports the first byte a topic name must not hold. */
   private badTopicByte(start: number, end: number, wildcardRule: string): never {
     let i = start;
-    while (i < end && TOPIC_BYTE_CLASS[this.buf[i]] !== 1) i++;
+    while (i < end && TOPIC_BYTE_CLASS[this.buf[i]!] !== 1) i++; // i < end: in the frame
     // [MQTT-4.7.3-2] no U+0000; [MQTT-3.3.2-2] / [MQTT-4.7.1-1] no wildcard in a topic name.
     if (this.buf[i] === 0) this.fail('NULL_CHARACTER', 'topic name contains U+0000', 'MQTT-4.7.3-2', i);
     return this.fail('INVALID_TOPIC', 'topic name contains a wildcard', wildcardRule, i);

@@ -24,7 +24,7 @@ export function subscribeLength(p: SubscribePacket): number {
   }
   let length = 2;
   for (let i = 0; i < subs.length; i++) {
-    const sub = subs[i];
+    const sub = subs[i]!; // i < length
     if (sub === null || typeof sub !== 'object') throw new MqttError('INVALID_PACKET', 'a subscription must be an object');
     // [MQTT-3.8.3-1] filters are UTF-8 strings; spec 4.7.1 places the wildcards.
     length += 2 + topicByteLength(sub.topicFilter, true, 'MQTT-4.7.1-1') + 1;
@@ -38,7 +38,7 @@ export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number)
   pos = writeU16(buf, pos, p.packetId);
   const subs = p.subscriptions;
   for (let i = 0; i < subs.length; i++) {
-    const sub = subs[i];
+    const sub = subs[i]!; // i < length
     pos = writeString(buf, pos, sub.topicFilter);
     buf[pos++] = sub.qos;
   }
@@ -54,7 +54,7 @@ export function decodeSubscribe(r: FrameReader): SubscribePacket {
     const qos = r.u8('requested QoS');
     // [MQTT-3.8.3-4] the upper 6 bits are reserved (0) and QoS 3 does not exist.
     if (qos > 2) r.fail('INVALID_QOS', `requested QoS byte ${qos} is not 0, 1 or 2`, 'MQTT-3.8.3-4', r.pos - 1);
-    subscriptions.push({ topicFilter, qos: qos as QoS });
+    subscriptions.push({ topicFilter, qos: qos as QoS }); // over 2 was refused just above
   }
   if (subscriptions.length === 0) {
     r.fail('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE without a topic filter', 'MQTT-3.8.3-3');

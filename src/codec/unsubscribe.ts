@@ -25,7 +25,8 @@ export function unsubscribeLength(p: UnsubscribePacket): number {
   let length = 2;
   // [MQTT-3.10.3-1] filters are UTF-8 strings, back to back.
   for (let i = 0; i < filters.length; i++) {
-    length += 2 + topicByteLength(filters[i], true, 'MQTT-4.7.1-1');
+    const filter = filters[i]!; // i < length
+    length += 2 + topicByteLength(filter, true, 'MQTT-4.7.1-1');
   }
   return length;
 }
@@ -35,7 +36,8 @@ export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: num
   pos = writeU16(buf, pos, p.packetId);
   const filters = p.topicFilters;
   for (let i = 0; i < filters.length; i++) {
-    pos = writeString(buf, pos, filters[i]);
+    const filter = filters[i]!; // i < length
+    pos = writeString(buf, pos, filter);
   }
   return pos;
 }

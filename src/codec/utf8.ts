@@ -117,7 +117,7 @@ export function asciiString(buf: Uint8Array, start: number, end: number): string
     if (n > 32) return strictDecoder.decode(buf.subarray(start, end));
   }
   let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!); // i < end <= buf.length
   return s;
 }
 

@@ -66,7 +66,7 @@ export class GroupCommit<Op> {
 
   #flush(): void {
     const ops = this.#pending;
-    const waiting = this.#waiting!;
+    const waiting = this.#waiting!; // a flush is scheduled only by add(), which sets #waiting
     this.#pending = [];
     this.#waiting = undefined;
     this.#tail = this.#tail.then(async () => {

@@ -81,7 +81,7 @@ describe('persistence: a restart keeps what was committed', () => {
     h1.core.publish('t', 'released', { qos: 2 });
     await quiesce();
     const [acked, open, released] = publishes(s.take());
-    s.send({ cmd: 'puback', packetId: acked.packetId! }, { cmd: 'pubrec', packetId: released.packetId! });
+    s.send({ cmd: 'puback', packetId: acked!.packetId! }, { cmd: 'pubrec', packetId: released!.packetId! });
     await quiesce();
 
     const h2 = await start(storage);
@@ -89,7 +89,7 @@ describe('persistence: a restart keeps what was committed', () => {
     const got = await exchange(back, connectPacket({ clientId: 's', cleanSession: false }));
     expect(got.slice(1)).toEqual([
       { ...open, dup: true },
-      { cmd: 'pubrel', packetId: released.packetId },
+      { cmd: 'pubrel', packetId: released!.packetId },
     ]);
   });
 
@@ -195,13 +195,13 @@ describe('persistence: acknowledgements wait for the commit', () => {
     const [delivery] = publishes(s.take());
     expect(delivery).toMatchObject({ topic: 't', qos: 2, packetId: expect.any(Number) });
     expect(p.take()).toEqual([{ cmd: 'pubrec', packetId: 9 }]);
-    s.send({ cmd: 'pubrec', packetId: delivery.packetId! });
+    s.send({ cmd: 'pubrec', packetId: delivery!.packetId! });
     p.send({ cmd: 'pubrel', packetId: 9 });
     await quiesce();
     expect([...s.take(), ...p.take()]).toEqual([]);
     storage.letThrough();
     await quiesce();
-    expect(s.take()).toEqual([{ cmd: 'pubrel', packetId: delivery.packetId }]);
+    expect(s.take()).toEqual([{ cmd: 'pubrel', packetId: delivery!.packetId }]);
     expect(p.take()).toEqual([{ cmd: 'pubcomp', packetId: 9 }]);
   });
 

@@ -214,7 +214,7 @@ export class PubConn implements PacketSink {
     let topic = this.#ringPos % topicCount;
     for (let j = 0, o = payloadOffset; j < n; j++, o += P) {
       out.writeUInt32BE(this.pubId, o);
-      out.writeUInt32BE(this.seqs[topic]++, o + 4);
+      out.writeUInt32BE(this.seqs[topic]!++, o + 4);
       out.writeUInt32BE(topic, o + 8);
       if (packetIdOffset >= 0) out.writeUInt16BE(this.#takeId(), j * P + packetIdOffset);
       if (++topic === topicCount) topic = 0;

@@ -121,7 +121,7 @@ export class SubConn implements PacketSink {
       this.misrouted++;
       return;
     }
-    const expected = this.#next[pub];
+    const expected = this.#next[pub]!;
     if (seq >= expected) {
       this.gaps += seq - expected;
       this.accounted += seq + 1 - expected;

@@ -29,9 +29,9 @@ export interface Link {
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
-  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
-  readonly policy?: ConnectionPolicy;
+  readonly policy?: ConnectionPolicy | undefined;
 }
 
 /** The broker side a handle reports to. */
@@ -116,7 +116,7 @@ export class ClientHandle {
   #run(effects: SessionEffect[], from: number): boolean {
     let batch: Packet[] = [];
     for (let i = from; i < effects.length; i++) {
-      const effect = effects[i];
+      const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
         batch.push(effect.packet);
         continue;
@@ -124,6 +124,7 @@ export class ClientHandle {
       // Earlier packets go out before anything the next effect causes, so order is kept.
       if (batch.length > 0) this.#flush(batch);
       batch = [];
+      // eslint-disable-next-line prefer-spread -- HandleOwner's own apply(), not Function#apply
       const pending = this.#owner.apply(this, effect);
       if (pending !== undefined) {
         this.#busy = true;
@@ -150,7 +151,7 @@ export class ClientHandle {
         this.#inbox = [];
         break;
       }
-      this.#run(this.#inbox.shift()!(), 0);
+      this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
     if (!this.#busy && !this.ended) this.link.resume();
   }

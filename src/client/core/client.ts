@@ -110,6 +110,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     try {
       cmd = preparePublish(topic, payload, options, this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what preparePublish threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     // The fast path, without a `Step`: the session starts the flow at once, the packet is written
@@ -220,7 +221,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     } catch (error) {
       this.#stopping = true;
       this.#link?.destroy();
-      this.#finish(error as Error);
+      this.#finish(error as Error); // what is caught here is an Error (Node's or ours)
       throw error;
     }
   }
@@ -360,7 +361,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.#finish(error);
         return;
       }
-      this.#scheduleReconnect(error as Error);
+      this.#scheduleReconnect(error as Error); // what is caught here is an Error (Node's or ours)
     }
   }
 
@@ -374,7 +375,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#link?.destroy();
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
-    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error));
+    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error)); // what is caught here is an Error (Node's or ours)
     this.#idleWaiter?.resolve();
     this.#notify('end');
   }
@@ -401,6 +402,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       signal = checkCallOptions(options, method).signal;
       cmd = prepare(this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the checks threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     return this.#submit(cmd, signal, result);

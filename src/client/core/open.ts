@@ -29,7 +29,7 @@ export function openTransport(factory: TransportFactory, config: ResolvedOptions
       if (error) {
         controller.abort();
         reject(error);
-      } else resolve(transport!);
+      } else resolve(transport!); // no error means the transport opened
     };
     const onAbort = () => settle(abortedError());
     if (signal?.aborted) return onAbort();
@@ -37,7 +37,7 @@ export function openTransport(factory: TransportFactory, config: ResolvedOptions
     const timer = limit > 0 ? setTimeout(() => settle(new ClientError('CONNECT_TIMEOUT', `no connection to ${url.href} within ${limit} ms`)), limit) : undefined;
     factory({ url, host, port, tls, signal: controller.signal }).then(
       (transport) => settle(undefined, transport),
-      (cause: unknown) => settle(new ClientError('CONNECT_FAILED', `cannot connect to ${url.href}: ${(cause as Error)?.message ?? String(cause)}`, { cause })),
+      (cause: unknown) => settle(new ClientError('CONNECT_FAILED', `cannot connect to ${url.href}: ${(cause as Error)?.message ?? String(cause)}`, { cause })), // what is caught here is an Error (Node's or ours)
     );
   });
 }

@@ -232,14 +232,16 @@ export function resolveOptions(target: string | URL | ClientOptions | undefined,
 
   const tls: TlsOptions = {};
   for (const k of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) {
-    if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k];
+    if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k]; // k is one of TlsOptions' keys
   }
   const logger = o.logger === true ? (line: string) => console.error(line) : o.logger || undefined;
   const reconnect = o.reconnect === false ? false : o.reconnect === true || o.reconnect === undefined ? {} : o.reconnect;
   // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame (spec 2.2.3).
   const maxPacketSize = checkCount(o.maxPacketSize, 'maxPacketSize', 64 * 1024 * 1024, 2);
   if (maxPacketSize > 268_435_460) throw invalid(`maxPacketSize must be at most 268435460, got ${maxPacketSize}`);
-  const { url: firstUrl, host, port } = servers[0];
+  const first = servers[0];
+  if (first === undefined) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
+  const { url: firstUrl, host, port } = first;
   return { url: firstUrl, host, port, servers, protocolVersion, session, reconnect, tls, transport: o.transport, logger, signal: o.signal, maxPacketSize, store: o.store };
 }
 
@@ -252,7 +254,7 @@ function parseUrl(text: string): URL {
 }
 
 /** The server `url` names, with `protocol`, `host` and `port` of `o` winning over it. */
-function serverAddress(url: URL, o: Pick<ClientOptions, 'protocol' | 'host' | 'port'>): ServerAddress {
+function serverAddress(url: URL, o: { [K in 'protocol' | 'host' | 'port']?: ClientOptions[K] | undefined }): ServerAddress {
   const protocol = o.protocol ? (o.protocol.endsWith(':') ? o.protocol : `${o.protocol}:`) : url.protocol;
   // IPv6 literals keep their brackets in URL.hostname.
   const host = o.host ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
@@ -264,7 +266,8 @@ function serverAddress(url: URL, o: Pick<ClientOptions, 'protocol' | 'host' | 'p
 
 /** `servers` settled: each entry's own fields first, then the client's protocol and the URL's path. */
 function resolveServers(list: ReadonlyArray<ServerOption | string>, url: URL, o: ClientOptions): ServerAddress[] {
-  if (!Array.isArray(list) || list.length === 0) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
+  const given: unknown = list; // checked as unknown: Array.isArray would make `list` any[]
+  if (!Array.isArray(given) || given.length === 0) throw invalid('servers must be a non-empty array of { host, port?, protocol? } or URLs');
   return list.map((entry, i) => {
     if (typeof entry === 'string') return serverAddress(parseUrl(entry), {});
     if (typeof entry !== 'object' || entry === null || typeof entry.host !== 'string' || entry.host === '') {

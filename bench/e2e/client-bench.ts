@@ -51,7 +51,8 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
     );
     workers.push(sub.worker);
     client = forkNode('bench/e2e/client-worker.ts', [], [], lib);
-    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true, window: s.chunk };
+    // The same in-flight window as MQTT.js, which sends a whole chunk without waiting for acks.
+    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true, maxInflight: s.chunk };
     await client.rpc.call('init', init);
     const count = s.qos === 0 ? set.clientMessages.qos0 : set.clientMessages.qos1;
     const warm: ClientRun = { count: Math.ceil(count / 10), chunk: s.chunk, maxMs: set.clientMaxMs / 4 };

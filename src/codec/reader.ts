@@ -6,6 +6,7 @@
 import { EMPTY_BYTES } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
 import { HASH, PLUS, topicByteLength } from './topic.js';
+import { RecentTopicName } from './topic-cache.js';
 import { asciiString, utf8String } from './utf8.js';
 import type { ProtocolVersion } from './version.js';
 
@@ -36,6 +37,8 @@ export class FrameReader {
   base = 0;
   /** The protocol version whose rules apply: set by the decoder's option, then by a decoded CONNECT. */
   version: ProtocolVersion = 4;
+  /** The last plain ASCII topic name read (see `topicName`). */
+  private readonly recentTopic = new RecentTopicName();
 
   /** Points the reader at `buf[pos, end)`, whose first byte sits at `streamOffset` in the stream. */
   reset(buf: Uint8Array, pos: number, end: number, streamOffset: number): void {
@@ -109,6 +112,7 @@ export class FrameReader {
   /**
    * A topic name (spec 4.7): a string with no wildcard (`wildcardRule`), no U+0000, not empty.
    * Scans the bytes once; `+` and `#` are single bytes in UTF-8, so no decoding is needed to find them.
+   * Bytes equal to the last topic name the stream carried are that name again (topic-cache.ts).
    */
   topicName(wildcardRule: string, rule?: string): string {
     const len = this.u16('topic name', rule);
@@ -118,12 +122,18 @@ export class FrameReader {
     const end = start + len;
     // [MQTT-4.7.3-1] a topic name is at least one character long.
     if (len === 0) this.fail('INVALID_TOPIC', 'topic name is empty', 'MQTT-4.7.3-1', start - 2);
+    const recent = this.recentTopic.match(buf, start, len);
+    if (recent !== undefined) {
+      this.pos = end;
+      return recent;
+    }
     let classes = 0;
     // i < end <= buf.length (need(len) above); a byte indexes a 256-entry table.
     for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]!]!;
     if ((classes & 1) !== 0) this.badTopicByte(start, end, wildcardRule);
     this.pos = end;
-    return classes === 0 ? asciiString(buf, start, end) : this.utf8(start, end, 'topic name');
+    if (classes !== 0) return this.utf8(start, end, 'topic name');
+    return this.recentTopic.remember(asciiString(buf, start, end));
   }
 
   /** A topic filter (spec 4.7.1): a string with well-placed wildcards, no U+0000, not empty. */

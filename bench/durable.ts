@@ -82,10 +82,13 @@ async function open(port: number, clientId: string, onPacket: (p: Packet) => voi
       const decoder = new Decoder();
       const connack = new Promise<void>((resolve) => {
         socket.on('data', (chunk: Buffer) => {
-          for (const p of decoder.feed(chunk)) p.cmd === 'connack' ? resolve() : onPacket(p);
+          for (const p of decoder.feed(chunk)) {
+            if (p.cmd === 'connack') resolve();
+            else onPacket(p);
+          }
         });
       });
-      socket.write(encode({ cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId, cleanSession: false, keepAlive: 60 } as Packet));
+      socket.write(encode({ cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId, cleanSession: false, keepAlive: 60 }));
       await connack;
       return socket;
     } catch (e) {
@@ -171,7 +174,7 @@ async function run(target: Target): Promise<Run> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const fmt = (x: number, d = 0) => x.toFixed(d);
 
 const results = new Map<string, Run[]>(TARGETS.map((t) => [t.name, []]));
@@ -185,7 +188,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const base = median(results.get(TARGETS[0].name)!.map((r) => r.msgsPerSec));
+const base = median(results.get(TARGETS[0]!.name)!.map((r) => r.msgsPerSec));
 const lines = [
   `QoS 1, 1 publisher → 1 subscriber (CleanSession=0), window ${WINDOW}, ${PAYLOAD_BYTES}-byte payload, one packet per write, ${COUNT} messages a run, ${ROUNDS} rounds (median, [min–max])`,
   '',

@@ -11,6 +11,7 @@ const logger = (line: string) => console.log(`  ${line}`);
 
 const client = await connect(url, { logger });
 const [granted] = await client.subscribe('orders/+', { qos: 2 });
+if (granted === undefined) throw new Error('SUBACK without a return code');
 console.log(`subscribed to ${granted.topicFilter}, granted QoS ${granted.qos}`);
 
 const received = new Promise<void>((resolve) =>

@@ -79,7 +79,7 @@ export async function buildBrowserBundle(options: BrowserBuildOptions = {}): Pro
 async function main(argv: string[]): Promise<void> {
   const i = argv.indexOf('--outfile');
   const outfile = i >= 0 ? argv[i + 1] : undefined;
-  const built = await buildBrowserBundle({ outfile, minify: argv.includes('--minify') });
+  const built = await buildBrowserBundle({ ...(outfile === undefined ? {} : { outfile }), minify: argv.includes('--minify') });
   console.log(`${relative(process.cwd(), built.outfile)}  ${(built.bytes / 1024).toFixed(1)} KiB  (${built.inputs.length} modules)`);
 }
 

@@ -49,7 +49,7 @@ const BRACKET_GROUP = /\[([^\]]*)\]/g;
 function idsIn(name: string): string[] {
   const ids: string[] = [];
   for (const group of name.matchAll(BRACKET_GROUP)) {
-    for (const id of group[1].matchAll(ID_IN_GROUP)) if (!ids.includes(id[0])) ids.push(id[0]);
+    for (const id of (group[1] ?? '').matchAll(ID_IN_GROUP)) if (!ids.includes(id[0])) ids.push(id[0]);
   }
   return ids;
 }
@@ -57,10 +57,10 @@ function idsIn(name: string): string[] {
 function readStatements(path: string): Statement[] {
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
   const [header, ...rows] = lines;
-  if (!header.startsWith('id\t')) throw new Error(`${path}: expected a header row starting with "id"`);
+  if (!header?.startsWith('id\t')) throw new Error(`${path}: expected a header row starting with "id"`);
   return rows.map((line, i) => {
     const [id, section, part, paraphrase] = line.split('\t');
-    if (!id || !part || paraphrase === undefined) throw new Error(`${path}:${i + 2}: expected 4 tab-separated columns`);
+    if (!id || section === undefined || !part || paraphrase === undefined) throw new Error(`${path}:${i + 2}: expected 4 tab-separated columns`);
     return { id, section, part, paraphrase };
   });
 }
@@ -82,20 +82,24 @@ function testFiles(dir: string): string[] {
 
 type Token = { kind: 'id' | 'str' | 'punct'; text: string };
 
+/** What `tok` reads past either end of the token list: a punctuation token with no text. */
+const NO_TOKEN: Token = { kind: 'punct', text: '' };
+/** Token `k`, or `NO_TOKEN` when `k` is out of range (so lookahead needs no bounds checks). */
+const tok = (tokens: readonly Token[], k: number): Token => tokens[k] ?? NO_TOKEN;
+
 const REGEX_MAY_FOLLOW = new Set(['(', ',', '=', ':', '[', '!', '&', '|', '?', '{', '}', ';', '+', '-', '*', '%', '<', '>', '~', '^']);
 
 function lex(src: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  const last = () => tokens[tokens.length - 1];
   while (i < src.length) {
-    const c = src[i];
+    const c = src.charAt(i);
     if (/\s/.test(c)) { i++; continue; }
     if (src.startsWith('//', i)) { i = src.indexOf('\n', i); if (i < 0) break; continue; }
     if (src.startsWith('/*', i)) { const end = src.indexOf('*/', i + 2); i = end < 0 ? src.length : end + 2; continue; }
     if (c === '"' || c === "'") {
       let text = '';
-      for (i++; i < src.length && src[i] !== c && src[i] !== '\n'; i++) text += src[i] === '\\' ? src[++i] : src[i];
+      for (i++; i < src.length && src.charAt(i) !== c && src.charAt(i) !== '\n'; i++) text += src.charAt(i) === '\\' ? src.charAt(++i) : src.charAt(i);
       i++;
       tokens.push({ kind: 'str', text });
       continue;
@@ -103,33 +107,34 @@ function lex(src: string): Token[] {
     if (c === '`') {
       // Keep the literal parts; an interpolation becomes `${}` so placeholders stay visible.
       let text = '';
-      for (i++; i < src.length && src[i] !== '`'; i++) {
-        if (src[i] === '\\') { text += src[++i]; continue; }
+      for (i++; i < src.length && src.charAt(i) !== '`'; i++) {
+        if (src.charAt(i) === '\\') { text += src.charAt(++i); continue; }
         if (src.startsWith('${', i)) {
           let depth = 1;
           for (i += 2; i < src.length && depth > 0; i++) {
-            if (src[i] === '{') depth++;
-            else if (src[i] === '}') depth--;
+            if (src.charAt(i) === '{') depth++;
+            else if (src.charAt(i) === '}') depth--;
           }
           i--;
           text += '${}';
           continue;
         }
-        text += src[i];
+        text += src.charAt(i);
       }
       i++;
       tokens.push({ kind: 'str', text });
       continue;
     }
-    if (c === '/' && (!last() || (last().kind === 'punct' && REGEX_MAY_FOLLOW.has(last().text)) || last().text === 'return')) {
+    const prev = tokens.at(-1);
+    if (c === '/' && (!prev || (prev.kind === 'punct' && REGEX_MAY_FOLLOW.has(prev.text)) || prev.text === 'return')) {
       let inClass = false;
-      for (i++; i < src.length && src[i] !== '\n'; i++) {
-        if (src[i] === '\\') { i++; continue; }
-        if (src[i] === '[') inClass = true;
-        else if (src[i] === ']') inClass = false;
-        else if (src[i] === '/' && !inClass) break;
+      for (i++; i < src.length && src.charAt(i) !== '\n'; i++) {
+        if (src.charAt(i) === '\\') { i++; continue; }
+        if (src.charAt(i) === '[') inClass = true;
+        else if (src.charAt(i) === ']') inClass = false;
+        else if (src.charAt(i) === '/' && !inClass) break;
       }
-      for (i++; /[a-z]/.test(src[i] ?? ''); i++);
+      for (i++; /[a-z]/.test(src.charAt(i) ?? ''); i++);
       tokens.push({ kind: 'punct', text: 'regex' });
       continue;
     }
@@ -145,8 +150,8 @@ function lex(src: string): Token[] {
 function skipBalanced(tokens: Token[], open: number): number {
   let depth = 0;
   for (let k = open; k < tokens.length; k++) {
-    const t = tokens[k].text;
-    if (tokens[k].kind !== 'punct') continue;
+    const t = tok(tokens, k).text;
+    if (tok(tokens, k).kind !== 'punct') continue;
     if (t === '(' || t === '[' || t === '{') depth++;
     else if (t === ')' || t === ']' || t === '}') depth--;
     if (depth === 0) return k + 1;
@@ -160,17 +165,17 @@ const CURRIED = new Set(['each', 'for', 'skipIf', 'runIf']);
 
 function idsInRange(tokens: Token[], from: number, to: number): string[] {
   const ids: string[] = [];
-  for (let m = from; m < to; m++) if (tokens[m].kind === 'str') for (const id of tokens[m].text.matchAll(ID_IN_GROUP)) ids.push(id[0]);
+  for (let m = from; m < to; m++) if (tok(tokens, m).kind === 'str') for (const id of tok(tokens, m).text.matchAll(ID_IN_GROUP)) ids.push(id[0]);
   return ids;
 }
 
 /** Ids in the initializer of `const|let|var <name> = …` (up to the end of its bracketed value). */
 function idsOfDeclaration(tokens: Token[], name: string): string[] {
   for (let k = 1; k + 2 < tokens.length; k++) {
-    if (tokens[k].text !== name || !['const', 'let', 'var'].includes(tokens[k - 1].text)) continue;
+    if (tok(tokens, k).text !== name || !['const', 'let', 'var'].includes(tok(tokens, k - 1).text)) continue;
     let v = k + 1;
-    if (tokens[v].text === ':') while (v < tokens.length && tokens[v].text !== '=') v++; // skip a type annotation
-    if (tokens[v]?.text !== '=') continue;
+    if (tok(tokens, v).text === ':') while (v < tokens.length && tok(tokens, v).text !== '=') v++; // skip a type annotation
+    if (tok(tokens, v).text !== '=') continue;
     const open = tokens.findIndex((t, m) => m > v && (t.text === '[' || t.text === '{' || t.text === '('));
     return open < 0 ? [] : idsInRange(tokens, open, skipBalanced(tokens, open));
   }
@@ -183,25 +188,25 @@ export function scanSource(src: string): { name: string; ids: string[] }[] {
   const tokens = lex(src);
   const found: { name: string; ids: string[] }[] = [];
   for (let k = 0; k < tokens.length; k++) {
-    const t = tokens[k];
-    if (t.kind !== 'id' || (k > 0 && tokens[k - 1].text === '.')) continue;
+    const t = tok(tokens, k);
+    if (t.kind !== 'id' || (k > 0 && tok(tokens, k - 1).text === '.')) continue;
     // Walk the call chain: it.concurrent.each(table)(name, …) / test.skipIf(cond)(name, …) / f(name, …)
     let j = k + 1;
     const modifiers: string[] = [];
     const tableIds: string[] = [];
-    while (tokens[j]?.text === '.' && tokens[j + 1]?.kind === 'id') {
-      modifiers.push(tokens[j + 1].text);
+    while (tok(tokens, j).text === '.' && tok(tokens, j + 1).kind === 'id') {
+      modifiers.push(tok(tokens, j + 1).text);
       j += 2;
-      if (tokens[j]?.text === '(' && CURRIED.has(modifiers[modifiers.length - 1])) {
+      if (tok(tokens, j).text === '(' && CURRIED.has(modifiers.at(-1) ?? '')) {
         const end = skipBalanced(tokens, j);
         tableIds.push(...idsInRange(tokens, j, end));
         // `it.each(cases)(…)`: the table is declared elsewhere in the file as `const cases = [...]`.
-        if (end === j + 3 && tokens[j + 1].kind === 'id') tableIds.push(...idsOfDeclaration(tokens, tokens[j + 1].text));
+        if (end === j + 3 && tok(tokens, j + 1).kind === 'id') tableIds.push(...idsOfDeclaration(tokens, tok(tokens, j + 1).text));
         j = end;
       }
     }
-    if (tokens[j]?.text !== '(' || tokens[j + 1]?.kind !== 'str') continue;
-    const name = tokens[j + 1].text;
+    if (tok(tokens, j).text !== '(' || tok(tokens, j + 1).kind !== 'str') continue;
+    const name = tok(tokens, j + 1).text;
     const isTestCall = TEST_FUNCTIONS.has(t.text);
     // Outside it()/test(), only a name that starts with an id counts (a project's own test helper).
     if (!isTestCall && !/^\s*\[MQTT-/.test(name)) continue;
@@ -273,7 +278,10 @@ function spreadAcrossFiles(tests: TestRef[]): TestRef[] {
   for (const t of tests) byFile.set(t.file, [...(byFile.get(t.file) ?? []), t]);
   const out: TestRef[] = [];
   for (let round = 0; out.length < tests.length; round++) {
-    for (const list of byFile.values()) if (round < list.length) out.push(list[round]);
+    for (const list of byFile.values()) {
+      const t = list[round];
+      if (t !== undefined) out.push(t);
+    }
   }
   return out;
 }
@@ -316,7 +324,7 @@ function renderMarkdown(statements: Statement[], refs: Map<string, TestRef[]>, n
 function parseArgs(argv: string[]): { staticOnly: boolean; check: string[]; out: string } {
   const opts = { staticOnly: false, check: [] as string[], out: join(ROOT, 'docs', 'CONFORMANCE.md') };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i] ?? '';
     if (a === '--static') opts.staticOnly = true;
     else if (a === '--check') opts.check.push(...(argv[++i] ?? '').split(',').filter(Boolean));
     else if (a.startsWith('--check=')) opts.check.push(...a.slice(8).split(',').filter(Boolean));

@@ -97,7 +97,7 @@ const RULES = /MQTT-\d+(?:\.\d+)*-\d+/g;
 function docOf(node: ts.Node, text: string, from: number): string {
   const docs = text.slice(from, node.getStart()).match(/\/\*\*[\s\S]*?\*\//g);
   if (docs === null) return '';
-  return docs[docs.length - 1]
+  return (docs.at(-1) ?? '')
     .replace(/^\/\*\*|\*\/$/g, '')
     .split('\n')
     .map((line) => line.replace(/^\s*\*\s?/, '').trim())

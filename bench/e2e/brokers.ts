@@ -77,7 +77,7 @@ export function mosquittoVersion(): string {
     // `mosquitto -h` exits with status 3 after printing its usage.
     const out = String((e as { stdout?: string }).stdout ?? '');
     const m = /mosquitto version (\S+)/.exec(out);
-    if (m) return m[1];
+    if (m?.[1] !== undefined) return m[1];
   }
   return 'unknown';
 }
@@ -203,10 +203,10 @@ async function startMosquitto(): Promise<BrokerHandle> {
         name: 'mosquitto',
         port,
         pid,
-        cpuMicros: async () => procCpuMicros(pid),
+        cpuMicros: () => Promise.resolve(procCpuMicros(pid)),
         memory: () => procMemory(pid),
-        gc: async () => undefined,
-        dropped: async () => null,
+        gc: () => Promise.resolve(undefined),
+        dropped: () => Promise.resolve(null),
         alive: () => child.exitCode === null && child.signalCode === null,
         stderrTail,
         async stop() {

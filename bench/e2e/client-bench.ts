@@ -44,14 +44,15 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
   const workers: LoadWorker[] = [];
   let client: NodeChild | undefined;
   try {
-    const [topic] = topicNames(`bench/client${process.pid}r${rep}${lib}`, 1);
+    const [topic] = topicNames(`bench/client${process.pid}r${rep}${lib}`, 1) as [string];
     const sub = await startWorker(
-      { role: 'sub', port: broker.port, subs: [{ topicIndex: 0, filter: topic }], qos: s.qos, maxPubs: 1, setupBatch: 1 },
+      { role: 'sub', port: broker.port, subs: [{ topicIndex: 0, filter: topic }], qos: s.qos, maxPubs: 1, setupBatch: 1, load: 'raw' },
       `client${process.pid}r${rep}${lib}`,
     );
     workers.push(sub.worker);
     client = forkNode('bench/e2e/client-worker.ts', [], [], lib);
-    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true, window: s.chunk };
+    // The same in-flight window as MQTT.js, which sends a whole chunk without waiting for acks.
+    const init: ClientInit = { lib, port: broker.port, topic, qos: s.qos, payloadSize: set.payloadSize, noDelay: true, maxInflight: s.chunk };
     await client.rpc.call('init', init);
     const count = s.qos === 0 ? set.clientMessages.qos0 : set.clientMessages.qos1;
     const warm: ClientRun = { count: Math.ceil(count / 10), chunk: s.chunk, maxMs: set.clientMaxMs / 4 };
@@ -70,7 +71,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
       await new Promise((res) => setTimeout(res, 100));
     }
     const f = await sub.worker.rpc.call<{ subs: SubStats[] }>('final');
-    const st = f.subs[0];
+    const st = f.subs[0]!; // one subscriber worker
     return {
       scenario: s.id,
       client: lib,

@@ -1,6 +1,7 @@
 /**
  * A client under test, alone in its process so its CPU time is its own: our client
- * (`src/client`'s `connect`/`publish`) or MQTT.js (`mqtt.connectAsync`/`publishAsync`).
+ * (`src/client`'s `connect`/`publish`), MQTT.js (`mqtt.connectAsync`/`publishAsync`), or the
+ * raw-socket floor (`raw-floor.ts`: pre-encoded PUBLISHes, no client at all).
  *
  * Both publish the same 64-byte payloads (the load generator's layout, so the raw subscriber can
  * check every message), awaiting `Promise.all` over chunks of publishes. For QoS 0 a publish
@@ -12,9 +13,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { cpuMicros, serve } from './rpc.js';
+import { RawFloor } from './raw-floor.js';
 
 /** Which client. */
-export type ClientLib = 'mqtt311' | 'mqttjs';
+export type ClientLib = 'mqtt311' | 'mqttjs' | 'raw';
 
 /** The `init` request. */
 export interface ClientInit {
@@ -24,8 +26,11 @@ export interface ClientInit {
   qos: 0 | 1;
   payloadSize: number;
   noDelay: boolean;
-  /** Publishes awaited together: MQTT.js puts them all in flight, so ours gets the same window. */
-  window: number;
+  /**
+   * `maxInflight` for our client and the raw floor's window; undefined leaves our client's
+   * default (the raw floor then uses 20); `'auto'` is our client's adaptive window. MQTT.js has no such limit: it sends every publish at once.
+   */
+  maxInflight: number | 'auto' | undefined;
 }
 
 /** The `run` request: publish `count` messages (stopping early after `maxMs`). */
@@ -45,6 +50,7 @@ export interface ClientRunResult {
 type Publish = (payload: Buffer) => Promise<unknown>;
 
 let publish: Publish | undefined;
+let raw: RawFloor | undefined;
 let end: (() => Promise<unknown>) | undefined;
 let template: Buffer;
 let seq = 0;
@@ -60,10 +66,13 @@ function nextPayload(): Buffer {
 async function init(opts: ClientInit): Promise<null> {
   template = Buffer.alloc(opts.payloadSize); // publisher id 0, topic index 0
   const url = `mqtt://127.0.0.1:${opts.port}`;
-  if (opts.lib === 'mqtt311') {
+  if (opts.lib === 'raw') {
+    raw = await RawFloor.connect(opts.port, opts.topic, opts.payloadSize, typeof opts.maxInflight === 'number' ? opts.maxInflight : 20);
+    end = () => Promise.resolve(raw?.close());
+  } else if (opts.lib === 'mqtt311') {
     const { connect } = await import('../../src/client/index.js');
-    // The same in-flight window as MQTT.js, which sends a whole chunk without waiting for acks.
-    const client = await connect(url, { keepAlive: 60, clientId: `bench-mqtt311-${process.pid}`, reconnect: false, maxInflight: opts.window });
+    const window = opts.maxInflight === undefined ? {} : { maxInflight: opts.maxInflight };
+    const client = await connect(url, { keepAlive: 60, clientId: `bench-mqtt311-${process.pid}`, reconnect: false, ...window });
     publish = (payload) => client.publish(opts.topic, payload, { qos: opts.qos });
     end = () => client.end();
   } else {
@@ -82,13 +91,20 @@ async function init(opts: ClientInit): Promise<null> {
 }
 
 async function run({ count, chunk, maxMs }: ClientRun): Promise<ClientRunResult> {
+  if (raw) {
+    const cpu0 = cpuMicros();
+    const t0 = performance.now();
+    const sent = await raw.run(count, maxMs);
+    seq += sent;
+    return { sent, elapsedMs: performance.now() - t0, cpuMicros: cpuMicros() - cpu0 };
+  }
   if (!publish) throw new Error('init first');
   const cpu0 = cpuMicros();
   const t0 = performance.now();
   let sent = 0;
   while (sent < count && performance.now() - t0 < maxMs) {
     const n = Math.min(chunk, count - sent);
-    const batch: Promise<unknown>[] = new Array(n);
+    const batch = new Array<Promise<unknown>>(n);
     for (let i = 0; i < n; i++) batch[i] = publish(nextPayload());
     await Promise.all(batch);
     sent += n;

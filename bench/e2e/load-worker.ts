@@ -9,11 +9,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { cpuMicros, notify, onPost, serve } from './rpc.js';
-import { openPublishers, type PubConn, type PubTask } from './load/publisher.js';
-import { openSubscribers, type SubConn, type SubTask } from './load/subscriber.js';
+import { openPublishers, type PubStats, type PubTask } from './load/publisher.js';
+import { openSubscribers, type SubStats, type SubTask } from './load/subscriber.js';
+import { openMqttjsPublishers, openMqttjsSubscribers } from './load/mqttjs.js';
 import { LatencyProbe, summarize, type LatencyTask } from './load/latency.js';
 import { IdlePool, type IdleTask } from './load/idle.js';
-import type { Conn } from './load/conn.js';
 
 /** Any role a load worker can play. */
 export type LoadTask = PubTask | SubTask | LatencyTask | IdleTask;
@@ -34,12 +34,40 @@ export interface WorkerSample {
   received: number;
 }
 
-let pubs: PubConn[] = [];
-let subs: SubConn[] = [];
+/** A connection of either load shape: it reports its first failure and can be closed. */
+interface LoadConn {
+  onFailure(cb: (e: Error) => void): void;
+  close(): void;
+}
+
+/** A publisher of either load shape (`PubConn` or `MqttjsPub`). */
+interface Publisher {
+  readonly conn: LoadConn;
+  readonly pubId: number;
+  readonly sent: number;
+  readonly inflight: number;
+  start(limit: number): void;
+  setLimit(limit: number): void;
+  stop(timeoutMs: number): Promise<void>;
+  stats(): PubStats;
+}
+
+/** A subscriber of either load shape (`SubConn` or `MqttjsSub`). */
+interface Subscriber {
+  readonly conn: LoadConn;
+  readonly topicIndex: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly accounted: number;
+  stats(): SubStats;
+}
+
+let pubs: Publisher[] = [];
+let subs: Subscriber[] = [];
 let probe: LatencyProbe | undefined;
 let idle: IdlePool | undefined;
 
-function watch(conn: Conn, what: string): void {
+function watch(conn: LoadConn, what: string): void {
   conn.onFailure((e) => notify('connection', `${what}: ${e.message}`));
 }
 
@@ -75,11 +103,11 @@ serve({
   async init({ task, clientPrefix }: InitArg) {
     switch (task.role) {
       case 'pub':
-        pubs = await openPublishers(task, clientPrefix);
+        pubs = task.load === 'mqttjs' ? await openMqttjsPublishers(task, clientPrefix) : await openPublishers(task, clientPrefix);
         pubs.forEach((p) => watch(p.conn, `publisher ${p.pubId}`));
         return { conns: pubs.length };
       case 'sub':
-        subs = await openSubscribers(task, clientPrefix);
+        subs = task.load === 'mqttjs' ? await openMqttjsSubscribers(task, clientPrefix) : await openSubscribers(task, clientPrefix);
         subs.forEach((s) => watch(s.conn, `subscriber on topic ${s.topicIndex}`));
         reportProgress();
         return { conns: subs.length };

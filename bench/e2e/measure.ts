@@ -88,11 +88,11 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
       Array.from({ length: n }, () => {
         const topicIndex = s.subscribe === 'one' ? 0 : subIndex;
         subIndex++;
-        return { topicIndex, filter: topics[topicIndex] };
+        return { topicIndex, filter: topics[topicIndex]! };
       }),
     );
     const subStarts = subPlans.map((subs, i) =>
-      startWorker({ role: 'sub', port: broker.port, subs, qos: s.qos, maxPubs: pubConns, setupBatch: 50 }, `${tag}s${i}`),
+      startWorker({ role: 'sub', port: broker.port, subs, qos: s.qos, maxPubs: pubConns, setupBatch: 50, load: s.load }, `${tag}s${i}`),
     );
     subWorkers.push(...(await Promise.all(subStarts)).map((r) => r.worker));
     let pubIdBase = 0;
@@ -108,6 +108,8 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
         window: s.window,
         payloadSize: set.payloadSize,
         batch: s.batch,
+        load: s.load,
+        ratePerConn: s.load === 'mqttjs' ? set.mqttjsRate / pubConns : 0,
       };
       pubIdBase += conns;
       return startWorker(task, `${tag}p${i}`);
@@ -143,7 +145,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     const stopped = await Promise.all(pubWorkers.map((w) => w.rpc.call<{ inflight: number }>('stop', 10_000, 15_000)));
     const pubFinals = await Promise.all(pubWorkers.map((w) => w.rpc.call<Final>('final')));
     const pubs = pubFinals.flatMap((f) => f.pubs);
-    const expectedFor = (topicIndex: number): number => pubs.reduce((n, p) => n + p.sentPerTopic[topicIndex], 0);
+    const expectedFor = (topicIndex: number): number => pubs.reduce((n, p) => n + p.sentPerTopic[topicIndex]!, 0);
     const expected = subPlans.flat().reduce((n, sub) => n + expectedFor(sub.topicIndex), 0);
     await drain(subWorkers, expected, set.drainMs);
     const subFinals = await Promise.all(subWorkers.map((w) => w.rpc.call<Final>('final')));
@@ -244,7 +246,7 @@ export async function runLatency(s: LatencyScenario, brokerName: BrokerName, rep
   try {
     const task = { role: 'latency' as const, port: broker.port, topicPrefix: `bench/${tag}`, rate: set.latencyRate, payloadSize: set.payloadSize };
     workers.push((await startWorker(task, `${tag}l`)).worker);
-    const [w] = workers;
+    const w = workers[0]!;
     await w.rpc.call('start');
     await sleep(set.warmupMs);
     const a = await snapshot(broker, workers, 'begin');
@@ -256,15 +258,15 @@ export async function runLatency(s: LatencyScenario, brokerName: BrokerName, rep
     await drain(workers, sent, set.drainMs);
     f = await w.rpc.call<Final>('final');
     const cpu = cpuWindow(a, b);
-    const deliveries = b.workers[0].received - a.workers[0].received;
+    const deliveries = b.workers[0]!.received - a.workers[0]!.received;
     const lat = f.latency!;
-    const sub = f.subs[0];
+    const sub = f.subs[0]!; // the latency worker's one subscriber
     return {
       scenario: s.id,
       broker: brokerName,
       rep,
       cpu,
-      ...rates(cpu, deliveries, b.workers[0].sent - a.workers[0].sent),
+      ...rates(cpu, deliveries, b.workers[0]!.sent - a.workers[0]!.sent),
       peakRssBytes: broker.memory().peakRss,
       verify: {
         published: sent,

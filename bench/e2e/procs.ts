@@ -48,7 +48,7 @@ export interface NodeChild {
   child: ChildProcess;
   rpc: Rpc;
   /** The last lines the child wrote to stderr (for error reports). */
-  stderrTail(): string;
+  stderrTail: () => string;
 }
 
 let compiled: ((script: string) => string) | undefined;
@@ -98,7 +98,7 @@ function profileArgs(child: () => ChildProcess, name: string): string[] {
  * when `profileChildren` is on.
  */
 export function forkNode(script: string, extraExecArgv: string[] = [], args: string[] = [], profileName?: string): NodeChild {
-  let forked: ChildProcess | undefined;
+  let forked: ChildProcess | undefined = undefined; // set just below, once forked
   const profiling = profileName ? profileArgs(() => forked!, profileName) : [];
   const child = track(
     fork(compiled ? compiled(script) : resolve(REPO_ROOT, script), args, {
@@ -114,7 +114,7 @@ export function forkNode(script: string, extraExecArgv: string[] = [], args: str
 }
 
 /** Spawns a binary with the same bookkeeping (stdout ignored, stderr kept for error reports). */
-export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): { child: ChildProcess; stderrTail(): string } {
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): { child: ChildProcess; stderrTail: () => string } {
   const child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts }));
   return { child, stderrTail: captureTail(child) };
 }

@@ -41,7 +41,7 @@ function moduleOfLine(): (url: string, line: number) => string | undefined {
           .split('\n')
           .forEach((text, i) => {
             const m = /^\/\/ ((?:src|bench)\/\S+\.ts)$/.exec(text);
-            if (m) marks!.push({ line: i, path: m[1] });
+            if (m?.[1] !== undefined) marks!.push({ line: i, path: m[1] });
           });
       } catch {
         /* not readable: keep the bundle's name */

@@ -132,22 +132,31 @@ function brokerRow(b: BrokerSummary): string[] {
   return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), capacity, cores, memory, lostDup(b)];
 }
 
+/** broker-mini, mosquitto, aedes CPU per delivery in `sc`, and mini's share of the better rival's. */
+function cpuCells(brokers: BrokerSummary[], sc: string): string[] {
+  const cpu = (b: string): number | undefined => brokers.find((x) => x.scenario === sc && x.broker === b)?.brokerCpuPerDeliveryUs;
+  const [mini, mosq, aedes] = ['mini', 'mosquitto', 'aedes'].map(cpu);
+  const rivals = [mosq, aedes].filter((v): v is number => v !== undefined);
+  const share = mini !== undefined && rivals.length > 0 ? `${(mini / Math.min(...rivals)).toFixed(2)}` : '–';
+  return [fmt(mini, 2), fmt(mosq, 2), fmt(aedes, 2), share];
+}
+
 /**
  * Broker CPU per delivery side by side, one packet per write (the headline) next to 64 per write
  * (`<id>-batched`), with broker-mini's share of the better rival's.
  */
 function writeModeTable(brokers: BrokerSummary[]): string | undefined {
-  const cpu = (sc: string, b: string): number | undefined => brokers.find((x) => x.scenario === sc && x.broker === b)?.brokerCpuPerDeliveryUs;
   const ids = [...new Set(brokers.map((b) => b.scenario))].filter((sc) => brokers.some((b) => b.scenario === `${sc}-batched`));
   if (ids.length === 0) return undefined;
-  const cells = (sc: string): string[] => {
-    const [mini, mosq, aedes] = ['mini', 'mosquitto', 'aedes'].map((b) => cpu(sc, b));
-    const rivals = [mosq, aedes].filter((v): v is number => v !== undefined);
-    const share = mini !== undefined && rivals.length > 0 ? `${(mini / Math.min(...rivals)).toFixed(2)}` : '–';
-    return [fmt(mini, 2), fmt(mosq, 2), fmt(aedes, 2), share];
-  };
   const head = ['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better', 'mini (batched)', 'mosquitto (batched)', 'aedes (batched)', 'mini ÷ better (batched)'];
-  return table(head, ids.map((sc) => [sc, ...cells(sc), ...cells(`${sc}-batched`)]), 1);
+  return table(head, ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...cpuCells(brokers, `${sc}-batched`)]), 1);
+}
+
+/** Broker CPU per delivery under MQTT.js load (`<id>-mqttjs`). */
+function mqttjsTable(brokers: BrokerSummary[]): string | undefined {
+  const ids = [...new Set(brokers.map((b) => b.scenario))].filter((sc) => sc.endsWith('-mqttjs'));
+  if (ids.length === 0) return undefined;
+  return table(['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc)]), 1);
 }
 
 /** The whole report. */
@@ -166,6 +175,16 @@ export function renderMarkdown(
     parts.push('### Broker CPU µs per delivery: one packet per write (headline) | 64 packets per write (batched)\n');
     parts.push(modes);
     parts.push('\n"mini ÷ better": broker-mini\'s CPU per delivery ÷ that of the better of mosquitto and aedes (< 1: broker-mini needs less).\n');
+  }
+  const mqttjs = mqttjsTable(brokers);
+  if (mqttjs) {
+    parts.push('### Broker CPU µs per delivery: MQTT.js clients as publishers and subscribers\n');
+    parts.push(mqttjs);
+    parts.push(
+      '\nMQTT.js 5 with its defaults (Nagle on, keep-alive 60 s): QoS 0 publishers send one message per event-loop turn, ' +
+        'QoS 1/2 publishers keep 64 in flight and publish the next from each completion callback' +
+        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.\n` : '; unpaced.\n'),
+    );
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];
   if (scenarios.length > 0) {
@@ -220,7 +239,8 @@ export function renderMarkdown(
     [
       `- ${date}: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}`,
       `- mosquitto ${machine.mosquitto}, aedes ${machine.aedes}, MQTT.js ${machine.mqttjs}; open-files limit ${machine.openFiles}; load average at start ${machine.loadAverageAtStart}`,
-      `- warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ${settings.reps} repetition(s) interleaved, payload ${settings.payloadSize} B`,
+      `- warm-up ${settings.warmupMs} ms, window ${settings.durationMs} ms, ${settings.reps} repetition(s) interleaved, payload ${settings.payloadSize} B` +
+        (settings.mqttjsRate > 0 ? `, MQTT.js load paced at ${settings.mqttjsRate} publishes/s in all` : ''),
     ].join('\n'),
   );
   return parts.join('\n') + '\n';

@@ -30,7 +30,7 @@ export interface MachineNote {
 
 function pkgVersion(name: string): string {
   try {
-    return JSON.parse(readFileSync(`${REPO_ROOT}/node_modules/${name}/package.json`, 'utf8')).version;
+    return (JSON.parse(readFileSync(`${REPO_ROOT}/node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   } catch {
     return 'not installed';
   }
@@ -57,7 +57,7 @@ export function median(values: number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 }
 
 function mostCommon(values: string[]): string {

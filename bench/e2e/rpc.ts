@@ -42,6 +42,7 @@ export class Rpc {
   #ready: Promise<void>;
   #gone: Promise<void>;
   #isReady = false;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each listener takes its own kind's detail; IPC messages carry no types
   #listeners = new Map<string, (detail: any) => void>();
 
   constructor(readonly child: ChildProcess) {
@@ -87,6 +88,7 @@ export class Rpc {
   }
 
   /** Handles every notice of `kind` from the child with `listener` (one listener per kind). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see #listeners
   onNotice(kind: string, listener: (detail: any) => void): void {
     this.#listeners.set(kind, listener);
   }
@@ -113,7 +115,7 @@ export class Rpc {
         this.#pending.delete(id);
         reject(new Error(`child ${this.child.pid}: '${op}' timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer });
       const req: Request = { rpc: 'req', id, op, arg };
       this.child.send(req, (err) => {
         if (!err) return;
@@ -126,11 +128,14 @@ export class Rpc {
 }
 
 /** A child's request handlers: each gets the request's argument and returns the answer. */
-export type Handlers = Record<string, (arg: any) => unknown | Promise<unknown>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler takes its own op's argument; IPC messages carry no types
+export type Handlers = Record<string, (arg: any) => unknown>;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler takes its own kind's detail; IPC messages carry no types
 const posts = new Map<string, (detail: any) => void>();
 
 /** Child side: handles the parent's one-way messages of `kind` (see `Rpc.post`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see posts
 export function onPost(kind: string, handler: (detail: any) => void): void {
   posts.set(kind, handler);
 }
@@ -138,24 +143,27 @@ export function onPost(kind: string, handler: (detail: any) => void): void {
 /** Child side: answers requests from the parent with `handlers`. Exits if the parent goes away. */
 export function serve(handlers: Handlers): void {
   if (!process.send) throw new Error('serve() needs an IPC channel: start this file with fork()');
-  process.on('message', async (m: Request | Notice) => {
-    if (m && m.rpc === 'note') {
-      posts.get(m.kind)?.(m.detail);
-      return;
-    }
-    if (!m || m.rpc !== 'req') return;
-    let res: Response;
-    try {
-      const h = handlers[m.op];
-      if (!h) throw new Error(`unknown op '${m.op}'`);
-      res = { rpc: 'res', id: m.id, ok: true, value: await h(m.arg) };
-    } catch (e) {
-      res = { rpc: 'res', id: m.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
-    }
-    if (process.connected) process.send!(res);
-  });
+  process.on('message', (m: Request | Notice) => void answer(handlers, m));
   process.on('disconnect', () => process.exit(0));
   notify('ready', '');
+}
+
+/** Runs one request (or one-way notice) from the parent and sends the answer. */
+async function answer(handlers: Handlers, m: Request | Notice): Promise<void> {
+  if (m && m.rpc === 'note') {
+    posts.get(m.kind)?.(m.detail);
+    return;
+  }
+  if (!m || m.rpc !== 'req') return;
+  let res: Response;
+  try {
+    const h = handlers[m.op];
+    if (!h) throw new Error(`unknown op '${m.op}'`);
+    res = { rpc: 'res', id: m.id, ok: true, value: await h(m.arg) };
+  } catch (e) {
+    res = { rpc: 'res', id: m.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  }
+  if (process.connected) process.send!(res);
 }
 
 /** Child side: tells the parent something went wrong outside a request (a socket error, say). */

@@ -2,7 +2,7 @@
  * End-to-end benchmark: broker-mini vs mosquitto vs aedes under the same load, and our client vs
  * MQTT.js. Entry point of `npm run bench:e2e` (`tsx bench/e2e/run.ts`).
  *
- *   tsx bench/e2e/run.ts                      # everything, about 10 minutes
+ *   tsx bench/e2e/run.ts                      # everything (the longest run)
  *   tsx bench/e2e/run.ts --quick              # a short smoke run
  *   tsx bench/e2e/run.ts --scenarios qos1,latency-qos1 --brokers mini,mosquitto --reps 5
  *
@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { BROKERS, unavailable, type BrokerName } from './brokers.js';
 import { CLIENTS, clientUnavailable, runClient, type ClientResult } from './client-bench.js';
 import type { ClientLib } from './client-worker.js';
@@ -35,15 +36,22 @@ import {
 } from './report.js';
 import { DEFAULT_SETTINGS, QUICK_SETTINGS, SCENARIOS, type Scenario, type Settings } from './scenarios.js';
 
+/** The id of the durable row: not a harness scenario but bench/durable.ts, run as a child. */
+const DURABLE = 'durable-qos1';
+
 const HELP = `Usage: tsx bench/e2e/run.ts [options]
 
   --quick               short runs, one repetition (smoke test)
-  --scenarios <ids>     comma-separated, from: ${SCENARIOS.map((s) => s.id).join(', ')}
+  --scenarios <ids>     comma-separated, from: ${SCENARIOS.map((s) => s.id).join(', ')},
+                        ${DURABLE} (bench/durable.ts: QoS 1 with persistence on vs off vs
+                        mosquitto persistence true; in the default set, last)
   --brokers <names>     comma-separated, from: ${BROKERS.join(', ')}
   --clients <names>     comma-separated, from: ${CLIENTS.join(', ')}
   --reps <n>            repetitions per scenario and broker (default ${DEFAULT_SETTINGS.reps})
   --duration <ms>       measured window (default ${DEFAULT_SETTINGS.durationMs})
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
+  --rate <n>            -mqttjs scenarios: publishes/s in all, at most ~1,000 per publisher
+                        (default: as fast as MQTT.js goes)
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
   --update-docs         put the report between the results markers of docs/BENCHMARKS.md
@@ -68,6 +76,7 @@ function positive(value: string | undefined, name: string): number | undefined {
 }
 
 interface Plan {
+  quick: boolean;
   /** A saved run's JSON to report again, instead of measuring. */
   render: string | undefined;
   settings: Settings;
@@ -77,7 +86,10 @@ interface Plan {
   out: string;
   profileDir: string | undefined;
   updateDocs: boolean;
+  /** Run the durable row (bench/durable.ts) after the scenarios. */
+  durable: boolean;
 }
+
 
 function plan(argv: string[]): Plan | undefined {
   const { values } = parseArgs({
@@ -91,6 +103,7 @@ function plan(argv: string[]): Plan | undefined {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
+      rate: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'update-docs': { type: 'boolean' },
@@ -106,9 +119,11 @@ function plan(argv: string[]): Plan | undefined {
     durationMs: positive(values.duration, 'duration') ?? base.durationMs,
     warmupMs: positive(values.warmup, 'warmup') ?? base.warmupMs,
     connections: positive(values.connections, 'connections') ?? base.connections,
+    mqttjsRate: positive(values.rate, 'rate') ?? base.mqttjsRate,
   };
-  const ids = pickList(values.scenarios, SCENARIOS.map((s) => s.id), 'scenario');
+  const ids = pickList(values.scenarios, [...SCENARIOS.map((s) => s.id), DURABLE], 'scenario');
   return {
+    quick: values.quick === true,
     render: values.render === undefined ? undefined : resolve(values.render),
     settings,
     scenarios: SCENARIOS.filter((s) => ids.includes(s.id)),
@@ -117,7 +132,20 @@ function plan(argv: string[]): Plan | undefined {
     out: resolve(REPO_ROOT, values.out ?? 'bench/results/e2e.json'),
     profileDir: values.profile ? resolve(REPO_ROOT, 'bench/results/profiles') : undefined,
     updateDocs: values['update-docs'] === true,
+    durable: ids.includes(DURABLE),
   };
+}
+
+/**
+ * The durable row: bench/durable.ts in its own process (it starts its own brokers), with as many
+ * rounds as the harness has repetitions (at least 2) and fewer messages under `--quick`.
+ * Returns its markdown table, or why it could not run.
+ */
+function runDurable(settings: Settings, quick: boolean): string {
+  const env = { ...process.env, ROUNDS: String(Math.max(2, settings.reps)), ...(quick ? { COUNT: '1000' } : {}) };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/durable.ts')], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
+  if (r.status !== 0) return `durable row failed (exit ${r.status ?? r.signal ?? r.error?.message})\n`;
+  return `### Durable QoS 1 (${DURABLE}, bench/durable.ts)\n\n${r.stdout}`;
 }
 
 function log(line: string): void {
@@ -267,7 +295,11 @@ async function main(): Promise<void> {
 
   const rs = ratios(brokerSummaries);
   const targets = targetChecks(brokerSummaries, rs, clientSummaries);
-  const markdown = renderMarkdown(machine, settings, brokerSummaries, rs, clientSummaries, targets, started.slice(0, 10));
+  let markdown = renderMarkdown(machine, settings, brokerSummaries, rs, clientSummaries, targets, started.slice(0, 10));
+  if (p.durable) {
+    log(`${DURABLE}: bench/durable.ts`);
+    markdown += '\n' + runDurable(settings, p.quick);
+  }
   process.stdout.write('\n' + markdown);
   if (skipped.length > 0) process.stdout.write(`\nSkipped: ${skipped.join('; ')}\n`);
   const json = {

@@ -5,6 +5,7 @@
  * (connections, topics, credit), so a run cannot hang or eat the machine.
  */
 import type { QoS } from '../../src/codec/index.js';
+import type { LoadShape } from './load/publisher.js';
 
 /** Timing and size settings of one harness run. */
 export interface Settings {
@@ -35,9 +36,16 @@ export interface Settings {
   clientMessages: { qos0: number; qos1: number };
   /** Cap on the client benchmark's publishing time. */
   clientMaxMs: number;
+  /**
+   * Publishes per second in all for the `-mqttjs` scenarios, spread evenly over the publishers
+   * (at most about 1,000 per publisher: one per timer tick); 0: as fast as MQTT.js goes. A fixed
+   * rate compares brokers at the same load: CPU per delivery falls as the rate rises (more
+   * packets per wake-up), so brokers run at different rates are not compared like for like.
+   */
+  mqttjsRate: number;
 }
 
-/** The full run (about 10 minutes on a 2-core machine). */
+/** The full run: 3 repetitions of every scenario. */
 export const DEFAULT_SETTINGS: Settings = {
   warmupMs: 1000,
   durationMs: 3000,
@@ -50,6 +58,7 @@ export const DEFAULT_SETTINGS: Settings = {
   drainMs: 10_000,
   clientMessages: { qos0: 200_000, qos1: 100_000 },
   clientMaxMs: 8000,
+  mqttjsRate: 0,
 };
 
 /** `--quick`: a smoke test of every path, numbers not worth publishing. */
@@ -85,6 +94,12 @@ export interface ThroughputScenario {
    * MQTT.js write one packet at a time) or 64 (`batched`: the broker reads many packets per wake-up).
    */
   batch: number;
+  /**
+   * Who publishes and subscribes: `'raw'`, our load generator's pre-encoded bytes (`batch`
+   * packets per write, as fast as credit and TCP allow), or `'mqttjs'`, MQTT.js clients used as
+   * their users use them (see `load/mqttjs.ts`): the load most brokers actually see.
+   */
+  load: LoadShape;
 }
 
 /** QoS 1 round trips at a low fixed rate. */
@@ -122,7 +137,7 @@ export interface ClientScenario {
 export type Scenario = ThroughputScenario | LatencyScenario | ConnectionsScenario | ClientScenario;
 
 /** The throughput scenarios, before they are split by write mode. */
-const THROUGHPUT: readonly Omit<ThroughputScenario, 'batch'>[] = [
+const THROUGHPUT: readonly Omit<ThroughputScenario, 'batch' | 'load'>[] = [
   {
     kind: 'throughput',
     id: 'fanin-qos0',
@@ -184,13 +199,15 @@ const THROUGHPUT: readonly Omit<ThroughputScenario, 'batch'>[] = [
 export const BATCHED_WRITE = 64;
 
 /**
- * Every scenario, in run order: each throughput scenario once with one packet per write (its plain
- * id, the headline) and once with `BATCHED_WRITE` packets per write (`<id>-batched`).
+ * Every scenario, in run order: each throughput scenario with our raw load once with one packet
+ * per write (its plain id, the headline) and once with `BATCHED_WRITE` packets per write
+ * (`<id>-batched`), and once with MQTT.js clients as publishers and subscribers (`<id>-mqttjs`).
  */
 export const SCENARIOS: readonly Scenario[] = [
   ...THROUGHPUT.flatMap((s): ThroughputScenario[] => [
-    { ...s, title: `${s.title}, one packet per write`, batch: 1 },
-    { ...s, id: `${s.id}-batched`, title: `${s.title}, ${BATCHED_WRITE} packets per write`, batch: BATCHED_WRITE },
+    { ...s, title: `${s.title}, one packet per write`, batch: 1, load: 'raw' },
+    { ...s, id: `${s.id}-batched`, title: `${s.title}, ${BATCHED_WRITE} packets per write`, batch: BATCHED_WRITE, load: 'raw' },
+    { ...s, id: `${s.id}-mqttjs`, title: `${s.title}, MQTT.js clients`, batch: 1, load: 'mqttjs' },
   ]),
   { kind: 'latency', id: 'latency-qos1', title: 'QoS 1 latency at 1,000 msg/s' },
   { kind: 'connections', id: 'connections', title: 'Idle connections: memory per connection', processes: 2, batch: 40 },

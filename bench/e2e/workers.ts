@@ -18,7 +18,7 @@ export interface LoadWorker extends NodeChild {
 }
 
 /** Forks a load worker and runs its `init` (connect, subscribe …). */
-export async function startWorker(task: LoadTask, clientPrefix: string, timeoutMs = 60_000): Promise<{ worker: LoadWorker; info: any }> {
+export async function startWorker(task: LoadTask, clientPrefix: string, timeoutMs = 60_000): Promise<{ worker: LoadWorker; info: unknown }> {
   const node = forkNode('bench/e2e/load-worker.ts');
   const worker: LoadWorker = { ...node, task };
   try {
@@ -42,9 +42,9 @@ export async function stopWorkers(workers: LoadWorker[]): Promise<void> {
 
 /** Busy and total CPU ticks of the whole machine, from the first line of /proc/stat. */
 function machineTicks(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest is inside user)
-  const idle = f[3] + f[4]; // idle + iowait
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
 }
 
@@ -97,7 +97,7 @@ export function cpuWindow(a: Snapshot, b: Snapshot): CpuWindow {
   const windowMs = b.t - a.t;
   const cores = (micros: number): number => micros / 1000 / windowMs;
   const broker = cores(b.broker - a.broker);
-  const perWorker = b.workers.map((w, i) => cores(w.cpuMicros - a.workers[i].cpuMicros));
+  const perWorker = b.workers.map((w, i) => cores(w.cpuMicros - a.workers[i]!.cpuMicros));
   const load = perWorker.reduce((x, y) => x + y, 0) + cores(b.harness - a.harness);
   const loadMax = Math.max(0, ...perWorker);
   const dm = b.machine.total - a.machine.total;

@@ -33,8 +33,9 @@ export function checkCredentials(
 ): 0 | 4 | 5 {
   if (username === undefined) return allowAnonymous ? 0 : 5;
   if (users === undefined) return allowAnonymous || hasHook ? 0 : 5;
-  if (!Object.hasOwn(users, username)) return 4;
-  return passwordMatches(password, users[username]) ? 0 : 4;
+  const entry = Object.hasOwn(users, username) ? users[username] : undefined;
+  if (entry === undefined) return 4;
+  return passwordMatches(password, entry) ? 0 : 4;
 }
 
 /** The verdict on a CONNECT: return code 0 accepts; any other refuses with it, for `why`. */
@@ -54,7 +55,7 @@ export function authenticateConnect(creds: Credentials, options: Pick<ResolvedOp
   if (builtIn !== 0 || !hook) return { returnCode: builtIn, why: 'credentials' };
   const toVerdict = (v: boolean | number): ConnectVerdict => {
     const rc = v === true ? 0 : v === false ? (creds.username !== undefined || creds.password !== undefined ? 4 : 5) : v;
-    return { returnCode: Number.isInteger(rc) && rc >= 0 && rc <= 5 ? (rc as ConnectVerdict['returnCode']) : 3, why: 'authenticate hook' };
+    return { returnCode: Number.isInteger(rc) && rc >= 0 && rc <= 5 ? (rc as ConnectVerdict['returnCode']) : 3, why: 'authenticate hook' }; // an integer in 0..5, checked in the same expression
   };
   const v = callHook<boolean | number>(() => hook(creds), () => 3);
   return isPromise(v) ? v.then(toVerdict, (e: unknown) => ({ returnCode: 3, why: `authenticate hook failed: ${String(e)}` })) : toVerdict(v);

@@ -98,8 +98,9 @@ function seconds(name: string, v: number, min: number): number {
 export function parseAddress(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
   const port = m?.[3] === undefined ? 1883 : Number(m[3]);
-  if (!m || port < 1 || port > 65_535) throw new RangeError(`invalid bridge address "${text}" (expected HOST[:PORT])`);
-  return { host: m[1] ?? m[2], port };
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined || port < 1 || port > 65_535) throw new RangeError(`invalid bridge address "${text}" (expected HOST[:PORT])`);
+  return { host, port };
 }
 
 /** Fills in the defaults of one bridge and checks it (throws `RangeError`). */
@@ -144,15 +145,16 @@ export function resolveBridge(o: BridgeOptions): ResolvedBridge {
 
 /** What the config parser passes on: the file (for errors and relative paths) and a file reader. */
 export interface BridgeConfigContext {
-  file?: string;
+  file?: string | undefined;
   readFile?: (path: string) => string;
 }
 
 type Setter = (b: BridgeOptions, args: string[], fail: (message: string) => never, ctx: BridgeConfigContext) => void;
 
 function one(args: string[], fail: (message: string) => never): string {
-  if (args.length !== 1) fail(args.length === 0 ? 'a value is missing' : 'takes one value');
-  return args[0];
+  const [value] = args;
+  if (args.length !== 1 || value === undefined) return fail(args.length === 0 ? 'a value is missing' : 'takes one value');
+  return value;
 }
 
 function flag(args: string[], fail: (message: string) => never): boolean {
@@ -167,7 +169,7 @@ function tlsFile(key: keyof Omit<BridgeTls, 'insecure'>): Setter {
     try {
       (b.tls ??= {})[key] = (ctx.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
     } catch (e) {
-      fail(`cannot read "${path}": ${(e as Error).message}`);
+      fail(`cannot read "${path}": ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
     }
   };
 }
@@ -184,12 +186,12 @@ const DIRECTIVES = new Map<string, Setter>([
       fail('expected "topic PATTERN [out|in|both [QOS [LOCAL_PREFIX REMOTE_PREFIX]]]"');
     }
     if (qos !== undefined && !/^[012]$/.test(qos)) fail(`invalid bridge QoS "${qos}"`);
-    const t: BridgeTopic = { pattern: unquote(pattern)!, direction: (direction?.toLowerCase() ?? 'out') as BridgeDirection, qos: Number(qos ?? 0) as QoS };
+    const t: BridgeTopic = { pattern: unquote(pattern)!, direction: (direction?.toLowerCase() ?? 'out') as BridgeDirection, qos: Number(qos ?? 0) as QoS }; // pattern is defined (fail above); QoS matched 0-2 above; resolveBridge checks the direction
     if (localPrefix !== undefined) Object.assign(t, { localPrefix: unquote(localPrefix), remotePrefix: unquote(remotePrefix) });
     try {
       resolveBridgeTopic(t);
     } catch (e) {
-      fail((e as Error).message);
+      fail((e as Error).message); // what is caught here is an Error (Node's or ours)
     }
     b.topics.push(t);
   }],
@@ -202,7 +204,7 @@ const DIRECTIVES = new Map<string, Setter>([
     if (args.length < 1 || args.length > 2 || !args.every((a) => /^\d+$/.test(a))) fail('expected "restart_timeout SECONDS" or "restart_timeout BASE CAP"');
     b.restartTimeout = args.length === 1 ? Math.max(1, Number(args[0])) : [Math.max(1, Number(args[0])), Number(args[1])];
   }],
-  ['bridge_protocol_version', (b, args, fail) => void (b.protocolVersion = one(args, fail) as BridgeOptions['protocolVersion'])],
+  ['bridge_protocol_version', (b, args, fail) => void (b.protocolVersion = one(args, fail) as NonNullable<BridgeOptions['protocolVersion']>)], // resolveBridge checks the value
   ['try_private', (b, args, fail) => void (b.tryPrivate = flag(args, fail))],
   ['notifications', (b, args, fail) => void (b.notifications = flag(args, fail))],
   ['notifications_local_only', (b, args, fail) => void (b.notificationsLocalOnly = flag(args, fail))],
@@ -216,8 +218,8 @@ const DIRECTIVES = new Map<string, Setter>([
   ['bridge_insecure', (b, args, fail) => void ((b.tls ??= {}).insecure = flag(args, fail))],
 ]);
 // mosquitto's older names, still accepted by it.
-for (const [alias, name] of [['addresses', 'address'], ['clientid', 'remote_clientid'], ['username', 'remote_username'], ['password', 'remote_password']]) {
-  DIRECTIVES.set(alias, DIRECTIVES.get(name)!);
+for (const [alias, name] of [['addresses', 'address'], ['clientid', 'remote_clientid'], ['username', 'remote_username'], ['password', 'remote_password']] as const) {
+  DIRECTIVES.set(alias, DIRECTIVES.get(name)!); // every name in this list is set in the table above
 }
 
 /** Is `directive` one of a bridge's (after `connection NAME`)? */
@@ -243,11 +245,11 @@ export function parseBridgeConfig(lines: Iterable<[number, string]>, ctx: Bridge
     try {
       resolveBridge(b);
     } catch (e) {
-      fail(`bridge ${b.name}: ${(e as Error).message}`);
+      fail(`bridge ${b.name}: ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
     }
   };
   for (const [n, text] of lines) {
-    const [directive, ...args] = text.split(/\s+/);
+    const [directive = '', ...args] = text.split(/\s+/);
     if (directive === 'connection') {
       check();
       line = opened = n;
@@ -257,7 +259,9 @@ export function parseBridgeConfig(lines: Iterable<[number, string]>, ctx: Bridge
     line = n;
     const setter = DIRECTIVES.get(directive);
     if (!setter) return fail(`"${directive}" is not a bridge directive (general directives go before the first "connection")`, 'UNKNOWN_DIRECTIVE');
-    setter(bridges.at(-1)!, args, fail, ctx);
+    const bridge = bridges.at(-1);
+    if (!bridge) return fail(`"${directive}" comes before the first "connection"`, 'UNKNOWN_DIRECTIVE');
+    setter(bridge, args, fail, ctx);
   }
   check();
   return bridges;

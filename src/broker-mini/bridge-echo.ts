@@ -26,7 +26,7 @@ export class EchoGuard {
     const entry = this.#sent.get(key);
     this.#sent.delete(key); // re-inserted last: the map stays in time order
     this.#sent.set(key, { count: (entry?.count ?? 0) + 1, at: now });
-    if (this.#sent.size > ECHO_MAX) this.#sent.delete(this.#sent.keys().next().value!);
+    if (this.#sent.size > ECHO_MAX) this.#sent.delete(this.#sent.keys().next().value!); // the collection is not empty here
   }
 
   /** True when `topic`/`payload` was sent out recently: the remote's echo, dropped once. */

@@ -33,10 +33,10 @@ function rewriting(transport: Transport, rewrite: ConnectRewrite): Transport {
       if (!first) return write(data);
       first = false;
       const parts = data instanceof Uint8Array ? [data] : data;
-      const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      const bytes = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
       // 0x10: CONNECT. Decoded with our own codec (it is our own level-4 CONNECT), re-encoded with the new header.
       if (bytes[0] !== 0x10) return write(data);
-      const packet = decode(bytes) as ConnectPacket;
+      const packet = decode(bytes) as ConnectPacket; // first byte 0x10: a CONNECT
       return write(encode({ ...packet, ...rewrite }));
     },
   };
@@ -58,6 +58,7 @@ export function bridgeTransport(o: BridgeTransportOptions): TransportFactory {
   let index = 0;
   return async (options) => {
     const address = o.addresses[index % o.addresses.length];
+    if (address === undefined) throw new RangeError('a bridge needs at least one address');
     o.attempt?.(address);
     let transport: Transport;
     try {
@@ -77,9 +78,9 @@ function openTls(address: { host: string; port: number }, tls: BridgeTls, signal
     const socket = tlsConnect({
       host: address.host,
       port: address.port,
-      ca: tls.ca as string | Buffer | undefined,
-      cert: tls.cert as string | Buffer | undefined,
-      key: tls.key as string | Buffer | undefined,
+      ca: tls.ca as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
+      cert: tls.cert as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
+      key: tls.key as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
       // bridge_insecure, as in mosquitto: the chain is checked, the host name is not.
       ...(tls.insecure ? { checkServerIdentity: () => undefined } : {}),
     });

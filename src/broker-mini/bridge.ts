@@ -171,9 +171,9 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
           this.#tryPrivate = false;
           continue;
         }
-        this.#log(`cannot connect: ${(e as Error).message}`);
+        this.#log(`cannot connect: ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
         this.emit('offline');
-        await this.#sleep(backoff.next()!);
+        await this.#sleep(backoff.next()!); // a bridge's backoff has no maxAttempts: next() always has a delay
         continue;
       }
       backoff.reset();
@@ -181,7 +181,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       for (const m of this.#pending.splice(0)) this.#send(client, m);
       await new Promise<void>((resolve) => client.once('end', resolve));
       this.#client = undefined;
-      if (!this.#stopped) await this.#sleep(backoff.next()!);
+      if (!this.#stopped) await this.#sleep(backoff.next()!); // a bridge's backoff has no maxAttempts: next() always has a delay
     }
   }
 
@@ -196,6 +196,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     const o = this.options;
     const notify = o.notifications;
     const main = o.addresses[0];
+    if (main === undefined) throw new RangeError(`bridge ${o.name} has no address`);
     const config = resolveClientOptions({
       host: main.host,
       port: main.port,
@@ -205,7 +206,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
       ...(o.remoteUsername !== undefined ? { username: o.remoteUsername } : {}),
       ...(o.remotePassword !== undefined ? { password: o.remotePassword } : {}),
       // The remote publishes "0" for us if the connection dies (mosquitto's notification will).
-      ...(notify ? { will: { topic: o.notificationTopic, payload: '0', qos: 1 as QoS, retain: true } } : {}),
+      ...(notify ? { will: { topic: o.notificationTopic, payload: '0', qos: 1, retain: true } } : {}),
       reconnect: this.#reconnect,
       // Room for the bridge's own SUBSCRIBE/UNSUBSCRIBE and notifications beyond the message bound.
       maxQueued: this.#broker.options.maxQueuedMessages + 16,
@@ -277,7 +278,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     try {
       this.#broker.publish(topic, payload, { qos, retain });
     } catch (e) {
-      this.#log(`cannot publish "${topic}" locally: ${(e as Error).message}`);
+      this.#log(`cannot publish "${topic}" locally: ${(e as Error).message}`); // what is caught here is an Error (Node's or ours)
     } finally {
       this.#publishingLocally = false;
     }
@@ -330,7 +331,7 @@ export class Bridge extends TypedEmitter<BridgeEvents> {
     const t = this.#outTopics.find((x) => topicMatches(x.localTopic, topic));
     if (!t) return;
     const remote = t.remotePrefix + (topic.startsWith(t.localPrefix) ? topic.slice(t.localPrefix.length) : topic);
-    const qos = Math.min(messageQos, t.qos) as QoS;
+    const qos = Math.min(messageQos, t.qos) as QoS; // the smaller of two QoS values is a QoS
     const retain = messageRetain && this.options.outgoingRetain;
     if (qos === 0 && !this.#connected) {
       this.stats.dropped++;

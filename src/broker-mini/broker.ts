@@ -62,7 +62,8 @@ export class Broker extends BrokerCore {
 
   /** Where the TCP listener is (`port` is the real one when 0 was asked for); with `listeners`, the first one. */
   get address(): { host: string; port: number } {
-    if (this.#listeners.length > 0) return this.#listeners[0].address;
+    const first = this.#listeners[0];
+    if (first !== undefined) return first.address;
     const a = this.#server?.address();
     if (a && typeof a === 'object') return { host: a.address, port: a.port };
     return { host: this.options.host, port: this.options.port };
@@ -121,7 +122,7 @@ export class Broker extends BrokerCore {
    * or a WebSocket stream from `ws`'s createWebSocketStream (which must carry binary frames).
    * `listener.protocolVersions` restricts the versions accepted on it (default `options.protocolVersions`).
    */
-  handleConnection(stream: Duplex, attach: { policy?: ConnectionPolicy; mountPoint?: string; protocolVersions?: readonly ProtocolVersion[] } = {}): void {
+  handleConnection(stream: Duplex, attach: { policy?: ConnectionPolicy; mountPoint?: string | undefined; protocolVersions?: readonly ProtocolVersion[] | undefined } = {}): void {
     if (this.#closing) {
       stream.destroy();
       return;
@@ -139,7 +140,7 @@ export class Broker extends BrokerCore {
    * The limits for a stream attached with `attach`: the connections of one listener share one
    * object (an idle connection should cost as little as it can), built again when `attach` differs.
    */
-  #streamOptions(attach: { policy?: ConnectionPolicy; mountPoint?: string; protocolVersions?: readonly ProtocolVersion[] }): StreamOptions {
+  #streamOptions(attach: Pick<StreamOptions, 'policy' | 'mountPoint' | 'protocolVersions'>): StreamOptions {
     const last = this.#lastStreamOptions;
     if (last && last.policy === attach.policy && last.mountPoint === attach.mountPoint && last.protocolVersions === attach.protocolVersions) return last;
     const o: StreamOptions = { maxPacketSize: this.options.maxPacketSize, highWaterMark: this.options.socketHighWaterMark, budget: this.#budget, ...attach };

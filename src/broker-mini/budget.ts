@@ -39,7 +39,7 @@ export interface FramedStream {
 
 /** Is `stream` a {@link FramedStream}? */
 export function isFramedStream(stream: object): stream is FramedStream {
-  return typeof (stream as Partial<FramedStream>).framedBytes === 'number';
+  return typeof (stream as Partial<FramedStream>).framedBytes === 'number'; // probes for the field; undefined when absent
 }
 
 /** Why the budget closes a connection. */

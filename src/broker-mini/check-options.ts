@@ -31,7 +31,7 @@ const ACCESS = new Set(['read', 'write', 'readwrite', 'deny']);
 /** Throws `BrokerError` `INVALID_OPTIONS` for options of the wrong shape (ranges: `resolveOptions`). */
 export function checkBrokerOptions(o: unknown): asserts o is BrokerOptions {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) refuse('options', 'an object', o);
-  const opts = o as BrokerOptions;
+  const opts = o as BrokerOptions; // each field is checked below before it is trusted
   for (const [key, type] of TYPED) {
     const v = opts[key];
     if (v !== undefined && (typeof v !== type || v === null || Array.isArray(v))) refuse(key, `a ${type}`, v);
@@ -46,7 +46,7 @@ export function checkBrokerOptions(o: unknown): asserts o is BrokerOptions {
   if (opts.acl !== undefined) {
     if (!Array.isArray(opts.acl)) refuse('acl', 'an array of rules', opts.acl);
     opts.acl.forEach((r: unknown, i) => {
-      const rule = r as { topic?: unknown; access?: unknown; user?: unknown };
+      const rule = r as { topic?: unknown; access?: unknown; user?: unknown }; // each field is checked below
       if (typeof r !== 'object' || r === null) refuse(`acl[${i}]`, 'an object', r);
       if (typeof rule.topic !== 'string' || !isValidTopicFilter(rule.topic)) refuse(`acl[${i}].topic`, 'a valid topic filter', rule.topic);
       if (typeof rule.access !== 'string' || !ACCESS.has(rule.access)) refuse(`acl[${i}].access`, 'read, write, readwrite or deny', rule.access);
@@ -57,7 +57,7 @@ export function checkBrokerOptions(o: unknown): asserts o is BrokerOptions {
 
 function checkPort(name: string, v: unknown, required = false): void {
   if (v === undefined && !required) return;
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65_535) refuse(name, 'an integer 0..65535', v);
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65_535) refuse(name, 'an integer 0..65535', v); // a number: Number.isInteger(v) checked first
 }
 
 /** The arguments of `broker.publish`: throws `BrokerError` `INVALID_ARGUMENT` (the topic itself: the codec's `MqttError`). */
@@ -67,6 +67,6 @@ export function checkPublishArguments(payload: unknown, options: unknown): void 
   };
   if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) bad('payload', 'a string or Uint8Array', payload);
   if (typeof options !== 'object' || options === null) bad('options', 'an object', options);
-  const { retain } = options as { retain?: unknown };
+  const { retain } = options as { retain?: unknown }; // reads one optional field, checked below
   if (retain !== undefined && typeof retain !== 'boolean') bad('options.retain', 'a boolean', retain);
 }

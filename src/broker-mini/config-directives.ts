@@ -59,11 +59,13 @@ export const AUTH_DIRECTIVES = new Set(['allow_anonymous', 'password_file', 'acl
 export function includeOrder(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (a[i] === b[i]) continue;
-    const la = a[i].toLowerCase();
-    const lb = b[i].toLowerCase();
+    const ca = a.charAt(i);
+    const cb = b.charAt(i);
+    if (ca === cb) continue;
+    const la = ca.toLowerCase();
+    const lb = cb.toLowerCase();
     if (la !== lb) return la < lb ? -1 : 1;
-    return a[i] < b[i] ? -1 : 1; // same letter: upper case ('A' < 'a') first
+    return ca < cb ? -1 : 1; // same letter: upper case ('A' < 'a') first
   }
   return a.length - b.length;
 }
@@ -72,7 +74,7 @@ export function includeOrder(a: string, b: string): number {
 export function expirationSeconds(value: string): number | undefined {
   const m = /^(\d+)([hdwmy])$/.exec(value);
   if (!m) return undefined;
-  const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[m[2] as 'h'];
+  const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[m[2] as 'h']; // the pattern's unit group is one of h d w m y
   return Number(m[1]) * unit;
 }
 
@@ -90,7 +92,7 @@ export function logTypesOf(lines: readonly string[] | undefined): Set<LogType> {
   for (const t of lines) {
     if (t === 'none') types.clear();
     else if (t === 'all') for (const a of ALL_LOG_TYPES) types.add(a);
-    else types.add(t as LogType);
+    else types.add(t as LogType); // checked against the known log types above
   }
   return types;
 }

@@ -26,14 +26,14 @@ export function currentListener(state: ParseState): ListenerDraft {
 /** Reads a listener or TLS directive into `state`; false when `directive` is not one. */
 export function readListenerDirective(state: ParseState, directive: string, args: string[], at: Cursor): boolean {
   const [a, b] = args;
-  const { arity, oneOf } = lineArgs(directive, args, at);
+  const { arity, value, oneOf } = lineArgs(directive, args, at);
   const tls = (): TlsDraft => {
     const l = currentListener(state);
     let draft = state.tls.get(l);
     if (!draft) state.tls.set(l, (draft = { ca: [] }));
     return draft;
   };
-  const file = (): string => (arity(1), readRef(a, state.options, at).text);
+  const file = (): string => readRef(value(), state.options, at).text;
   switch (directive) {
     // --- listeners ---------------------------------------------------------------------------
     case 'port':
@@ -42,8 +42,7 @@ export function readListenerDirective(state: ParseState, directive: string, args
       state.defaultUsed = true;
       return true;
     case 'bind_address':
-      arity(1);
-      state.defaultListener.host = a;
+      state.defaultListener.host = value();
       state.defaultUsed = true;
       return true;
     case 'listener': {
@@ -61,20 +60,24 @@ export function readListenerDirective(state: ParseState, directive: string, args
     case 'socket_domain':
       currentListener(state).socketDomain = oneOf(['ipv4', 'ipv6']);
       return true;
-    case 'mount_point':
-      arity(1);
-      if (/[+#]/.test(a)) fail('INVALID_VALUE', 'a mount point cannot contain + or #', at);
-      currentListener(state).mountPoint = a;
+    case 'mount_point': {
+      const point = value();
+      if (/[+#]/.test(point)) fail('INVALID_VALUE', 'a mount point cannot contain + or #', at);
+      currentListener(state).mountPoint = point;
       return true;
+    }
     case 'max_qos':
       arity(1);
-      currentListener(state).maxQos = int(a, at, 0, 2) as 0 | 1 | 2;
+      currentListener(state).maxQos = int(a, at, 0, 2) as 0 | 1 | 2; // int() checked 0..2
       return true;
     case 'max_connections': {
       arity(1);
       // mosquitto: -1 means no limit. Before any listener it bounds the whole broker.
       const n = a === '-1' ? undefined : int(a, at, 1, 10_000_000);
-      if (state.current) state.current.maxConnections = n;
+      if (state.current) {
+        if (n === undefined) delete state.current.maxConnections;
+        else state.current.maxConnections = n;
+      }
       else state.config.maxConnections = n ?? 10_000_000;
       return true;
     }
@@ -101,8 +104,7 @@ export function readListenerDirective(state: ParseState, directive: string, args
       tls().ca.push(file());
       return true;
     case 'capath': {
-      arity(1);
-      const dir = readDirRef(a, state.options, at);
+      const dir = readDirRef(value(), state.options, at);
       for (const name of dir.names.sort()) {
         const text = readRef(`${dir.path}/${name}`, state.options, at).text;
         if (text.includes('-----BEGIN CERTIFICATE-----')) tls().ca.push(text);
@@ -116,12 +118,10 @@ export function readListenerDirective(state: ParseState, directive: string, args
       tls().dhparam = file();
       return true;
     case 'ciphers':
-      arity(1);
-      tls().ciphers = a;
+      tls().ciphers = value();
       return true;
     case 'ciphers_tls1.3':
-      arity(1);
-      tls().tls13Ciphers = a;
+      tls().tls13Ciphers = value();
       return true;
     case 'tls_version': {
       const v = oneOf(['tlsv1.3', 'tlsv1.2', 'tlsv1.1', 'tlsv1']);

@@ -38,7 +38,7 @@ interface AuthDraft extends ListenerAuth {
   /** Password files, parsed when the config ends (so `password_file_plaintext` may come after them). */
   passwordFiles?: Array<{ path: string; text: string }>;
   /** The `acl_user` section inline `topic` lines belong to. */
-  aclUser?: string;
+  aclUser?: string | undefined;
 }
 
 /** Everything read so far. */
@@ -125,7 +125,7 @@ export function readDirective(state: ParseState, directive: string, args: string
   if (readListenerDirective(state, directive, args, at)) return;
   const { config } = state;
   const [a, b] = args;
-  const { arity } = lineArgs(directive, args, at);
+  const { arity, value, pair } = lineArgs(directive, args, at);
   const auth = (): AuthDraft => {
     const key = state.perListenerSettings ? currentListener(state) : 'broker';
     let draft = state.auth.get(key);
@@ -149,21 +149,20 @@ export function readDirective(state: ParseState, directive: string, args: string
       auth().allowZeroLengthClientId = bool(a, at);
       return;
     case 'auto_id_prefix':
-      arity(1);
-      auth().autoIdPrefix = a;
+      auth().autoIdPrefix = value();
       return;
-    case 'user':
+    case 'user': {
       // mosquitto's "user NAME" is the OS user to run as; broker-mini's "user NAME PASSWORD" an inline user.
       if (args.length === 1) {
-        config.runAsUser = a;
+        config.runAsUser = value();
         return;
       }
-      arity(2);
-      (auth().users ??= {})[a] = b;
+      const [name, password] = pair();
+      (auth().users ??= {})[name] = password;
       return;
+    }
     case 'password_file': {
-      arity(1);
-      (auth().passwordFiles ??= []).push(readRef(a, state.options, at));
+      (auth().passwordFiles ??= []).push(readRef(value(), state.options, at));
       return;
     }
     case 'password_file_plaintext':
@@ -185,15 +184,15 @@ export function readDirective(state: ParseState, directive: string, args: string
       return;
     }
     case 'acl_file': {
-      arity(1);
-      const ref = readRef(a, state.options, at);
+      const ref = readRef(value(), state.options, at);
       auth().acl.push(...parseAclFile(ref.text, ref.path));
       return;
     }
-    case 'acl_user':
-      arity(1);
-      auth().aclUser = a === '*' ? undefined : a;
+    case 'acl_user': {
+      const user = value();
+      auth().aclUser = user === '*' ? undefined : user;
       return;
+    }
     case 'topic':
       auth().acl.push(aclRule(rest, auth().aclUser, at));
       return;
@@ -202,8 +201,7 @@ export function readDirective(state: ParseState, directive: string, args: string
       return;
     // --- the process: pid file, logging --------------------------------------------------------
     case 'pid_file':
-      arity(1);
-      config.pidFile = refPath(a, at);
+      config.pidFile = refPath(value(), at);
       return;
     case 'log_dest': {
       if (args.length === 0) fail('MISSING_VALUE', '"log_dest" needs a destination', at);
@@ -212,17 +210,18 @@ export function readDirective(state: ParseState, directive: string, args: string
       if (a === 'none') return void (log.dest = []);
       if (a === 'stdout' || a === 'stderr') return void (args.length === 1 ? dest.push({ kind: a }) : fail('INVALID_VALUE', `"log_dest ${a}" takes no more values`, at));
       if (a === 'file') {
-        if (args.length !== 2) fail('MISSING_VALUE', 'expected "log_dest file PATH"', at);
+        if (args.length !== 2 || b === undefined) return fail('MISSING_VALUE', 'expected "log_dest file PATH"', at);
         return void dest.push({ kind: 'file', path: refPath(b, at) });
       }
       if (a === 'syslog' || a === 'topic' || a === 'dlt') unsupported(`log_dest ${a}`, 'broker-mini logs to stdout, stderr or a file', at);
       return fail('INVALID_VALUE', `unknown log destination "${a}"`, at);
     }
-    case 'log_type':
-      arity(1);
-      if (!LOG_TYPES.has(a)) fail('INVALID_VALUE', `unknown log type "${a}"`, at);
-      ((config.log ??= {}).types ??= []).push(a);
+    case 'log_type': {
+      const type = value();
+      if (!LOG_TYPES.has(type)) fail('INVALID_VALUE', `unknown log type "${type}"`, at);
+      ((config.log ??= {}).types ??= []).push(type);
       return;
+    }
     case 'log_timestamp':
       arity(1);
       (config.log ??= {}).timestamp = bool(a, at);
@@ -234,23 +233,20 @@ export function readDirective(state: ParseState, directive: string, args: string
       return;
     // --- the rest ------------------------------------------------------------------------------
     case 'persistence_location':
-      arity(1);
-      config.persistenceLocation = refPath(a, at);
+      config.persistenceLocation = refPath(value(), at);
       return;
     case 'persistence_file':
-      arity(1);
-      config.persistenceFile = a;
+      config.persistenceFile = value();
       return;
     case 'persistent_client_expiration': {
-      arity(1);
-      const seconds = expirationSeconds(a);
-      if (seconds === undefined || seconds === 0) fail('INVALID_VALUE', `expected a number and one of h d w m y (e.g. 14d), got "${a}"`, at);
+      const text = value();
+      const seconds = expirationSeconds(text);
+      if (seconds === undefined || seconds === 0) fail('INVALID_VALUE', `expected a number and one of h d w m y (e.g. 14d), got "${text}"`, at);
       config.persistentClientExpiration = seconds;
       return;
     }
     case 'clientid_prefixes':
-      arity(1);
-      config.clientIdPrefixes = [a];
+      config.clientIdPrefixes = [value()];
       return;
     case 'queue_qos0_messages':
       arity(1);

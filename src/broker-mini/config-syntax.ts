@@ -70,19 +70,31 @@ export function lineArgs(directive: string, args: string[], at: Cursor) {
     if (args.length < n) fail('MISSING_VALUE', `"${directive}" needs ${n} value${n > 1 ? 's' : ''}`, at);
     if (args.length > n) fail('INVALID_VALUE', `"${directive}" takes ${n} value${n > 1 ? 's' : ''}`, at);
   };
+  /** The directive's one value (a `ConfigError` unless there is exactly one). */
+  const value = (): string => {
+    arity(1);
+    return args[0] ?? fail('MISSING_VALUE', `"${directive}" needs 1 value`, at);
+  };
   const oneOf = <T extends string>(allowed: readonly T[]): T => {
     arity(1);
-    if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at);
-    return args[0] as T;
+    if (!allowed.includes(args[0] as T)) fail('INVALID_VALUE', `expected ${allowed.join(' or ')}, got "${args[0]}"`, at); // includes() only compares
+    return args[0] as T; // checked to be one of `allowed` just above
   };
-  return { arity, oneOf };
+  /** The directive's two values (a `ConfigError` unless there are exactly two). */
+  const pair = (): [string, string] => {
+    arity(2);
+    const [first, second] = args;
+    if (first === undefined || second === undefined) return fail('MISSING_VALUE', `"${directive}" needs 2 values`, at);
+    return [first, second];
+  };
+  return { arity, value, pair, oneOf };
 }
 
 /** Splits text into numbered, trimmed, non-empty, non-comment lines. */
 export function* lines(text: string): Generator<[number, string]> {
   const all = text.split(/\r?\n/);
-  for (let i = 0; i < all.length; i++) {
-    const l = all[i].trim();
+  for (const [i, raw] of all.entries()) {
+    const l = raw.trim();
     if (l !== '' && !l.startsWith('#')) yield [i + 1, l];
   }
 }
@@ -109,8 +121,8 @@ export function aclRule(rest: string, user: string | undefined, at: Cursor): Acl
   if (!m) fail('MISSING_VALUE', 'a topic filter is missing', at);
   let access: AclAccess = 'readwrite';
   let topic = rest;
-  if (ACCESS.has(m[1] as AclAccess) && m[2] !== undefined) {
-    access = m[1] as AclAccess;
+  if (ACCESS.has(m[1] as AclAccess) && m[2] !== undefined) { // has() only compares
+    access = m[1] as AclAccess; // checked by ACCESS.has just above
     topic = m[2];
   }
   if (!isValidTopicFilter(topic)) fail('INVALID_VALUE', `"${topic}" is not a valid topic filter`, at);
@@ -128,7 +140,7 @@ export function readRef(path: string, opts: ParseConfigOptions, at: Cursor): { p
   try {
     return { path: full, text: (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(full) };
   } catch (e) {
-    return fail('FILE_ERROR', `cannot read "${full}": ${(e as Error).message}`, at);
+    return fail('FILE_ERROR', `cannot read "${full}": ${(e as Error).message}`, at); // what is caught here is an Error (Node's or ours)
   }
 }
 
@@ -139,7 +151,7 @@ export function readDirRef(path: string, opts: ParseConfigOptions, at: Cursor): 
     const list = opts.readDir ?? ((p: string) => readdirSync(p).filter((n) => statSync(join(p, n)).isFile()));
     return { path: full, names: list(full) };
   } catch (e) {
-    return fail('FILE_ERROR', `cannot read the folder "${full}": ${(e as Error).message}`, at);
+    return fail('FILE_ERROR', `cannot read the folder "${full}": ${(e as Error).message}`, at); // what is caught here is an Error (Node's or ours)
   }
 }
 
@@ -159,7 +171,7 @@ export function parseAclFile(text: string, file?: string): AclRule[] {
   let user: string | undefined;
   for (const [line, l] of lines(text)) {
     const at = { file, line };
-    const [word, ...restWords] = l.split(/\s+/);
+    const [word = '', ...restWords] = l.split(/\s+/);
     const rest = l.slice(word.length).trim();
     if (word === 'user') {
       if (restWords.length !== 1) fail('INVALID_VALUE', 'expected "user NAME"', at);

@@ -85,20 +85,21 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Bro
 function readText(state: ParseState, text: string, file: string | undefined, main: boolean): void {
   for (const [line, l] of lines(text)) {
     const at = { file, line };
-    const words = l.split(/\s+/);
-    const rest = l.slice(words[0].length).trim();
-    if (words[0] === 'include_dir') {
+    const [directive = '', ...args] = l.split(/\s+/);
+    const rest = l.slice(directive.length).trim();
+    if (directive === 'include_dir') {
       // mosquitto: only the main file may include, and the files load in its order.
       if (!main) fail('INVALID_VALUE', 'include_dir is only read from the main configuration file', at);
-      if (words.length !== 2) fail(words.length < 2 ? 'MISSING_VALUE' : 'INVALID_VALUE', '"include_dir" takes 1 value', at);
-      const dir = readDirRef(words[1], state.options, at);
+      const [path] = args;
+      if (args.length !== 1 || path === undefined) return fail(args.length < 1 ? 'MISSING_VALUE' : 'INVALID_VALUE', '"include_dir" takes 1 value', at);
+      const dir = readDirRef(path, state.options, at);
       for (const name of dir.names.filter((n) => n.endsWith('.conf')).sort(includeOrder)) {
         const ref = readRef(join(dir.path, name), state.options, at);
         readText(state, ref.text, ref.path, false);
       }
       continue;
     }
-    readDirective(state, words[0], words.slice(1), rest, at);
+    readDirective(state, directive, args, rest, at);
   }
 }
 
@@ -108,7 +109,7 @@ export async function loadConfig(path: string): Promise<BrokerConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('FILE_ERROR', `cannot read: ${(e as Error).message}`, path, 0);
+    throw new ConfigError('FILE_ERROR', `cannot read: ${(e as Error).message}`, path, 0); // what is caught here is an Error (Node's or ours)
   }
   return parseConfig(text, { file: path });
 }

@@ -37,13 +37,13 @@ export interface StreamOptions {
   /** Bytes waiting in the write buffer beyond which QoS 0 is dropped and reading pauses. */
   highWaterMark: number;
   /** The protocol versions the stream's listener accepts (default: the broker's). */
-  protocolVersions?: readonly ProtocolVersion[];
+  protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The broker-wide budget this connection's incomplete packets count in. */
   budget?: MemoryBudget;
   /** The listener's topic prefix (mosquitto `mount_point`, see mount.ts). */
-  mountPoint?: string;
+  mountPoint?: string | undefined;
   /** What the listener tells the core about this connection. */
-  policy?: ConnectionPolicy;
+  policy?: ConnectionPolicy | undefined;
 }
 
 /** The connection a stream feeds (set on the stream, so its listeners can be shared functions). */
@@ -109,7 +109,7 @@ class Connection implements Link {
     this.#core = core;
     this.#stream = stream;
     this.#options = options;
-    this.remoteAddress = (stream as Partial<Socket>).remoteAddress;
+    this.remoteAddress = (stream as Partial<Socket>).remoteAddress; // a socket has it; other duplex streams leave it undefined
     if (options.protocolVersions !== undefined) this.protocolVersions = options.protocolVersions;
     if (options.policy !== undefined) this.policy = options.policy;
     this.#writer = new PacketWriter(stream, this);

@@ -44,7 +44,7 @@ export interface ListenerOptions {
   /** Port; 0 picks a free one. */
   port: number;
   /** Address to bind. Omitted: every interface (as mosquitto 2.0 does for `listener PORT`). */
-  host?: string;
+  host?: string | undefined;
   /** `'mqtt'` (default) or `'websockets'` (spec chapter 6). */
   protocol?: 'mqtt' | 'websockets';
   /** WebSocket only: accept upgrades on this request path only. */
@@ -73,9 +73,9 @@ export interface ListenerOptions {
 export interface ConnectionPolicy {
   /** Listener name for logs, e.g. `mqtts://0.0.0.0:8883`. */
   readonly listener: string;
-  readonly auth?: ListenerAuth;
-  readonly useUsernameAsClientId?: boolean;
-  readonly maxQos?: 0 | 1 | 2;
+  readonly auth?: ListenerAuth | undefined;
+  readonly useUsernameAsClientId?: boolean | undefined;
+  readonly maxQos?: 0 | 1 | 2 | undefined;
   /** The user name taken from the client certificate, when the listener uses it. */
   readonly identity?: string;
 }

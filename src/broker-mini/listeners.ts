@@ -12,7 +12,7 @@ import type { ConnectionPolicy, ListenerOptions, ListenerTlsOptions } from './li
 
 /** What a listener hands each accepted connection to (the broker). */
 export interface ConnectionSink {
-  handleConnection(stream: Duplex, attach?: { policy?: ConnectionPolicy; mountPoint?: string }): void;
+  handleConnection(stream: Duplex, attach?: { policy?: ConnectionPolicy; mountPoint?: string | undefined }): void;
 }
 
 /** A running listener. */
@@ -47,10 +47,10 @@ async function bindHost(o: ListenerOptions): Promise<{ host: string | undefined;
 
 /** node:tls server options for a listener's TLS settings. */
 export function tlsServerOptions(t: ListenerTlsOptions): TlsOptions {
-  const o: TlsOptions = { cert: t.cert as string, key: t.key as string };
-  if (t.ca) o.ca = t.ca as string[];
-  if (t.crl) o.crl = t.crl as string;
-  if (t.dhparam) o.dhparam = t.dhparam as string;
+  const o: TlsOptions = { cert: t.cert as string, key: t.key as string }; // PEM text or bytes, as Node's TLS options take them
+  if (t.ca) o.ca = t.ca as string[]; // PEM text or bytes, as Node's TLS options take them
+  if (t.crl) o.crl = t.crl as string; // PEM text or bytes, as Node's TLS options take them
+  if (t.dhparam) o.dhparam = t.dhparam as string; // PEM text or bytes, as Node's TLS options take them
   if (t.ciphers) o.ciphers = t.ciphers;
   if (t.minVersion) o.minVersion = t.minVersion;
   if (t.requireCertificate) {
@@ -164,7 +164,7 @@ export async function startListener(sink: ConnectionSink, o: ListenerOptions, co
     server = createTcpServer({ noDelay: true }, (socket: Socket) => accept(socket));
   }
   await listen(server, o.port, host, ipv6Only);
-  const a = server.address() as AddressInfo;
+  const a = server.address() as AddressInfo; // a listening TCP server's address is an AddressInfo
   const sockets = new Set<Socket>();
   server.on('connection', (s: TrackedSocket) => {
     sockets.add(s);

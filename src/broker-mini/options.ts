@@ -138,7 +138,7 @@ export interface BrokerOptions {
    * User name → password: plain text, or a mosquitto hash entry (`parsePasswordFile`,
    * `hashPassword` in passwd.ts; config `password_file`).
    */
-  users?: Record<string, string | PasswordEntry>;
+  users?: Record<string, string | PasswordEntry> | undefined;
   /** Access-control rules (see `AclRule`); none → everything allowed. */
   acl?: AclRule[];
   /**
@@ -164,7 +164,7 @@ export interface BrokerOptions {
   /** Runs after the `acl` check. */
   authorizeSubscribe?: AuthorizeSubscribeHook;
   /** Receives one line per notable event (connections, refusals, errors), with its mosquitto log type. */
-  logger?: BrokerLogger;
+  logger?: BrokerLogger | undefined;
   /** Also log every packet in and out (one line each, password redacted). Default `false`. */
   logPackets?: boolean;
   /**
@@ -239,7 +239,7 @@ export interface WsOptions {
   /** Accept only this request path (e.g. `'/mqtt'`). */
   path?: string;
   /** The protocol versions this listener accepts; default `BrokerOptions.protocolVersions`. */
-  protocolVersions?: ProtocolVersion[];
+  protocolVersions?: ProtocolVersion[] | undefined;
 }
 
 /** The events a broker emits. */
@@ -262,7 +262,7 @@ export { emptyStats, type BrokerStats } from './core/stats.js';
 
 /** `BrokerOptions` with every default filled in. */
 type Unresolved = 'users' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'logger' | 'ws' | 'storage' | 'listeners' | 'maxKeepalive' | 'clientIdPrefixes' | 'persistentClientExpiration' | 'persistenceLocation' | 'autosaveInterval' | 'bridges';
-export type ResolvedOptions = Required<Omit<BrokerOptions, Unresolved>> & Pick<BrokerOptions, Unresolved>;
+export type ResolvedOptions = Required<Omit<BrokerOptions, Unresolved>> & { [K in Unresolved]?: BrokerOptions[K] | undefined };
 
 const MiB = 1024 * 1024;
 

@@ -72,14 +72,15 @@ export function parsePasswordHash(text: string, file?: string, line = 0): Passwo
   const parts = text.split('$'); // ['', '7', iterations, salt, hash] or ['', '6', salt, hash]
   const pbkdf2 = parts[1] === '7';
   if (parts.length !== (pbkdf2 ? 5 : 4)) bad(`expected ${pbkdf2 ? '$7$ITERATIONS$SALT$HASH' : '$6$SALT$HASH'}`);
-  const [saltText, hashText] = parts.slice(-2);
+  const [saltText = '', hashText = ''] = parts.slice(-2);
   const salt = base64(saltText) ?? bad('the salt is not base64');
   const hash = base64(hashText) ?? bad('the hash is not base64');
   if (salt.length === 0) bad('the salt is empty');
   if (hash.length !== HASH_BYTES) bad(`the hash is ${hash.length} bytes, not ${HASH_BYTES}`);
   if (!pbkdf2) return { kind: 'sha512', salt, hash };
-  const iterations = /^\d{1,7}$/.test(parts[2]) ? Number(parts[2]) : 0;
-  if (iterations < 1 || iterations > MAX_ITERATIONS) bad(`the iteration count must be 1..${MAX_ITERATIONS}, got "${parts[2]}"`);
+  const iterationsText = parts[2] ?? '';
+  const iterations = /^\d{1,7}$/.test(iterationsText) ? Number(iterationsText) : 0;
+  if (iterations < 1 || iterations > MAX_ITERATIONS) bad(`the iteration count must be 1..${MAX_ITERATIONS}, got "${iterationsText}"`);
   return { kind: 'pbkdf2-sha512', iterations, salt, hash };
 }
 

@@ -4,13 +4,23 @@
  * crash the file holds exactly the batches whose `commit()` had resolved (and, with an interval
  * policy, possibly later ones), never part of one.
  *
+ * The connection lives in a worker thread (`storage-sqlite-worker.ts`). The broker records
+ * changes as usual; a batch is copied to the worker, which writes it and fsyncs while the
+ * broker's event loop goes on reading sockets and recording the next batch; `commit()` promises
+ * resolve when the worker answers. One batch is written at a time (see `GroupCommit`), so
+ * everything that arrived during one fsync shares the next.
+ *
  *   const storage = await openSqliteStorage('/var/lib/mqtt311/broker.db', { sync: 'always' });
  */
-import type { QoS } from '../codec/index.js';
-import { checkSyncPolicy, openSqlite, storageError, type SqliteFile, type SqliteStatement } from '../storage/sqlite.js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { checkSyncPolicy } from '../storage/sqlite.js';
 import { StorageError } from '../util/storage-error.js';
 import { BatchedStorage, type StorageOp } from './core/batched-storage.js';
-import type { LoadedSession, LoadedState, StoredOutbound, SyncPolicy } from './core/storage.js';
+import { compactBytes } from './core/session-state.js';
+import type { LoadedState, SyncPolicy } from './core/storage.js';
+import type { PlainStorageError, StoreReply, StoreRequest } from './storage-sqlite-worker.js';
 
 /** Options of `openSqliteStorage`. */
 export interface SqliteStorageOptions {
@@ -18,116 +28,140 @@ export interface SqliteStorageOptions {
   sync?: SyncPolicy;
 }
 
-/** "mq3b" in ASCII: a broker store file. */
-const BROKER_APPLICATION_ID = 0x6d713362;
-
-const TABLES = `
-  CREATE TABLE session (client TEXT PRIMARY KEY, username TEXT) WITHOUT ROWID;
-  CREATE TABLE subscription (client TEXT, filter TEXT, qos INTEGER, PRIMARY KEY (client, filter)) WITHOUT ROWID;
-  CREATE TABLE outbound (client TEXT, seq INTEGER, topic TEXT, payload BLOB, qos INTEGER, retain INTEGER,
-    packet_id INTEGER, phase TEXT, PRIMARY KEY (client, seq)) WITHOUT ROWID;
-  CREATE TABLE inbound_qos2 (client TEXT, packet_id INTEGER, PRIMARY KEY (client, packet_id)) WITHOUT ROWID;
-  CREATE TABLE retained (topic TEXT PRIMARY KEY, payload BLOB, qos INTEGER) WITHOUT ROWID`;
-
-/** SQL for each op kind; the parameters are bound by `#apply`. */
-const SQL: Record<StorageOp['kind'], string[]> = {
-  putSession: ['INSERT OR REPLACE INTO session VALUES (?, ?)'],
-  deleteSession: ['session', 'subscription', 'outbound', 'inbound_qos2'].map((t) => `DELETE FROM ${t} WHERE client = ?`),
-  putSubscription: ['INSERT OR REPLACE INTO subscription VALUES (?, ?, ?)'],
-  deleteSubscription: ['DELETE FROM subscription WHERE client = ? AND filter = ?'],
-  putOutbound: ['INSERT OR REPLACE INTO outbound VALUES (?, ?, ?, ?, ?, ?, ?, ?)'],
-  deleteOutbound: ['DELETE FROM outbound WHERE client = ? AND seq = ?'],
-  putInboundQos2: ['INSERT OR REPLACE INTO inbound_qos2 VALUES (?, ?)'],
-  deleteInboundQos2: ['DELETE FROM inbound_qos2 WHERE client = ? AND packet_id = ?'],
-  putRetained: ['INSERT OR REPLACE INTO retained VALUES (?, ?, ?)'],
-  deleteRetained: ['DELETE FROM retained WHERE topic = ?'],
-};
-
-/** The parameters of `op`'s statements. */
-function params(op: StorageOp): unknown[] {
-  switch (op.kind) {
-    case 'putSession':
-      return [op.session.clientId, op.session.username ?? null];
-    case 'deleteSession':
-      return [op.clientId];
-    case 'putSubscription':
-      return [op.clientId, op.subscription.topicFilter, op.subscription.qos];
-    case 'deleteSubscription':
-      return [op.clientId, op.topicFilter];
-    case 'putOutbound': {
-      const m = op.message;
-      return [op.clientId, m.seq, m.topic, m.payload, m.qos, m.retain ? 1 : 0, m.packetId ?? null, m.phase];
-    }
-    case 'deleteOutbound':
-      return [op.clientId, op.seq];
-    case 'putInboundQos2':
-    case 'deleteInboundQos2':
-      return [op.clientId, op.packetId];
-    case 'putRetained':
-      return [op.message.topic, op.message.payload, op.message.qos];
-    case 'deleteRetained':
-      return [op.topic];
-  }
+/** Starts the store's worker thread, from the built `.js` or, under tsx / vitest, from the `.ts` source. */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  const source = here.endsWith('.ts');
+  const url = new URL(`./storage-sqlite-worker.${source ? 'ts' : 'js'}`, here);
+  if (!source) return new Worker(url);
+  // Workers do not inherit tsx's ESM hooks on Node 20; its require hook works in any thread.
+  const tsx = createRequire(here).resolve('tsx/cjs/api');
+  return new Worker(`require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(url))});`, { eval: true });
 }
 
-type Row = Record<string, unknown>;
-const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array(0));
+/** A request without its `id` (the connection numbers them). */
+type Request = StoreRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** The SQLite broker storage; create it with `openSqliteStorage`. */
-export class SqliteStorage extends BatchedStorage {
-  readonly #store: SqliteFile;
-  readonly #statements: Map<StorageOp['kind'], SqliteStatement[]>;
-  readonly #transaction: (ops: readonly StorageOp[]) => void;
+/** The broker's end of the worker: numbered requests, each answered by one reply. */
+class WorkerConnection {
+  readonly #worker = startWorker();
+  readonly #file: string;
+  readonly #waiting = new Map<number, { resolve: (value: LoadedState | undefined) => void; reject: (e: StorageError) => void }>();
+  #nextId = 1;
+  /** A `close` request was sent: the worker ends after answering it. */
+  #closing = false;
+  /** Set once the worker is gone: every request fails with it. */
+  #dead: StorageError | undefined;
 
-  /** Use `openSqliteStorage`. */
-  constructor(store: SqliteFile) {
-    super();
-    this.#store = store;
-    const { db } = store;
-    this.#statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind as StorageOp['kind'], sql.map((s) => db.prepare(s))]));
-    this.#transaction = db.transaction((ops: readonly StorageOp[]) => {
-      for (const op of ops) for (const s of this.#statements.get(op.kind)!) s.run(...params(op));
+  constructor(file: string) {
+    this.#file = file;
+    this.#worker.unref();
+    this.#worker.on('message', (reply: StoreReply) => this.#answer(reply));
+    this.#worker.on('error', (error) => this.#stop(new StorageError('STORAGE_IO', `the store's worker failed: ${error.message}`, { file, cause: error })));
+    // Exiting after a `close` request (or `terminate()`) is the end of a closed store; any other exit is a failure.
+    this.#worker.on('exit', (code) =>
+      this.#stop(new StorageError(this.#closing ? 'STORAGE_CLOSED' : 'STORAGE_IO', `the store's worker exited (${code})`, { file })),
+    );
+  }
+
+  request(request: Request): Promise<LoadedState | undefined> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    if (request.kind === 'close') this.#closing = true;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      // A request in progress keeps the process alive (a commit must not be cut short); an idle worker does not.
+      if (this.#waiting.size === 1) this.#worker.ref();
+      this.#worker.postMessage({ ...request, id } satisfies StoreRequest);
     });
   }
 
+  /** Ends the thread (after its `close` request was answered, or when opening failed). */
+  async terminate(): Promise<void> {
+    this.#closing = true;
+    this.#dead ??= new StorageError('STORAGE_CLOSED', 'the store is closed', { file: this.#file });
+    await this.#worker.terminate();
+  }
+
+  #answer(reply: StoreReply): void {
+    const waiter = this.#waiting.get(reply.id);
+    if (waiter === undefined) return;
+    this.#waiting.delete(reply.id);
+    if (this.#waiting.size === 0) this.#worker.unref();
+    if (reply.ok) waiter.resolve(reply.value);
+    else waiter.reject(revive(reply.error));
+  }
+
+  #stop(error: StorageError): void {
+    this.#dead ??= error;
+    for (const waiter of this.#waiting.values()) waiter.reject(this.#dead);
+    this.#waiting.clear();
+  }
+}
+
+/** The `StorageError` the worker reported, rebuilt on this side with the same code, file and cause. */
+function revive(e: PlainStorageError): StorageError {
+  const cause = e.cause && Object.assign(new Error(e.cause.message), { code: e.cause.code });
+  return new StorageError(e.code, e.message, e.file === undefined ? { cause } : { file: e.file, cause });
+}
+
+/**
+ * `op`, with a payload that is a view into a larger buffer compacted first: copying a view to a
+ * worker copies its whole buffer. (The core keeps compact payloads, so this rarely copies.)
+ */
+function compactOp(op: StorageOp): StorageOp {
+  if (op.kind === 'putOutbound') {
+    const payload = compactBytes(op.message.payload);
+    return payload === op.message.payload ? op : { ...op, message: { ...op.message, payload } };
+  }
+  if (op.kind === 'putRetained') {
+    const payload = compactBytes(op.message.payload);
+    return payload === op.message.payload ? op : { ...op, message: { ...op.message, payload } };
+  }
+  return op;
+}
+
+/** The SQLite broker storage; create it with `openSqliteStorage`. */
+export class SqliteStorage extends BatchedStorage {
+  readonly #worker: WorkerConnection;
   /** The file this storage writes. */
-  get file(): string {
-    return this.#store.file;
+  readonly file: string;
+
+  /** Use `openSqliteStorage`. */
+  private constructor(worker: WorkerConnection, file: string) {
+    super();
+    this.#worker = worker;
+    this.file = file;
+  }
+
+  /** @internal Opens `file` in a new worker thread (see `openSqliteStorage`). */
+  static async open(file: string, sync: SyncPolicy): Promise<SqliteStorage> {
+    const worker = new WorkerConnection(file);
+    try {
+      await worker.request({ kind: 'open', file, sync });
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
+    return new SqliteStorage(worker, file);
   }
 
   async load(): Promise<LoadedState> {
-    const { db, file } = this.#store;
-    try {
-      const byClient = new Map<string, { subscriptions: LoadedSession['subscriptions'][number][]; outbound: StoredOutbound[]; inboundQos2: number[] }>();
-      const of = (client: unknown) => byClient.get(String(client));
-      const sessions = (db.prepare('SELECT client, username FROM session').all() as Row[]).map((r) => {
-        const parts = { subscriptions: [], outbound: [], inboundQos2: [] };
-        byClient.set(String(r.client), parts);
-        return { clientId: String(r.client), username: r.username === null ? undefined : String(r.username), ...parts } satisfies LoadedSession;
-      });
-      for (const r of db.prepare('SELECT * FROM subscription').all() as Row[]) of(r.client)?.subscriptions.push({ topicFilter: String(r.filter), qos: r.qos as QoS });
-      for (const r of db.prepare('SELECT * FROM outbound ORDER BY client, seq').all() as Row[]) {
-        const m: StoredOutbound = { seq: Number(r.seq), topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS, retain: r.retain === 1, phase: r.phase === 'pubrel' ? 'pubrel' : 'publish' };
-        of(r.client)?.outbound.push(r.packet_id === null ? m : { ...m, packetId: Number(r.packet_id) });
-      }
-      for (const r of db.prepare('SELECT * FROM inbound_qos2').all() as Row[]) of(r.client)?.inboundQos2.push(Number(r.packet_id));
-      const retained = (db.prepare('SELECT * FROM retained').all() as Row[]).map((r) => ({ topic: String(r.topic), payload: bytes(r.payload), qos: r.qos as QoS }));
-      return { sessions, retained };
-    } catch (cause) {
-      throw storageError(file, 'cannot load the store', cause);
-    }
+    const state = await this.#worker.request({ kind: 'load' });
+    if (state === undefined) throw new StorageError('STORAGE_IO', 'the store returned nothing to load', { file: this.file });
+    return state;
   }
 
-  protected writeBatch(ops: readonly StorageOp[]): void {
-    try {
-      this.#transaction(ops);
-    } catch (cause) {
-      throw storageError(this.#store.file, 'cannot commit to the store', cause);
-    }
+  protected async writeBatch(ops: readonly StorageOp[]): Promise<void> {
+    await this.#worker.request({ kind: 'write', ops: ops.map(compactOp) });
   }
 
-  protected release(): void {
-    this.#store.close();
+  protected async release(): Promise<void> {
+    try {
+      await this.#worker.request({ kind: 'close' });
+    } finally {
+      await this.#worker.terminate();
+    }
   }
 }
 
@@ -139,5 +173,5 @@ export class SqliteStorage extends BatchedStorage {
 export async function openSqliteStorage(file: string, options: SqliteStorageOptions = {}): Promise<SqliteStorage> {
   if (typeof file !== 'string' || file === '') throw new StorageError('STORAGE_INVALID_OPTIONS', 'the store needs a file name');
   const sync = checkSyncPolicy(options.sync ?? 'always');
-  return new SqliteStorage(await openSqlite(file, { applicationId: BROKER_APPLICATION_ID, tables: TABLES }, sync));
+  return SqliteStorage.open(file, sync);
 }

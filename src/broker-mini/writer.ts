@@ -134,13 +134,13 @@ export class PacketWriter {
     let from = 0;
     let runBytes = 0;
     for (let i = 0; i <= items.length; i++) {
-      const item = items[i];
-      if (i < items.length && !isLarge(item)) {
-        runBytes += sizes[i];
+      const item = items[i]; // undefined at i === items.length: the last run is flushed
+      if (item !== undefined && !isLarge(item)) {
+        runBytes += sizes[i]!; // sizes[i] is items[i]'s size
         continue;
       }
       if (runBytes > 0) stream.write(this.#encodeRun(items, from, i, runBytes));
-      if (i < items.length) for (const part of encodeParts(item as Packet)) stream.write(part);
+      if (item !== undefined) for (const part of encodeParts(item)) stream.write(part);
       from = i + 1;
       runBytes = 0;
     }
@@ -158,11 +158,12 @@ export class PacketWriter {
   }
 
   #encodeRun(items: ReadonlyArray<Packet | Uint8Array>, from: number, to: number, bytes: number): Uint8Array {
-    if (to - from === 1 && items[from] instanceof Uint8Array) return items[from] as Uint8Array;
+    const only = items[from];
+    if (to - from === 1 && only instanceof Uint8Array) return only;
     const out = Buffer.allocUnsafe(bytes);
     let at = 0;
     for (let i = from; i < to; i++) {
-      const item = items[i];
+      const item = items[i]!; // from <= i < to <= length
       if (item instanceof Uint8Array) {
         out.set(item, at);
         at += item.length;

@@ -43,7 +43,7 @@ export interface WsListenerOptions {
   /** Interface to bind; `null` binds every interface. Default `'127.0.0.1'`. */
   host?: string | null;
   /** Accept upgrades only on this path (e.g. `'/mqtt'`); default: any path. */
-  path?: string;
+  path?: string | undefined;
   /**
    * Largest WebSocket message accepted, in bytes. A bigger one closes the connection with 1009
    * before it is buffered. Default 16 MiB; keep it at least the broker's `maxPacketSize`, since
@@ -53,7 +53,7 @@ export interface WsListenerOptions {
   /** Milliseconds to wait for the peer's close frame before dropping the TCP connection. Default 5000. */
   closeTimeout?: number;
   /** Serve `wss://`: key and certificate (and any other node:https server options). */
-  tls?: HttpsServerOptions;
+  tls?: HttpsServerOptions | undefined;
 }
 
 /** A running WebSocket listener. */
@@ -117,8 +117,8 @@ interface ReceiverView {
 
 /** The frame parser of a connection, if its fields are the ones this module knows. */
 function receiverOf(ws: WebSocket): ReceiverView | undefined {
-  const r = (ws as unknown as { _receiver?: Partial<ReceiverView> })._receiver;
-  return r && typeof r._bufferedBytes === 'number' && Array.isArray(r._fragments) ? (r as ReceiverView) : undefined;
+  const r = (ws as unknown as { _receiver?: Partial<ReceiverView> })._receiver; // ws keeps its receiver private; read only to measure buffered bytes, checked below
+  return r && typeof r._bufferedBytes === 'number' && Array.isArray(r._fragments) ? (r as ReceiverView) : undefined; // the fields used are checked in the same expression
 }
 
 /**
@@ -215,7 +215,7 @@ export class WebSocketDuplex extends Duplex implements FramedStream {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.#send(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+    this.#send(chunks.length === 1 && chunks[0] ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
   }
 
   #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
@@ -301,7 +301,7 @@ export async function startWsListener(acceptor: StreamAcceptor, options: WsListe
   });
   server.on('error', () => {});
 
-  const { port, address: bound } = server.address() as AddressInfo;
+  const { port, address: bound } = server.address() as AddressInfo; // a listening TCP server's address is an AddressInfo
   const address = options.path === undefined ? { host: host ?? bound, port } : { host: host ?? bound, port, path: options.path };
   const urlHost = address.host.includes(':') ? `[${address.host}]` : address.host;
   let closing: Promise<void> | undefined;

@@ -122,7 +122,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   }
   const parsed = new ParsedArgs();
   for (let i = 0; i < argv.length; i++) {
-    const word = argv[i];
+    const word = argv[i]!; // i < argv.length
     if (word === '--') {
       parsed.positionals.push(...argv.slice(i + 1));
       break;
@@ -142,7 +142,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
       typed = `--${name}`;
       spec = byLong.get(name);
     } else if (word.length === 2) {
-      spec = byShort.get(word[1]);
+      spec = byShort.get(word.charAt(1));
     }
     if (spec === undefined) throw usageError(`no such option ${typed.length > 40 ? `${typed.slice(0, 39)}…` : typed}`, command);
     if (spec.refused !== undefined) throw usageError(`${typed} is not supported: ${spec.refused}`, command);
@@ -155,7 +155,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
     let raw: Buffer | undefined;
     if (value === undefined) {
       if (i + 1 >= argv.length) throw usageError(`${typed} needs a value`, command);
-      value = argv[++i];
+      value = argv[++i]!; // i + 1 < argv.length checked above
       raw = argvBytes?.[i];
     } else raw = argvBytes?.[i]?.subarray(Buffer.byteLength(word.slice(0, word.indexOf('=') + 1)));
     // Text options reach the wire as MQTT UTF-8 strings [MQTT-1.5.3-1]: bytes that are not UTF-8
@@ -186,7 +186,8 @@ export function parseCommandLine(
     stdout.write(help);
     return undefined;
   }
-  if (!positionals && args.positionals.length > 0) throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
+  const [extra] = args.positionals;
+  if (!positionals && extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`, command);
   return args;
 }
 

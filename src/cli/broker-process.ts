@@ -53,7 +53,7 @@ export function brokerLog(log: BrokerConfig['log'], verbose: boolean, io: CliIo)
     try {
       appendFileSync(d.path, '');
     } catch (err) {
-      throw new CliError('BROKER', `cannot open log file ${d.path}: ${(err as Error).message}`, { cause: err });
+      throw new CliError('BROKER', `cannot open log file ${d.path}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
     }
   }
   return { logger, packets };
@@ -64,7 +64,7 @@ export function writePidFile(path: string): () => void {
   try {
     writeFileSync(path, `${process.pid}\n`);
   } catch (err) {
-    throw new CliError('BROKER', `cannot write pid_file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('BROKER', `cannot write pid_file ${path}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   return () => rmSync(path, { force: true });
 }
@@ -91,7 +91,7 @@ export function dropPrivileges(user: string | undefined): string | undefined {
     process.setgid(Number(entry[3]));
     process.setuid(Number(entry[2]));
   } catch (err) {
-    throw new CliError('BROKER', `cannot switch to user "${user}": ${(err as Error).message}`, { cause: err });
+    throw new CliError('BROKER', `cannot switch to user "${user}": ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   return `running as user ${user}`;
 }

@@ -44,14 +44,14 @@ async function readConfig(path: string): Promise<BrokerConfig> {
   try {
     return await loadConfig(path);
   } catch (err) {
-    throw new CliError('BROKER', `config ${(err as Error).message}`, { cause: err });
+    throw new CliError('BROKER', `config ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
 }
 
 function listenError(err: unknown, where: string): CliError {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string }).code; // reads the optional `code` Node's errors carry
   const why =
-    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error).message;
+    code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : (err as Error).message; // what is caught here is an Error (Node's or ours)
   return new CliError('BROKER', `cannot listen on ${where}: ${why}`, { cause: err });
 }
 
@@ -59,6 +59,7 @@ function listenError(err: unknown, where: string): CliError {
 async function listenersFrom(config: BrokerConfig, args: Args): Promise<ListenerOptions[]> {
   const listeners = config.listeners ? config.listeners.map((l) => ({ ...l })) : [{ port: 1883, host: '127.0.0.1' }];
   const first = listeners[0];
+  if (first === undefined) throw new CliError('BROKER', 'the configuration has no listener'); // config.listeners is never empty
   const portText = args.value('port');
   if (portText !== undefined) first.port = parseIntInRange(portText, '-p', 0, 65535, COMMAND);
   const host = args.value('host');
@@ -101,7 +102,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
   if (args === undefined) return 0;
 
   const configPath = args.value('config');
-  const config = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath);
+  const config = configPath === undefined ? ({} as BrokerConfig) : await readConfig(configPath); // no config file: an empty config, every key optional
   const { wsPort: _ws, pidFile, log, runAsUser, persistenceFile, notes, ...fromConfig } = config;
   const options: BrokerOptions = { ...fromConfig, listeners: await listenersFrom(config, args) };
   options.sysInterval ??= SYS_INTERVAL;
@@ -122,7 +123,7 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
       options.storage = storage;
       stops.push(() => storage.close());
     } catch (err) {
-      throw new CliError('BROKER', `persistence: ${(err as Error).message}`, { cause: err });
+      throw new CliError('BROKER', `persistence: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
     }
     const when = sync === 'always' ? 'fsync before every acknowledgement' : `fsync every ${options.autosaveInterval} s (autosave_interval)`;
     writeLine(io.stderr, `note: persistence in ${file}: ${when}`);
@@ -137,8 +138,9 @@ export async function runBroker(argv: string[], io: CliIo): Promise<number> {
     if (isBrokerError(err, 'INVALID_OPTIONS') || err instanceof RangeError) throw new CliError('BROKER', err.message, { cause: err });
     // The store is read before any listener starts (a file that opened but does not load).
     if (isStorageError(err)) throw new CliError('BROKER', `persistence: ${err.message}`, { cause: err });
-    const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners![0];
-    throw listenError(err, `${failed.host ?? '*'}:${failed.port}`);
+    // startListeners tags its error with the listener that failed.
+    const failed = (err as { listener?: ListenerOptions }).listener ?? options.listeners?.[0];
+    throw listenError(err, failed === undefined ? 'its listeners' : `${failed.host ?? '*'}:${failed.port}`);
   }
   stops.unshift(() => broker.close());
   try {

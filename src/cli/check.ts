@@ -34,8 +34,8 @@ const OPTIONS: readonly OptionSpec[] = [
 export async function runCheck(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandLine(argv, OPTIONS, COMMAND, CHECK_HELP, io.stdout, true);
   if (args === undefined) return 0;
-  if (args.positionals.length !== 1) throw usageError('give the broker as HOST:PORT', COMMAND);
-  const where = args.positionals[0];
+  const [where] = args.positionals;
+  if (args.positionals.length !== 1 || where === undefined) throw usageError('give the broker as HOST:PORT', COMMAND);
   const target = await targetOptions(args, parseHostPort(where, 'the broker', COMMAND));
   const password = args.value('password');
   const username = args.value('username');

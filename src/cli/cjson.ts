@@ -21,14 +21,14 @@ class Parser {
 
   /** cJSON skips every byte up to and including space as whitespace. */
   skip(): void {
-    while (this.pos < this.bytes.length && this.bytes[this.pos] <= 32) this.pos++;
+    while ((this.bytes[this.pos] ?? 0xff) <= 32) this.pos++; // past the end: stop
   }
 
   value(depth: number): JsonValue | undefined {
     // cJSON's nesting limit: deeper input is refused, never a stack overflow.
     if (depth > 1000) return undefined;
     this.skip();
-    const b = this.bytes[this.pos];
+    const b = this.bytes[this.pos] ?? -1; // past the end: no value starts here
     for (const word of ['null', 'true', 'false'] as const) {
       if (this.bytes.toString('latin1', this.pos, this.pos + word.length) === word) {
         this.pos += word.length;
@@ -57,7 +57,7 @@ class Parser {
     const out: number[] = [];
     let i = this.pos + 1;
     for (; i < this.bytes.length && this.bytes[i] !== 0x22; i++) {
-      const b = this.bytes[i];
+      const b = this.bytes[i]!; // i < length
       if (b !== 0x5c) {
         out.push(b);
         continue;
@@ -145,7 +145,7 @@ export function parseJson(bytes: Buffer): JsonValue | undefined {
 
 /** C's `%1.<precision>g`. */
 function formatG(d: number, precision: number): string {
-  const [mantissa, exp] = d.toExponential(precision - 1).split('e');
+  const [mantissa = '', exp] = d.toExponential(precision - 1).split('e');
   const x = Number(exp);
   const strip = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
   if (x < -4 || x >= precision) return `${strip(mantissa)}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
@@ -169,7 +169,7 @@ export function jsonString(bytes: Uint8Array): Buffer {
   const parts: Buffer[] = [Buffer.from('"')];
   let start = 0;
   for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
+    const b = bytes[i]!; // i < length
     if (b >= 0x20 && b !== 0x22 && b !== 0x5c) continue;
     parts.push(Buffer.from(bytes.subarray(start, i)), Buffer.from(ESCAPES[b] ?? `\\u${b.toString(16).padStart(4, '0')}`));
     start = i + 1;

@@ -122,7 +122,7 @@ interface ParsedUrl {
 export function parseBrokerUrl(text: string, command: string): ParsedUrl {
   const m = /^(mqtts?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]+\]|[^:/[\]]+)(?::(\d+))?\/(.*)$/s.exec(text);
   if (!m) throw usageError(`-L must look like mqtt://[user[:password]@]host[:port]/topic, got ${quote(text)}`, command);
-  const [, scheme, user, pass, host, port, topic] = m;
+  const [, scheme, user, pass, host = '', port, topic = ''] = m; // the pattern always captures host and topic
   const url: ParsedUrl = { tls: scheme === 'mqtts', host: host.replace(/^\[|\]$/g, ''), topic };
   if (port !== undefined) url.port = parseIntInRange(port, 'the port in -L', 1, 65535, command);
   if (user !== undefined && user !== '') url.username = decodeURIComponent(user);
@@ -132,7 +132,7 @@ export function parseBrokerUrl(text: string, command: string): ParsedUrl {
 
 /** Parses `-q` / `--will-qos`. */
 export function parseQos(text: string, what: string, command: string): QoS {
-  return parseIntInRange(text, what, 0, 2, command) as QoS;
+  return parseIntInRange(text, what, 0, 2, command) as QoS; // parseIntInRange checked 0..2
 }
 
 /**
@@ -251,7 +251,7 @@ async function readCaDirectory(dir: string): Promise<Buffer[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new CliError('IO', `cannot read --capath ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('IO', `cannot read --capath ${dir}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   const files: Buffer[] = [];
   for (const name of names.sort()) {
@@ -296,7 +296,7 @@ export function checkTopicName(topic: string, what: string, command: string): vo
 
 /** "CODE [rule]" of a codec error, for usage messages. */
 export function ruleText(err: unknown): string {
-  const e = err as { code?: string; rule?: string; message?: string };
+  const e = err as { code?: string; rule?: string; message?: string }; // reads optional fields; each is checked before use
   if (typeof e.code !== 'string') return String(e.message ?? err);
   return e.rule ? `${e.code} [${e.rule}]` : e.code;
 }

@@ -78,14 +78,15 @@ interface ErrorLike {
 }
 
 /** The error and its `cause`s, outermost first (at most a few levels). */
-function causeChain(err: unknown): ErrorLike[] {
-  const chain: ErrorLike[] = [];
-  let e: unknown = err;
+function causeChain(err: unknown): [ErrorLike, ...ErrorLike[]] {
+  if (typeof err !== 'object' || err === null) return [{ message: String(err) }];
+  // Any object is read as an ErrorLike: every field is type-checked where it is used.
+  const chain: [ErrorLike, ...ErrorLike[]] = [err];
+  let e: unknown = (err as ErrorLike).cause; // any object is read as an ErrorLike; each field is checked where used
   while (typeof e === 'object' && e !== null && chain.length < 6) {
-    chain.push(e as ErrorLike);
-    e = (e as ErrorLike).cause;
+    chain.push(e);
+    e = (e as ErrorLike).cause; // any object is read as an ErrorLike; each field is checked where used
   }
-  if (chain.length === 0) chain.push({ message: String(err) });
   return chain;
 }
 
@@ -121,10 +122,10 @@ export function toCliError(err: unknown, where = 'the server'): CliError {
   const chain = causeChain(err);
   // A refused CONNECT carries its return code; the exit code is that code, as with mosquitto.
   const refused = chain.find((e) => e.code === 'CONNACK_REFUSED' && typeof e.returnCode === 'number');
-  if (refused) return connackRefused(refused.returnCode as number);
+  if (refused) return connackRefused(refused.returnCode as number); // a number: find's test above
   const codes = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string');
-  const network = codes.find((c) => NETWORK_ERRORS[c] !== undefined);
-  if (network) return new CliError('CONNECT_FAILED', NETWORK_ERRORS[network].replace('{where}', where), { cause: err });
+  const network = codes.map((c) => NETWORK_ERRORS[c]).find((text) => text !== undefined);
+  if (network) return new CliError('CONNECT_FAILED', network.replace('{where}', where), { cause: err });
   const tls = codes.find(isTlsCode);
   if (tls) {
     const detail = tlsReason(messageOf(chain.find((e) => e.code === tls) ?? chain[0]));
@@ -154,5 +155,5 @@ function tlsHint(code: string): string {
 
 function messageOf(e: ErrorLike): string {
   const text = typeof e.message === 'string' && e.message !== '' ? e.message : 'unknown error';
-  return text.split('\n')[0];
+  return text.split('\n')[0] ?? text;
 }

@@ -187,14 +187,14 @@ export function checkFormat(format: string | Uint8Array): string | undefined {
         if (++i === len - 1) return 'incomplete format specifier';
         while (digit(f[i + 1])) if (++i === len - 1) return 'incomplete format specifier';
       }
-      if (!FIELDS.has(f[i + 1])) return `invalid format specifier '${f[i + 1]}'`;
+      if (!FIELDS.has(f.charAt(i + 1))) return `invalid format specifier '${f.charAt(i + 1)}'`;
       i++;
     } else if (f[i] === '@') {
       if (i === len - 1) return 'incomplete format specifier';
       i++;
     } else if (f[i] === '\\') {
       if (i === len - 1) return 'incomplete escape specifier';
-      if (!ESCAPE_LETTERS.has(f[i + 1])) return `invalid escape specifier '${f[i + 1]}'`;
+      if (!ESCAPE_LETTERS.has(f.charAt(i + 1))) return `invalid escape specifier '${f.charAt(i + 1)}'`;
       i++;
     }
   }
@@ -211,8 +211,10 @@ export function formatWith(format: string | Uint8Array, m: FormatMessage, option
   const len = f.length;
   const out: Buffer[] = [];
   const errors: string[] = [];
-  const at = (i: number) => String.fromCharCode(f[i]);
-  const digit = (i: number) => f[i] >= 0x30 && f[i] <= 0x39;
+  // Every index read is below len; `?? 0` only satisfies the type (fromCharCode(undefined) is '\0' too).
+  const byte = (i: number): number => f[i] ?? 0;
+  const at = (i: number) => String.fromCharCode(byte(i));
+  const digit = (i: number) => byte(i) >= 0x30 && byte(i) <= 0x39;
   for (let i = 0; i < len; i++) {
     const c = at(i);
     if (c === '%') {
@@ -227,11 +229,11 @@ export function formatWith(format: string | Uint8Array, m: FormatMessage, option
         s.pad = '0';
         if (i < len - 1) i++;
       }
-      while (i < len - 1 && digit(i)) s.width = s.width * 10 + (f[i++] - 0x30);
+      while (i < len - 1 && digit(i)) s.width = s.width * 10 + (byte(i++) - 0x30);
       if (at(i) === '.' && i < len - 1) {
         i++;
         s.precision = 0;
-        while (i < len - 1 && digit(i)) s.precision = s.precision * 10 + (f[i++] - 0x30);
+        while (i < len - 1 && digit(i)) s.precision = s.precision * 10 + (byte(i++) - 0x30);
       }
       out.push(percent(at(i), s, m, options.pretty, errors));
     } else if (c === '@') {

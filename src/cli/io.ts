@@ -82,7 +82,7 @@ export async function readAll(stream: Readable, maxBytes: number, signal?: Abort
   const release = stopOnAbort(stream, signal);
   try {
     for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer); // a stream without an encoding yields Buffers
       total += bytes.length;
       if (total > maxBytes) {
         stream.destroy();
@@ -93,7 +93,7 @@ export async function readAll(stream: Readable, maxBytes: number, signal?: Abort
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (signal?.aborted) throw new CliError('IO', 'interrupted while reading stdin');
-    throw new CliError('IO', `cannot read stdin: ${(err as Error).message}`, { cause: err });
+    throw new CliError('IO', `cannot read stdin: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   } finally {
     release();
   }
@@ -111,7 +111,7 @@ export async function* readLines(stream: Readable, maxLineBytes: number, signal?
   const release = stopOnAbort(stream, signal);
   try {
     for await (const chunk of stream) {
-      pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)]);
+      pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)]); // a stream without an encoding yields Buffers
       for (let nl = pending.indexOf(10); nl !== -1; nl = pending.indexOf(10)) {
         const end = nl > 0 && pending[nl - 1] === 13 ? nl - 1 : nl;
         yield pending.subarray(0, end);
@@ -122,7 +122,7 @@ export async function* readLines(stream: Readable, maxLineBytes: number, signal?
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (signal?.aborted) return;
-    throw new CliError('IO', `cannot read stdin: ${(err as Error).message}`, { cause: err });
+    throw new CliError('IO', `cannot read stdin: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   } finally {
     release();
   }
@@ -140,8 +140,8 @@ export async function readFileOrFail(path: string, what: string, maxBytes: numbe
     return await readFile(path);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const code = (err as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    const code = (err as { code?: string }).code; // reads the optional `code` Node's errors carry
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message; // what is caught here is an Error (Node's or ours)
     throw new CliError('IO', `cannot read ${what} ${path}: ${why}`, { cause: err });
   }
 }

@@ -57,7 +57,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const cliError = toCliError(err);
     if (!cliError.quiet) writeLine(io.stderr, `Error: ${cliError.message}`);
-    if (process.env.MQTT311_DEBUG && !(err instanceof CliError)) io.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
+    if (process.env.MQTT311_DEBUG && !(err instanceof CliError)) io.stderr.write(`${String((err as Error)?.stack ?? err)}\n`); // what is caught here is an Error (Node's or ours)
     return cliError.exitCode;
   }
 }
@@ -81,8 +81,8 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   // A bug (not a user mistake) still ends as one line; MQTT311_DEBUG=1 shows the stack.
   const crash = (err: unknown) => {
-    process.stderr.write(`Error: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    if (process.env.MQTT311_DEBUG) process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(`Error: internal error: ${(err as Error)?.message ?? String(err)}\n`); // what is caught here is an Error (Node's or ours)
+    if (process.env.MQTT311_DEBUG) process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`); // what is caught here is an Error (Node's or ours)
     process.exit(1);
   };
   process.on('uncaughtException', crash);

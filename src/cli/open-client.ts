@@ -67,7 +67,7 @@ export async function openClient(
   let client: MqttClient;
   try {
     const options = clientOptions(settings, reconnect);
-    client = new MqttClient(options.transport!, resolveOptions(options));
+    client = new MqttClient(options.transport!, resolveOptions(options)); // clientOptions always sets the CLI's transport
   } catch (err) {
     throw toCliError(err, where);
   }
@@ -81,7 +81,7 @@ export async function openClient(
   // Errors nobody else hears about (the client's 'error' event) must not go unseen.
   // A refused reconnect ends the client, and the command reports it as its own error.
   client.on('error', (err) => {
-    if (!settings.quiet && (err as { code?: string }).code !== 'CONNACK_REFUSED') writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`);
+    if (!settings.quiet && (err as { code?: string }).code !== 'CONNACK_REFUSED') writeLine(io.stderr, `Warning: ${toCliError(err, where).message}`); // reads the optional `code` Node's errors carry
   });
   try {
     await client.start();

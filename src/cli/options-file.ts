@@ -51,12 +51,12 @@ export async function readOptionsFile(tool: 'mosquitto_pub' | 'mosquitto_sub', s
     if (start >= line.length) continue;
     const space = line.indexOf(0x20, start);
     const words = space === -1 ? [line.subarray(start)] : [line.subarray(start, space), line.subarray(space + 1)];
-    if (words.length === 2 && words[1].length === 0) words.pop();
+    if (words.length === 2 && words[1]?.length === 0) words.pop();
     const texts = words.map((w) => w.toString());
     try {
       parseArgs(texts, specs, command, words);
     } catch (err) {
-      throw usageError(`${path} line ${lineNumber}: ${(err as Error).message.replace(/ \(see .*\)$/, '')}`, command);
+      throw usageError(`${path} line ${lineNumber}: ${(err as Error).message.replace(/ \(see .*\)$/, '')}`, command); // what is caught here is an Error (Node's or ours)
     }
     result.words.push(...texts);
     result.bytes.push(...words);

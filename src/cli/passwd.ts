@@ -100,8 +100,8 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new CliError('IO', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file (use -c to create it)' : (err as Error).message}`, { cause: err });
+    const code = (err as { code?: string }).code; // reads the optional `code` Node's errors carry
+    throw new CliError('IO', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file (use -c to create it)' : (err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
 }
 
@@ -113,13 +113,13 @@ async function writeText(file: string, text: string): Promise<void> {
     await writeFile(temp, text, { mode });
     await rename(temp, file);
   } catch (err) {
-    throw new CliError('IO', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('IO', `cannot write ${file}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
 }
 
 /** Reads the password from stdin: twice without echo on a terminal, else the first line. */
 async function readPassword(io: CliIo): Promise<string> {
-  const stdin = io.stdin as NodeJS.ReadStream;
+  const stdin = io.stdin as NodeJS.ReadStream; // a TTY check reads ReadStream fields; absent ones are undefined
   if (stdin.isTTY) {
     const first = await promptHidden(io, 'Password: ');
     const second = await promptHidden(io, 'Reenter password: ');
@@ -132,7 +132,7 @@ async function readPassword(io: CliIo): Promise<string> {
 
 /** One line typed on the terminal, not echoed. */
 function promptHidden(io: CliIo, prompt: string): Promise<string> {
-  const stdin = io.stdin as NodeJS.ReadStream;
+  const stdin = io.stdin as NodeJS.ReadStream; // a TTY check reads ReadStream fields; absent ones are undefined
   io.stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.resume();
@@ -189,7 +189,7 @@ export async function runPasswd(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const line = passwordLine(username, password ?? (await readPassword(io)));
-    const text = args.has('create') ? `${line}\n` : setUser(await readText(file), username, line)!;
+    const text = args.has('create') ? `${line}\n` : setUser(await readText(file), username, line)!; // with an entry to set, setUser always returns the new text
     await writeText(file, text);
     return 0;
   } catch (err) {

@@ -52,7 +52,8 @@ const OPTIONS: readonly OptionSpec[] = [
 export function parseHostPort(text: string, what: string, command: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
   if (!m) throw usageError(`${what} must be HOST:PORT, got ${quote(text)}`, command);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: parseIntInRange(m[2], `the port of ${what}`, 1, 65535, command) };
+  const [, host = '', port = ''] = m; // the pattern always captures both
+  return { host: host.replace(/^\[|\]$/g, ''), port: parseIntInRange(port, `the port of ${what}`, 1, 65535, command) };
 }
 
 /** Reads --tls, --cafile, --insecure and --ws PATH into how to reach `host:port`. */
@@ -72,7 +73,7 @@ function faultOptions(args: ParsedArgs): FaultOptions {
   const faults: FaultOptions = {};
   const drop = args.values('drop').flatMap((d) => d.split(',')).map((d) => d.trim().toLowerCase());
   for (const d of drop) if (!(d in PACKET_TYPE)) throw usageError(`--drop takes packet types (publish, puback, …), got ${quote(d)}`, COMMAND);
-  if (drop.length > 0) faults.drop = drop as PacketCmd[];
+  if (drop.length > 0) faults.drop = drop as PacketCmd[]; // each name was checked against the packet commands above
   const delay = args.value('delay');
   if (delay !== undefined) faults.delayMs = parseIntInRange(delay, '--delay', 0, 60_000, COMMAND);
   const cut = args.value('cut-after');
@@ -120,7 +121,7 @@ export async function runProxy(argv: string[], io: CliIo): Promise<number> {
       },
     });
   } catch (err) {
-    throw new CliError('USAGE', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err });
+    throw new CliError('USAGE', `cannot listen on port ${port}: ${(err as Error).message}`, { cause: err }); // what is caught here is an Error (Node's or ours)
   }
   const scheme = `${args.has('listen-ws') ? 'ws' : 'tcp'}${tls ? '+tls' : ''}`;
   writeLine(io.stderr, `mqtt311 proxy listening on ${scheme}://${proxy.address.host}:${proxy.address.port}, forwarding to ${toText}`);

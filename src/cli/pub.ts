@@ -50,12 +50,13 @@ const LINE_WINDOW = 64;
 
 async function messageSource(args: ParsedArgs, io: CliIo): Promise<Source> {
   const given = (['message', 'file', 'stdin-line', 'null-message', 'stdin-file'] as const).filter((name) => args.has(name));
-  if (given.length === 0) throw usageError('no message: give -m message, -f file, -s, -l or -n', COMMAND);
-  if (given.length > 1) {
+  const [source, ...others] = given;
+  if (source === undefined) throw usageError('no message: give -m message, -f file, -s, -l or -n', COMMAND);
+  if (others.length > 0) {
     const flags = given.map((name) => args.typed(name, name));
     throw usageError(`only one message source at a time, got ${flags.join(' and ')}`, COMMAND);
   }
-  switch (given[0]) {
+  switch (source) {
     case 'message': {
       // Node decodes argv as UTF-8: where the bytes typed cannot be read, a U+FFFD may stand for
       // bytes that were not UTF-8, and sending it would silently change the message.
@@ -78,12 +79,12 @@ async function messageSource(args: ParsedArgs, io: CliIo): Promise<Source> {
 /** Publishes each line of stdin as it arrives, keeping at most LINE_WINDOW publishes pending. */
 async function publishLines(client: MqttClient, topic: string, settings: ConnectionSettings, retain: boolean, io: CliIo): Promise<void> {
   const pending = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   for await (const line of readLines(io.stdin, MAX_PAYLOAD_BYTES, io.interrupt)) {
     if (failure !== undefined || io.interrupt.aborted) break;
     const p = client.publish(topic, line, { qos: settings.qos, retain }).then(
       () => void pending.delete(p),
-      (err: unknown) => {
+      (err: Error) => {
         pending.delete(p);
         failure ??= err;
       },

@@ -35,14 +35,18 @@ function zoneName(d: Date): string {
   return part?.value ?? '';
 }
 
+/** getDay() is 0-6 and getMonth() 0-11, so the names are always found ('' for an Invalid Date). */
+const dayName = (d: Date): string => DAYS[d.getDay()] ?? '';
+const monthName = (d: Date): string => MONTHS[d.getMonth()] ?? '';
+
 function conversion(c: string, d: Date): string | undefined {
   const hour12 = d.getHours() % 12 || 12;
   switch (c) {
-    case 'a': return DAYS[d.getDay()].slice(0, 3);
-    case 'A': return DAYS[d.getDay()];
+    case 'a': return dayName(d).slice(0, 3);
+    case 'A': return dayName(d);
     case 'b':
-    case 'h': return MONTHS[d.getMonth()].slice(0, 3);
-    case 'B': return MONTHS[d.getMonth()];
+    case 'h': return monthName(d).slice(0, 3);
+    case 'B': return monthName(d);
     case 'c': return strftime('%a %b %e %H:%M:%S %Y', d);
     case 'C': return pad(Math.floor(d.getFullYear() / 100));
     case 'd': return pad(d.getDate());

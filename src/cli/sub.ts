@@ -189,7 +189,10 @@ async function subscribeAndPrint(settings: ConnectionSettings, p: SubPlan, io: C
       client.on('packetsend', (packet) => {
         if (packet.cmd !== 'pubcomp') return;
         const bytes = held.get(packet.packetId);
-        if (bytes) held.delete(packet.packetId), io.stdout.write(bytes);
+        if (bytes) {
+          held.delete(packet.packetId);
+          io.stdout.write(bytes);
+        }
       });
     }
     watchConnection(client, settings, io, where, stop);

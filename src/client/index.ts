@@ -24,7 +24,7 @@ import { registerWsTransport } from './transport-ws.js';
 
 /** Is `mqtt311` listed in NODE_DEBUG (comma- or space-separated, like node:util's debuglog)? */
 function debugEnabled(): boolean {
-  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_DEBUG ?? '';
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NODE_DEBUG ?? ''; // probes for an optional global
   return value.split(/[\s,]+/).some((name) => name.toLowerCase() === 'mqtt311');
 }
 

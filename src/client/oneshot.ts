@@ -31,14 +31,14 @@ export interface SubscribeSimpleOptions extends ClientOptions {
 /** The one-shot helpers of an entry point, bound to its `connect`. */
 export interface OneShots {
   /** Connects, publishes one message, and disconnects (like Paho's `publish.single`). */
-  publishSingle(target: string | URL | ClientOptions, topic: string, payload?: string | Uint8Array, options?: PublishSingleOptions): Promise<void>;
+  publishSingle(this: void, target: string | URL | ClientOptions, topic: string, payload?: string | Uint8Array, options?: PublishSingleOptions): Promise<void>;
   /**
    * Connects, subscribes, waits for `count` messages (default 1), and disconnects (like Paho's
    * `subscribe.simple`). Resolves with one `Message`, or an array when `count` > 1.
    */
-  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions & { count?: 1 }): Promise<Message>;
-  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options: SubscribeSimpleOptions & { count: number }): Promise<Message | Message[]>;
-  subscribeSimple(target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]>;
+  subscribeSimple(this: void, target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions & { count?: 1 }): Promise<Message>;
+  subscribeSimple(this: void, target: string | URL | ClientOptions, filters: string | string[], options: SubscribeSimpleOptions & { count: number }): Promise<Message | Message[]>;
+  subscribeSimple(this: void, target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions): Promise<Message | Message[]>;
 }
 
 /** @internal `publishSingle` and `subscribeSimple` for a given `connect`. */
@@ -46,7 +46,7 @@ export function oneShots(connect: Connect): OneShots {
   return {
     publishSingle: (target, topic, payload, options) => publishSingleWith(connect, target, topic, payload, options),
     subscribeSimple: ((target: string | URL | ClientOptions, filters: string | string[], options?: SubscribeSimpleOptions) =>
-      subscribeSimpleWith(connect, target, filters, options)) as OneShots['subscribeSimple'],
+      subscribeSimpleWith(connect, target, filters, options)) as OneShots['subscribeSimple'], // one body serves the overloads
   };
 }
 
@@ -94,7 +94,7 @@ async function subscribeSimpleWith(
   });
   try {
     const got = await Promise.race([collect(), expired]);
-    return count === 1 ? got[0] : got;
+    return count === 1 ? got[0]! : got; // collect() resolves with at least `count` messages
   } finally {
     clearTimeout(timer);
     void stream.return();

@@ -60,9 +60,9 @@ export class SqliteClientStore extends BatchedClientStore {
   constructor(store: SqliteFile) {
     super();
     this.#store = store;
-    const statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind, sql.map((s) => store.db.prepare(s))] as [string, SqliteStatement[]]));
+    const statements = new Map(Object.entries(SQL).map(([kind, sql]) => [kind, sql.map((s) => store.db.prepare(s))] as [string, SqliteStatement[]])); // the SQL table's keys and their statements
     this.#transaction = store.db.transaction((clientId: string, ops: readonly ClientStoreOp[]) => {
-      for (const op of ops) for (const s of statements.get(op.kind)!) s.run(...params(clientId, op));
+      for (const op of ops) for (const s of statements.get(op.kind)!) s.run(...params(clientId, op)); // every op kind has its statements (the SQL table above)
     });
   }
 
@@ -71,10 +71,11 @@ export class SqliteClientStore extends BatchedClientStore {
     return this.#store.file;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw of the synchronous driver is a rejection
   protected async read(clientId: string): Promise<ClientStoreState> {
     const { db, file } = this.#store;
     try {
-      const outgoing = (db.prepare('SELECT * FROM outgoing WHERE client = ? ORDER BY seq').all(clientId) as Row[]).map(
+      const outgoing = (db.prepare('SELECT * FROM outgoing WHERE client = ? ORDER BY seq').all(clientId) as Row[]).map( // the driver returns rows as plain objects keyed by column
         (r): StoredPublish => ({
           seq: Number(r.seq),
           packetId: Number(r.packet_id),
@@ -85,7 +86,7 @@ export class SqliteClientStore extends BatchedClientStore {
           stage: r.stage === 'pubrel' ? 'pubrel' : 'publish',
         }),
       );
-      const inboundQos2 = (db.prepare('SELECT packet_id FROM inbound_qos2 WHERE client = ?').all(clientId) as Row[]).map((r) => Number(r.packet_id));
+      const inboundQos2 = (db.prepare('SELECT packet_id FROM inbound_qos2 WHERE client = ?').all(clientId) as Row[]).map((r) => Number(r.packet_id)); // the driver returns rows as plain objects keyed by column
       return { outgoing, inboundQos2 };
     } catch (cause) {
       throw storageError(file, 'cannot load the client store', cause);

@@ -82,7 +82,8 @@ export function closeError(code: number, reason: string): ClientError | undefine
 /** One buffer from a logical write (a PUBLISH header and payload become one binary frame). */
 export function joinChunks(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (data.length === 1) return data[0];
+  const only = data.length === 1 ? data[0] : undefined;
+  if (only !== undefined) return only;
   let size = 0;
   for (const chunk of data) size += chunk.length;
   const joined = new Uint8Array(size);
@@ -150,7 +151,7 @@ export class TransportCallbacks {
 
   #flush(): void {
     if (this.#onData) {
-      while (this.#held.length > 0) this.#onData(this.#held.shift()!);
+      while (this.#held.length > 0) this.#onData(this.#held.shift()!); // not empty: checked just before
     }
     if (this.#close === 'pending' && this.#onClose && this.#held.length === 0) {
       this.#close = 'reported';
@@ -258,7 +259,7 @@ export function createBrowserTransport(options: BrowserTransportOptions = {}): T
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
   return (transportOptions) =>
     new Promise<Transport>((resolve, reject) => {
-      const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket; // probes for an optional global
       if (!WebSocketImpl) {
         reject(new ClientError('INVALID_OPTIONS', 'no WebSocket implementation in this runtime'));
         return;

@@ -24,9 +24,9 @@ export const netTransport: TransportFactory = (options: TransportOptions) =>
       socket = tlsConnect({
         host,
         port,
-        ca: tls.ca as string | Buffer | Array<string | Buffer> | undefined,
-        cert: tls.cert as string | Buffer | undefined,
-        key: tls.key as string | Buffer | undefined,
+        ca: tls.ca as string | Buffer | Array<string | Buffer> | undefined, // PEM text or bytes, as Node's TLS options take them
+        cert: tls.cert as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
+        key: tls.key as string | Buffer | undefined, // PEM text or bytes, as Node's TLS options take them
         rejectUnauthorized: tls.rejectUnauthorized ?? true,
         // SNI takes a host name, never an IP address (RFC 6066 section 3).
         servername: tls.servername ?? (isIP(host) ? undefined : host),

@@ -80,7 +80,7 @@ class NodeWebSocketTransport extends CallbackTransport implements Transport {
     super();
     this.#ws = ws;
     this.#highWaterMark = highWaterMark;
-    ws.on('message', (data, isBinary) => this.#message(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => this.#message(data as Buffer, isBinary)); // ws's default binaryType, 'nodebuffer': data is a Buffer
     // 'error' is always followed by 'close', which reports it.
     ws.on('error', (error) => {
       this.#error ??= new ClientError('CONNECTION_LOST', `WebSocket error: ${error.message}`, { cause: error });
@@ -107,7 +107,7 @@ class NodeWebSocketTransport extends CallbackTransport implements Transport {
     // [MQTT-6.0.0-1] binary frames. Several buffers (a PUBLISH header and its payload) are sent
     // as the fragments of one binary message, so a large payload is not copied to join them.
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
+      const part = parts[i]!; // i < length
       this.#pending += part.length;
       this.#ws.send(part, { binary: true, fin: i === parts.length - 1 }, () => this.#sent(part.length));
     }

@@ -25,5 +25,5 @@ export function writeAck(p: AckPacket, buf: Uint8Array, pos: number): number {
 
 /** Decodes the body of an acknowledgement of type `cmd` (its length, 2, was checked while framing). */
 export function decodeAck<C extends AckPacket['cmd']>(r: FrameReader, cmd: C): AckPacket & { cmd: C } {
-  return { cmd, packetId: r.packetId() } as AckPacket & { cmd: C };
+  return { cmd, packetId: r.packetId() } as AckPacket & { cmd: C }; // the object has exactly the fields of an ack with this cmd
 }

@@ -13,7 +13,7 @@ interface BufferConstructorLike {
 }
 
 const NodeBuffer: BufferConstructorLike | undefined = (
-  globalThis as { Buffer?: BufferConstructorLike }
+  globalThis as { Buffer?: BufferConstructorLike } // probes for an optional global
 ).Buffer;
 
 /**
@@ -30,7 +30,7 @@ type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
  * works on a plain `Uint8Array` (checked once, here), so no per-call type test is needed.
  */
 const latin1Slice: Latin1Slice | undefined = (() => {
-  const fn = (NodeBuffer?.prototype as { latin1Slice?: Latin1Slice } | undefined)?.latin1Slice;
+  const fn = (NodeBuffer?.prototype as { latin1Slice?: Latin1Slice } | undefined)?.latin1Slice; // probes for Node's internal latin1Slice; undefined elsewhere
   if (typeof fn !== 'function') return undefined;
   try {
     return fn.call(Uint8Array.of(0x4d, 0x51, 0x54, 0x54), 1, 3) === 'QT' ? fn : undefined;
@@ -56,7 +56,7 @@ export function writeBytes(dst: Uint8Array, at: number, src: Uint8Array): void {
   const n = src.length;
   // A loop beats TypedArray#set's fixed call cost only for a few bytes: measured on Node 20, the
   // loop wins up to about 8 bytes, and from 16 bytes on set is faster.
-  if (n <= 8) for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  if (n <= 8) for (let i = 0; i < n; i++) dst[at + i] = src[i]!; // i < n = src.length
   else dst.set(src, at);
 }
 

@@ -60,5 +60,5 @@ export function decodeConnack(r: FrameReader, version: ProtocolVersion): Connack
   if (sessionPresent && returnCode !== 0) {
     r.fail('INVALID_RETURN_CODE', 'Session Present set on a refusal', 'MQTT-3.2.2-4', r.pos - 2);
   }
-  return { cmd: 'connack', sessionPresent, returnCode: returnCode as ConnackReturnCode };
+  return { cmd: 'connack', sessionPresent, returnCode: returnCode as ConnackReturnCode }; // 0..MAX_RETURN_CODE, checked above
 }

@@ -24,8 +24,8 @@ import { MqttError } from './errors.js';
 import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
 import type { ConnectPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, NOT_ASCII, utf8Length, writeAsciiString, writeBinary, writeString } from './utf8.js';
+import { topicNameByteLength } from './topic.js';
+import { utf8Length, writeBinary, writeString } from './utf8.js';
 import { BRIDGE_LEVEL_BIT, MQTT31_MAX_CLIENT_ID_BYTES, protocolVersionOf, versionOfName } from './version.js';
 
 const USERNAME = 0x80;
@@ -36,19 +36,15 @@ const WILL = 0x04;
 const CLEAN_SESSION = 0x02;
 const RESERVED = 0x01;
 
-/**
- * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
- * strings are measured as plain ASCII and checked later, by `writeConnect`.
- */
-export function connectLength(p: ConnectPacket, ascii: boolean): number {
-  let length = 2 + (ascii ? asciiLength(p.protocolName) : utf8Length(p.protocolName, 'protocol name')) + 1 + 1 + 2;
+/** Checks `p` and returns its Remaining Length. */
+export function connectLength(p: ConnectPacket): number {
+  let length = 2 + utf8Length(p.protocolName, 'protocol name') + 1 + 1 + 2;
   checkInteger(p.protocolLevel, 'protocol level', 0xff);
   checkInteger(p.keepAlive, 'keep alive', 0xffff);
   // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
-  const idLength = ascii ? asciiLength(p.clientId) : utf8Length(p.clientId, 'client id');
+  const idLength = utf8Length(p.clientId, 'client id');
   // MQTT 3.1 section 3.1: 1-23 characters; a server would refuse anything else with CONNACK 2.
   if (protocolVersionOf(p) === 3 && !(idLength >= 1 && idLength <= MQTT31_MAX_CLIENT_ID_BYTES)) {
-    if (ascii) return Infinity; // maybe not plain ASCII: the checked path measures it exactly
     throw clientIdRejected(idLength);
   }
   length += 2 + idLength;
@@ -56,11 +52,11 @@ export function connectLength(p: ConnectPacket, ascii: boolean): number {
   if (will !== undefined) {
     if (will === null || typeof will !== 'object') throw new MqttError('INVALID_PACKET', 'will must be an object');
     // [MQTT-3.1.3-10] the will topic is a UTF-8 string, and a topic name.
-    length += 2 + (ascii ? asciiLength(will.topic) : topicByteLength(will.topic, false, 'MQTT-4.7.1-1'));
+    length += 2 + topicNameByteLength(will.topic, 'MQTT-4.7.1-1');
     length += 2 + checkBytes(will.payload, 'will payload', true).length;
     checkQos(will.qos, 'will QoS', 'MQTT-3.1.2-14');
   }
-  if (p.username !== undefined) length += 2 + (ascii ? asciiLength(p.username) : utf8Length(p.username, 'user name'));
+  if (p.username !== undefined) length += 2 + utf8Length(p.username, 'user name');
   if (p.password !== undefined) {
     // [MQTT-3.1.2-22] no password without a user name.
     if (p.username === undefined) {
@@ -71,32 +67,23 @@ export function connectLength(p: ConnectPacket, ascii: boolean): number {
   return length;
 }
 
-/**
- * Writes the variable header and payload; returns the position after them. With `ascii`, returns
- * `NOT_ASCII` if a string is not plain ASCII (see `writeAsciiString`, `writeAsciiTopic`).
- */
-export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
+/** Writes the variable header and payload; returns the position after them. */
+export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number): number {
   const will = p.will;
   let flags = p.cleanSession ? CLEAN_SESSION : 0;
   if (will !== undefined) flags |= WILL | (will.qos << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
   if (p.username !== undefined) flags |= USERNAME;
   if (p.password !== undefined) flags |= PASSWORD;
-  pos = ascii ? writeAsciiString(buf, pos, p.protocolName) : writeString(buf, pos, p.protocolName);
-  if (pos === NOT_ASCII) return NOT_ASCII;
+  pos = writeString(buf, pos, p.protocolName);
   buf[pos++] = p.protocolLevel;
   buf[pos++] = flags;
   pos = writeU16(buf, pos, p.keepAlive);
-  pos = ascii ? writeAsciiString(buf, pos, p.clientId) : writeString(buf, pos, p.clientId);
-  if (pos === NOT_ASCII) return NOT_ASCII;
+  pos = writeString(buf, pos, p.clientId);
   if (will !== undefined) {
-    pos = ascii ? writeAsciiTopic(buf, pos, will.topic, false) : writeString(buf, pos, will.topic);
-    if (pos === NOT_ASCII) return NOT_ASCII;
+    pos = writeString(buf, pos, will.topic);
     pos = writeBinary(buf, pos, will.payload);
   }
-  if (p.username !== undefined) {
-    pos = ascii ? writeAsciiString(buf, pos, p.username) : writeString(buf, pos, p.username);
-    if (pos === NOT_ASCII) return NOT_ASCII;
-  }
+  if (p.username !== undefined) pos = writeString(buf, pos, p.username);
   if (p.password !== undefined) pos = writeBinary(buf, pos, p.password);
   return pos;
 }
@@ -149,7 +136,7 @@ export function decodeConnect(r: FrameReader, headerFlags: number, headerAt: num
     // [MQTT-3.1.2-9] will flag set: will topic and will message are present.
     const topic = r.topicName('MQTT-4.7.1-1', 'MQTT-3.1.2-9');
     const payload = r.binary('will message', 'MQTT-3.1.2-9');
-    const qos = ((flags >>> WILL_QOS_SHIFT) & 3) as QoS;
+    const qos = ((flags >>> WILL_QOS_SHIFT) & 3) as QoS; // checkConnectFlags refused QoS 3 [MQTT-3.1.2-14]
     packet.will = { topic, payload, qos, retain: (flags & WILL_RETAIN) !== 0 };
   }
   // [MQTT-3.1.2-19] / [MQTT-3.1.2-21] a set flag means the field is present.

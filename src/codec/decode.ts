@@ -41,7 +41,7 @@ export interface DecoderOptions {
  * leaves bytes no field accounts for, and the packet is malformed.
  */
 function decodeBody(h: FixedHeader, r: FrameReader): Packet {
-  const packet = (PACKET_TYPES[h.type] as PacketType).decode(r, h);
+  const packet = (PACKET_TYPES[h.type] as PacketType).decode(r, h); // parseFixedHeader accepted only known packet types
   if (r.pos !== r.end) r.fail('INVALID_LENGTH', `${r.end - r.pos} bytes left over at the end of the packet`);
   return packet;
 }
@@ -211,7 +211,7 @@ export class Decoder {
     const h = this.header;
     if (!this.framed) {
       if (this.buffered === 0) return undefined;
-      const head = this.chunks[this.first];
+      const head = this.chunks[this.first]!; // bytes are buffered, so the queue has a head chunk
       const off = this.headOffset;
       const ok =
         head.length - off >= 5 || this.first === this.last - 1
@@ -230,7 +230,7 @@ export class Decoder {
       at = this.frameStart;
       this.frame = undefined;
     } else {
-      const head = this.chunks[this.first];
+      const head = this.chunks[this.first]!; // framed, so the header's bytes sit in a head chunk
       const off = this.headOffset;
       if (head.length - off >= total) {
         // The whole frame sits in one chunk: decode from a view, no copy.
@@ -264,7 +264,7 @@ export class Decoder {
     this.frameFilled = 0;
     this.frameTotal = total;
     while (this.first < this.last) {
-      const chunk = this.chunks[this.first];
+      const chunk = this.chunks[this.first]!; // first < last: a queued chunk
       const used = this.fill(chunk, this.headOffset);
       if (used < chunk.length) {
         this.headOffset = used; // the frame is complete; the rest of this chunk stays queued
@@ -278,6 +278,7 @@ export class Decoder {
   /** Copies the bytes the frame still needs from `chunk[from…]`; returns where the copy ended in `chunk`. */
   private fill(chunk: Uint8Array, from: number): number {
     const count = Math.min(chunk.length - from, this.frameTotal - this.frameFilled);
+    // fill() runs only while a frame is being assembled, so `frame` is set.
     copyBytes(this.frame as Uint8Array, this.frameStart + this.frameFilled, chunk, from, count);
     this.frameFilled += count;
     return from + count;
@@ -299,8 +300,8 @@ export class Decoder {
     let count = 0;
     let off = this.headOffset;
     for (let c = this.first; c < this.last; c++) {
-      const chunk = this.chunks[c];
-      while (off < chunk.length && count < n) this.scratch[count++] = chunk[off++];
+      const chunk = this.chunks[c]!; // c < last: a queued chunk
+      while (off < chunk.length && count < n) this.scratch[count++] = chunk[off++]!; // off < chunk.length
       if (count === n) break;
       off = 0;
     }

@@ -14,5 +14,5 @@ export function emptyLength(_p: EmptyPacket): number {
 
 /** Decodes an empty packet (its length, 0, was checked while framing). A fresh object each time. */
 export function decodeEmpty<C extends EmptyPacket['cmd']>(cmd: C): EmptyPacket & { cmd: C } {
-  return { cmd } as EmptyPacket & { cmd: C };
+  return { cmd } as EmptyPacket & { cmd: C }; // the object has exactly the fields of an empty packet with this cmd
 }

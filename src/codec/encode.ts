@@ -2,12 +2,12 @@
  * Encoding: compute the size (checking every field on the way), allocate once, write at an offset.
  * Anything that cannot be encoded throws an `MqttError`; no truncated or corrupt bytes come out.
  *
- * This is the checked path. `encode` and `encodeInto` first try the fast paths of fast-path.ts
- * (one pass for plain ASCII strings; a PUBLISH to a known topic), which hand everything else,
- * and every error, to the checked path.
+ * There is one path, for every packet: each packet module measures (and checks) its fields, then
+ * writes them. What makes it fast lives below the packet modules: strings are measured and
+ * copied by loops made for ASCII (utf8.ts), and a PUBLISH topic the client has used before is
+ * not checked again (the memo of topic-cache.ts).
  */
 import { allocBytes } from './bytes.js';
-import { encodeOnePass, encodePublishInto } from './fast-path.js';
 import { MqttError } from './errors.js';
 import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
 import type { Packet, PublishPacket } from './packets.js';
@@ -31,7 +31,7 @@ function versionOf(options: EncodeOptions | undefined): ProtocolVersion {
 
 /** Checks `p` and returns its Remaining Length. */
 function remainingLength(p: Packet, version: ProtocolVersion): number {
-  const length = packetTypeOf(p).length(p, false, version);
+  const length = packetTypeOf(p).length(p, version);
   if (length > MAX_REMAINING_LENGTH) {
     throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
   }
@@ -41,7 +41,7 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
 /** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
 function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
   const t = packetTypeOf(p);
-  const end = t.write(p, buf, writeFixedHeader(buf, pos, t.firstByte(p), remaining), false);
+  const end = t.write(p, buf, writeFixedHeader(buf, pos, t.firstByte(p), remaining));
   const size = packetSize(remaining);
   if (end - pos !== size) {
     // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
@@ -56,10 +56,7 @@ function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number)
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
 export function encode(packet: Packet, options?: EncodeOptions): Uint8Array {
-  const version = versionOf(options);
-  const fast = encodeOnePass(packet, version);
-  if (fast !== undefined) return fast;
-  const remaining = remainingLength(packet, version);
+  const remaining = remainingLength(packet, versionOf(options));
   const buf = allocBytes(packetSize(remaining));
   writePacket(packet, remaining, buf, 0);
   return buf;
@@ -78,21 +75,6 @@ export function encodedLength(packet: Packet, options?: EncodeOptions): number {
  */
 export function encodeInto(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
   if (!(target instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'encodeInto expects a Uint8Array target');
-  // A PUBLISH is the hot case (a client publishing many small messages into one batch buffer):
-  // it has a fast path for plain ASCII topics, which writes nothing when it gives up.
-  if (packet !== null && typeof packet === 'object' && packet.cmd === 'publish') {
-    const written = encodePublishInto(packet, target, offset);
-    if (written !== 0) return written;
-  }
-  return encodeIntoChecked(packet, target, offset, options);
-}
-
-/**
- * `encodeInto` by the checked path alone: every field checked and measured exactly first, then
- * written. The reference the fast paths are tested against.
- * @internal
- */
-export function encodeIntoChecked(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
   const remaining = remainingLength(packet, versionOf(options));
   const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
@@ -113,7 +95,7 @@ export function encodeParts(packet: Packet, options?: EncodeOptions): Uint8Array
   const p: PublishPacket = packet;
   const headSize = packetSize(remaining) - p.payload.length;
   const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, PUBLISH.firstByte(p), remaining), false);
+  const end = writePublishHead(p, head, writeFixedHeader(head, 0, PUBLISH.firstByte(p), remaining));
   if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
   return [head, p.payload];
 }

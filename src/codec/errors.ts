@@ -73,11 +73,11 @@ export type MqttErrorAction = 'close' | 'connack';
 /** Details attached to an {@link MqttError}. */
 export interface MqttErrorOptions {
   /** Normative statement id without brackets, e.g. `'MQTT-2.2.2-2'`. */
-  rule?: string;
+  rule?: string | undefined;
   /** Byte offset in the stream (decoder) where the problem was found. */
-  offset?: number;
+  offset?: number | undefined;
   /** For `action === 'connack'`: the CONNACK return code to answer with. */
-  returnCode?: number;
+  returnCode?: number | undefined;
   /** The underlying error, if any. */
   cause?: unknown;
 }
@@ -99,7 +99,7 @@ export class MqttError<C extends string = MqttErrorCode> extends Error {
     super(options.rule ? `${message} [${options.rule}]` : message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.rule = options.rule;
-    this.action = Object.hasOwn(MQTT_ERROR_CODES, code) ? MQTT_ERROR_CODES[code as MqttErrorCode] : 'close';
+    this.action = Object.hasOwn(MQTT_ERROR_CODES, code) ? MQTT_ERROR_CODES[code as MqttErrorCode] : 'close'; // Object.hasOwn checked it is one of the codec's codes
     this.returnCode = options.returnCode;
     this.offset = options.offset;
   }

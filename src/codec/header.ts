@@ -75,7 +75,7 @@ export function parseFixedHeader(
   version: ProtocolVersion = 4,
 ): boolean {
   if (start >= end) return false;
-  const first = buf[start];
+  const first = buf[start]!; // start < end <= buf.length
   const type = first >>> 4;
   const flags = first & 0x0f;
   const packetType = PACKET_TYPES[type];
@@ -90,7 +90,7 @@ export function parseFixedHeader(
   let pos = start + 1;
   for (;;) {
     if (pos >= end) return false;
-    const byte = buf[pos++];
+    const byte = buf[pos++]!; // pos < end checked above
     remaining += (byte & 0x7f) * multiplier;
     if ((byte & 0x80) === 0) break;
     if (pos - start > 4) {

@@ -8,7 +8,7 @@
  * `describePacket` is the cheap one-line form used in logs.
  */
 import { decode } from './decode.js';
-import { MqttError } from './errors.js';
+import { isMqttError, MqttError } from './errors.js';
 import type { Packet, PublishPacket } from './packets.js';
 
 /** One field of a packet's byte layout. */
@@ -130,8 +130,15 @@ class Walker {
   }
 
   /** The byte `ahead` bytes past the current position, without moving. */
-  u8(ahead = 0): number { this.need(ahead + 1); return this.bytes[this.pos + ahead]; }
-  u16(): number { this.need(2); return (this.bytes[this.pos] << 8) | this.bytes[this.pos + 1]; }
+  u8(ahead = 0): number { return this.byte(this.pos + ahead); }
+  u16(): number { return (this.byte(this.pos) << 8) | this.byte(this.pos + 1); }
+
+  /** The byte at index `i`; past the end it is the same typed error as `need`'s. */
+  private byte(i: number): number {
+    const b = this.bytes[i];
+    if (b === undefined) throw new MqttError('INVALID_LENGTH', 'field runs past the end of the packet', { offset: this.pos });
+    return b;
+  }
 
   /** A length-prefixed field (spec 1.5.3): one row for the prefix, one for the data. */
   prefixed(field: string, value: (length: number) => string | number, section: string, redacted = false): void {
@@ -246,7 +253,7 @@ function walkBody(w: Walker, p: Packet): void {
       return; // fixed header only
     default: {
       const never: never = p;
-      throw new MqttError('INVALID_PACKET', `unknown packet ${String((never as { cmd?: unknown }).cmd)}`);
+      throw new MqttError('INVALID_PACKET', `unknown packet ${String((never as { cmd?: unknown }).cmd)}`); // only a value outside the Packet union gets here
     }
   }
 }
@@ -254,7 +261,7 @@ function walkBody(w: Walker, p: Packet): void {
 function inspectAt(bytes: Uint8Array, base: number): Inspection {
   const packet = decode(bytes);
   const w = new Walker(bytes, base);
-  walkFixedHeader(w, packet, bytes[0]);
+  walkFixedHeader(w, packet, w.u8());
   walkBody(w, packet);
   return { packet, offset: base, bytes, fields: w.fields };
 }
@@ -299,7 +306,7 @@ export function inspectStream(bytes: Uint8Array): StreamInspection {
     try {
       inspections.push(inspectAt(bytes.subarray(pos, end), pos));
     } catch (err) {
-      const error = err instanceof MqttError ? err : new MqttError('INVALID_PACKET', String(err), { cause: err });
+      const error = isMqttError(err) ? err : new MqttError('INVALID_PACKET', String(err), { cause: err });
       return { inspections, consumed: pos, error, errorOffset: pos + (error.offset ?? 0) };
     }
     pos = end;
@@ -334,8 +341,8 @@ export function formatInspection(inspection: Inspection): string {
     f.section,
   ]);
   const header = ['offset', 'bytes', 'field', 'value', 'spec'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]))).join('  ').trimEnd();
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   return [title(inspection.packet, inspection.bytes.length), line(header), ...rows.map(line)].join('\n');
 }
 
@@ -400,7 +407,7 @@ export function describePacket(packet: Packet): string {
       return p.cmd.toUpperCase();
     default: {
       const never: never = p;
-      const cmd = (never as { cmd?: unknown }).cmd;
+      const cmd = (never as { cmd?: unknown }).cmd; // only a value outside the Packet union gets here
       return typeof cmd === 'string' ? cmd.toUpperCase() : 'UNKNOWN PACKET';
     }
   }

@@ -41,13 +41,10 @@ export interface PacketType<P extends Packet = Packet> {
   checkFlags(this: void, flags: number, offset: number, version: ProtocolVersion): void;
   /** Byte 1 of the fixed header for `p`. */
   firstByte(this: void, p: P): number;
-  /**
-   * Checks `p` and returns its Remaining Length. With `ascii`, strings are measured as plain
-   * ASCII, unchecked (the one-pass path, fast-path.ts).
-   */
-  length(this: void, p: P, ascii: boolean, version: ProtocolVersion): number;
-  /** Writes the body after the fixed header; returns the position after it (see `length`). */
-  write(this: void, p: P, buf: Uint8Array, pos: number, ascii: boolean): number;
+  /** Checks `p` and returns its Remaining Length on a `version` stream. */
+  length(this: void, p: P, version: ProtocolVersion): number;
+  /** Writes the body of `p`, checked by `length`, after the fixed header; returns the position after it. */
+  write(this: void, p: P, buf: Uint8Array, pos: number): number;
   /** Decodes the body `r` spans, whose fixed header is `h`. */
   decode(this: void, r: FrameReader, h: FixedHeader): P;
 }
@@ -137,7 +134,7 @@ export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [
   undefined,
   CONNECT,
   row(2, 'connack', 0, 2, {
-    length: (p, _ascii, version) => connackLength(p, version),
+    length: connackLength,
     write: writeConnack,
     decode: (r) => decodeConnack(r, r.version),
   }),
@@ -148,7 +145,7 @@ export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [
   row(7, 'pubcomp', 0, 2, { ...ack, decode: (r) => decodeAck(r, 'pubcomp') }),
   row(8, 'subscribe', 0b0010, undefined, { length: subscribeLength, write: writeSubscribe, decode: decodeSubscribe }, 'MQTT-3.8.1-1'),
   row(9, 'suback', 0, undefined, {
-    length: (p, _ascii, version) => subackLength(p, version),
+    length: subackLength,
     write: writeSuback,
     decode: (r) => decodeSuback(r, r.version),
   }),
@@ -183,7 +180,7 @@ export function packetTypeOf(p: Packet): PacketType {
   const t = BY_CMD[p.cmd];
   // The `cmd` check also refuses names that the object's prototype has ('toString', …).
   if (t === undefined || t.cmd !== p.cmd) {
-    throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`);
+    throw new MqttError('INVALID_PACKET', `unknown packet cmd ${JSON.stringify((p as { cmd?: unknown }).cmd)}`); // only a value outside the Packet union gets here
   }
   return t;
 }

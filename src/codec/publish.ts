@@ -12,23 +12,19 @@ import { MqttError } from './errors.js';
 import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
+import { topicNameByteLength } from './topic.js';
+import { writeString } from './utf8.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
 
 /**
- * Checks `p` and returns its Remaining Length. With `ascii` (the one-pass path, fast-path.ts), the
- * topic is measured as plain ASCII and checked later, by `writePublish`.
+ * Checks `p` and returns its Remaining Length. A topic name found valid before is not scanned
+ * again (the memo of topic-cache.ts): most PUBLISHes go to a topic the client has used before.
  */
-export function publishLength(p: PublishPacket, ascii: boolean): number {
+export function publishLength(p: PublishPacket): number {
   // [MQTT-3.3.2-1] the topic name is a UTF-8 string; [MQTT-3.3.2-2] without wildcards.
-  return publishLengthWithTopic(p, ascii ? asciiLength(p.topic) : topicByteLength(p.topic, false, WILDCARD_RULE));
-}
-
-/** Checks the fields of `p` but its topic, which takes `topicBytes`; returns its Remaining Length. */
-export function publishLengthWithTopic(p: PublishPacket, topicBytes: number): number {
+  const topicBytes = topicNameByteLength(p.topic, WILDCARD_RULE);
   const qos = checkQos(p.qos, 'PUBLISH QoS', 'MQTT-3.3.1-4');
   if (qos === 0) {
     // [MQTT-3.3.1-2] DUP is 0 on QoS 0; [MQTT-2.3.1-5] a QoS 0 PUBLISH has no packet identifier.
@@ -48,20 +44,15 @@ export function publishFlags(p: PublishPacket): number {
   return (p.dup ? 0b1000 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
 }
 
-/**
- * Writes the variable header (topic, packet identifier); returns the position after it. With
- * `ascii`, returns `NOT_ASCII` if the topic is not plain ASCII (see `writeAsciiTopic`).
- */
-export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
-  pos = ascii ? writeAsciiTopic(buf, pos, p.topic, false) : writeString(buf, pos, p.topic);
-  if (pos === NOT_ASCII) return NOT_ASCII;
-  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number);
+/** Writes the variable header (topic, packet identifier); returns the position after it. */
+export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number): number {
+  pos = writeString(buf, pos, p.topic);
+  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number); // QoS 1 or 2: publishLength required a packet id
 }
 
-/** Writes the variable header and payload; returns the position after them (or `NOT_ASCII`, as `writePublishHead`). */
-export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, ascii: boolean): number {
-  pos = writePublishHead(p, buf, pos, ascii);
-  if (pos === NOT_ASCII) return NOT_ASCII;
+/** Writes the variable header and payload; returns the position after them. */
+export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): number {
+  pos = writePublishHead(p, buf, pos);
   writeBytes(buf, pos, p.payload);
   return pos + p.payload.length;
 }
@@ -71,7 +62,7 @@ export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, asc
  * The payload is a view into the frame's bytes.
  */
 export function decodePublish(r: FrameReader, flags: number): PublishPacket {
-  const qos = ((flags >>> 1) & 3) as QoS;
+  const qos = ((flags >>> 1) & 3) as QoS; // checkPublishFlags refused QoS 3 [MQTT-3.3.1-4]
   const retain = (flags & 1) !== 0;
   const dup = (flags & 0b1000) !== 0;
   const topic = r.topicName(WILDCARD_RULE);

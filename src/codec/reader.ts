@@ -6,6 +6,7 @@
 import { EMPTY_BYTES } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
 import { HASH, PLUS, topicByteLength } from './topic.js';
+import { RecentTopicName } from './topic-cache.js';
 import { asciiString, utf8String } from './utf8.js';
 import type { ProtocolVersion } from './version.js';
 
@@ -36,6 +37,8 @@ export class FrameReader {
   base = 0;
   /** The protocol version whose rules apply: set by the decoder's option, then by a decoded CONNECT. */
   version: ProtocolVersion = 4;
+  /** The last plain ASCII topic name read (see `topicName`). */
+  private readonly recentTopic = new RecentTopicName();
 
   /** Points the reader at `buf[pos, end)`, whose first byte sits at `streamOffset` in the stream. */
   reset(buf: Uint8Array, pos: number, end: number, streamOffset: number): void {
@@ -65,13 +68,14 @@ export class FrameReader {
   /** One byte; `what` names the field and `rule` is cited if the frame ends first. */
   u8(what: string, rule?: string): number {
     this.need(1, what, rule);
-    return this.buf[this.pos++];
+    return this.buf[this.pos++]!; // need(1) checked the byte is in the frame
   }
 
   /** A 16-bit big-endian integer (spec 1.5.2). */
   u16(what: string, rule?: string): number {
     this.need(2, what, rule);
-    const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
+    // need(2) checked both bytes are in the frame.
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
@@ -95,7 +99,8 @@ export class FrameReader {
     const start = this.pos;
     const end = start + len;
     let classes = 0;
-    for (let i = start; i < end; i++) classes |= STRING_BYTE_CLASS[buf[i]];
+    // i < end <= buf.length (need(len) above); a byte indexes a 256-entry table.
+    for (let i = start; i < end; i++) classes |= STRING_BYTE_CLASS[buf[i]!]!;
     if ((classes & 1) !== 0) {
       // In UTF-8 a byte below 0x80 is always that ASCII character, so 0x00 is U+0000.
       this.fail('NULL_CHARACTER', `${what} contains U+0000`, nullRule, buf.indexOf(0, start));
@@ -107,6 +112,7 @@ export class FrameReader {
   /**
    * A topic name (spec 4.7): a string with no wildcard (`wildcardRule`), no U+0000, not empty.
    * Scans the bytes once; `+` and `#` are single bytes in UTF-8, so no decoding is needed to find them.
+   * Bytes equal to the last topic name the stream carried are that name again (topic-cache.ts).
    */
   topicName(wildcardRule: string, rule?: string): string {
     const len = this.u16('topic name', rule);
@@ -116,11 +122,18 @@ export class FrameReader {
     const end = start + len;
     // [MQTT-4.7.3-1] a topic name is at least one character long.
     if (len === 0) this.fail('INVALID_TOPIC', 'topic name is empty', 'MQTT-4.7.3-1', start - 2);
+    const recent = this.recentTopic.match(buf, start, len);
+    if (recent !== undefined) {
+      this.pos = end;
+      return recent;
+    }
     let classes = 0;
-    for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]];
+    // i < end <= buf.length (need(len) above); a byte indexes a 256-entry table.
+    for (let i = start; i < end; i++) classes |= TOPIC_BYTE_CLASS[buf[i]!]!;
     if ((classes & 1) !== 0) this.badTopicByte(start, end, wildcardRule);
     this.pos = end;
-    return classes === 0 ? asciiString(buf, start, end) : this.utf8(start, end, 'topic name');
+    if (classes !== 0) return this.utf8(start, end, 'topic name');
+    return this.recentTopic.remember(asciiString(buf, start, end));
   }
 
   /** A topic filter (spec 4.7.1): a string with well-placed wildcards, no U+0000, not empty. */
@@ -151,7 +164,7 @@ export class FrameReader {
   /** Finds and reports the first byte a topic name must not hold. */
   private badTopicByte(start: number, end: number, wildcardRule: string): never {
     let i = start;
-    while (i < end && TOPIC_BYTE_CLASS[this.buf[i]] !== 1) i++;
+    while (i < end && TOPIC_BYTE_CLASS[this.buf[i]!] !== 1) i++; // i < end: in the frame
     // [MQTT-4.7.3-2] no U+0000; [MQTT-3.3.2-2] / [MQTT-4.7.1-1] no wildcard in a topic name.
     if (this.buf[i] === 0) this.fail('NULL_CHARACTER', 'topic name contains U+0000', 'MQTT-4.7.3-2', i);
     return this.fail('INVALID_TOPIC', 'topic name contains a wildcard', wildcardRule, i);

@@ -48,7 +48,7 @@ export function subackLength(p: SubackPacket, version: ProtocolVersion): number 
 export function writeSuback(p: SubackPacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
   const codes = p.returnCodes;
-  for (let i = 0; i < codes.length; i++) buf[pos++] = codes[i];
+  for (let i = 0; i < codes.length; i++) buf[pos++] = codes[i]!; // i < length
   return pos;
 }
 

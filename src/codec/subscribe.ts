@@ -11,14 +11,11 @@ import { MqttError } from './errors.js';
 import { checkPacketId, checkQos, writeU16 } from './fields.js';
 import type { QoS, SubscribePacket, Subscription } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
+import { topicByteLength } from './topic.js';
+import { writeString } from './utf8.js';
 
-/**
- * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
- * filters are measured as plain ASCII and checked later, by `writeSubscribe`.
- */
-export function subscribeLength(p: SubscribePacket, ascii: boolean): number {
+/** Checks `p` and returns its Remaining Length. */
+export function subscribeLength(p: SubscribePacket): number {
   checkPacketId(p.packetId);
   const subs = p.subscriptions;
   // [MQTT-3.8.3-3] at least one topic filter / QoS pair.
@@ -27,26 +24,22 @@ export function subscribeLength(p: SubscribePacket, ascii: boolean): number {
   }
   let length = 2;
   for (let i = 0; i < subs.length; i++) {
-    const sub = subs[i];
+    const sub = subs[i]!; // i < length
     if (sub === null || typeof sub !== 'object') throw new MqttError('INVALID_PACKET', 'a subscription must be an object');
     // [MQTT-3.8.3-1] filters are UTF-8 strings; spec 4.7.1 places the wildcards.
-    length += 2 + (ascii ? asciiLength(sub.topicFilter) : topicByteLength(sub.topicFilter, true, 'MQTT-4.7.1-1')) + 1;
+    length += 2 + topicByteLength(sub.topicFilter, true, 'MQTT-4.7.1-1') + 1;
     checkQos(sub.qos, 'requested QoS', 'MQTT-3.8.3-4');
   }
   return length;
 }
 
-/**
- * Writes the packet identifier and the filter list; returns the position after them. With
- * `ascii`, returns `NOT_ASCII` if a filter is not plain ASCII (see `writeAsciiTopic`).
- */
-export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number, ascii: boolean): number {
+/** Writes the packet identifier and the filter list; returns the position after them. */
+export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
   const subs = p.subscriptions;
   for (let i = 0; i < subs.length; i++) {
-    const sub = subs[i];
-    pos = ascii ? writeAsciiTopic(buf, pos, sub.topicFilter, true) : writeString(buf, pos, sub.topicFilter);
-    if (pos === NOT_ASCII) return NOT_ASCII;
+    const sub = subs[i]!; // i < length
+    pos = writeString(buf, pos, sub.topicFilter);
     buf[pos++] = sub.qos;
   }
   return pos;
@@ -61,7 +54,7 @@ export function decodeSubscribe(r: FrameReader): SubscribePacket {
     const qos = r.u8('requested QoS');
     // [MQTT-3.8.3-4] the upper 6 bits are reserved (0) and QoS 3 does not exist.
     if (qos > 2) r.fail('INVALID_QOS', `requested QoS byte ${qos} is not 0, 1 or 2`, 'MQTT-3.8.3-4', r.pos - 1);
-    subscriptions.push({ topicFilter, qos: qos as QoS });
+    subscriptions.push({ topicFilter, qos: qos as QoS }); // over 2 was refused just above
   }
   if (subscriptions.length === 0) {
     r.fail('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE without a topic filter', 'MQTT-3.8.3-3');

@@ -7,7 +7,7 @@
  */
 import { MqttError } from './errors.js';
 import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
-import { loneSurrogate, MAX_STRING_BYTES, NOT_ASCII } from './utf8.js';
+import { loneSurrogate, MAX_STRING_BYTES } from './utf8.js';
 
 const SLASH = 0x2f;
 // The wildcards, single bytes in UTF-8; the frame reader scans for them too (internal, not in index.ts).
@@ -94,46 +94,6 @@ function checkedTopicByteLength(topic: string, isFilter: boolean, wildcardRule: 
 }
 
 /**
- * Writes a topic name or filter with its 2-byte length prefix at `pos`, checking each character
- * as it copies it; returns the position after it, or `NOT_ASCII` (having written some bytes) unless the
- * topic is plain ASCII and valid as `topicByteLength`'s fast path sees it: not empty, no U+0000,
- * wildcards only well placed and only in a filter. The second half of `encode`'s one-pass path.
- * @internal
- */
-export function writeAsciiTopic(buf: Uint8Array, pos: number, topic: string, isFilter: boolean): number {
-  const n = topic.length;
-  if (n === 0) return NOT_ASCII; // [MQTT-4.7.3-1]
-  buf[pos] = n >>> 8;
-  buf[pos + 1] = n & 0xff;
-  pos += 2;
-  for (let i = 0; i < n; i++) {
-    const c = topic.charCodeAt(i);
-    if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) {
-      if (!isFilter || (c !== PLUS && c !== HASH) || !wildcardPlaced(topic, i, c)) return NOT_ASCII;
-    }
-    buf[pos + i] = c;
-  }
-  return pos + n;
-}
-
-/**
- * Whether `topic` is a topic name made of plain ASCII (0x01-0x7f) without wildcards: a name that
- * is valid as it stands and takes one byte per character. Reads every character; throws nothing
- * (anything else is `false`, for the checked path to explain). The caller has checked that `topic`
- * is a string of 1 to 65,535 characters.
- * @internal
- */
-export function isAsciiTopicName(topic: string): boolean {
-  const n = topic.length;
-  for (let i = 0; i < n; i++) {
-    const c = topic.charCodeAt(i);
-    // [MQTT-4.7.3-2] no U+0000; [MQTT-3.3.2-2] no wildcard in a topic name.
-    if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) return false;
-  }
-  return true;
-}
-
-/**
  * Whether the wildcard `c` at `i` is where it may be: [MQTT-4.7.1-3] `+` fills a whole level;
  * [MQTT-4.7.1-2] `#` fills a whole level and is the filter's last character.
  */
@@ -158,13 +118,28 @@ function checkWildcard(filter: string, i: number, c: number, offset: number | un
 }
 
 /**
+ * Checks a topic name and returns its UTF-8 byte length, as `topicByteLength` does, but answers
+ * from the memo of valid names (topic-cache.ts) when it can, and remembers a name found valid:
+ * a client publishing to a few topics over and over scans each once. `wildcardRule` as for
+ * `topicByteLength`.
+ * @internal
+ */
+export function topicNameByteLength(topic: string, wildcardRule: string): number {
+  const known = knownTopicNameBytes(topic);
+  if (known !== undefined) return known;
+  const bytes = topicByteLength(topic, false, wildcardRule);
+  rememberTopicName(topic, bytes);
+  return bytes;
+}
+
+/**
  * Throws unless `topic` is a valid topic name (spec 4.7): non-empty [MQTT-4.7.3-1], no wildcard
  * [MQTT-4.7.1-1], no U+0000 [MQTT-4.7.3-2], well-formed [MQTT-1.5.3-1], at most 65,535 bytes
  * [MQTT-4.7.3-3]. Error codes: `INVALID_TOPIC`, `NULL_CHARACTER`, `INVALID_UTF8`, `STRING_TOO_LONG`.
  */
 export function validateTopicName(topic: string): void {
   // A name found valid before is valid now (topic-cache.ts).
-  if (knownTopicNameBytes(topic) === undefined) rememberTopicName(topic, topicByteLength(topic, false, NAME_WILDCARD_RULE));
+  topicNameByteLength(topic, NAME_WILDCARD_RULE);
 }
 
 /**

@@ -11,14 +11,11 @@ import { MqttError } from './errors.js';
 import { checkPacketId, writeU16 } from './fields.js';
 import type { UnsubscribePacket } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength, writeAsciiTopic } from './topic.js';
-import { asciiLength, NOT_ASCII, writeString } from './utf8.js';
+import { topicByteLength } from './topic.js';
+import { writeString } from './utf8.js';
 
-/**
- * Checks `p` and returns its Remaining Length. With `ascii` (`encode`'s one-pass path), the
- * filters are measured as plain ASCII and checked later, by `writeUnsubscribe`.
- */
-export function unsubscribeLength(p: UnsubscribePacket, ascii: boolean): number {
+/** Checks `p` and returns its Remaining Length. */
+export function unsubscribeLength(p: UnsubscribePacket): number {
   checkPacketId(p.packetId);
   const filters = p.topicFilters;
   // [MQTT-3.10.3-2] at least one topic filter.
@@ -28,21 +25,19 @@ export function unsubscribeLength(p: UnsubscribePacket, ascii: boolean): number 
   let length = 2;
   // [MQTT-3.10.3-1] filters are UTF-8 strings, back to back.
   for (let i = 0; i < filters.length; i++) {
-    length += 2 + (ascii ? asciiLength(filters[i]) : topicByteLength(filters[i], true, 'MQTT-4.7.1-1'));
+    const filter = filters[i]!; // i < length
+    length += 2 + topicByteLength(filter, true, 'MQTT-4.7.1-1');
   }
   return length;
 }
 
-/**
- * Writes the packet identifier and the filters; returns the position after them. With `ascii`,
- * returns `NOT_ASCII` if a filter is not plain ASCII (see `writeAsciiTopic`).
- */
-export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: number, ascii: boolean): number {
+/** Writes the packet identifier and the filters; returns the position after them. */
+export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: number): number {
   pos = writeU16(buf, pos, p.packetId);
   const filters = p.topicFilters;
   for (let i = 0; i < filters.length; i++) {
-    pos = ascii ? writeAsciiTopic(buf, pos, filters[i], true) : writeString(buf, pos, filters[i]);
-    if (pos === NOT_ASCII) return NOT_ASCII;
+    const filter = filters[i]!; // i < length
+    pos = writeString(buf, pos, filter);
   }
   return pos;
 }

@@ -99,41 +99,6 @@ function writeUtf8Tail(buf: Uint8Array, pos: number, s: string, i: number): numb
   return start + len;
 }
 
-/**
- * What the one-pass writers (fast-path.ts) return instead of a position when a string turns out
- * not to be plain ASCII: the caller gives up and the checked path takes the packet.
- */
-export const NOT_ASCII = -1;
-
-/**
- * The bytes `s` takes as a string field if it is plain ASCII, one byte per character, measured
- * without reading its characters: the first half of `encode`'s one-pass path (see fast-path.ts),
- * whose second half, `writeAsciiString`, checks the characters as it copies them. Anything that
- * path cannot handle measures `Infinity`, which no packet fits, so `encode` takes the checked path.
- */
-export function asciiLength(s: string): number {
-  return typeof s === 'string' && s.length <= MAX_STRING_BYTES ? s.length : Infinity;
-}
-
-/**
- * Writes `s` with its 2-byte length prefix at `pos`, checking each character as it copies it;
- * returns the position after it, or `NOT_ASCII` (having written some bytes) unless every character is in
- * 0x01-0x7f: ASCII without U+0000 [MQTT-1.5.3-2]. The second half of `encode`'s one-pass path.
- */
-export function writeAsciiString(buf: Uint8Array, pos: number, s: string): number {
-  const n = s.length;
-  buf[pos] = n >>> 8;
-  buf[pos + 1] = n & 0xff;
-  pos += 2;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    // (c - 1) >>> 0 < 0x7f holds exactly for 0x01-0x7f: U+0000 wraps around to 2^32 - 1.
-    if ((c - 1) >>> 0 >= 0x7f) return NOT_ASCII;
-    buf[pos + i] = c;
-  }
-  return pos + n;
-}
-
 /** Writes a binary field (2-byte length, then the bytes) at `pos`; returns the position after it. */
 export function writeBinary(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
   const len = bytes.length;
@@ -152,7 +117,7 @@ export function asciiString(buf: Uint8Array, start: number, end: number): string
     if (n > 32) return strictDecoder.decode(buf.subarray(start, end));
   }
   let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!); // i < end <= buf.length
   return s;
 }
 

@@ -26,7 +26,7 @@ export class ChunkQueue {
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.chunks[0];
+      const chunk = this.chunks[0]!; // filled < n <= length: a chunk is queued
       const part = chunk.subarray(this.head, this.head + Math.min(n - filled, chunk.length - this.head));
       out.set(part, filled);
       filled += part.length;
@@ -38,7 +38,7 @@ export class ChunkQueue {
   private advance(n: number): void {
     this.length -= n;
     this.head += n;
-    if (this.head === this.chunks[0].length) {
+    if (this.head === this.chunks[0]?.length) {
       this.chunks.shift();
       this.head = 0;
     }

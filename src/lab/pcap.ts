@@ -61,14 +61,19 @@ export function readPcap(file: Uint8Array): TcpSegment[] {
   return segments;
 }
 
+/** Byte `i` of `b`, 0 past its end (as a bit operation reads a missing byte). */
+const u8 = (b: Uint8Array, i: number): number => b[i] ?? 0;
+/** The 16-bit big-endian integer at `i`. */
+const u16 = (b: Uint8Array, i: number): number => (u8(b, i) << 8) | u8(b, i + 1);
+
 /** The IP packet inside a link-layer frame, or undefined for other traffic. */
 function ipPayload(frame: Uint8Array, linkType: number): Uint8Array | undefined {
   switch (linkType) {
     case 1: { // Ethernet, possibly one 802.1Q tag
-      let type = (frame[12] << 8) | frame[13];
+      let type = u16(frame, 12);
       let offset = 14;
       if (type === 0x8100) {
-        type = (frame[16] << 8) | frame[17];
+        type = u16(frame, 16);
         offset = 18;
       }
       return type === 0x0800 || type === 0x86dd ? frame.subarray(offset) : undefined;
@@ -89,20 +94,20 @@ function ipPayload(frame: Uint8Array, linkType: number): Uint8Array | undefined 
 function parseFrame(frame: Uint8Array, linkType: number, time: number): TcpSegment | undefined {
   const ip = ipPayload(frame, linkType);
   if (!ip || ip.length < 20) return undefined;
-  const version = ip[0] >> 4;
+  const version = u8(ip, 0) >> 4;
   let src: string;
   let dst: string;
   let tcp: Uint8Array;
   if (version === 4) {
-    if (ip[9] !== 6) return undefined; // not TCP
-    const headerLength = (ip[0] & 0x0f) * 4;
-    const total = (ip[2] << 8) | ip[3];
+    if (u8(ip, 9) !== 6) return undefined; // not TCP
+    const headerLength = (u8(ip, 0) & 0x0f) * 4;
+    const total = u16(ip, 2);
     src = ip.subarray(12, 16).join('.');
     dst = ip.subarray(16, 20).join('.');
     tcp = ip.subarray(headerLength, Math.min(total || ip.length, ip.length));
   } else if (version === 6) {
-    if (ip.length < 40 || ip[6] !== 6) return undefined; // not TCP (or behind extension headers)
-    const payloadLength = (ip[4] << 8) | ip[5];
+    if (ip.length < 40 || u8(ip, 6) !== 6) return undefined; // not TCP (or behind extension headers)
+    const payloadLength = u16(ip, 4);
     src = v6(ip.subarray(8, 24));
     dst = v6(ip.subarray(24, 40));
     tcp = ip.subarray(40, Math.min(40 + payloadLength, ip.length));
@@ -110,22 +115,22 @@ function parseFrame(frame: Uint8Array, linkType: number, time: number): TcpSegme
     return undefined;
   }
   if (tcp.length < 20) return undefined;
-  const dataOffset = (tcp[12] >> 4) * 4;
+  const dataOffset = (u8(tcp, 12) >> 4) * 4;
   return {
     time,
     src,
     dst,
-    srcPort: (tcp[0] << 8) | tcp[1],
-    dstPort: (tcp[2] << 8) | tcp[3],
-    seq: ((tcp[4] << 24) | (tcp[5] << 16) | (tcp[6] << 8) | tcp[7]) >>> 0,
-    flags: tcp[13],
+    srcPort: u16(tcp, 0),
+    dstPort: u16(tcp, 2),
+    seq: ((u16(tcp, 4) << 16) | u16(tcp, 6)) >>> 0,
+    flags: u8(tcp, 13),
     payload: tcp.subarray(dataOffset),
   };
 }
 
 function v6(bytes: Uint8Array): string {
   const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  for (let i = 0; i < 16; i += 2) groups.push(u16(bytes, i).toString(16));
   return `[${groups.join(':')}]`;
 }
 

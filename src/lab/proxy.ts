@@ -103,7 +103,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (server.address() as AddressInfo).port; // a listening TCP server's address is an AddressInfo
   return {
     address: { host, port },
     async close() {

@@ -9,7 +9,7 @@
  * the QoS 2 handshake, keep-alive, and which subscriptions a delivery belongs to.
  */
 import { ChunkQueue } from './chunk-queue.js';
-import { Decoder, MqttError, topicMatches, type Packet, type PublishPacket, type QoS } from '../codec/index.js';
+import { Decoder, isMqttError, MqttError, topicMatches, type Packet, type PublishPacket, type QoS } from '../codec/index.js';
 
 /** `c2s`: client to server (broker); `s2c`: server to client. */
 export type Direction = 'c2s' | 's2c';
@@ -182,7 +182,7 @@ export class ProtocolTracker {
   private onMalformed(dir: Direction, err: unknown, now: number): TraceRecord {
     const side = this.sides[dir];
     side.failed = true;
-    const error = err instanceof MqttError ? err : new MqttError('INVALID_PACKET', String(err));
+    const error = isMqttError(err) ? err : new MqttError('INVALID_PACKET', String(err));
     const bytes = side.pending.take(side.pending.length);
     const rule = error.rule ?? error.code;
     // The codec's message ends with the rule; it is printed once, in front.

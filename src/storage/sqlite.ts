@@ -45,7 +45,7 @@ let driver: Promise<Driver> | undefined;
 export async function loadDriver(specifier: string = SQLITE_MODULE): Promise<Driver> {
   // A variable specifier: neither TypeScript nor the browser bundler follows it.
   try {
-    const mod = (await import(specifier)) as { default: Driver };
+    const mod = (await import(specifier)) as { default: Driver }; // better-sqlite3's default export is the Database class
     // The JavaScript loads even when the native binding was never built; opening a database
     // is what loads the binding.
     new mod.default(':memory:').close();
@@ -53,7 +53,7 @@ export async function loadDriver(specifier: string = SQLITE_MODULE): Promise<Dri
   } catch (cause) {
     throw new StorageError(
       'STORAGE_MODULE_MISSING',
-      `a durable store needs the optional module ${specifier}, which could not be loaded (npm install ${specifier}): ${(cause as Error).message.split('\n')[0]}`,
+      `a durable store needs the optional module ${specifier}, which could not be loaded (npm install ${specifier}): ${(cause as Error).message.split('\n')[0]}`, // what is caught here is an Error (Node's or ours)
       { cause },
     );
   }
@@ -73,9 +73,9 @@ const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUP
 /** A `StorageError` for `cause`, an error of better-sqlite3 while using `file`. */
 export function storageError(file: string, doing: string, cause: unknown): StorageError {
   if (cause instanceof StorageError) return cause;
-  const code = (cause as { code?: unknown }).code;
+  const code = (cause as { code?: unknown }).code; // reads the optional `code` Node's errors carry
   const corrupt = typeof code === 'string' && CORRUPT_CODES.has(code);
-  return new StorageError(corrupt ? 'STORAGE_CORRUPT' : 'STORAGE_IO', `${doing}: ${(cause as Error).message}`, { file, cause });
+  return new StorageError(corrupt ? 'STORAGE_CORRUPT' : 'STORAGE_IO', `${doing}: ${(cause as Error).message}`, { file, cause }); // what is caught here is an Error (Node's or ours)
 }
 
 /** An open store file: the database, and `close()` to stop its checkpoint timer and release it. */
@@ -141,7 +141,7 @@ function checkpoint(db: SqliteDatabase): void {
 /** Checks a `SyncPolicy` given by a user. */
 export function checkSyncPolicy(sync: unknown): SyncPolicy {
   if (sync === 'always') return sync;
-  const ms = (sync as { intervalMs?: unknown } | undefined)?.intervalMs;
+  const ms = (sync as { intervalMs?: unknown } | undefined)?.intervalMs; // reads one optional field, checked below
   if (typeof ms === 'number' && Number.isInteger(ms) && ms >= 1 && ms <= 3_600_000) return { intervalMs: ms };
   throw new StorageError('STORAGE_INVALID_OPTIONS', `sync must be 'always' or { intervalMs: 1..3600000 }, got ${JSON.stringify(sync)}`);
 }

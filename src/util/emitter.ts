@@ -25,7 +25,7 @@ export class TypedEmitter<Events extends EventMap> {
     const wrapper = ((...args: Parameters<Events[E]>) => {
       this.off(event, wrapper);
       listener(...args);
-    }) as Events[E];
+    }) as Events[E]; // the wrapper takes the listener's own arguments
     return this.on(event, wrapper);
   }
 

@@ -16,6 +16,11 @@ const afterTurn: (f: () => void) => void =
  * - `commit()` resolves when every op recorded before it is written: the pending batch is
  *   written after the current turn, together with everything recorded until then; with nothing
  *   pending it waits for the transaction in progress, if any.
+ * - At most one write is in progress. While an asynchronous `write` runs (the on-disk broker
+ *   store's, in a worker thread, fsync included), the event loop keeps reading and recording;
+ *   the moment it finishes, everything recorded meanwhile goes out as the next batch. The slower
+ *   the disk, the larger the batches: one fsync is shared by all the messages that arrived
+ *   while the previous one ran (classic group commit).
  * - A failed write fails the batcher for good: that commit and every later call reject with a
  *   `StorageError` (the store can no longer promise anything).
  */
@@ -28,6 +33,8 @@ export class GroupCommit<Op> {
   #tail: Promise<void> = Promise.resolve();
   #failed: StorageError | undefined;
   #closed = false;
+  /** A `write` is in progress (`#tail` settles when it is done). */
+  #writing = false;
 
   /** `write` applies one batch as one atomic transaction and makes it durable. */
   constructor(write: (ops: Op[]) => void | Promise<void>) {
@@ -65,20 +72,27 @@ export class GroupCommit<Op> {
   }
 
   #flush(): void {
+    // The write in progress starts the next batch when it finishes.
+    if (this.#writing) return;
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
     const ops = this.#pending;
-    const waiting = this.#waiting!;
     this.#pending = [];
     this.#waiting = undefined;
-    this.#tail = this.#tail.then(async () => {
-      if (this.#failed) return waiting.reject(this.#failed);
+    if (this.#failed) return waiting.reject(this.#failed);
+    this.#writing = true;
+    this.#tail = (async () => {
       try {
         await this.#write(ops);
         waiting.resolve();
       } catch (cause) {
         this.#failed = cause instanceof StorageError ? cause : new StorageError('STORAGE_IO', `a commit failed: ${String(cause)}`, { cause });
         waiting.reject(this.#failed);
+      } finally {
+        this.#writing = false;
       }
-    });
+      this.#flush();
+    })();
   }
 
   #check(): void {

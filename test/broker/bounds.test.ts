@@ -38,12 +38,12 @@ describe('maxQueuedBytes: one session', () => {
     s.deliver(sized(100)); // queued behind the window of 2
     expect(state.queuedBytes).toBe(300);
     // the queued message moves into the window: still held, still charged
-    expect(publishes(s.receive({ cmd: 'puback', packetId: a.packetId! }, T0))).toHaveLength(1);
+    expect(publishes(s.receive({ cmd: 'puback', packetId: a!.packetId! }, T0))).toHaveLength(1);
     expect(state.queuedBytes).toBe(200);
     // [MQTT-4.3.3-1] after PUBREC only the packet id is kept
-    s.receive({ cmd: 'pubrec', packetId: b.packetId! }, T0);
+    s.receive({ cmd: 'pubrec', packetId: b!.packetId! }, T0);
     expect(state.queuedBytes).toBe(100);
-    s.receive({ cmd: 'pubcomp', packetId: b.packetId! }, T0);
+    s.receive({ cmd: 'pubcomp', packetId: b!.packetId! }, T0);
     expect(state.queuedBytes).toBe(100);
   });
 

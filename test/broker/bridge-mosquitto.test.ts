@@ -85,7 +85,7 @@ describe.skipIf(!hasPeers)('broker-mini bridged to mosquitto', () => {
       ].join('\n'),
     );
     edge = await startBroker({ port: 0, ...config });
-    await bridgeEvent(edge.bridges[0], 'connect');
+    await bridgeEvent(edge.bridges[0]!, 'connect');
   });
   afterAll(async () => {
     await edge?.close();
@@ -113,11 +113,11 @@ describe.skipIf(!hasPeers)('broker-mini bridged to mosquitto', () => {
 
   it('with try_private accepted, mosquitto does not send our own messages back', async () => {
     const bridge = edge.bridges[0];
-    expect(bridge.echoGuard).toBe(false);
+    expect(bridge!.echoGuard).toBe(false);
     // A both-way topic: what goes out would come straight back if mosquitto did not know us as a bridge.
     const both = await startBroker({ port: 0, bridges: [{ name: 'loop', addresses: [`${HOST}:${mosq.port}`], remoteClientId: 'loop-1', topics: [{ pattern: 'loop/#', direction: 'both', qos: 1 }] }] });
     try {
-      await bridgeEvent(both.bridges[0], 'connect');
+      await bridgeEvent(both.bridges[0]!, 'connect');
       const local = await connect({ host: HOST, port: both.address.port });
       const seen: string[] = [];
       local.on('message', (t, p) => seen.push(`${t} ${String(p)}`));
@@ -130,7 +130,7 @@ describe.skipIf(!hasPeers)('broker-mini bridged to mosquitto', () => {
       await mosquittoPub(mosq.port, 'loop/marker', 'm', 1);
       await marker;
       expect(seen).toEqual(['loop/a once', 'loop/marker m']);
-      expect(both.bridges[0].stats.echoes).toBe(0);
+      expect(both.bridges[0]!.stats.echoes).toBe(0);
       await local.end();
     } finally {
       await both.close();
@@ -141,7 +141,7 @@ describe.skipIf(!hasPeers)('broker-mini bridged to mosquitto', () => {
     const config = parseConfig(['connection old', `address ${HOST}:${mosq.port}`, 'remote_clientid v31-bridge', 'bridge_protocol_version mqttv31', 'try_private false', 'topic v31/# out 1'].join('\n'));
     const v31 = await startBroker({ port: 0, ...config });
     try {
-      await bridgeEvent(v31.bridges[0], 'connect');
+      await bridgeEvent(v31.bridges[0]!, 'connect');
       const got = await mosquittoSub(mosq.port, 'v31/x', 1, 1);
       await mosquittoPub(v31.address.port, 'v31/x', 'old', 1);
       expect(await got.messages).toEqual(['v31/x 1 old']);
@@ -168,7 +168,7 @@ describe.skipIf(!hasPeers)('mosquitto stopped and restarted under a bridge', () 
     let pub: MqttClient | undefined;
     try {
       const bridge = edge.bridges[0];
-      await bridgeEvent(bridge, 'connect');
+      await bridgeEvent(bridge!, 'connect');
       sub = await connect({ host: HOST, port: mosq.port, clientId: 'far-sub', cleanSession: false, reconnect: { initialDelay: 200, maxDelay: 500 } });
       await sub.subscribe('stream/#', { qos: 2 });
       const got: Array<{ n: number; qos: number }> = [];
@@ -184,12 +184,12 @@ describe.skipIf(!hasPeers)('mosquitto stopped and restarted under a bridge', () 
       const send = (from: number, to: number) => Promise.all(Array.from({ length: to - from + 1 }, (_, i) => pub!.publish('stream/n', String(from + i), { qos: qosOf(from + i) })));
       // Mid-stream: the first third is still on its way when mosquitto stops.
       const first = send(1, 20);
-      const offline = bridgeEvent(bridge, 'offline');
+      const offline = bridgeEvent(bridge!, 'offline');
       await mosq.process.stop('SIGTERM', 5_000);
       await first;
       await offline;
       await send(21, total);
-      expect(bridge.connected).toBe(false);
+      expect(bridge!.connected).toBe(false);
       restarted = spawnProcess(bin, ['-c', join(mosq.dir, 'mosquitto.conf')], { timeoutMs: 120_000 });
       await waitForPort(mosq.port, 10_000);
       await all;
@@ -202,7 +202,7 @@ describe.skipIf(!hasPeers)('mosquitto stopped and restarted under a bridge', () 
       // QoS 2: exactly once; and every message keeps its QoS.
       for (const n of sent.filter((x) => qosOf(x) === 2)) expect(got.filter((g) => g.n === n)).toHaveLength(1);
       expect(got.every((g) => g.qos === qosOf(g.n))).toBe(true);
-      expect(bridge.stats.dropped).toBe(0);
+      expect(bridge!.stats.dropped).toBe(0);
     } finally {
       await pub?.end({ force: true });
       sub?.destroy();
@@ -308,7 +308,7 @@ describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl
   it('connects with bridge_cafile, bridge_certfile and bridge_keyfile', async () => {
     const edge = await edgeWith(withClientCert);
     try {
-      await bridgeEvent(edge.bridges[0], 'connect');
+      await bridgeEvent(edge.bridges[0]!, 'connect');
       const got = await mosquittoSub(mosq.port, 'tls/x', 1, 1);
       await mosquittoPub(edge.address.port, 'tls/x', 'sealed', 1);
       expect(await got.messages).toEqual(['tls/x 1 sealed']);
@@ -321,8 +321,8 @@ describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl
     // client.crt is no CA: the server's chain cannot be verified.
     const edge = await edgeWith(['bridge_cafile client.crt', 'bridge_certfile client.crt', 'bridge_keyfile client.key']);
     try {
-      await bridgeEvent(edge.bridges[0], 'offline');
-      expect(edge.bridges[0].connected).toBe(false);
+      await bridgeEvent(edge.bridges[0]!, 'offline');
+      expect(edge.bridges[0]!.connected).toBe(false);
     } finally {
       await edge.close();
     }
@@ -334,8 +334,8 @@ describe.skipIf(!hasPeers || !requirePeer('openssl', 'apt-get install -y openssl
   ] as const)('bridge_insecure %s to a server whose certificate names another host: %s', async (insecure, event) => {
     const edge = await edgeWith([...withClientCert, `bridge_insecure ${insecure}`], otherPort);
     try {
-      await bridgeEvent(edge.bridges[0], event);
-      expect(edge.bridges[0].connected).toBe(insecure);
+      await bridgeEvent(edge.bridges[0]!, event);
+      expect(edge.bridges[0]!.connected).toBe(insecure);
     } finally {
       await edge.close();
     }

@@ -58,7 +58,7 @@ describe('two broker-minis bridged both ways on #', () => {
     const cloud = await broker();
     const edge = await broker({ bridges: [bridgeTo(cloud)] });
     const bridge = edge.bridges[0];
-    await bridgeUp(bridge);
+    await bridgeUp(bridge!);
     const atEdge = await recorder(edge);
     const atCloud = await recorder(cloud);
     await atEdge.client.publish('from/edge', 'e', { qos });
@@ -72,9 +72,9 @@ describe('two broker-minis bridged both ways on #', () => {
     expect([...atCloud.got].sort()).toEqual(expected);
     // broker-mini accepts protocol level 0x84 (try_private): the cloud never sends the bridge its
     // own messages back, so the bridge's own echo guard stays off and has nothing to drop.
-    expect(bridge.echoGuard).toBe(false);
-    expect(bridge.stats.echoes).toBe(0);
-    expect(bridge.stats).toMatchObject({ received: 2, dropped: 0 });
+    expect(bridge!.echoGuard).toBe(false);
+    expect(bridge!.stats.echoes).toBe(0);
+    expect(bridge!.stats).toMatchObject({ received: 2, dropped: 0 });
   });
 });
 
@@ -82,7 +82,7 @@ describe('topic remapping', () => {
   it('maps one local topic to one remote topic with an empty pattern and both prefixes', async () => {
     const cloud = await broker();
     const edge = await broker({ bridges: [bridgeTo(cloud, { topics: [{ pattern: '', direction: 'both', qos: 1, localPrefix: 'lab/temp', remotePrefix: 'site/7/temp' }] })] });
-    await bridgeUp(edge.bridges[0]);
+    await bridgeUp(edge.bridges[0]!);
     const atEdge = await recorder(edge);
     const atCloud = await recorder(cloud);
     await atEdge.client.publish('lab/temp', '21', { qos: 1 });
@@ -128,15 +128,15 @@ describe('messages for an absent remote', () => {
     await pub.publish('q/zero', 'qos0', { qos: 0 });
     await routed;
     // 1 and 2 fill 800 of 1000 bytes, 3 does not fit; 4-6 fit the count of 5, 7 does not; QoS 0 is not queued.
-    expect(bridge.stats.dropped).toBe(3);
+    expect(bridge!.stats.dropped).toBe(3);
     // The cloud turns the bridge away (CONNACK 5) until its subscriber is in: no race with the retries.
     const cloud = await broker({ port, authenticate: (c) => c.clientId !== 'edge-bridge' || open });
     const atCloud = await recorder(cloud);
     open = true;
-    await bridgeUp(bridge);
+    await bridgeUp(bridge!);
     await atCloud.until('q/small 6');
     expect(atCloud.got.map((l) => l.slice(0, 9))).toEqual([`q/big 1${big.slice(0, 2)}`, `q/big 2${big.slice(0, 2)}`, 'q/small 4', 'q/small 5', 'q/small 6']);
-    expect(bridge.stats.dropped).toBe(3);
+    expect(bridge!.stats.dropped).toBe(3);
   });
 });
 
@@ -146,9 +146,9 @@ describe('several addresses', () => {
     const dead = await freePort();
     const edge = await broker({ bridges: [bridgeTo(cloud, { addresses: [`${HOST}:${dead}`, `${HOST}:${cloud.address.port}`] })] });
     const bridge = edge.bridges[0];
-    const failed = new Promise<void>((resolve) => bridge.once('offline', () => resolve()));
+    const failed = new Promise<void>((resolve) => bridge!.once('offline', () => resolve()));
     await failed;
-    await bridgeUp(bridge);
+    await bridgeUp(bridge!);
     const atCloud = await recorder(cloud);
     const atEdge = await recorder(edge);
     await atEdge.client.publish('via/second', 'ok', { qos: 1 });
@@ -160,10 +160,10 @@ describe('stopping', () => {
   it('closes a broker whose bridge is still trying to reach its remote', async () => {
     const port = await freePort();
     const edge = await startBroker({ port: 0, bridges: [{ name: 'up', addresses: [`${HOST}:${port}`], restartTimeout: 60, topics: [{ pattern: '#' }] }] });
-    await new Promise<void>((resolve) => edge.bridges[0].once('offline', () => resolve()));
+    await new Promise<void>((resolve) => edge.bridges[0]!.once('offline', () => resolve()));
     // The next attempt is a minute away: close() must not wait for it.
     await edge.close();
-    expect(edge.bridges[0].connected).toBe(false);
+    expect(edge.bridges[0]!.connected).toBe(false);
   });
 
   it('refuses bridge options it cannot honour before anything starts', async () => {
@@ -203,8 +203,8 @@ describe('on the wire, against a scripted remote', () => {
         if (first) {
           first = false;
           // 0x10, a one-byte remaining length, "\0\4MQTT", then the protocol level.
-          levels.push(chunk[8]);
-          if ((chunk[8] & 0x80) !== 0) return void socket.end(Buffer.from([0x20, 2, 0, 1]));
+          levels.push(chunk[8]!);
+          if ((chunk[8]! & 0x80) !== 0) return void socket.end(Buffer.from([0x20, 2, 0, 1]));
         }
         for (const p of decoder.feed(chunk)) {
           if (p.cmd === 'connect') socket.write(encode({ cmd: 'connack', sessionPresent: false, returnCode: 0 }));
@@ -227,12 +227,12 @@ describe('on the wire, against a scripted remote', () => {
       const edge = await broker({ bridges: [{ name: 'up', addresses: [`${HOST}:${remote.port}`], notifications: false, topics: [{ pattern: 'in/#', direction: 'in', localPrefix: 'lab/', remotePrefix: 'site/' }] }] });
       const bridge = edge.bridges[0];
       const atEdge = await recorder(edge);
-      await bridgeUp(bridge);
+      await bridgeUp(bridge!);
       remote.send([publish('not/asked'), publish('site/in/ok')]);
       await atEdge.until('lab/in/ok site/in/ok');
       expect(remote.levels).toEqual([0x84, 4]);
       expect(atEdge.got).toEqual(['lab/in/ok site/in/ok']);
-      expect(bridge.stats).toMatchObject({ received: 1, unexpected: 1 });
+      expect(bridge!.stats).toMatchObject({ received: 1, unexpected: 1 });
     } finally {
       remote.server.close();
     }

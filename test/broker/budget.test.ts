@@ -48,10 +48,10 @@ describe('MemoryBudget', () => {
   it('[MQTT-4.8.0-2] over the budget closes the largest holders first, never holding more than the budget', () => {
     const budget = new MemoryBudget(1000, 10_000);
     const [a, b, c] = ['a', 'b', 'c'].map((n) => fake(budget, n));
-    budget.settle(a, 600, false, 0);
-    budget.settle(b, 300, false, 0);
-    budget.settle(c, 200, false, 0); // 1100: a goes
-    expect([a.closedFor, b.closedFor, c.closedFor]).toEqual(['memory-budget', undefined, undefined]);
+    budget.settle(a!, 600, false, 0);
+    budget.settle(b!, 300, false, 0);
+    budget.settle(c!, 200, false, 0); // 1100: a goes
+    expect([a!.closedFor, b!.closedFor, c!.closedFor]).toEqual(['memory-budget', undefined, undefined]);
     expect(budget.stats).toMatchObject({ held: 500, peakHeld: 900, closedOverBudget: 1 });
   });
 

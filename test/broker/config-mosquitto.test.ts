@@ -12,8 +12,9 @@ import { configError } from './config-error.js';
 function files(map: Record<string, string>) {
   return {
     readFile: (p: string) => {
-      if (!(p in map)) throw new Error(`ENOENT ${p}`);
-      return map[p];
+      const text = map[p];
+      if (text === undefined) throw new Error(`ENOENT ${p}`);
+      return text;
     },
     readDir: (d: string) => Object.keys(map).filter((p) => p.startsWith(`${d}/`)).map((p) => p.slice(d.length + 1)),
   };

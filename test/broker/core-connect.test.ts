@@ -25,7 +25,7 @@ describe('CONNECT: ClientId', () => {
     expect(ids).toHaveLength(2);
     expect(ids[0]).not.toBe('');
     expect(ids[0]).not.toBe(ids[1]);
-    expect(h.core.connectedClient(ids[0])).toBeDefined();
+    expect(h.core.connectedClient(ids[0]!)).toBeDefined();
   });
 
   it('[MQTT-3.1.3-8] [MQTT-3.1.3-9] refuses an empty ClientId with CleanSession=0: CONNACK 0x02, then close', () => {

@@ -20,8 +20,8 @@ describe('routing', () => {
       if (filters[i] === 'x/#') expect(got).toEqual([]);
       else {
         expect(got).toHaveLength(1);
-        expect(got[0].topic).toBe('a/b');
-        expect(topicMatches(filters[i], got[0].topic)).toBe(true);
+        expect(got[0]!.topic).toBe('a/b');
+        expect(topicMatches(filters[i]!, got[0]!.topic)).toBe(true);
       }
     });
   });
@@ -165,9 +165,9 @@ describe('SUBSCRIBE and UNSUBSCRIBE', () => {
     const [m] = publishes(c.take());
     c.send({ cmd: 'unsubscribe', packetId: 2, topicFilters: ['t'] });
     c.take();
-    c.send({ cmd: 'pubrec', packetId: m.packetId! });
-    expect(c.take()).toEqual([{ cmd: 'pubrel', packetId: m.packetId }]);
-    c.send({ cmd: 'pubcomp', packetId: m.packetId! });
+    c.send({ cmd: 'pubrec', packetId: m!.packetId! });
+    expect(c.take()).toEqual([{ cmd: 'pubrel', packetId: m!.packetId }]);
+    c.send({ cmd: 'pubcomp', packetId: m!.packetId! });
     expect(h.core.sessions.get('c')!.inflight.size).toBe(0);
   });
 

@@ -163,15 +163,15 @@ describe('sessions and retained messages', () => {
     for (const check of [true, false]) {
       const b = await start({ listeners: acls(false), checkRetainSource: check });
       const [a, other] = b.listeners.map((l) => l.address.port);
-      const w1 = await RawClient.connect(a);
+      const w1 = await RawClient.connect(a!);
       await w1.handshake({ clientId: 'w' });
       w1.send(publish('r/1', 'kept', 1, true, 1));
       await w1.expect('puback');
       await w1.close();
       // The publisher comes back through the listener whose ACL lets it only read r/#.
-      const w2 = await RawClient.connect(other);
+      const w2 = await RawClient.connect(other!);
       await w2.handshake({ clientId: 'w' });
-      const s = await RawClient.connect(a);
+      const s = await RawClient.connect(a!);
       await s.handshake({ clientId: 's' });
       s.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'r/#', qos: 0 }] });
       await s.expect('suback');

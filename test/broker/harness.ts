@@ -67,7 +67,7 @@ export class TestClient {
   /** Takes exactly one packet, which must be a `cmd`. */
   takeOne<C extends PacketCmd>(cmd: C): Extract<Packet, { cmd: C }> {
     const out = this.take();
-    if (out.length !== 1 || out[0].cmd !== cmd) throw new Error(`expected one ${cmd}, got ${JSON.stringify(out)}`);
+    if (out.length !== 1 || out[0]!.cmd !== cmd) throw new Error(`expected one ${cmd}, got ${JSON.stringify(out)}`);
     return out[0] as Extract<Packet, { cmd: C }>;
   }
 

@@ -78,7 +78,7 @@ describe('hostile clients', () => {
       for (let i = batch * 10; i < batch * 10 + 10; i++) sender.send(publish('good/x', i));
       for (let i = 0; i < 10; i++) {
         const p = await good.expect('publish', 10_000);
-        received.push(p.payload[0]);
+        received.push(p.payload[0]!);
         good.send({ cmd: 'puback', packetId: p.packetId! });
         expect(await sender.expect('puback', 10_000)).toMatchObject({ cmd: 'puback' });
       }

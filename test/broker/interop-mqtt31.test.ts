@@ -201,8 +201,8 @@ describe('MQTT.js with protocolVersion 3 (MQIsdp) against broker-mini', () => {
         old.on('message', on('3.1'));
         neu.on('message', on('3.1.1'));
       });
-      expect((await old.subscribeAsync('js/to31', { qos: 2 }))[0].qos).toBe(2);
-      expect((await neu.subscribeAsync('js/to311', { qos: 2 }))[0].qos).toBe(2);
+      expect((await old.subscribeAsync('js/to31', { qos: 2 }))[0]!.qos).toBe(2);
+      expect((await neu.subscribeAsync('js/to311', { qos: 2 }))[0]!.qos).toBe(2);
       for (const qos of [0, 1, 2] as const) {
         await neu.publishAsync('js/to31', `n${qos}`, { qos });
         await old.publishAsync('js/to311', `o${qos}`, { qos });
@@ -267,7 +267,7 @@ describe.skipIf(!hasMosquitto)('raw MQTT 3.1 CONNECTs: broker-mini answers as mo
     flagged[0] = 0x12; // CONNECT with header flag bits 0010
     expect(await answers(flagged)).toEqual([accepted, accepted]);
     const reserved = connect31();
-    reserved[2 + 8 + 1] |= 0x01; // connect flags (after the 2-byte header, "MQIsdp" and the level): bit 0
+    reserved[2 + 8 + 1]! |= 0x01; // connect flags (after the 2-byte header, "MQIsdp" and the level): bit 0
     expect(await answers(reserved)).toEqual([accepted, accepted]);
   });
 

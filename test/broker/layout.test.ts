@@ -15,7 +15,7 @@ const FORBIDDEN = /^(node:)?(net|tls|fs|fs\/promises|http|https|dgram|child_proc
 /** Every module specifier `file` imports or re-exports (static and dynamic). */
 function specifiers(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
 }
 
 /** The files reachable from `roots` through relative imports, with every bare specifier they use. */

@@ -134,8 +134,8 @@ describe.skipIf(!run)('broker-mini with mosquitto.conf and mosquitto clients', (
     const [plain, secure] = lines(out);
     expect(plain).toMatch(/^mqtt311 broker listening on \*:\d+ \(every interface\)$/);
     // The flag's listener takes the first listener's address: every interface too.
-    const tlsPort = /^mqtt311 broker listening on mqtts:\/\/\*:(\d+) \(every interface\)$/.exec(secure)![1];
-    const s = await liveSubscriber(['-p', /:(\d+) /.exec(plain)![1], '-t', 'flags/t', '-C', '1']);
+    const tlsPort = /^mqtt311 broker listening on mqtts:\/\/\*:(\d+) \(every interface\)$/.exec(secure!)![1]!;
+    const s = await liveSubscriber(['-p', /:(\d+) /.exec(plain!)![1]!, '-t', 'flags/t', '-C', '1']);
     expect((await pub(['-p', tlsPort, '--cafile', pki.caFile, '--cert', pki.clientCertFile, '--key', pki.clientKeyFile, '-t', 'flags/t', '-m', 'tls'])).code).toBe(0);
     expect((await s.exited).code).toBe(0);
     expect(lines(s.stdout())).toContain('tls');

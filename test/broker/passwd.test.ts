@@ -47,11 +47,11 @@ async function login(port: number, username: string, password: string): Promise<
 describe('mosquitto password file formats', () => {
   it('[MQTT-3.2.2-5] verifies $7$ (PBKDF2-SHA512) and $6$ (SHA-512) entries made by mosquitto_passwd', () => {
     const users = parsePasswordFile(`# made by mosquitto_passwd\n${ALICE_7}\n\n${BOB_6}\n`);
-    expect(verifyPassword(b('pw'), users.alice)).toBe(true);
-    expect(verifyPassword(b('pw!'), users.alice)).toBe(false);
-    expect(verifyPassword(b('secret'), users.bob)).toBe(true);
-    expect(verifyPassword(b('Secret'), users.bob)).toBe(false);
-    expect(verifyPassword(undefined, users.bob)).toBe(false);
+    expect(verifyPassword(b('pw'), users.alice!)).toBe(true);
+    expect(verifyPassword(b('pw!'), users.alice!)).toBe(false);
+    expect(verifyPassword(b('secret'), users.bob!)).toBe(true);
+    expect(verifyPassword(b('Secret'), users.bob!)).toBe(false);
+    expect(verifyPassword(undefined, users.bob!)).toBe(false);
     expect(users.alice).toMatchObject({ kind: 'pbkdf2-sha512', iterations: 101 });
     expect(users.bob).toMatchObject({ kind: 'sha512' });
   });
@@ -86,7 +86,7 @@ describe('mosquitto password file formats', () => {
 
   it('config: password_file is refused at startup for plain text (file and line named); password_file_plaintext true accepts it', () => {
     const files: Record<string, string> = { '/c/users': `${ALICE_7}\ncarol:c\n` };
-    const readFile = (p: string) => files[p];
+    const readFile = (p: string) => files[p]!;
     expect(() => parseConfig('password_file users', { file: '/c/b.conf', readFile })).toThrow(
       expect.objectContaining({ name: 'ConfigError', code: 'INVALID_VALUE', file: '/c/users', line: 2 }),
     );
@@ -105,8 +105,8 @@ describe('mqtt311 passwd', () => {
     expect((await cli(['passwd', '-b', file, 'bob', 'b1'])).code).toBe(0);
     expect((await cli(['passwd', file, 'alice'], 'a2\n')).code).toBe(0); // password from stdin
     let users = parsePasswordFile(readFileSync(file, 'utf8'));
-    expect(verifyPassword(b('a2'), users.alice)).toBe(true);
-    expect(verifyPassword(b('b1'), users.bob)).toBe(true);
+    expect(verifyPassword(b('a2'), users.alice!)).toBe(true);
+    expect(verifyPassword(b('b1'), users.bob!)).toBe(true);
     expect(readFileSync(file, 'utf8').split('\n').slice(0, 2).map((l) => l.split(':')[0])).toEqual(['# team', 'alice']);
     expect((await cli(['passwd', '-D', file, 'alice'])).code).toBe(0);
     expect(await cli(['passwd', '-D', file, 'alice'])).toMatchObject({ code: 1, stderr: expect.stringContaining('not found') });
@@ -116,8 +116,8 @@ describe('mqtt311 passwd', () => {
     expect((await cli(['passwd', '-U', file])).code).toBe(0);
     const once = readFileSync(file, 'utf8');
     users = parsePasswordFile(once);
-    expect(verifyPassword(b('c1'), users.carol)).toBe(true);
-    expect(verifyPassword(b('b1'), users.bob)).toBe(true);
+    expect(verifyPassword(b('c1'), users.carol!)).toBe(true);
+    expect(verifyPassword(b('b1'), users.bob!)).toBe(true);
     expect((await cli(['passwd', '-U', file])).code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(once);
   });
@@ -155,7 +155,7 @@ describe.skipIf(!hasPeers)('password files between mqtt311 and mosquitto', () =>
     expect(await login(port, 'alice', 'pw')).toBe(0);
     expect(await login(port, 'bob', 'secret')).toBe(0);
     expect(await login(port, 'alice', 'secret')).toBe(4);
-    const hash = readFileSync(file, 'utf8').split('\n')[0].slice('alice:'.length);
+    const hash = readFileSync(file, 'utf8').split('\n')[0]!.slice('alice:'.length);
     expect(await login(port, 'alice', hash)).toBe(4);
   });
 
@@ -170,7 +170,7 @@ describe.skipIf(!hasPeers)('password files between mqtt311 and mosquitto', () =>
       expect(await login(mosq.port, 'alice', 'pw')).toBe(0);
       expect(await login(mosq.port, 'bob', 'b0b')).toBe(0);
       expect(await login(mosq.port, 'alice', 'nope')).toBe(5);
-      expect(await login(mosq.port, 'alice', readFileSync(file, 'utf8').split('\n')[0].slice('alice:'.length))).toBe(5);
+      expect(await login(mosq.port, 'alice', readFileSync(file, 'utf8').split('\n')[0]!.slice('alice:'.length))).toBe(5);
     } finally {
       await mosq.stop();
     }

@@ -21,7 +21,7 @@ describe('requirePeer', () => {
     expect(isCI()).toBe(false);
     expect(requirePeer('mqtt311-no-such-peer', 'apt-get install -y something')).toBe(false);
     expect(warn).toHaveBeenCalledOnce();
-    expect(String(warn.mock.calls[0][0])).toContain('apt-get install -y something');
+    expect(String(warn.mock.calls[0]![0])).toContain('apt-get install -y something');
   });
 
   it('throws when CI is set, so a missing peer fails the run', () => {

@@ -81,7 +81,7 @@ describe('persistence: a restart keeps what was committed', () => {
     h1.core.publish('t', 'released', { qos: 2 });
     await quiesce();
     const [acked, open, released] = publishes(s.take());
-    s.send({ cmd: 'puback', packetId: acked.packetId! }, { cmd: 'pubrec', packetId: released.packetId! });
+    s.send({ cmd: 'puback', packetId: acked!.packetId! }, { cmd: 'pubrec', packetId: released!.packetId! });
     await quiesce();
 
     const h2 = await start(storage);
@@ -89,8 +89,41 @@ describe('persistence: a restart keeps what was committed', () => {
     const got = await exchange(back, connectPacket({ clientId: 's', cleanSession: false }));
     expect(got.slice(1)).toEqual([
       { ...open, dup: true },
-      { cmd: 'pubrel', packetId: released.packetId },
+      { cmd: 'pubrel', packetId: released!.packetId },
     ]);
+  });
+
+  it('[MQTT-4.3.2-1] forgetting an acknowledged delivery asks for no commit of its own, and is committed soon after', async () => {
+    /** Counts commits, and tells the test of the next one. */
+    class WatchedStorage extends MemoryStorage {
+      commits = 0;
+      onCommit: (() => void) | undefined;
+      override commit(): Promise<void> {
+        this.commits++;
+        this.onCommit?.();
+        return super.commit();
+      }
+    }
+    const storage = new WatchedStorage();
+    const h1 = await start(storage);
+    const s = await subscribed(h1, 's', 't', 1);
+    h1.core.publish('t', 'acked', { qos: 1 });
+    await quiesce();
+    const packetId = publishes(s.take())[0]?.packetId;
+    expect(packetId).toBeTypeOf('number');
+    const before = storage.commits;
+    const nextCommit = new Promise<void>((resolve) => (storage.onCommit = resolve));
+    s.send({ cmd: 'puback', packetId: packetId ?? 0 });
+    await quiesce();
+    // No packet reports the delete, so nothing waits for it: it would ride in the next commit.
+    expect(storage.commits).toBe(before);
+    // With no other traffic, it is committed on its own a little later.
+    await nextCommit;
+    await quiesce();
+    const h2 = await start(storage);
+    const back = h2.open();
+    const got = await exchange(back, connectPacket({ clientId: 's', cleanSession: false }));
+    expect(got).toMatchObject([{ cmd: 'connack', sessionPresent: true }]);
   });
 
   it('[MQTT-4.3.3-2] keeps an inbound QoS 2 packet id until its PUBREL: the resent PUBLISH is not delivered again', async () => {
@@ -167,14 +200,91 @@ describe('persistence: acknowledgements wait for the commit', () => {
     await settle();
     expect(c.take()).toMatchObject([{ cmd: 'connack' }]);
     c.send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 't', qos: 1 }] });
-    c.send(pub('other', 1, 2), pub('other', 2, 3));
+    // A retained QoS 1 message (the retained store changes) and a QoS 2 one (its id is kept).
+    c.send(pub('other', 1, 2, { retain: true }), pub('other', 2, 3));
     await settle();
     expect(c.take()).toEqual([]);
-    for (const want of ['suback', 'puback', 'pubrec']) {
-      storage.letThrough();
-      await settle();
-      expect(c.take().map((p) => p.cmd)).toEqual([want]);
-    }
+    storage.letThrough();
+    await settle();
+    expect(c.take().map((p) => p.cmd)).toEqual(['suback']);
+    // Both PUBLISHes were handled while their commit was pending: they share it, and their
+    // acknowledgements go out together, in order [MQTT-4.6.0-2], once it resolves.
+    expect(c.take()).toEqual([]);
+    storage.letThrough();
+    await settle();
+    expect(c.take().map((p) => p.cmd)).toEqual(['puback', 'pubrec']);
+  });
+
+  it('[MQTT-4.3.2-2] a PUBLISH that changes nothing stored is acknowledged without waiting for a commit', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    expect(c.take()).toMatchObject([{ cmd: 'connack' }]);
+    // No subscriber, no retain: nothing to make durable before the PUBACK.
+    c.send(pub('nobody', 1, 1));
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 1 }]);
+    expect(storage.held).toEqual([]);
+  });
+
+  it('[MQTT-4.6.0-2] held PUBACKs leave commit by commit, in order, without waiting for later commits', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    c.send(pub('r/1', 1, 1, { retain: true }));
+    await settle();
+    const firstCommit = storage.held.length;
+    c.send(pub('r/2', 1, 2, { retain: true }));
+    await settle();
+    expect(storage.held.length).toBeGreaterThan(firstCommit);
+    // Only the first message's commit resolves: its PUBACK goes out, the second's stays held.
+    for (const r of storage.held.splice(0, firstCommit)) r();
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 1 }]);
+    storage.letThrough();
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 2 }]);
+  });
+
+  it('stops reading from a client with 1,024 acknowledgements held, and reads again once they are out', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    c.send(...Array.from({ length: 1023 }, (_, i) => pub('r', 1, i + 1, { retain: true })));
+    await settle();
+    expect(c.link.paused).toBe(false);
+    c.send(pub('r', 1, 1024, { retain: true }));
+    await settle();
+    expect(c.link.paused).toBe(true);
+    storage.letThrough();
+    await settle();
+    expect(c.take()).toHaveLength(1024);
+    expect(c.link.paused).toBe(false);
+  });
+
+  it('[MQTT-4.3.2-2] a DISCONNECT after a PUBLISH whose PUBACK is held closes the connection only after the PUBACK', async () => {
+    const storage = new HeldStorage();
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    c.send(pub('r', 1, 1, { retain: true }), { cmd: 'disconnect' });
+    await settle();
+    expect(c.take()).toEqual([]);
+    expect(c.isClosed).toBe(false);
+    storage.letThrough();
+    await settle();
+    expect(c.take()).toEqual([{ cmd: 'puback', packetId: 1 }]);
+    expect(c.isClosed).toBe(true);
   });
 
   it('[MQTT-4.3.3-2] a packet id given to a persistent session, its PUBREL and a PUBCOMP go out only once committed', async () => {
@@ -195,13 +305,13 @@ describe('persistence: acknowledgements wait for the commit', () => {
     const [delivery] = publishes(s.take());
     expect(delivery).toMatchObject({ topic: 't', qos: 2, packetId: expect.any(Number) });
     expect(p.take()).toEqual([{ cmd: 'pubrec', packetId: 9 }]);
-    s.send({ cmd: 'pubrec', packetId: delivery.packetId! });
+    s.send({ cmd: 'pubrec', packetId: delivery!.packetId! });
     p.send({ cmd: 'pubrel', packetId: 9 });
     await quiesce();
     expect([...s.take(), ...p.take()]).toEqual([]);
     storage.letThrough();
     await quiesce();
-    expect(s.take()).toEqual([{ cmd: 'pubrel', packetId: delivery.packetId }]);
+    expect(s.take()).toEqual([{ cmd: 'pubrel', packetId: delivery!.packetId }]);
     expect(p.take()).toEqual([{ cmd: 'pubcomp', packetId: 9 }]);
   });
 

@@ -185,29 +185,29 @@ describe('Session: outbound delivery', () => {
     const { s, state } = connected();
     const [p] = sends(s.deliver(msg('t', 1))) as PublishPacket[];
     expect(p).toMatchObject({ cmd: 'publish', qos: 1, dup: false });
-    expect(p.packetId).toBeGreaterThan(0);
-    expect(state.inflight.has(p.packetId!)).toBe(true);
-    s.receive({ cmd: 'puback', packetId: p.packetId! }, T0);
+    expect(p!.packetId).toBeGreaterThan(0);
+    expect(state.inflight.has(p!.packetId!)).toBe(true);
+    s.receive({ cmd: 'puback', packetId: p!.packetId! }, T0);
     expect(state.inflight.size).toBe(0);
   });
 
   it('[MQTT-4.3.3-1] QoS 2: PUBREC is answered by PUBREL with the same id, the message is then released, PUBCOMP ends it', () => {
     const { s, state } = connected();
     const [p] = sends(s.deliver(msg('t', 2))) as PublishPacket[];
-    expect(sends(s.receive({ cmd: 'pubrec', packetId: p.packetId! }, T0))).toEqual([{ cmd: 'pubrel', packetId: p.packetId }]);
-    const held = state.inflight.get(p.packetId!)!;
+    expect(sends(s.receive({ cmd: 'pubrec', packetId: p!.packetId! }, T0))).toEqual([{ cmd: 'pubrel', packetId: p!.packetId }]);
+    const held = state.inflight.get(p!.packetId!)!;
     expect(held.phase).toBe('pubrel');
     expect(held.message.payload.length).toBe(0);
     // a repeated PUBREC gets the PUBREL again, never the PUBLISH
-    expect(sends(s.receive({ cmd: 'pubrec', packetId: p.packetId! }, T0))).toEqual([{ cmd: 'pubrel', packetId: p.packetId }]);
-    s.receive({ cmd: 'pubcomp', packetId: p.packetId! }, T0);
+    expect(sends(s.receive({ cmd: 'pubrec', packetId: p!.packetId! }, T0))).toEqual([{ cmd: 'pubrel', packetId: p!.packetId }]);
+    s.receive({ cmd: 'pubcomp', packetId: p!.packetId! }, T0);
     expect(state.inflight.size).toBe(0);
   });
 
   it('[MQTT-4.6.0-4] sends PUBRELs in the order the PUBRECs arrived', () => {
     const { s } = connected();
     const ids = [1, 2, 3].map(() => (sends(s.deliver(msg('t', 2)))[0] as PublishPacket).packetId!);
-    const order = [ids[1], ids[0], ids[2]];
+    const order = [ids[1]!, ids[0]!, ids[2]!];
     expect(order.flatMap((id) => sends(s.receive({ cmd: 'pubrec', packetId: id }, T0)))).toEqual(order.map((id) => ({ cmd: 'pubrel', packetId: id })));
   });
 
@@ -236,11 +236,11 @@ describe('Session: outbound delivery', () => {
     expect(s.deliver(msg('t', 1, 'm4'))).toEqual([]);
     expect(s.deliver(msg('t', 2, 'm5'))).toEqual([]);
     expect(state.queue).toHaveLength(2);
-    const next = sends(s.receive({ cmd: 'puback', packetId: first[1].packetId! }, T0)) as PublishPacket[];
+    const next = sends(s.receive({ cmd: 'puback', packetId: first[1]!.packetId! }, T0)) as PublishPacket[];
     expect(next.map((p) => new TextDecoder().decode(p.payload))).toEqual(['m4']);
-    const last = sends(s.receive({ cmd: 'puback', packetId: first[0].packetId! }, T0)) as PublishPacket[];
+    const last = sends(s.receive({ cmd: 'puback', packetId: first[0]!.packetId! }, T0)) as PublishPacket[];
     expect(last).toMatchObject([{ qos: 2 }]);
-    expect(new TextDecoder().decode(last[0].payload)).toBe('m5');
+    expect(new TextDecoder().decode(last[0]!.payload)).toBe('m5');
   });
 
   it('disconnects a client whose queue is full instead of growing it', () => {
@@ -264,7 +264,7 @@ describe('Session: outbound delivery', () => {
     first.accept(state, false);
     const sent = [1, 2, 3].map((i) => sends(first.deliver(msg('t', i === 2 ? 2 : 1, `m${i}`)))[0] as PublishPacket);
     first.deliver(msg('t', 1, 'm4')); // queued: the window (3) is full
-    first.receive({ cmd: 'pubrec', packetId: sent[1].packetId! }, T0); // m2 now awaits PUBCOMP
+    first.receive({ cmd: 'pubrec', packetId: sent[1]!.packetId! }, T0); // m2 now awaits PUBCOMP
     first.end('connection-lost');
 
     const second = new Session(OPTS, T0);
@@ -272,14 +272,14 @@ describe('Session: outbound delivery', () => {
     const out = sends(second.accept(state, true));
     expect(out[0]).toEqual({ cmd: 'connack', sessionPresent: true, returnCode: 0 });
     expect(out.slice(1)).toMatchObject([
-      { cmd: 'publish', packetId: sent[0].packetId, dup: true, qos: 1 },
-      { cmd: 'pubrel', packetId: sent[1].packetId },
-      { cmd: 'publish', packetId: sent[2].packetId, dup: true, qos: 1 },
+      { cmd: 'publish', packetId: sent[0]!.packetId, dup: true, qos: 1 },
+      { cmd: 'pubrel', packetId: sent[1]!.packetId },
+      { cmd: 'publish', packetId: sent[2]!.packetId, dup: true, qos: 1 },
     ]);
     expect(out).toHaveLength(4); // m4 waits: still three inflight
-    const after = sends(second.receive({ cmd: 'puback', packetId: sent[0].packetId! }, T0)) as PublishPacket[];
+    const after = sends(second.receive({ cmd: 'puback', packetId: sent[0]!.packetId! }, T0)) as PublishPacket[];
     expect(after).toMatchObject([{ cmd: 'publish', dup: false }]);
-    expect(new TextDecoder().decode(after[0].payload)).toBe('m4');
+    expect(new TextDecoder().decode(after[0]!.payload)).toBe('m4');
   });
 });
 

@@ -47,7 +47,7 @@ describe('slow subscriber, large QoS 1 messages', () => {
     const reading = (async () => {
       while (received.length < COUNT) {
         const p = await steady.expect('publish', 10_000);
-        received.push(p.payload[0]);
+        received.push(p.payload[0]!);
         steady.send({ cmd: 'puback', packetId: p.packetId! });
       }
     })();

@@ -35,9 +35,9 @@ export async function trickleWhileExchanging(tricklers: readonly Trickler[], o: 
   const pump = setInterval(() => {
     o.sample();
     tricklers.forEach((c, i) => {
-      if (c.isClosed || offered[i] >= o.maxPerTrickler || c.socket.writableLength > 0) return;
+      if (c.isClosed || offered[i]! >= o.maxPerTrickler || c.socket.writableLength > 0) return;
       c.socket.write(piece);
-      offered[i] += o.piece;
+      offered[i]! += o.piece;
     });
   }, 20);
   try {

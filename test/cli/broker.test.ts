@@ -33,7 +33,7 @@ afterAll(async () => {
 async function startCliBroker(args: string[]): Promise<{ broker: SpawnedProcess; port: string }> {
   const broker = spawnCli(['broker', ...args]);
   const out = await broker.waitForOutput(LISTENING, 20_000);
-  return { broker, port: LISTENING.exec(out)![1] };
+  return { broker, port: LISTENING.exec(out)![1]! };
 }
 
 const hasClients = requirePeer('mosquitto_pub') && requirePeer('mosquitto_sub');
@@ -88,7 +88,7 @@ describe('mqtt311 broker', () => {
     const { broker } = await startCliBroker(['-p', '0', '--ws-port', '0']);
     const out = await broker.waitForOutput(/listening on (ws:\/\/\S+)\n/, 10_000);
     const url = /listening on (ws:\/\/\S+)\n/.exec(out)![1];
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000 });
+    const client = await mqtt.connectAsync(url!, { reconnectPeriod: 0, connectTimeout: 10_000 });
     try {
       await client.subscribeAsync('ws/t', { qos: 1 });
       const got = new Promise<string>((resolve) => client.once('message', (_t, payload) => resolve(payload.toString())));

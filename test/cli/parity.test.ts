@@ -62,7 +62,7 @@ describe.skipIf(!hasPeers)('mqtt311 sub/pub print what mosquitto_sub/pub print',
    */
   async function subscribeBoth(args: string[], publish: () => Promise<void>): Promise<[Outcome, Outcome]> {
     const id = `parity${++n}`;
-    const ids = [`${id}-mosquitto`, `${id}-mqtt311__`];
+    const ids = [`${id}-mosquitto`, `${id}-mqtt311__`] as const;
     const procs = [
       spawnHex([findBinary('mosquitto_sub')!, '-h', HOST, '-p', port, '-i', ids[0], ...args]),
       spawnHex([...OURS, 'sub', '-h', HOST, '-p', port, '-i', ids[1], ...args]),
@@ -72,8 +72,8 @@ describe.skipIf(!hasPeers)('mqtt311 sub/pub print what mosquitto_sub/pub print',
     return (await Promise.all(
       procs.map(async (p, i) => {
         const { code } = await p.exited;
-        const text = bytesOf(p.stdout()).toString('latin1').replaceAll(ids[i], 'ID');
-        return { code, stdout: Buffer.from(text, 'latin1'), stderr: p.stderr().replaceAll(ids[i], 'ID') };
+        const text = bytesOf(p.stdout()).toString('latin1').replaceAll(ids[i]!, 'ID');
+        return { code, stdout: Buffer.from(text, 'latin1'), stderr: p.stderr().replaceAll(ids[i]!, 'ID') };
       }),
     )) as [Outcome, Outcome];
   }
@@ -161,14 +161,14 @@ describe.skipIf(!hasPeers)('mqtt311 sub/pub print what mosquitto_sub/pub print',
     for (const tool of [[findBinary('mosquitto_sub')!], [...OURS, 'sub']]) {
       await mosquittoPub(['-t', 'rr/a', '-m', 'A', '-r']);
       await mosquittoPub(['-t', 'rr/keep', '-m', 'K', '-r']);
-      const sub = spawnProcess(tool[0], [...tool.slice(1), '-i', 'remover', ...args], { cwd: ROOT, env: ENV, timeoutMs: 20_000 });
+      const sub = spawnProcess(tool[0]!, [...tool.slice(1), '-i', 'remover', ...args], { cwd: ROOT, env: ENV, timeoutMs: 20_000 });
       await sub.waitForOutput('rr/a A\n', 15_000);
       await mosquittoPub(['-t', 'rr/end', '-m', 'live']);
       outcomes.push({ code: (await sub.exited).code, stdout: sub.stdout() });
       const left = await runProcess(findBinary('mosquitto_sub')!, ['-h', HOST, '-p', port, '-t', 'rr/#', '-v', '--retained-only', '-W', '1'], { env: ENV });
       expect(left.stdout).toBe('rr/keep K\n');
     }
-    expect(outcomes[1].stdout).toBe(outcomes[0].stdout);
+    expect(outcomes[1]!.stdout).toBe(outcomes[0]!.stdout);
     // mosquitto_sub 2.0.11 never exits here (it waits for an acknowledgement it has already had,
     // so only -W ends it); mqtt311 exits at the first live message, as the man page describes.
     expect(outcomes.map((o) => o.code)).toEqual([27, 0]);
@@ -178,7 +178,7 @@ describe.skipIf(!hasPeers)('mqtt311 sub/pub print what mosquitto_sub/pub print',
     for (const qos of ['0', '1', '2']) {
       const args = ['-h', HOST, '-p', port, '-i', 'pubparity', '-t', 'rep', '-m', 'x', '-q', qos, '-d', '--repeat', '3', '--repeat-delay', '0.05'];
       const theirs = await runProcess(findBinary('mosquitto_pub')!, args, { env: ENV });
-      const ours = await runProcess(OURS[0], [...OURS.slice(1), 'pub', ...args], { env: ENV, cwd: ROOT });
+      const ours = await runProcess(OURS[0]!, [...OURS.slice(1), 'pub', ...args], { env: ENV, cwd: ROOT });
       expect(ours.stdout).toBe(theirs.stdout);
       expect(ours.code).toBe(theirs.code);
     }
@@ -203,7 +203,7 @@ describe.skipIf(!hasPeers)('connection flags against mosquitto: --psk, --unix, -
   /** `mqtt311 pub -d …args` and mosquitto_pub with the same arguments: both succeed with the same lines. */
   async function bothPublish(args: string[]): Promise<void> {
     const theirs = await runProcess(findBinary('mosquitto_pub')!, [...args, '-t', 'flags', '-m', 'x', '-d'], { env: ENV });
-    const ours = await runProcess(OURS[0], [...OURS.slice(1), 'pub', ...args, '-t', 'flags', '-m', 'x', '-d'], { env: ENV, cwd: ROOT });
+    const ours = await runProcess(OURS[0]!, [...OURS.slice(1), 'pub', ...args, '-t', 'flags', '-m', 'x', '-d'], { env: ENV, cwd: ROOT });
     expect(theirs.code, theirs.stderr).toBe(0);
     expect(ours.stderr).toBe('');
     expect(ours.stdout).toBe(theirs.stdout);

@@ -20,7 +20,7 @@ describe('mqtt311 pub', () => {
     expect(r.stdout + r.stderr).toBe('');
     await vi.waitFor(() => expect(w.published('pub/m')).toHaveLength(1));
     expect(w.published('pub/m')[0]).toMatchObject({ qos: 1, retain: false });
-    expect(Buffer.from(w.published('pub/m')[0].payload).toString()).toBe('hello');
+    expect(Buffer.from(w.published('pub/m')[0]!.payload).toString()).toBe('hello');
   });
 
   it('sets the retain flag with -r, QoS 2 with -q 2, the client id with -i and keep alive with -k', async () => {
@@ -38,14 +38,14 @@ describe('mqtt311 pub', () => {
     const r = await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 'pub/f', '-f', file]);
     expect(r.code).toBe(0);
     await vi.waitFor(() => expect(w.published('pub/f')).toHaveLength(1));
-    expect(Buffer.from(w.published('pub/f')[0].payload)).toEqual(bytes);
+    expect(Buffer.from(w.published('pub/f')[0]!.payload)).toEqual(bytes);
   });
 
   it('sends all of stdin as one message with -s', async () => {
     const r = await runCli(['pub', '-h', HOST, '-p', w.port, '-t', 'pub/s', '-s'], { input: 'line one\nline two\n' });
     expect(r.code).toBe(0);
     await vi.waitFor(() => expect(w.published('pub/s')).toHaveLength(1));
-    expect(Buffer.from(w.published('pub/s')[0].payload).toString()).toBe('line one\nline two\n');
+    expect(Buffer.from(w.published('pub/s')[0]!.payload).toString()).toBe('line one\nline two\n');
   });
 
   it('sends one message per line of stdin with -l, an empty line as an empty message', async () => {
@@ -61,7 +61,7 @@ describe('mqtt311 pub', () => {
     await vi.waitFor(() => expect(w.published('pub/l-int')).toHaveLength(1), { timeout: 15_000 });
     pub.child.kill('SIGINT');
     expect((await pub.exited).code).toBe(0);
-    expect(Buffer.from(w.published('pub/l-int')[0].payload).toString()).toBe('before ctrl-c');
+    expect(Buffer.from(w.published('pub/l-int')[0]!.payload).toString()).toBe('before ctrl-c');
   });
 
   it('refuses a -f file larger than one PUBLISH can carry, without reading it', async () => {
@@ -79,7 +79,7 @@ describe('mqtt311 pub', () => {
     expect(r.code).toBe(0);
     await vi.waitFor(() => expect(w.published('pub/n')).toHaveLength(1));
     expect(w.published('pub/n')[0]).toMatchObject({ retain: true });
-    expect(w.published('pub/n')[0].payload.length).toBe(0);
+    expect(w.published('pub/n')[0]!.payload.length).toBe(0);
   });
 
   it('prints every packet with -d, as mosquitto_pub does', async () => {
@@ -127,7 +127,7 @@ describe('mqtt311 pub', () => {
     expect(sent.stderr).toBe('');
     expect(sent.code).toBe(0);
     await vi.waitFor(() => expect(w.published('pub/raw')).toHaveLength(1));
-    expect(Buffer.from(w.published('pub/raw')[0].payload)).toEqual(Buffer.from([0x61, 0xff, 0xc0, 0x62]));
+    expect(Buffer.from(w.published('pub/raw')[0]!.payload)).toEqual(Buffer.from([0x61, 0xff, 0xc0, 0x62]));
     const refused = await run(`"$1" "$2" "$3" "$4" pub -h "$5" -p "$6" -t "$(printf 'pub/\\377')" -m x`);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe('Error: -t is not valid UTF-8 text (see mqtt311 pub --help)\n');

@@ -89,7 +89,7 @@ describe('batched writes', () => {
     await Promise.all(done);
     const last = writes[writes.length - 1];
     expect(last).toHaveLength(2);
-    expect(last[1]).toBe(big); // the caller's own array
+    expect(last![1]).toBe(big); // the caller's own array
     expect(packetsOf(writes).map((p) => (p as PublishPacket).topic)).toEqual(['small', 'small', 'big']);
   });
 

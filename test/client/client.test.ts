@@ -71,7 +71,7 @@ describe('connect', () => {
     const server = scripted();
     const error = await createClient('mqtt://test', { transport: server.factory, connectTimeout: 150 }).catch((e) => e);
     expect(error).toMatchObject({ code: 'CONNECT_TIMEOUT' });
-    expect(server.connections[0].closed).toBe(true);
+    expect(server.connections[0]!.closed).toBe(true);
   });
 
   it('rejects with CONNECT_FAILED when the transport cannot open', async () => {
@@ -224,7 +224,7 @@ describe('incoming messages', () => {
     const error = new Error('unheard');
     surfaceError(fakeEmitter, error);
     expect(tasks).toHaveLength(1);
-    expect(() => tasks[0]()).toThrow(error);
+    expect(() => tasks[0]!()).toThrow(error);
   });
 
   it('[MQTT-4.3.3-2] a QoS 2 message resent by the server reaches the application once', async () => {

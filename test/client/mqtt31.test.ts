@@ -133,7 +133,7 @@ describe('protocolVersion option', () => {
     broker.on('connect', (c) => seen.push([c.clientId, c.protocolVersion]));
     try {
       for (const protocolVersion of [3, undefined] as const) {
-        const c = await connect(`mqtt://127.0.0.1:${broker.address.port}`, { clientId: `pv-${protocolVersion}`, protocolVersion, reconnect: false });
+        const c = await connect(`mqtt://127.0.0.1:${broker.address.port}`, { clientId: `pv-${protocolVersion}`, ...(protocolVersion !== undefined && { protocolVersion }), reconnect: false });
         await c.end();
       }
     } finally {

@@ -49,7 +49,7 @@ export class ScriptedConnection {
         this.#waiters.push(() => (clearTimeout(t), resolve()));
       });
     }
-    return this.received[this.#read++];
+    return this.received[this.#read++]!;
   }
 
   /** Reads packets until one with `cmd` arrives; returns it. */
@@ -108,7 +108,7 @@ export function scripted(): { factory: TransportFactory; connections: ScriptedCo
         if (Date.now() > deadline) throw new Error('no connection attempt');
         await new Promise((r) => setTimeout(r, 10));
       }
-      return connections[taken++];
+      return connections[taken++]!;
     },
   };
   return state;

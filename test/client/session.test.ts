@@ -72,8 +72,8 @@ describe('connecting', () => {
     s.open(0);
     const step = s.receive({ cmd: 'connack', sessionPresent: false, returnCode: 5 }, 1);
     const [close] = events(step, 'close') as Array<{ error: Error }>;
-    expect(close.error).toBeInstanceOf(ConnackError);
-    expect(close.error).toMatchObject({ code: 'CONNACK_REFUSED', returnCode: 5 });
+    expect(close!.error).toBeInstanceOf(ConnackError);
+    expect(close!.error).toMatchObject({ code: 'CONNACK_REFUSED', returnCode: 5 });
     expect(s.state).toBe('offline');
   });
 

@@ -60,7 +60,7 @@ export function clientSuite(name: string, start: () => Promise<{ url: string; st
         ['q/1', 'm1', 1],
         ['q/2', 'm2', 2],
       ]);
-      expect(Buffer.isBuffer(messages[0].payload)).toBe(true);
+      expect(Buffer.isBuffer(messages[0]!.payload)).toBe(true);
     });
 
     it('per-filter handlers get matching messages, and the message event gets all', async () => {
@@ -84,7 +84,7 @@ export function clientSuite(name: string, start: () => Promise<{ url: string; st
       const got = collect(sub, 1);
       await sub.subscribe('r/x', { qos: 1 });
       const [m] = await got;
-      expect([m.text, m.retain]).toEqual(['kept', true]);
+      expect([m!.text, m!.retain]).toEqual(['kept', true]);
       await pub.publish('r/x', '', { qos: 1, retain: true }); // clear it
     });
 

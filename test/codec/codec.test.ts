@@ -86,7 +86,7 @@ describe('encodeParts', () => {
     expect(parts).toHaveLength(2);
     expect(parts[1]).toBe(publish.payload);
     // 0x32 | Remaining Length 70,007 = 0xF7 0xA2 0x04 | topic | packet id
-    expect([...parts[0]]).toEqual([0x32, 0xf7, 0xa2, 0x04, 0x00, 0x03, 0x61, 0x2f, 0x62, 0x00, 0x09]);
+    expect([...parts[0]!]).toEqual([0x32, 0xf7, 0xa2, 0x04, 0x00, 0x03, 0x61, 0x2f, 0x62, 0x00, 0x09]);
     expect(Buffer.concat(parts).equals(Buffer.from(encode(publish)))).toBe(true);
   });
 
@@ -172,11 +172,11 @@ describe('decoded payloads in Node', () => {
   it('are Buffer views into the chunk when a packet sits in one chunk', () => {
     const chunk = Buffer.concat([bytes, bytes]);
     const [first] = new Decoder().feed(chunk) as PublishPacket[];
-    expect(Buffer.isBuffer(first.payload)).toBe(true);
-    expect(first.payload.toString()).toBe('hello');
-    expect(first.payload.buffer).toBe(chunk.buffer); // a view, not a copy
+    expect(Buffer.isBuffer(first!.payload)).toBe(true);
+    expect(first!.payload.toString()).toBe('hello');
+    expect(first!.payload.buffer).toBe(chunk.buffer); // a view, not a copy
     chunk[bytes.length - 1] = 0x21; // so the caller must not reuse the chunk while holding it
-    expect(first.payload.toString()).toBe('hell!');
+    expect(first!.payload.toString()).toBe('hell!');
   });
 
   it('are Buffer copies when a packet spans chunks', () => {
@@ -185,11 +185,11 @@ describe('decoded payloads in Node', () => {
     const b = Buffer.from(bytes.subarray(5));
     expect(decoder.feed(a)).toEqual([]);
     const [p] = decoder.feed(b) as PublishPacket[];
-    expect(Buffer.isBuffer(p.payload)).toBe(true);
-    expect(p.payload.toString()).toBe('hello');
+    expect(Buffer.isBuffer(p!.payload)).toBe(true);
+    expect(p!.payload.toString()).toBe('hello');
     a.fill(0); // a copy: the caller may reuse the chunks
     b.fill(0);
-    expect(p.payload.toString()).toBe('hello');
+    expect(p!.payload.toString()).toBe('hello');
   });
 
   it('are plain Uint8Array views when the chunk is a plain Uint8Array', () => {

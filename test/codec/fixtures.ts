@@ -227,7 +227,7 @@ export const FIXTURES: Fixture[] = [
       name: `${cmd.toUpperCase()}`,
       packet: { cmd, packetId: 0x1234 + i },
       bytes: [
-        [0x40, 0x50, 0x70, 0xb0][i], // type 4, 5, 7 or 11, flags 0000
+        [0x40, 0x50, 0x70, 0xb0][i]!, // type 4, 5, 7 or 11, flags 0000
         0x02, // Remaining Length
         0x12, 0x34 + i, // packet identifier
       ],

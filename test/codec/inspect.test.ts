@@ -211,9 +211,9 @@ describe('inspectStream', () => {
     expect(result.error).toBeUndefined();
     expect(result.consumed).toBe(12);
     expect(result.inspections.map((i) => [i.offset, i.packet.cmd])).toEqual([[0, 'pingreq'], [2, 'puback'], [6, 'publish']]);
-    expect(result.inspections[1].fields.find((f) => f.field === 'packet identifier')).toMatchObject({ offset: 4, value: 9 });
-    expect(result.inspections[2].fields.find((f) => f.field === 'payload')).toMatchObject({ offset: 11, length: 1 });
-    expect(formatInspection(result.inspections[1])).toMatch(/^4 +00 09 +packet identifier +9 +2\.3\.1, 3\.4\.2$/m);
+    expect(result.inspections[1]!.fields.find((f) => f.field === 'packet identifier')).toMatchObject({ offset: 4, value: 9 });
+    expect(result.inspections[2]!.fields.find((f) => f.field === 'payload')).toMatchObject({ offset: 11, length: 1 });
+    expect(formatInspection(result.inspections[1]!)).toMatch(/^4 +00 09 +packet identifier +9 +2\.3\.1, 3\.4\.2$/m);
   });
 
   it('stops at the first bad packet and reports the typed error with its offset in the input', () => {
@@ -270,7 +270,7 @@ describe('formatInspection', () => {
     expect(lines[1]).toMatch(/^offset +bytes +field +value +spec$/);
     expect(lines[2]).toMatch(/^0 +32 +packet type \/ flags +PUBLISH dup=0 qos=1 retain=0 +2\.2, 3\.3\.1$/);
     // Every column starts at the same place on every line.
-    const fieldColumn = lines[1].indexOf('field');
+    const fieldColumn = lines[1]!.indexOf('field');
     for (const line of lines.slice(2)) expect(line.slice(fieldColumn - 2, fieldColumn)).toBe('  ');
     expect(text).toMatch(/^\s+ {2}QoS \(bits 2-1\) +1 +3\.3\.1\.2$/m);
     const payloadLine = lines.find((l) => l.includes('payload'));

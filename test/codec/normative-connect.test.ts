@@ -60,7 +60,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     expect(err.rule).toBe('MQTT-3.1.2-3');
     expect(err.offset).toBe(FLAGS_AT);
     const full: ConnectPacket = { ...base, username: 'u', password: text('p'), will: { topic: 'w', payload: text('m'), qos: 2, retain: true } };
-    for (const p of [base, { ...base, cleanSession: false }, full]) expect(encode(p)[FLAGS_AT] & RESERVED).toBe(0);
+    for (const p of [base, { ...base, cleanSession: false }, full]) expect(encode(p)[FLAGS_AT]! & RESERVED).toBe(0);
   });
 
   it('[MQTT-3.1.2-9] with the will flag set, will topic and will message must be present', () => {
@@ -82,7 +82,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     const err = decodeError(connect(CLEAN, [field('c'), field('w'), field('m')]));
     expect(err.code).toBe('INVALID_LENGTH');
     expect(err.rule).toBe('MQTT-3.1.2-11');
-    expect(encode(base)[FLAGS_AT] & (WILL | WILL_RETAIN | WILL_QOS_1 | WILL_QOS_2)).toBe(0);
+    expect(encode(base)[FLAGS_AT]! & (WILL | WILL_RETAIN | WILL_QOS_1 | WILL_QOS_2)).toBe(0);
   });
 
   it('[MQTT-3.1.2-13] with the will flag 0, will QoS must be 0', () => {
@@ -99,7 +99,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     expect(err.code).toBe('INVALID_QOS');
     expect(err.rule).toBe('MQTT-3.1.2-14');
     for (const [bits, qos] of [[0, 0], [WILL_QOS_1, 1], [WILL_QOS_2, 2]]) {
-      expect(decode(connect(CLEAN | WILL | bits, [field('c'), field('w'), field('m')]))).toMatchObject({ will: { topic: 'w', qos } });
+      expect(decode(connect(CLEAN | WILL | bits!, [field('c'), field('w'), field('m')]))).toMatchObject({ will: { topic: 'w', qos } });
     }
     const enc = encodeError({ ...base, will: { topic: 'w', payload: text('m'), qos: 3, retain: false } });
     expect(enc.code).toBe('INVALID_QOS');
@@ -118,7 +118,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     expect(err.code).toBe('INVALID_LENGTH');
     expect(['MQTT-3.1.2-18', 'MQTT-3.1.2-11']).toContain(err.rule);
     const out = encode(base);
-    expect(out[FLAGS_AT] & USER).toBe(0);
+    expect(out[FLAGS_AT]! & USER).toBe(0);
     expect(out.length).toBe(FLAGS_AT + 3 + 3); // flags, keep alive, then only the client id
   });
 
@@ -128,7 +128,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     expect(err.rule).toBe('MQTT-3.1.2-19');
     expect(decode(connect(CLEAN | USER, [field('c'), field('')]))).toMatchObject({ username: '' });
     const out = encode({ ...base, username: '' });
-    expect(out[FLAGS_AT] & USER).toBe(USER);
+    expect(out[FLAGS_AT]! & USER).toBe(USER);
     expect([...out.subarray(-2)]).toEqual([0x00, 0x00]);
   });
 
@@ -136,7 +136,7 @@ describe('CONNECT flags (spec 3.1.2.3 - 3.1.2.9)', () => {
     const err = decodeError(connect(CLEAN | USER, [field('c'), field('u'), field('p')]));
     expect(err.code).toBe('INVALID_LENGTH');
     expect(err.rule).toBe('MQTT-3.1.2-20');
-    expect(encode({ ...base, username: 'u' })[FLAGS_AT] & PASS).toBe(0);
+    expect(encode({ ...base, username: 'u' })[FLAGS_AT]! & PASS).toBe(0);
   });
 
   it('[MQTT-3.1.2-21] with the password flag 1, a password must be present', () => {

@@ -71,10 +71,10 @@ describe('chunking', () => {
       const fill = i % 251;
       const bytes = encode({ cmd: 'publish', topic: 't', payload: new Uint8Array(1000 + i).fill(fill), qos: 0, retain: false, dup: false });
       const d = decoders[i % 2];
-      expect(d.feed(bytes.subarray(0, 500))).toEqual([]);
-      const out = d.feed(bytes.subarray(500));
+      expect(d!.feed(bytes.subarray(0, 500))).toEqual([]);
+      const out = d!.feed(bytes.subarray(500));
       expect(out).toHaveLength(1);
-      kept.push({ packet: out[0], fill });
+      kept.push({ packet: out[0]!, fill });
     }
     for (const [i, { packet, fill }] of kept.entries()) {
       const payload = (packet as { payload: Uint8Array }).payload;

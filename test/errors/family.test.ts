@@ -31,13 +31,13 @@ describe('one error family', () => {
       expect(typeof (err as MqttError<string>).code).toBe('string');
     }
     const [broker, client, connack, cli, config, codec] = errors as MqttError<string>[];
-    expect([broker.name, broker.code, broker.rule, broker.action]).toEqual(['BrokerError', 'DUPLICATE_CONNECT', 'MQTT-3.1.0-2', 'close']);
-    expect([client.name, client.cause]).toEqual(['ClientError', cause]);
-    expect([connack.code, connack.returnCode]).toEqual(['CONNACK_REFUSED', 5]);
-    expect([cli.name, cli.cause]).toEqual(['CliError', cause]);
+    expect([broker!.name, broker!.code, broker!.rule, broker!.action]).toEqual(['BrokerError', 'DUPLICATE_CONNECT', 'MQTT-3.1.0-2', 'close']);
+    expect([client!.name, client!.cause]).toEqual(['ClientError', cause]);
+    expect([connack!.code, connack!.returnCode]).toEqual(['CONNACK_REFUSED', 5]);
+    expect([cli!.name, cli!.cause]).toEqual(['CliError', cause]);
     expect(config).toBeInstanceOf(ConfigError);
-    expect(config.code).toBe('UNKNOWN_DIRECTIVE');
-    expect([codec.name, codec.code]).toEqual(['MqttError', 'INVALID_PACKET_TYPE']);
+    expect(config!.code).toBe('UNKNOWN_DIRECTIVE');
+    expect([codec!.name, codec!.code]).toEqual(['MqttError', 'INVALID_PACKET_TYPE']);
   });
 
   it('isMqttError with a code matches that code in any class, and nothing else', () => {

@@ -57,7 +57,10 @@ export class RawClient {
 
   private constructor(socket: Socket, options: RawClientOptions) {
     this.socket = socket;
-    this.#decoder = new Decoder({ maxPacketSize: options.maxPacketSize, protocolVersion: options.protocolVersion });
+    this.#decoder = new Decoder({
+      ...(options.maxPacketSize !== undefined && { maxPacketSize: options.maxPacketSize }),
+      ...(options.protocolVersion !== undefined && { protocolVersion: options.protocolVersion }),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {

@@ -138,7 +138,7 @@ describe('mqtt311 check on a broker that stops answering', () => {
       const start = Date.now();
       const results = await runChecks({ target: { host: '127.0.0.1', port: server.port }, timeoutMs: 300 }, undefined, (r) => ['MQTT-3.1.4-4', 'MQTT-3.12.4-1', 'MQTT-3.3.5-1'].includes(r));
       expect(results.map((r) => r.status)).toEqual(['FAIL', 'FAIL', 'FAIL']);
-      expect(results[0].detail).toMatch(/expected CONNACK, got: nothing arrived/);
+      expect(results[0]!.detail).toMatch(/expected CONNACK, got: nothing arrived/);
       expect(Date.now() - start).toBeLessThan(20_000);
     } finally {
       await server.close();

@@ -75,7 +75,7 @@ describe('the pcap reader', () => {
     ]);
     const records = decodeCapture(file);
     expect(records.map((r) => `${r.record.dir} ${r.record.packet?.cmd}`)).toEqual(['c2s connect', 'c2s publish', 's2c connack']);
-    expect(Buffer.from(records[1].record.bytes)).toEqual(Buffer.from(PUBLISH));
+    expect(Buffer.from(records[1]!.record.bytes)).toEqual(Buffer.from(PUBLISH));
   });
 
   it('tells a pcapng file and a file that is no capture apart, with a hint', () => {
@@ -86,7 +86,7 @@ describe('the pcap reader', () => {
   it('[MQTT-2.2.2-2] flags a malformed packet in a capture like the proxy does', () => {
     const file = pcapFile([frame(50000, 1883, 1, CONNECT), frame(1883, 50000, 1, Buffer.from([0x21, 0x02, 0x00, 0x00]))]);
     const [, bad] = decodeCapture(file);
-    expect(bad.record).toMatchObject({ kind: 'malformed', violations: [{ rule: 'MQTT-2.2.2-2', by: 'server' }] });
+    expect(bad!.record).toMatchObject({ kind: 'malformed', violations: [{ rule: 'MQTT-2.2.2-2', by: 'server' }] });
   });
 });
 
@@ -114,7 +114,7 @@ function fieldsOf(packet: Packet, bytes: number): Dissected {
   const header = bytes < 2 + 128 ? 2 : bytes < 3 + 16384 ? 3 : 4;
   const d: Dissected = { type: PACKET_TYPE[packet.cmd], remainingLength: bytes - header };
   if (packet.cmd === 'publish') d.topic = packet.topic;
-  if (packet.cmd === 'subscribe') d.topic = packet.subscriptions[0].topicFilter;
+  if (packet.cmd === 'subscribe') d.topic = packet.subscriptions[0]!.topicFilter;
   if ('packetId' in packet && packet.packetId !== undefined) d.packetId = packet.packetId;
   return d;
 }

@@ -51,7 +51,7 @@ describe('protocol tracker', () => {
     const records: TraceRecord[] = [];
     for (let at = 0; at < big.length; at += 65_536) records.push(...t.feed('c2s', big.subarray(at, at + 65_536), 1));
     expect(records).toHaveLength(1);
-    expect(Buffer.from(records[0].bytes).equals(big)).toBe(true);
+    expect(Buffer.from(records[0]!.bytes).equals(big)).toBe(true);
   });
 
   it('[MQTT-3.1.0-1] flags a first packet that is not CONNECT', () => {
@@ -68,7 +68,7 @@ describe('protocol tracker', () => {
 
   it('[MQTT-3.1.4-5] notes a PUBLISH sent before the CONNACK', () => {
     const records = trace([['c2s', CONNECT], ['c2s', pub(undefined, 0)]]);
-    expect(records[1].violations).toMatchObject([{ rule: 'MQTT-3.1.4-5', severity: 'note', by: 'client' }]);
+    expect(records[1]!.violations).toMatchObject([{ rule: 'MQTT-3.1.4-5', severity: 'note', by: 'client' }]);
   });
 
   it('[MQTT-3.3.1-1] flags a broker re-delivering a PUBLISH without DUP', () => {

@@ -206,6 +206,75 @@ describe('group commit', () => {
     await expect(s.commit()).rejects.toMatchObject({ code: 'STORAGE_IO' });
     expect(() => s.deleteRetained('t')).toThrow(expect.objectContaining({ code: 'STORAGE_CLOSED' }));
   });
+
+  it('writes one batch at a time: everything recorded while one is being written goes out together next', async () => {
+    const gates: Array<() => void> = [];
+    const written: number[][] = [];
+    class GatedStorage extends MemoryStorage {
+      protected override async writeBatch(ops: readonly StorageOp[]): Promise<void> {
+        await new Promise<void>((r) => gates.push(r));
+        written.push(ops.map((op) => (op.kind === 'putInboundQos2' ? op.packetId : -1)));
+        super.writeBatch(ops);
+      }
+    }
+    const s = new GatedStorage();
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    s.putInboundQos2('c', 1);
+    const first = s.commit();
+    await turn();
+    // Batch [1] is being written; three more turns each record and commit.
+    const later: Promise<void>[] = [];
+    for (const id of [2, 3, 4]) {
+      s.putInboundQos2('c', id);
+      later.push(s.commit());
+      await turn();
+    }
+    expect(gates).toHaveLength(1);
+    gates.shift()?.();
+    await first;
+    await turn();
+    // The moment [1] is done, [2, 3, 4] start as one transaction.
+    expect(gates).toHaveLength(1);
+    gates.shift()?.();
+    await Promise.all(later);
+    expect(written).toEqual([[1], [2, 3, 4]]);
+  });
+});
+
+describe.skipIf(!sqliteAvailable)('sqlite storage in its worker thread', () => {
+  const file = () => join(makeTempDir('mqtt311-worker-'), 'broker.db');
+
+  it('reports a failed write as the same StorageError, naming the file, and stays failed', async () => {
+    const s = await openSqliteStorage(file());
+    // A value SQLite cannot bind: the worker's transaction throws.
+    s.putSubscription('c', { topicFilter: 'x', qos: { not: 'a number' } as never }); // deliberately not a QoS
+    const error = await s.commit().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'StorageError', code: 'STORAGE_IO', file: s.file });
+    expect(error).toBeInstanceOf(Error);
+    await expect(s.commit()).rejects.toMatchObject({ code: 'STORAGE_IO' });
+    expect(() => s.putRetained({ topic: 't', payload: bytes('x'), qos: 0 })).toThrow(expect.objectContaining({ code: 'STORAGE_CLOSED' }));
+    await s.close().catch(() => undefined);
+  });
+
+  it('close commits what is pending and ends the worker: a later load is STORAGE_CLOSED', async () => {
+    const s = await openSqliteStorage(file());
+    s.putRetained({ topic: 't', payload: bytes('kept'), qos: 1 });
+    await s.close();
+    await expect(s.load()).rejects.toMatchObject({ name: 'StorageError', code: 'STORAGE_CLOSED' });
+    const again = await openSqliteStorage(s.file);
+    expect(plain(await again.load()).retained).toEqual([{ topic: 't', payload: 'kept', qos: 1 }]);
+    await again.close();
+  });
+
+  it('stores just the bytes of a payload that is a view into a larger buffer', async () => {
+    const s = await openSqliteStorage(file());
+    const chunk = bytes('....payload....');
+    s.putRetained({ topic: 'v', payload: chunk.subarray(4, 11), qos: 0 });
+    await s.close();
+    const again = await openSqliteStorage(s.file);
+    expect(plain(await again.load()).retained).toEqual([{ topic: 'v', payload: 'payload', qos: 0 }]);
+    await again.close();
+  });
 });
 
 afterAll(() => cleanupTempDirs());

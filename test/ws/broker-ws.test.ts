@@ -89,8 +89,8 @@ describe('broker-mini over WebSocket', () => {
   });
 
   it('closes a client that sends malformed bytes, and reports it, without touching others', async () => {
-    const errors: Array<{ code: string; rule?: string }> = [];
-    const onError = (_c: unknown, e: { code: string; rule?: string }) => errors.push({ code: e.code, rule: e.rule });
+    const errors: Array<{ code: string; rule?: string | undefined }> = [];
+    const onError = (_c: unknown, e: { code: string; rule?: string | undefined }) => errors.push({ code: e.code, rule: e.rule });
     broker.on('clientError', onError);
     try {
       const bad = await raw();
@@ -103,7 +103,7 @@ describe('broker-mini over WebSocket', () => {
       bad.ws.send(Uint8Array.of(0x36, 0x03, 0x00, 0x01, 0x61));
       await bad.closed;
       await until(() => errors.length === 1);
-      expect(errors[0].code).toBe('INVALID_QOS');
+      expect(errors[0]!.code).toBe('INVALID_QOS');
       good.send({ cmd: 'pingreq' });
       expect(await good.next()).toEqual({ cmd: 'pingresp' });
     } finally {

@@ -82,7 +82,7 @@ describe('chapter 6 rules, against a scripted server', () => {
     expect(conn.frames.every((f) => f.isBinary)).toBe(true);
     expect(conn.packets.map((p) => p.cmd)).toEqual(['connect', 'publish', 'subscribe']);
     const publish = conn.packets[1];
-    expect(publish.cmd === 'publish' && publish.payload.length).toBe(70_000);
+    expect(publish!.cmd === 'publish' && publish.payload.length).toBe(70_000);
   });
 
   it('[MQTT-6.0.0-1] closes the connection when the server sends a text frame', async () => {

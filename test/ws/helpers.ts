@@ -63,7 +63,7 @@ export class RecordingAcceptor {
         });
       });
     }
-    return this.connections[i];
+    return this.connections[i]!;
   }
 }
 
@@ -216,7 +216,7 @@ export async function startScriptedWsServer(options: ScriptedWsServerOptions = {
     connections,
     connection: async (i = 0) => {
       await until(() => connections.length > i, 5000, `connection #${i}`);
-      return connections[i];
+      return connections[i]!;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -262,6 +262,6 @@ export class RawWsClient {
   /** The next packet not yet returned, waiting for it. */
   async next(timeoutMs = 5000): Promise<Packet> {
     await until(() => this.packets.length > this.#read, timeoutMs, 'a packet');
-    return this.packets[this.#read++];
+    return this.packets[this.#read++]!;
   }
 }

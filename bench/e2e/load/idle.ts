@@ -21,7 +21,7 @@ export interface IdleTask {
   /** Makes client ids unique across workers. */
   idBase: number;
   /** Source address (127.0.0.x) of this worker's connections; default: the kernel's choice. */
-  localAddress?: string;
+  localAddress?: string | undefined;
 }
 
 /** The outcome of opening the connections. */
@@ -53,7 +53,7 @@ export class IdlePool {
           this.conns.push(r.value);
         } else {
           failed++;
-          firstError ??= String(r.reason?.message ?? r.reason);
+          firstError ??= String(r.reason instanceof Error ? r.reason.message : r.reason);
         }
       }
     }

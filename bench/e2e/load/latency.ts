@@ -35,7 +35,7 @@ export interface LatencySummary {
 /** Summarizes `samples` (milliseconds) as microsecond percentiles. */
 export function summarize(samples: number[]): LatencySummary {
   const s = Float64Array.from(samples).sort();
-  const at = (q: number): number => (s.length === 0 ? NaN : Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))] * 1000));
+  const at = (q: number): number => (s.length === 0 ? NaN : Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 1000));
   return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
@@ -67,14 +67,14 @@ export class LatencyProbe implements PacketSink {
       const i = seq & 0xffff;
       if (this.#recAt[i] === 1) {
         this.#recAt[i] = 0;
-        this.delivery.push(performance.now() - this.#sentAt[i]);
+        this.delivery.push(performance.now() - this.#sentAt[i]!);
       }
     };
   }
 
   /** Connects both sides and subscribes (QoS 1). */
   static async open(task: LatencyTask, clientPrefix: string): Promise<LatencyProbe> {
-    const [topic] = topicNames(task.topicPrefix, 1);
+    const [topic] = topicNames(task.topicPrefix, 1) as [string];
     const subConn = await Conn.open(task.port, `${clientPrefix}-lat-sub`);
     const sub = new SubConn(subConn, 0, 1);
     await subConn.subscribe([topic], 1);
@@ -106,7 +106,7 @@ export class LatencyProbe implements PacketSink {
     this.acked++;
     if (this.#idRec[p.packetId] === 1) {
       this.#idRec[p.packetId] = 0;
-      this.puback.push(performance.now() - this.#idAt[p.packetId]);
+      this.puback.push(performance.now() - this.#idAt[p.packetId]!);
     }
   }
 

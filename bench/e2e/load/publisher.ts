@@ -35,9 +35,16 @@ export interface PubTask {
   /** Messages in flight per connection (QoS 1/2). */
   window: number;
   payloadSize: number;
-  /** Packets per socket write (every QoS; PUBREL too). */
+  /** Packets per socket write (every QoS; PUBREL too). Raw load only. */
   batch: number;
+  /** `'raw'`: our codec's bytes on a socket (this file); `'mqttjs'`: MQTT.js clients (`mqttjs.ts`). */
+  load: LoadShape;
+  /** MQTT.js load only: publishes per second for each connection of this task; 0: unpaced. */
+  ratePerConn: number;
 }
+
+/** Who drives the load: our raw connections, or MQTT.js clients. */
+export type LoadShape = 'raw' | 'mqttjs';
 
 /** Counters of one publishing connection. */
 export interface PubStats {
@@ -214,7 +221,7 @@ export class PubConn implements PacketSink {
     let topic = this.#ringPos % topicCount;
     for (let j = 0, o = payloadOffset; j < n; j++, o += P) {
       out.writeUInt32BE(this.pubId, o);
-      out.writeUInt32BE(this.seqs[topic]++, o + 4);
+      out.writeUInt32BE(this.seqs[topic]!++, o + 4);
       out.writeUInt32BE(topic, o + 8);
       if (packetIdOffset >= 0) out.writeUInt16BE(this.#takeId(), j * P + packetIdOffset);
       if (++topic === topicCount) topic = 0;

@@ -12,6 +12,7 @@
  */
 import type { Packet, QoS } from '../../../src/codec/index.js';
 import { Conn, type PacketSink } from './conn.js';
+import type { LoadShape } from './publisher.js';
 import { ackBytes, PAYLOAD_HEADER, readU32 } from './wire.js';
 
 /** What one subscribing worker process runs. */
@@ -25,6 +26,7 @@ export interface SubTask {
   maxPubs: number;
   /** Connections opened at once during setup. */
   setupBatch: number;
+  load: LoadShape;
 }
 
 /** Counters of one subscribing connection. */
@@ -39,8 +41,11 @@ export interface SubStats {
   unexpected: number;
 }
 
-/** One subscribing connection. */
-export class SubConn implements PacketSink {
+/**
+ * The sequence-number check every subscriber runs on each delivery, whatever client it uses
+ * (our raw connection here, MQTT.js in `mqttjs.ts`).
+ */
+export class DeliveryCheck {
   received = 0;
   duplicates = 0;
   gaps = 0;
@@ -52,25 +57,58 @@ export class SubConn implements PacketSink {
    */
   accounted = 0;
   readonly #next: Uint32Array;
-  readonly #qos2 = new Uint8Array(65536); // 1 = PUBREC sent, PUBREL not yet received
-  #pubacks: number[] = [];
-  #pubrecs: number[] = [];
-  #pubcomps: number[] = [];
   /** Optional hook for each delivery (the latency worker uses it). */
   onDelivery: ((pubId: number, seq: number) => void) | undefined;
 
   constructor(
-    readonly conn: Conn,
     readonly topicIndex: number,
     maxPubs: number,
   ) {
     this.#next = new Uint32Array(maxPubs);
-    conn.sink = this;
   }
 
   stats(): SubStats {
     const { topicIndex, received, duplicates, gaps, misrouted, unexpected } = this;
     return { topicIndex, received, duplicates, gaps, misrouted, unexpected };
+  }
+
+  /** Counts one delivered payload: in order, a duplicate, after a gap, or misrouted. */
+  check(payload: Uint8Array): void {
+    this.received++;
+    if (payload.length < PAYLOAD_HEADER) {
+      this.misrouted++;
+      return;
+    }
+    const pub = readU32(payload, 0);
+    const seq = readU32(payload, 4);
+    if (pub >= this.#next.length || readU32(payload, 8) !== this.topicIndex) {
+      this.misrouted++;
+      return;
+    }
+    const expected = this.#next[pub] ?? 0; // pub < length, checked above
+    if (seq >= expected) {
+      this.gaps += seq - expected;
+      this.accounted += seq + 1 - expected;
+      this.#next[pub] = seq + 1;
+    } else this.duplicates++;
+    this.onDelivery?.(pub, seq);
+  }
+}
+
+/** One subscribing connection over a raw socket. */
+export class SubConn extends DeliveryCheck implements PacketSink {
+  readonly #qos2 = new Uint8Array(65536); // 1 = PUBREC sent, PUBREL not yet received
+  #pubacks: number[] = [];
+  #pubrecs: number[] = [];
+  #pubcomps: number[] = [];
+
+  constructor(
+    readonly conn: Conn,
+    topicIndex: number,
+    maxPubs: number,
+  ) {
+    super(topicIndex, maxPubs);
+    conn.sink = this;
   }
 
   onPacket(p: Packet): void {
@@ -85,7 +123,7 @@ export class SubConn implements PacketSink {
       this.unexpected++;
       return;
     }
-    this.#check(p.payload);
+    this.check(p.payload);
     if (p.qos === 1) this.#pubacks.push(p.packetId!);
     else if (p.qos === 2) {
       this.#qos2[p.packetId!] = 1;
@@ -107,27 +145,6 @@ export class SubConn implements PacketSink {
       s.write(ackBytes('pubcomp', this.#pubcomps));
       this.#pubcomps = [];
     }
-  }
-
-  #check(payload: Uint8Array): void {
-    this.received++;
-    if (payload.length < PAYLOAD_HEADER) {
-      this.misrouted++;
-      return;
-    }
-    const pub = readU32(payload, 0);
-    const seq = readU32(payload, 4);
-    if (pub >= this.#next.length || readU32(payload, 8) !== this.topicIndex) {
-      this.misrouted++;
-      return;
-    }
-    const expected = this.#next[pub];
-    if (seq >= expected) {
-      this.gaps += seq - expected;
-      this.accounted += seq + 1 - expected;
-      this.#next[pub] = seq + 1;
-    } else this.duplicates++;
-    this.onDelivery?.(pub, seq);
   }
 }
 

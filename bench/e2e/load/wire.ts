@@ -51,14 +51,14 @@ export function publishRing(topics: string[], qos: QoS, payloadSize: number, bat
   const encoded = topics.map((topic) =>
     encode({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, ...(qos > 0 ? { packetId: 1 } : {}) }),
   );
-  const packetSize = encoded[0].length;
+  const packetSize = encoded[0]!.length;
   if (encoded.some((e) => e.length !== packetSize)) throw new Error('topic names must have equal byte length');
   // The payload is the last field of a PUBLISH (spec 3.3.3), the packet id the two bytes before
   // it when QoS > 0 (spec 3.3.2.2).
   const payloadOffset = packetSize - payloadSize;
   const packets = (topics.length * batch) / gcd(topics.length, batch); // lcm: whole topics and batches
   const bytes = Buffer.allocUnsafe(packets * packetSize);
-  for (let i = 0; i < packets; i++) bytes.set(encoded[i % topics.length], i * packetSize);
+  for (let i = 0; i < packets; i++) bytes.set(encoded[i % topics.length]!, i * packetSize);
   return {
     bytes,
     packetSize,
@@ -101,10 +101,11 @@ export function ackBytes(cmd: AckCmd, ids: ArrayLike<number>, count = ids.length
   const out = Buffer.allocUnsafe(count * 4);
   for (let i = 0; i < count; i++) {
     const o = i * 4;
-    out[o] = template[0];
-    out[o + 1] = template[1];
-    out[o + 2] = ids[i] >>> 8;
-    out[o + 3] = ids[i] & 0xff;
+    const id = ids[i]!;
+    out[o] = template[0]!;
+    out[o + 1] = template[1]!;
+    out[o + 2] = id >>> 8;
+    out[o + 3] = id & 0xff;
   }
   return out;
 }
@@ -121,5 +122,5 @@ for (const [cmd, t] of Object.entries(ACK_TEMPLATES)) {
 
 /** Reads a big-endian u32 from a Uint8Array (decoded payloads need not be Buffers). */
 export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

@@ -46,7 +46,7 @@ function resolve(rule: AclRule, who: AclSubject): string | undefined {
   // cannot turn 'clients/%c' into 'clients/#'.
   const unsafe = (v: string) => /[+#/]/.test(v);
   if (rule.topic.includes('%c') && unsafe(who.clientId)) return undefined;
-  if (rule.topic.includes('%u') && unsafe(who.username!)) return undefined;
+  if (rule.topic.includes('%u') && unsafe(who.username!)) return undefined; // a %u rule without a user name returned above
   return rule.topic.replaceAll('%u', who.username ?? '').replaceAll('%c', who.clientId);
 }
 

@@ -23,7 +23,7 @@ import { compactBytes, type SessionState } from './session-state.js';
 import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';
-import { after, callHook, isPromise, type Maybe } from './maybe.js';
+import { after, allOf, callHook, isPromise, type Maybe } from './maybe.js';
 
 /** The server-wide state and logic, fed by `Link`s (see module comment). */
 export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwner {
@@ -196,7 +196,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     // [MQTT-3.1.3-5] any ClientId the codec decoded is acceptable: 1-23 alphanumerics and longer ones.
     const creds = { clientId, username, password: packet.password, remoteAddress: handle.link.remoteAddress };
     const verdict = authenticateConnect(creds, admitted.auth);
-    const connect = username === packet.username ? packet : { ...packet, username };
+    const connect = username === packet.username ? packet : withUsername(packet, username);
     const decide = ({ returnCode, why }: { returnCode: 0 | 1 | 2 | 3 | 4 | 5; why: string }): void | Promise<void> => {
       if (handle.ended) return;
       if (returnCode !== 0) return refuse(returnCode, why);
@@ -227,13 +227,13 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const client = this.#clientInfo(handle, clientId, packet);
     const filters = [...held.subscriptions];
     const codes = filters.map(([f, qos]) => this.#grant(client, f, qos));
-    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const all = allOf(codes);
     const apply = (granted: Array<QoS | 0x80>): void | Promise<void> => {
       if (handle.ended) return;
       // The session changed hands while a hook ran: decide again on what it is now.
       if (this.sessions.get(clientId) !== held) return this.#onConnect(handle, { ...packet, clientId });
       const kept = new Map<string, QoS>();
-      filters.forEach(([f], i) => granted[i] !== 0x80 && kept.set(f, granted[i] as QoS));
+      filters.forEach(([f], i) => granted[i] !== 0x80 && kept.set(f, granted[i] as QoS)); // not 0x80, checked in the same expression
       // A filter added while the hook ran was not granted to this user: it goes too.
       let dropped = 0;
       for (const f of [...held.subscriptions.keys()]) if (!kept.has(f) && held.unsubscribe(f)) dropped++;
@@ -335,33 +335,43 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   }
 
   #onPublish(handle: ClientHandle, packet: PublishPacket): void | Promise<void> {
-    const client = handle.info!;
-    // [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack
-    // goes out: the client will send it again, so nothing acknowledged is lost.
-    const fail = (e: unknown): void => {
-      this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`, 'error');
-      this.#closeClient(handle, 'server-error');
-    };
+    const client = handle.info!; // handle.info is set once CONNECT is accepted, before this
     if (this.#refusePublish(handle, packet)) return;
     let verdict: Maybe<boolean>;
     try {
       verdict = this.#mayPublish(client, packet);
     } catch (e) {
-      return fail(e);
+      return this.#publishHookFailed(handle, client, e);
     }
-    return after(
-      verdict,
-      (ok) => {
-        if (handle.ended) return;
-        // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
-        if (ok === true) this.#route(packet, client);
-        else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
-        // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
-        // once what this message changed — queues, retained store, the inbound QoS 2 id — is committed.
-        if (packet.qos > 0) return this.#committed();
-      },
-      fail,
+    // A synchronous verdict (no hook, or one that answers at once) is the common case: no closures.
+    if (!isPromise(verdict)) return this.#published(handle, client, packet, verdict);
+    return verdict.then(
+      (ok) => this.#published(handle, client, packet, ok),
+      (e: unknown) => this.#publishHookFailed(handle, client, e),
     );
+  }
+
+  /** Routes an authorised PUBLISH; for QoS 1/2 with storage, holds its acknowledgement until durable. */
+  #published(handle: ClientHandle, client: ClientInfo, packet: PublishPacket, ok: boolean): void {
+    if (handle.ended) return;
+    // [MQTT-3.3.5-2] a refused PUBLISH is still acknowledged (the session does that) but goes nowhere.
+    if (ok === true) this.#route(packet, client);
+    else this.#log(`publish to "${packet.topic}" by ${client.clientId} not authorised`, 'debug');
+    // [MQTT-4.3.2-2] [MQTT-4.3.3-2] with storage, the PUBACK / PUBREC (the next effects) go out
+    // once what this message changed — queues, retained store, the inbound QoS 2 id — is
+    // committed. The handle holds them and reads the next PUBLISH meanwhile, so the messages
+    // that arrive while a commit is being written share the next one.
+    const durable = packet.qos > 0 ? this.#journal?.settled() : undefined;
+    if (durable !== undefined) handle.holdSendsUntil(durable);
+  }
+
+  /**
+   * [MQTT-4.8.0-2] a failure while handling the PUBLISH closes the connection before the ack goes
+   * out: the client will send it again, so nothing acknowledged is lost.
+   */
+  #publishHookFailed(handle: ClientHandle, client: ClientInfo, e: unknown): void {
+    this.#log(`authorizePublish failed for ${client.clientId}: ${String(e)}`, 'error');
+    this.#closeClient(handle, 'server-error');
   }
 
   /** The configured limits on a client's PUBLISH (admission.ts): true when it stops here. */
@@ -369,7 +379,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const refusal = publishRefusal(packet, handle.link.policy, this.options, handle.info !== undefined && this.#bridges.has(handle.info));
     if (refusal === undefined) return false;
     if ('close' in refusal) this.#closeClient(handle, 'protocol-error', refusal.close);
-    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`, 'notice');
+    else this.#log(`publish to "${packet.topic}" by ${handle.info!.clientId} refused: ${refusal.drop}`, 'notice'); // handle.info is set once CONNECT is accepted, before this
     return true;
   }
 
@@ -410,7 +420,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
         if (acl.open || acl.canRead({ clientId, username: state.username }, topic)) state.enqueue(message, this.options);
       }
     }
-    this.#emit('publish', topic, packet, from);
+    // Most brokers have no 'publish' listener: skip building the call for nobody.
+    if (this.listenerCount('publish') > 0) this.#emit('publish', topic, packet, from);
   }
 
   // --- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------
@@ -419,30 +430,29 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     if (!this.#aclOf(client.clientId).canSubscribe(client, topicFilter)) return 0x80;
     const hook = this.options.authorizeSubscribe;
     if (!hook) return qos;
-    const toCode = (v: boolean | QoS): QoS | 0x80 => (v === true ? qos : v === false ? 0x80 : (Math.min(v, qos) as QoS));
+    const toCode = (v: boolean | QoS): QoS | 0x80 => (v === true ? qos : v === false ? 0x80 : (Math.min(v, qos) as QoS)); // the smaller of two QoS values is a QoS
     const v = callHook<boolean | QoS>(() => hook(client, topicFilter, qos), () => false);
     return isPromise(v) ? v.then(toCode, () => 0x80 as const) : toCode(v);
   }
 
   #onSubscribe(handle: ClientHandle, packet: SubscribePacket): void | Promise<void> {
-    const client = handle.info!;
+    const client = handle.info!; // handle.info is set once CONNECT is accepted, before this
     // [MQTT-3.8.4-4] each filter is handled as if in its own SUBSCRIBE; one SUBACK answers them all.
     // A listener's max_qos bounds what is granted.
     const maxQos = handle.link.policy?.maxQos ?? 2;
-    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, Math.min(s.qos, maxQos) as QoS));
-    const all = codes.some(isPromise) ? Promise.all(codes) : (codes as Array<QoS | 0x80>);
+    const codes = packet.subscriptions.map((s) => this.#grant(client, s.topicFilter, Math.min(s.qos, maxQos) as QoS)); // the smaller of two QoS values is a QoS
+    const all = allOf(codes);
     return after(all, (c) => this.#applySubscribe(handle, packet, c), () => this.#applySubscribe(handle, packet, codes.map(() => 0x80 as const)));
   }
 
   #applySubscribe(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
     if (handle.ended) return;
-    const client = handle.info!;
-    const state = handle.session.state!;
+    const state = handle.session.state!; // a connected handle's session has its state
     packet.subscriptions.forEach((s, i) => {
       // [MQTT-3.9.3-2] 0x80 for a new filter beyond `maxSubscriptions`: a few bytes of SUBSCRIBE
       // must not make the broker index millions of filters.
       const full = state.subscriptions.size >= this.options.maxSubscriptions && !state.subscriptions.has(s.topicFilter);
-      const code = full ? (codes[i] = 0x80) : codes[i];
+      const code = full ? (codes[i] = 0x80) : codes[i]!; // one code per filter
       if (code === 0x80) return;
       // [MQTT-3.8.4-3] an identical filter replaces the old subscription.
       state.subscribe(s.topicFilter, code);
@@ -454,18 +464,19 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   #subscribed(handle: ClientHandle, packet: SubscribePacket, codes: Array<QoS | 0x80>): void | Promise<void> {
     if (handle.ended) return;
-    const client = handle.info!;
+    const client = handle.info!; // handle.info is set once CONNECT is accepted, before this
     // [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-2.3.1-7] SUBACK with the same packet id;
     // [MQTT-3.8.4-5] [MQTT-3.9.3-1] one return code per filter, in order.
     // MQTT 3.1 has no failure code: like mosquitto (handle_subscribe.c), a refused filter is
-    // answered with the QoS asked for, and no subscription is made.
-    const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i].qos : c)) : codes;
+    // answered with the QoS asked for, and no subscription is made. (`codes` has one code per filter.)
+    const returnCodes = client.protocolVersion === 3 ? codes.map((c, i) => (c === 0x80 ? packet.subscriptions[i]!.qos : c)) : codes;
     handle.run([{ type: 'send', packet: { cmd: 'suback', packetId: packet.packetId, returnCodes } }]);
     // mosquitto's `subscribe` lines: "CLIENTID QOS FILTER", one per filter (128 when refused).
     if (this.options.logger) packet.subscriptions.forEach((s, i) => this.#log(`${client.clientId} ${codes[i]} ${s.topicFilter}`, 'subscribe'));
-    this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i] })), client);
+    this.#emit('subscribe', packet.subscriptions.map((s, i) => ({ topicFilter: s.topicFilter, qos: codes[i]! })), client); // one code per filter
     // [MQTT-3.3.1-6] retained messages of matching topics, also on a re-subscription [MQTT-3.8.4-3]:
     // in slices, up to the first one the client cannot take (see retained-delivery.ts).
+    // `codes[i] as QoS`: one code per filter, and 0x80 is ruled out just before.
     const grants = packet.subscriptions.flatMap((s, i) => (codes[i] === 0x80 ? [] : [{ topicFilter: s.topicFilter, qos: codes[i] as QoS }]));
     return sendRetained(handle, grants, this.retained, (topic) => this.#retainSourceMayPublish(topic));
   }
@@ -477,8 +488,8 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
   }
 
   #onUnsubscribe(handle: ClientHandle, packet: UnsubscribePacket): void {
-    const client = handle.info!;
-    const state = handle.session.state!;
+    const client = handle.info!; // handle.info is set once CONNECT is accepted, before this
+    const state = handle.session.state!; // a connected handle's session has its state
     // [MQTT-3.10.4-1] exact string match; [MQTT-3.10.4-2] no new messages for it afterwards;
     // [MQTT-3.10.4-3] deliveries already inflight carry on (they stay in the session's inflight map).
     for (const filter of packet.topicFilters) {
@@ -552,7 +563,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
 
   #boundOffline(): void {
     while (this.sessions.offlineCount > this.options.maxOfflineSessions) {
-      const oldest = this.sessions.oldestOffline()!;
+      const oldest = this.sessions.oldestOffline()!; // offlineCount > 0 in the loop condition
       this.#discardSession(oldest);
       if (this.stats.offlineSessionsDiscarded++ === 0) this.#log(`over maxOfflineSessions: discarding the oldest offline sessions (${oldest.clientId} first)`, 'warning');
     }
@@ -591,4 +602,11 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       });
     }
   }
+}
+
+/** `packet` with another user name; with none, the field is left out (an absent optional field). */
+function withUsername(packet: ConnectPacket, username: string | undefined): ConnectPacket {
+  if (username !== undefined) return { ...packet, username };
+  const { username: _replaced, ...rest } = packet;
+  return rest;
 }

@@ -6,6 +6,12 @@
  * Packets are processed one at a time, in arrival order. When applying an effect returns a
  * promise, the handle stops reading from the link, queues whatever else was already decoded, and
  * carries on where it stopped once the promise settles. Synchronous hooks never leave the fast path.
+ *
+ * A PUBLISH whose acknowledgement waits for storage does not stop the pipeline: the broker calls
+ * `holdSendsUntil(commit)`, the PUBACK / PUBREC (and every packet after it, so order is kept
+ * [MQTT-4.6.0-2]) is held until the commit resolves, and the next PUBLISH is routed meanwhile. So
+ * a publisher's messages share commits instead of waiting for one each. Any other packet waits
+ * for the held ones to go out first, as if the PUBLISHes had been handled one by one.
  */
 import { describePacket } from '../../codec/index.js';
 import type { MqttError, Packet, ProtocolVersion } from '../../codec/index.js';
@@ -29,9 +35,24 @@ export interface Link {
   /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
   /** The protocol versions its listener accepts (default: the broker's `protocolVersions`). */
-  readonly protocolVersions?: readonly ProtocolVersion[];
+  readonly protocolVersions?: readonly ProtocolVersion[] | undefined;
   /** The listener's rules for this connection (authentication, QoS bound, certificate identity), if it has any. */
-  readonly policy?: ConnectionPolicy;
+  readonly policy?: ConnectionPolicy | undefined;
+}
+
+/**
+ * Packets held for storage beyond which the handle stops reading: a publisher that never waits
+ * for its PUBACKs cannot make the broker hold an unbounded number of them.
+ */
+const MAX_HELD = 1024;
+
+/** Packets held until one commit resolves (see `ClientHandle.#flush`). */
+interface HeldSegment {
+  readonly packets: Packet[];
+  /** Its commit resolved; it goes out once every segment before it has. */
+  durable: boolean;
+  /** Resolves the handle's `#acksOut` when this segment holds acknowledgements. */
+  out: (() => void) | undefined;
 }
 
 /** The broker side a handle reports to. */
@@ -64,10 +85,18 @@ export class ClientHandle {
   readonly #packetLog: ((line: string) => void) | undefined;
   #inbox: Array<() => SessionEffect[]> = [];
   #busy = false;
-  /** Packets waiting for `beforeSend`'s promise, in order; later packets queue behind them. */
-  #held: Packet[] | undefined;
-  /** Counts the promises waited for: only the latest one releases `#held`. */
-  #holds = 0;
+  /**
+   * Packets waiting for storage, in send order: each segment waits for its commit and goes out
+   * once every segment before it has. Commits resolve in order, so the acknowledgements of one
+   * commit leave as soon as it is durable, while later ones wait for theirs.
+   */
+  #segments: HeldSegment[] = [];
+  /** Packets in `#segments`. */
+  #heldCount = 0;
+  /** Settles once the acknowledgements held by `holdSendsUntil` are out; undefined when none are held. */
+  #acksOut: Promise<void> | undefined;
+  /** What the next packets sent must wait for, set by `holdSendsUntil`. */
+  #hold: Promise<void> | undefined;
 
   constructor(owner: HandleOwner, link: Link, session: Session, packetLog?: (line: string) => void) {
     this.#owner = owner;
@@ -85,7 +114,9 @@ export class ClientHandle {
   receive(packet: Packet, now: number): void {
     if (this.ended) return;
     this.#packetLog?.(`${this.label} <- ${describePacket(packet)}`);
-    this.#input(() => this.session.receive(packet, now));
+    // The common case, nothing pending: straight in, without a closure per packet.
+    if (!this.#busy) this.#run(this.session.receive(packet, now), 0);
+    else this.#inbox.push(() => this.session.receive(packet, now));
   }
 
   /** The decoder refused the input. */
@@ -107,6 +138,17 @@ export class ClientHandle {
     this.#run(effects, 0);
   }
 
+  /**
+   * The packets sent from now on (the acknowledgement of the PUBLISH being applied, and all after
+   * it) go out only once `durable` resolves; input keeps flowing meanwhile (see module comment).
+   */
+  holdSendsUntil(durable: Promise<void>): void {
+    // A failure reaches the owner through the packets' barrier (`#flush`); this only keeps a
+    // hold that no packet used from being an unhandled rejection.
+    durable.catch(() => undefined);
+    this.#hold = durable;
+  }
+
   #input(step: () => SessionEffect[]): void {
     if (this.#busy) this.#inbox.push(step);
     else this.#run(step(), 0);
@@ -114,31 +156,40 @@ export class ClientHandle {
 
   /** Runs `effects` from index `from`; returns false when it stopped to wait for a promise. */
   #run(effects: SessionEffect[], from: number): boolean {
-    let batch: Packet[] = [];
+    // Sends are gathered into one batch until another effect comes; the batch array is only made
+    // when there is something to send (a QoS 0 PUBLISH in, say, produces no send at all).
+    let batch: Packet[] | undefined;
     for (let i = from; i < effects.length; i++) {
-      const effect = effects[i];
+      const effect = effects[i]!; // i < length
       if (effect.type === 'send') {
-        batch.push(effect.packet);
+        if (batch === undefined) batch = [effect.packet];
+        else batch.push(effect.packet);
         continue;
       }
       // Earlier packets go out before anything the next effect causes, so order is kept.
-      if (batch.length > 0) this.#flush(batch);
-      batch = [];
-      const pending = this.#owner.apply(this, effect);
+      if (batch !== undefined) this.#flush(batch);
+      batch = undefined;
+      // Only a PUBLISH may overtake acknowledgements still held for storage; anything else (a
+      // SUBSCRIBE, a DISCONNECT) is applied once they are out, as if the pipeline had waited.
+      const acksOut = effect.type === 'publish' ? undefined : this.#acksOut;
+      // eslint-disable-next-line prefer-spread -- HandleOwner's own apply(), not Function#apply
+      const pending = acksOut ?? this.#owner.apply(this, effect);
+      const next = acksOut === undefined ? i + 1 : i;
       if (pending !== undefined) {
         this.#busy = true;
         this.link.pause();
         pending.then(
-          () => this.#continue(effects, i + 1),
+          () => this.#continue(effects, next),
           (e: unknown) => {
             this.#owner.internalError(this, e);
-            this.#continue(effects, i + 1);
+            this.#continue(effects, next);
           },
         );
         return false;
       }
     }
-    if (batch.length > 0) this.#flush(batch);
+    if (batch !== undefined) this.#flush(batch);
+    if (this.#heldCount >= MAX_HELD) this.link.pause();
     return true;
   }
 
@@ -150,34 +201,69 @@ export class ClientHandle {
         this.#inbox = [];
         break;
       }
-      this.#run(this.#inbox.shift()!(), 0);
+      this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
-    if (!this.#busy && !this.ended) this.link.resume();
+    this.#resumeInput();
+  }
+
+  /** Reads input again unless an effect is pending or too many packets are held. */
+  #resumeInput(): void {
+    if (!this.#busy && !this.ended && this.#heldCount < MAX_HELD) this.link.resume();
   }
 
   /**
    * Writes `packets`, or holds them (and everything after them, so order is kept) until what
    * they report is durable. A client must never see a packet id, a PUBREL or a PUBCOMP that a
    * crash could take back: after a restart the broker would send the same message under
-   * another id, and a QoS 2 receiver would deliver it twice [MQTT-4.3.3-2]. Commits resolve in
-   * order, so the latest promise settling means every earlier one has.
+   * another id, and a QoS 2 receiver would deliver it twice [MQTT-4.3.3-2].
    */
   #flush(packets: Packet[]): void {
     if (this.ended) return;
-    const barrier = this.#owner.beforeSend?.(this);
-    if (barrier === undefined && this.#held === undefined) return this.#write(packets);
-    (this.#held ??= []).push(...packets);
-    if (barrier === undefined) return;
-    const hold = ++this.#holds;
+    // beforeSend's commit, when there is one, was asked for later, so it covers `#hold`'s too.
+    const acks = this.#hold !== undefined;
+    const barrier = this.#owner.beforeSend?.(this) ?? this.#hold;
+    this.#hold = undefined;
+    const last = this.#segments[this.#segments.length - 1];
+    if (barrier === undefined && last === undefined) return this.#write(packets);
+    this.#heldCount += packets.length;
+    // Nothing new to wait for: they leave with the packets held before them.
+    if (barrier === undefined) return void last?.packets.push(...packets);
+    const segment: HeldSegment = { packets: [...packets], durable: false, out: undefined };
+    this.#segments.push(segment);
+    if (acks) {
+      const acksOut = new Promise<void>((resolve) => (segment.out = resolve)).then(() => {
+        if (this.#acksOut === acksOut) this.#acksOut = undefined;
+      });
+      this.#acksOut = acksOut;
+    }
     barrier.then(
       () => {
-        const held = this.#held;
-        if (hold !== this.#holds || held === undefined) return;
-        this.#held = undefined;
-        this.#write(held);
+        segment.durable = true;
+        this.#release();
       },
-      (e: unknown) => this.#owner.internalError(this, e),
+      (e: unknown) => {
+        // The connection is closed without these packets; whatever waits for them goes on.
+        this.#owner.internalError(this, e);
+        segment.out?.();
+      },
     );
+  }
+
+  /** Writes the held segments whose commits resolved, oldest first, up to the first still waiting. */
+  #release(): void {
+    const out: Packet[] = [];
+    const written: HeldSegment[] = [];
+    while (this.#segments[0]?.durable === true) {
+      const segment = this.#segments.shift();
+      if (segment === undefined) break;
+      out.push(...segment.packets);
+      written.push(segment);
+    }
+    if (out.length === 0) return;
+    this.#heldCount -= out.length;
+    this.#write(out);
+    for (const segment of written) segment.out?.();
+    this.#resumeInput();
   }
 
   #write(packets: Packet[]): void {

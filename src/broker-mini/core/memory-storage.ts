@@ -22,7 +22,7 @@ export class MemoryStorage extends BatchedStorage {
   readonly #inboundQos2 = new Map<string, Set<number>>();
   readonly #retained = new Map<string, StoredRetained>();
 
-  async load(): Promise<LoadedState> {
+  load(): Promise<LoadedState> {
     const sessions: LoadedSession[] = [];
     for (const [clientId, session] of this.#sessions) {
       sessions.push({
@@ -32,7 +32,7 @@ export class MemoryStorage extends BatchedStorage {
         inboundQos2: [...(this.#inboundQos2.get(clientId) ?? [])],
       });
     }
-    return { sessions, retained: [...this.#retained.values()] };
+    return Promise.resolve({ sessions, retained: [...this.#retained.values()] });
   }
 
   protected writeBatch(ops: readonly StorageOp[]): void {

@@ -57,7 +57,7 @@ export function sendRetained(handle: ClientHandle, grants: readonly Grant[], sto
       const match = next.value;
       if (match === undefined || (mayDeliver && !mayDeliver(match.message.topic))) continue;
       const { topic, payload, qos } = match.message;
-      handle.run(handle.session.deliver({ topic, payload, qos: Math.min(qos, match.qos) as QoS, retain: true }, 'drop'));
+      handle.run(handle.session.deliver({ topic, payload, qos: Math.min(qos, match.qos) as QoS, retain: true }, 'drop')); // the smaller of two QoS values is a QoS
     }
     return new Promise<void>((resolve) => setTimeout(resolve, 0)).then(slice);
   };

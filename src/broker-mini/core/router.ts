@@ -94,8 +94,8 @@ export class SubscriptionTree {
     this.#count--;
     // Prune branches left empty so the tree does not keep every filter ever used.
     for (let i = path.length - 1; i >= 0; i--) {
-      const [parent, level] = path[i];
-      const child = parent.children.get(level)!;
+      const [parent, level] = path[i]!; // 0 <= i < length
+      const child = parent.children.get(level)!; // the path was recorded on the way down, so each child exists
       if (!child.isEmpty()) break;
       parent.children.delete(level);
     }
@@ -121,7 +121,7 @@ export class SubscriptionTree {
     if (topic.length > CACHE_TOPIC_LENGTH || routes.length > CACHE_ROUTES) return routes;
     // Full: forget the oldest entries (first in, first out — cheap, and close enough to LRU here).
     while (this.#cache.size >= CACHE_TOPICS || this.#cachedRoutes + routes.length > CACHE_ROUTES) {
-      const [oldTopic, old] = this.#cache.entries().next().value!;
+      const [oldTopic, old] = this.#cache.entries().next().value!; // the collection is not empty here
       this.#cache.delete(oldTopic);
       this.#cachedRoutes -= old.length;
     }
@@ -151,8 +151,8 @@ export class SubscriptionTree {
     const nodes: TrieNode[] = [this.#root];
     const depths: number[] = [0];
     while (nodes.length > 0) {
-      const node = nodes.pop()!;
-      const i = depths.pop()!;
+      const node = nodes.pop()!; // not empty: checked just before
+      const i = depths.pop()!; // not empty: checked just before
       if (i === parts.length) {
         add(node);
         // 'sport/#' also matches 'sport': '#' includes the parent level (spec 4.7.1.2).
@@ -169,7 +169,7 @@ export class SubscriptionTree {
           depths.push(i + 1);
         }
       }
-      const literal = node.children.get(parts[i]);
+      const literal = node.children.get(parts[i]!); // i < parts.length
       if (literal) {
         nodes.push(literal);
         depths.push(i + 1);

@@ -283,7 +283,7 @@ export class SessionState {
   nextToSend(limits: DeliveryLimits): InflightMessage | undefined {
     const first = this.#queue[0];
     if (first === undefined || !this.#windowHasRoom(messageSize(first.message), limits)) return undefined;
-    const { seq, message } = this.#queue.shift()!;
+    const { seq, message } = this.#queue.shift()!; // not empty: checked just before
     return this.#send(seq, message);
   }
 

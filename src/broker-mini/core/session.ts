@@ -164,7 +164,7 @@ export class Session {
   }
 
   #receiveConnected(packet: Packet): SessionEffect[] {
-    const state = this.#state!;
+    const state = this.#state!; // state 'connected' implies a session state
     switch (packet.cmd) {
       case 'connect':
         // [MQTT-3.1.0-2] a second CONNECT is a protocol violation; the will is published.
@@ -238,7 +238,7 @@ export class Session {
         // [MQTT-4.3.2-2] PUBACK with the same id [MQTT-2.3.1-6]; a later PUBLISH reusing it is new.
         return [{ type: 'publish', packet }, send({ cmd: 'puback', packetId: packet.packetId! })];
       case 2: {
-        const id = packet.packetId!;
+        const id = packet.packetId!; // QoS 2: the decoder guarantees a packet id
         const pubrec = send({ cmd: 'pubrec', packetId: id });
         // [MQTT-4.3.3-2] until PUBREL, the same id is the same message: acknowledge, don't deliver again.
         if (!state.receivedQos2(id)) return [pubrec];
@@ -315,7 +315,7 @@ export class Session {
     if (this.#phase !== 'connected') return [];
     if (this.#mayRead && !this.#mayRead(message.topic)) return [];
     if (message.qos === 0) return [send(publishPacket(message, undefined, false))];
-    const taken = this.#state!.offer(message, this.options);
+    const taken = this.#state!.offer(message, this.options); // phase 'connected' (checked above): the session has its state
     // A message that does not fit is not kept: what the session holds stays within its bounds,
     // so a persistent session survives the disconnection intact and bounded.
     if (taken === 'full') return onFull === 'drop' ? [] : this.#close('queue-full');
@@ -325,7 +325,7 @@ export class Session {
   /** Moves queued messages into the inflight window while it has room. */
   #drain(): SessionEffect[] {
     const out: SessionEffect[] = [];
-    for (let m = this.#state!.nextToSend(this.options); m; m = this.#state!.nextToSend(this.options)) out.push(sendNew(m));
+    for (let m = this.#state!.nextToSend(this.options); m; m = this.#state!.nextToSend(this.options)) out.push(sendNew(m)); // called only for a connected session, which has a state
     return out;
   }
 
@@ -349,7 +349,7 @@ export class Session {
       case 'connecting':
         return now - this.openedAt >= this.options.connectTimeout;
       case 'connected': {
-        const keepAlive = this.#connect!.keepAlive;
+        const keepAlive = this.#connect!.keepAlive; // the CONNECT is kept while connected
         return keepAlive > 0 && now - this.lastReceivedAt > keepAlive * 1500;
       }
       default:

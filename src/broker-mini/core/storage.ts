@@ -16,9 +16,10 @@
  *    QoS 2 id are committed [MQTT-4.3.2-2] [MQTT-4.3.3-2], SUBACK after the subscription is.
  * 3. **Group commit.** Every change recorded before a `commit()` call is in the transaction that
  *    call's promise waits for. All `commit()` calls made in the same event-loop turn share one
- *    transaction and one fsync; changes recorded while a transaction is being written go into the
- *    next one. Transactions are applied in the order they were committed, and each one is atomic:
- *    after a crash a store holds a prefix of the committed transactions, never part of one.
+ *    transaction and one fsync; changes recorded while a transaction is being written (by an
+ *    asynchronous backend, over any number of turns) all go into the next one. Transactions are
+ *    applied in the order they were committed, and each one is atomic: after a crash a store
+ *    holds a prefix of the committed transactions, never part of one.
  * 4. **Last write wins.** Within and across batches, a `put` replaces the record with the same key
  *    and a `delete` of a key that is absent is not an error. `deleteSession` removes the session
  *    and everything keyed by its ClientId (subscriptions, outbound messages, inbound QoS 2 ids).

@@ -100,7 +100,7 @@ function describeWanted(what: string): string {
  * `signal` that is not an AbortSignal, is refused with `INVALID_ARGUMENT` before anything is done.
  */
 export function checkCallOptions<T extends { signal?: AbortSignal }>(options: T | undefined, method: string): T {
-  if (options === undefined) return {} as T;
+  if (options === undefined) return {} as T; // every field of the options types is optional
   if (options === null || typeof options !== 'object') throw invalidArgument(`${method} options`, options);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgument(`${method} options.signal`, options.signal);
   return options;
@@ -140,7 +140,7 @@ export function prepareSubscriptions(request: SubscribeRequest, qos: QoS): Subsc
   if (typeof request === 'string') list = [{ topicFilter: request }];
   else if (request === null || typeof request !== 'object') list = [filterOf(request)];
   else if (Array.isArray(request)) list = request.map(filterOf);
-  else list = Object.entries(request as Record<string, QoS>).map(([topicFilter, q]) => ({ topicFilter, qos: q }));
+  else list = Object.entries(request as Record<string, QoS>).map(([topicFilter, q]) => ({ topicFilter, qos: q })); // the object form maps filters to QoS; values are checked when the SUBSCRIBE is built
   // [MQTT-3.8.3-3] at least one filter.
   if (list.length === 0) throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE needs at least one topic filter', { rule: 'MQTT-3.8.3-3' });
   const subscriptions = list.map((s) => {
@@ -153,7 +153,7 @@ export function prepareSubscriptions(request: SubscribeRequest, qos: QoS): Subsc
 
 /** Validates an unsubscribe request and numbers it `op`. */
 export function prepareUnsubscribe(filters: string | readonly string[], op: number): Command {
-  const topicFilters: string[] = Array.isArray(filters) ? [...(filters as readonly string[])] : [filters as string];
+  const topicFilters: string[] = Array.isArray(filters) ? [...(filters as readonly string[])] : [filters as string]; // narrowed by Array.isArray: strings (each checked when the packet is built)
   // [MQTT-3.10.3-2] at least one filter.
   if (topicFilters.length === 0) throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'UNSUBSCRIBE needs at least one topic filter', { rule: 'MQTT-3.10.3-2' });
   for (const f of topicFilters) validateTopicFilter(f);

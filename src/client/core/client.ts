@@ -1,12 +1,14 @@
 /**
  * `MqttClient`: the promise-based client. It drives the sans-IO `ClientSession` with a real
- * transport and real timers; every protocol decision is the session's. It imports no `node:`
- * module — the transport is whatever factory it is given.
+ * transport and real timers; every protocol decision is the session's. Its own life — offline,
+ * connecting, connected, waiting to reconnect, closing, ended — is the state machine of
+ * `lifecycle.ts`, held in one field. It imports no `node:` module — the transport is whatever
+ * factory it is given.
  */
 import type { Packet, Subscription } from '../../codec/index.js';
 import { TypedEmitter } from '../../util/emitter.js';
-import { ClientError, ConnackError } from '../errors.js';
-import { getTransport, type Transport, type TransportFactory } from '../transport.js';
+import { ClientError } from '../errors.js';
+import type { Transport, TransportFactory } from '../transport.js';
 import {
   checkCallOptions,
   invalidArgument,
@@ -22,13 +24,14 @@ import {
   type SubscribeOptions,
   type SubscribeRequest,
 } from './api.js';
-import { Backoff } from './backoff.js';
+import { Connector } from './connector.js';
 import { MessageDispatcher, type MessageHandler } from './dispatch.js';
+import { ENDED, handshakeOf, linkOf, OFFLINE, transition, type EndRequest, type Handshake, type ShellState } from './lifecycle.js';
 import { Link } from './link.js';
-import { abortedError, openTransport } from './open.js';
+import { abortedError, openStore } from './open.js';
 import { toMessage } from './message.js';
 import type { MessageStream, MessagesOptions } from './message-stream.js';
-import type { ResolvedOptions, ServerAddress } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { PendingOps, type OpResult } from './pending.js';
 import { ClientSession } from './session.js';
 import { DeadlineTimer, TurnClock } from './timer.js';
@@ -42,46 +45,55 @@ const closedError = () => new ClientError('CLIENT_CLOSED', 'the client has ended
 /** A connected MQTT 3.1.1 client. Create one with `connect()`. */
 export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly #config: ResolvedOptions;
-  readonly #factory: TransportFactory;
   readonly #session: ClientSession;
   readonly #dispatcher = new MessageDispatcher();
-  readonly #backoff: Backoff;
   readonly #ops = new PendingOps();
   /** With a store: packets wait until the changes they depend on are committed. */
   readonly #writeAhead: WriteAhead<Link> | undefined;
   #nextOp = 1;
-  #link: Link | undefined;
-  #handshake: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Where the client is; changed only by `#enter`. */
+  #state: ShellState = OFFLINE;
+  /** `end()` in progress (it is not a state: the connection lives on while work finishes). */
+  #ending: EndRequest | undefined;
   /** Fires at the session's next deadline (connect timeout, keep-alive). */
   readonly #ticker = new DeadlineTimer(() => this.#apply(this.#session.tick(Date.now())));
   /** The time for packet bookkeeping on busy paths (publish, receive). */
   readonly #clock = new TurnClock();
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  /** end() waiting for work to finish: `until` is checked after every step. */
-  #idleWaiter: { until: () => boolean; resolve: () => void } | undefined;
-  #linkUp = false;
-  /** The server of the current (or last) connection attempt, and the last one that accepted us. */
-  #server: ServerAddress;
-  #accepted: ServerAddress | undefined;
-  #ending: Promise<void> | undefined;
-  #stopping = false;
-  #finished = false;
+  readonly #connector: Connector;
 
   /** Use `connect()`; this constructor does not connect. */
   constructor(factory: TransportFactory, config: ResolvedOptions) {
     super();
-    this.#factory = factory;
     this.#config = config;
     this.#session = new ClientSession(config.session, config.store);
-    this.#backoff = new Backoff(config.reconnect || {});
-    this.#server = config.servers[0] ?? config;
+    this.#connector = new Connector(config, factory, {
+      state: () => this.#state,
+      enter: (next) => this.#enter(next),
+      attach: (transport, handshake) => this.#attach(transport, handshake),
+      reconnecting: (attempt) => this.#notify('reconnect', attempt),
+      giveUp: (error, surface) => {
+        if (surface) surfaceError(this, error);
+        this.#finish(error);
+      },
+    });
     const store = config.store;
     this.#writeAhead = store && new WriteAhead<Link>(store, (link, packet) => link === this.#link && this.#send(link, packet), (error) => this.#finish(error));
   }
 
+  /** The one place the state changes (the allowed moves are listed in `lifecycle.ts`). */
+  #enter(next: ShellState): void {
+    this.#state = transition(this.#state, next);
+  }
+
+  /** The current connection, in the states that have one. */
+  get #link(): Link | undefined {
+    return linkOf(this.#state);
+  }
+
   /** The server in use (or being tried): one of the `servers` option, else the one URL. */
   get server(): { host: string; port: number; url: string } {
-    return { host: this.#server.host, port: this.#server.port, url: this.#server.url.href };
+    const server = this.#connector.server;
+    return { host: server.host, port: server.port, url: server.url.href };
   }
 
   /** The client identifier sent in CONNECT. */
@@ -110,6 +122,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     try {
       cmd = preparePublish(topic, payload, options, this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what preparePublish threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     // The fast path, without a `Step`: the session starts the flow at once, the packet is written
@@ -153,7 +166,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * subscribe. Ends when the client ends; see `MessageStream` for the buffer policy.
    */
   messages(filter?: string, options: MessagesOptions = {}): MessageStream {
-    return this.#dispatcher.stream(filter, checkCallOptions(options, 'messages'), this.#finished);
+    return this.#dispatcher.stream(filter, checkCallOptions(options, 'messages'), this.#state.name === 'ended');
   }
 
   /**
@@ -163,24 +176,30 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   end(options: EndOptions = {}): Promise<void> {
     if (options === null || typeof options !== 'object') return Promise.reject(invalidArgument('end options', options));
-    this.#ending ??= this.#end(options);
-    return this.#ending;
+    if (!this.#ending) {
+      const request: EndRequest = { done: Promise.resolve(), waiter: undefined };
+      this.#ending = request;
+      request.done = this.#end(options, request);
+    }
+    return this.#ending.done;
   }
 
-  async #end({ force = false, timeout = 10_000 }: EndOptions): Promise<void> {
+  async #end({ force = false, timeout = 10_000 }: EndOptions, request: EndRequest): Promise<void> {
     // Wait for our own work, and for the incoming QoS 2 flows already open now; flows the
     // server starts meanwhile do not count, or a busy subscriber could never end.
     const held = this.#session.awaitingRelease();
     const until = () => this.#session.idle && held.every((id) => !this.#session.isAwaitingRelease(id));
-    if (!force && !this.#finished && !until()) {
+    if (!force && this.#state.name !== 'ended' && !until()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeout);
-        this.#idleWaiter = { until, resolve: () => (clearTimeout(timer), resolve()) };
+        request.waiter = { until, resolve: () => (clearTimeout(timer), resolve()) };
       });
+      request.waiter = undefined;
     }
-    if (this.#finished) return;
-    this.#stopping = true;
+    const state = this.#state;
+    if (state.name === 'ended') return;
     const link = this.#link;
+    this.#enter({ name: 'closing', link, handshake: handshakeOf(state) });
     this.#apply(this.#session.disconnect(Date.now()));
     await this.#writeAhead?.idle();
     if (link && !link.closed) {
@@ -199,9 +218,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * publishes the will (spec 3.1.2.5) — and ends the client. Pending work fails with CLIENT_CLOSED.
    */
   destroy(): void {
-    if (this.#finished) return;
-    this.#stopping = true;
-    this.#link?.destroy();
     this.#finish(closedError());
   }
 
@@ -214,87 +230,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const signal = this.#config.signal;
     try {
       if (signal?.aborted) throw abortedError();
-      await this.#openStore();
-      await this.#connectRound(signal);
+      await openStore(this.#config, this.#session);
+      await this.#connector.round(signal);
       return this;
     } catch (error) {
-      this.#stopping = true;
-      this.#link?.destroy();
-      this.#finish(error as Error);
+      this.#finish(error as Error); // what is caught here is an Error (Node's or ours)
       throw error;
     }
   }
 
-  /**
-   * One round over the servers, in order, until one accepts. A server that cannot be reached,
-   * times out or answers "server unavailable" (CONNACK 3) passes the turn to the next; any other
-   * refusal will not change by asking elsewhere with the same credentials, so it ends the round.
-   * Rejects with the last failure when every server failed.
-   */
-  async #connectRound(signal?: AbortSignal): Promise<void> {
-    let failure: unknown;
-    for (const server of this.#config.servers) {
-      if (this.#stopping && failure !== undefined) break;
-      try {
-        await this.#connect(server, signal);
-        return;
-      } catch (error) {
-        failure = error;
-        if (signal?.aborted || this.#stopping || (error instanceof ConnackError && error.returnCode !== 3)) break;
-      }
-    }
-    throw failure;
-  }
-
-  /**
-   * Reads the store: with cleanSession the old session is discarded [MQTT-3.1.2-6], otherwise
-   * its unfinished flows are resumed on the first connection [MQTT-4.4.0-1].
-   */
-  async #openStore(): Promise<void> {
-    const store = this.#config.store;
-    if (!store) return;
-    const state = await store.open(this.clientId);
-    if (this.#config.session.cleanSession) {
-      store.clear();
-      await store.commit();
-    } else {
-      this.#session.restore(state);
-    }
-  }
-
-  /**
-   * One connection attempt: open the transport, CONNECT, resolve at CONNACK 0. A refused
-   * CONNACK, a timeout or a closed connection reject it (see `#closed`).
-   */
-  async #connect(server: ServerAddress, signal?: AbortSignal): Promise<void> {
-    this.#server = server;
-    this.#config.logger?.(`mqtt311 ${this.clientId} connecting to ${server.url.href}`);
-    const transport = await openTransport(this.#factoryFor(server), { ...this.#config, ...server }, signal);
-    if (this.#stopping) {
-      transport.destroy();
-      throw closedError();
-    }
-    const onAbort = () => this.#link?.destroy(abortedError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.#handshake = { resolve, reject };
-        this.#attach(transport);
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /** The given factory for the first server's protocol; the registered one for another protocol. */
-  #factoryFor(server: ServerAddress): TransportFactory {
-    if (this.#config.transport || server.url.protocol === this.#config.url.protocol) return this.#factory;
-    const factory = getTransport(server.url.protocol);
-    if (!factory) throw new ClientError('INVALID_OPTIONS', `no transport registered for ${server.url.protocol} (pass the transport option)`);
-    return factory;
-  }
-
-  #attach(transport: Transport): void {
+  /** CONNECT on a new transport; `handshake` settles at CONNACK or when the link fails first. */
+  #attach(transport: Transport, handshake: Handshake): void {
     const logger = this.#config.logger;
     const prefix = `mqtt311 ${this.clientId} `;
     const link: Link = new Link(
@@ -313,69 +259,51 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.#config.maxPacketSize,
       this.#config.session.protocolVersion,
     );
-    this.#link = link;
+    this.#enter({ name: 'connecting', link, handshake });
     this.#apply(this.#session.open(Date.now()));
   }
 
+  /** The link closed by itself (the server, the network, or our `end()`). */
   #closed(link: Link, error: Error | undefined): void {
-    if (link !== this.#link) return;
-    this.#link = undefined;
-    const wasConnected = this.#linkUp;
-    this.#linkUp = false;
+    const state = this.#state;
+    if (link !== linkOf(state)) return;
+    this.#enter(state.name === 'closing' ? { name: 'closing', link: undefined, handshake: undefined } : OFFLINE);
+    this.#linkGone(state, error);
+  }
+
+  /**
+   * What follows the loss of the link `before` held: the session learns of it, `close` is
+   * emitted, a connection attempt fails — and a lost connection goes on to reconnect (a link
+   * that never got its CONNACK belongs to an attempt, which handles its own failure).
+   */
+  #linkGone(before: ShellState, error: Error | undefined): void {
     this.#apply(this.#session.connectionClosed(Date.now()));
     this.#notify('close', error);
-    const handshake = this.#handshake;
-    this.#handshake = undefined;
+    const handshake = handshakeOf(before);
     if (handshake) {
       handshake.reject(error ?? new ClientError('CONNECTION_LOST', 'the connection closed before CONNACK'));
-    } else if (wasConnected && !this.#stopping) {
-      // A link that never got its CONNACK belongs to a connection attempt, which handles its failure.
+    } else if (before.name === 'connected' && this.#state.name === 'offline') {
       this.#notify('offline');
-      this.#scheduleReconnect(error);
-    }
-  }
-
-  #scheduleReconnect(cause: Error | undefined): void {
-    if (this.#stopping || this.#finished) return;
-    const delay = this.#config.reconnect === false ? undefined : this.#backoff.next();
-    if (delay === undefined) {
-      const why = this.#config.reconnect === false ? 'reconnect is off' : `gave up after ${this.#backoff.attempts} attempts`;
-      this.#finish(new ClientError('CONNECTION_LOST', `the connection was lost and ${why}`, { cause }));
-      return;
-    }
-    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
-  }
-
-  async #reconnect(): Promise<void> {
-    this.#reconnectTimer = undefined;
-    if (this.#stopping || this.#finished) return;
-    this.#notify('reconnect', this.#backoff.attempts);
-    try {
-      await this.#connectRound();
-    } catch (error) {
-      if (this.#stopping || this.#finished) return;
-      // A refusal other than "server unavailable" will not change by retrying.
-      if (error instanceof ConnackError && error.returnCode !== 3) {
-        surfaceError(this, error);
-        this.#finish(error);
-        return;
-      }
-      this.#scheduleReconnect(error as Error);
+      this.#connector.lost(error);
     }
   }
 
   /** The client stops for good: timers off, pending work fails with `error`, streams end. */
   #finish(error: Error): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#stopping = true;
+    const before = this.#state;
+    if (before.name === 'ended') return;
+    this.#enter(ENDED);
     this.#ticker.clear();
-    clearTimeout(this.#reconnectTimer);
-    this.#link?.destroy();
+    const link = linkOf(before);
+    if (link) {
+      // Its close report finds the client ended and is ignored: the loss is handled here.
+      link.destroy();
+      this.#linkGone(before, undefined);
+    }
     this.#apply(this.#session.close(error, Date.now()));
     this.#dispatcher.endAll();
-    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error));
-    this.#idleWaiter?.resolve();
+    this.#config.store?.close().catch((error: unknown) => surfaceError(this, error as Error)); // what is caught here is an Error (Node's or ours)
+    this.#ending?.waiter?.resolve();
     this.#notify('end');
   }
 
@@ -385,7 +313,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * allocates no more than it must: the promise, its pending entry, the command.
    */
   #submit<T>(cmd: Command, signal: AbortSignal | undefined, result: OpResult | undefined): Promise<T> {
-    if (this.#ending || this.#finished) return Promise.reject(closedError());
+    if (this.#ending || this.#state.name === 'ended') return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortedError());
     const withdraw = signal && (() => (this.#session.cancel(cmd.op), this.#checkIdle()));
     const promise = this.#ops.track<T>(cmd.op, result, cmd.kind === 'publish' && cmd.qos === 0, signal, withdraw);
@@ -401,6 +329,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       signal = checkCallOptions(options, method).signal;
       cmd = prepare(this.#nextOp++);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the checks threw: a ClientError or MqttError
       return Promise.reject(error);
     }
     return this.#submit(cmd, signal, result);
@@ -416,7 +345,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     // (blocking produces no packets or events, so its step needs no applying).
     if (step.packets.length > 0 && this.#link?.needDrain) this.#session.transportBlocked(true, this.#clock.now());
     for (const event of step.events) this.#event(event);
-    this.#ticker.set(this.#finished ? undefined : this.#session.deadline());
+    this.#ticker.set(this.#state.name === 'ended' ? undefined : this.#session.deadline());
     this.#checkIdle();
   }
 
@@ -431,15 +360,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   #event(event: SessionEvent): void {
     switch (event.type) {
-      case 'connected':
-        this.#linkUp = true;
-        this.#backoff.reset();
-        this.#handshake?.resolve();
-        this.#handshake = undefined;
-        if (this.#accepted !== undefined && this.#accepted !== this.#server) this.#notify('server', this.server);
-        this.#accepted = this.#server;
+      case 'connected': {
+        const state = this.#state;
+        if (state.name !== 'connecting') return; // only a connecting link's session connects
+        this.#enter({ name: 'connected', link: state.link });
+        state.handshake.resolve();
+        if (this.#connector.accepted()) this.#notify('server', this.server);
         this.#notify('connect', event.connack);
         return;
+      }
       case 'message': {
         const { packet } = event;
         this.#notify('message', packet.topic, packet.payload, packet);
@@ -457,9 +386,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   #checkIdle(): void {
-    if (this.#idleWaiter?.until()) {
-      this.#idleWaiter.resolve();
-      this.#idleWaiter = undefined;
+    const waiter = this.#ending?.waiter;
+    if (waiter?.until()) {
+      this.#ending!.waiter = undefined;
+      waiter.resolve();
     }
   }
 

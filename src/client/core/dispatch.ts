@@ -35,7 +35,7 @@ export class MessageDispatcher {
   /** A new stream of messages matching `filter` (all messages when undefined). */
   stream(filter: string | undefined, options: MessagesOptions, ended: boolean): MessageStream {
     if (filter !== undefined) validateTopicFilter(filter);
-    const entry = { filter, stream: undefined as unknown as MessageStream };
+    const entry = { filter, stream: undefined as unknown as MessageStream }; // set on the next line, before anything reads it
     entry.stream = new MessageStream(options, () => this.#streams.delete(entry));
     if (ended) entry.stream.end();
     else this.#streams.add(entry);
@@ -50,7 +50,7 @@ export class MessageDispatcher {
       if (!topicMatches(filter, message.topic)) continue;
       try {
         const result = handler(message);
-        if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, failed);
+        if (result && typeof result.then === 'function') result.then(undefined, failed);
       } catch (cause) {
         failed(cause);
       }

@@ -40,7 +40,7 @@ export class Fifo<T> {
   /** Removes the first item `match` accepts; returns whether one was found. */
   remove(match: (item: T) => boolean): boolean {
     for (let i = this.#head; i < this.#items.length; i++) {
-      if (match(this.#items[i] as T)) {
+      if (match(this.#items[i] as T)) { // slots from head to the end hold items
         this.#items.splice(i, 1);
         return true;
       }
@@ -50,7 +50,7 @@ export class Fifo<T> {
 
   /** Empties the queue and returns what it held, head first. */
   clear(): T[] {
-    const items = this.#items.slice(this.#head) as T[];
+    const items = this.#items.slice(this.#head) as T[]; // slots from head to the end hold items
     this.#items = [];
     this.#head = 0;
     return items;

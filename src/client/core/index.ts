@@ -19,7 +19,7 @@ export async function createClient(target?: string | URL | ClientOptions, option
   for (const { url } of config.transport ? [] : config.servers) {
     if (!getTransport(url.protocol)) throw new ClientError('INVALID_OPTIONS', `no transport registered for ${url.protocol} (pass the transport option)`);
   }
-  const factory = config.transport ?? getTransport(config.url.protocol)!;
+  const factory = config.transport ?? getTransport(config.url.protocol)!; // checked for every server just above
   return new MqttClient(factory, config).start();
 }
 

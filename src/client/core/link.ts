@@ -42,7 +42,7 @@ const SLAB_MIN = 4 * 1024;
 const SLAB_MAX = 64 * 1024;
 
 type Alloc = (size: number) => Uint8Array;
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe: Alloc } }).Buffer;
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe: Alloc } }).Buffer; // probes for an optional global
 /** A `Buffer` in Node (what sockets take without conversion), a `Uint8Array` elsewhere. */
 const allocSlab: Alloc = NodeBuffer ? (size) => NodeBuffer.allocUnsafe(size) : (size) => new Uint8Array(size);
 
@@ -221,7 +221,7 @@ export class Link {
     try {
       this.#decoder.push(chunk);
     } catch (error) {
-      return this.#malformed(error as Error);
+      return this.#malformed(error as Error); // what is caught here is an Error (Node's or ours)
     }
     // What the packets of this chunk make us send (acknowledgements, publishes the window now
     // lets out) leaves in one batch.
@@ -244,7 +244,7 @@ export class Link {
       try {
         packet = this.#decoder.next();
       } catch (error) {
-        return this.#malformed(error as Error);
+        return this.#malformed(error as Error); // what is caught here is an Error (Node's or ours)
       }
       if (packet === undefined || this.#closed) return;
       this.#log?.(`recv ${describePacket(packet)}`);

@@ -1,9 +1,11 @@
 /**
- * Opening a transport, bounded in time and abortable, with failures as typed errors.
+ * Opening a connection: the store read first, the transport for a server, opened bounded in
+ * time and abortable, with failures as typed errors.
  */
 import { ClientError } from '../errors.js';
-import type { Transport, TransportFactory } from '../transport.js';
-import type { ResolvedOptions } from './options.js';
+import { getTransport, type Transport, type TransportFactory } from '../transport.js';
+import type { ResolvedOptions, ServerAddress } from './options.js';
+import type { ClientSession } from './session.js';
 
 /** The error for an operation stopped by its `AbortSignal`. */
 export function abortedError(): ClientError {
@@ -29,7 +31,7 @@ export function openTransport(factory: TransportFactory, config: ResolvedOptions
       if (error) {
         controller.abort();
         reject(error);
-      } else resolve(transport!);
+      } else resolve(transport!); // no error means the transport opened
     };
     const onAbort = () => settle(abortedError());
     if (signal?.aborted) return onAbort();
@@ -37,7 +39,34 @@ export function openTransport(factory: TransportFactory, config: ResolvedOptions
     const timer = limit > 0 ? setTimeout(() => settle(new ClientError('CONNECT_TIMEOUT', `no connection to ${url.href} within ${limit} ms`)), limit) : undefined;
     factory({ url, host, port, tls, signal: controller.signal }).then(
       (transport) => settle(undefined, transport),
-      (cause: unknown) => settle(new ClientError('CONNECT_FAILED', `cannot connect to ${url.href}: ${(cause as Error)?.message ?? String(cause)}`, { cause })),
+      (cause: unknown) => settle(new ClientError('CONNECT_FAILED', `cannot connect to ${url.href}: ${(cause as Error)?.message ?? String(cause)}`, { cause })), // what is caught here is an Error (Node's or ours)
     );
   });
+}
+
+/**
+ * The transport factory for `server`: the client's own for the first server's protocol (or
+ * whenever the `transport` option was given), the registered one for another protocol.
+ */
+export function factoryFor(config: ResolvedOptions, factory: TransportFactory, server: ServerAddress): TransportFactory {
+  if (config.transport || server.url.protocol === config.url.protocol) return factory;
+  const registered = getTransport(server.url.protocol);
+  if (!registered) throw new ClientError('INVALID_OPTIONS', `no transport registered for ${server.url.protocol} (pass the transport option)`);
+  return registered;
+}
+
+/**
+ * Reads the store before the first connection: with cleanSession the old session is discarded
+ * [MQTT-3.1.2-6], otherwise its unfinished flows are resumed [MQTT-4.4.0-1].
+ */
+export async function openStore(config: ResolvedOptions, session: ClientSession): Promise<void> {
+  const store = config.store;
+  if (!store) return;
+  const state = await store.open(config.session.clientId);
+  if (config.session.cleanSession) {
+    store.clear();
+    await store.commit();
+  } else {
+    session.restore(state);
+  }
 }

@@ -42,10 +42,29 @@ interface Flight {
   seq: number;
 }
 
+/**
+ * The default in-flight window: 20, mosquitto's default `max_inflight_messages` (also Paho's).
+ * It matches the window mosquitto itself uses towards each subscriber, so a publisher cannot
+ * outrun a subscriber as fast as itself; a wider one fills mosquitto's per-subscriber queue
+ * (`max_queued_messages`, default 1000), which then drops messages (see `ClientOptions.maxInflight`).
+ */
+export const DEFAULT_WINDOW = 20;
+
+/**
+ * The adaptive window (`maxInflight: 'auto'`). An MQTT 3.1.1 server does not say how many
+ * unacknowledged messages it accepts, so the window starts at `DEFAULT_WINDOW` and every
+ * PUBACK that arrives while the window is full widens it by one, up to `WINDOW_MAX`: a broker
+ * that keeps acknowledging a full window gets a wider one (doubling per round trip, as TCP's
+ * slow start does). A new connection starts again at 20. QoS 2 stays at 20 in flight whatever
+ * the window: mosquitto answers PUBREC to QoS 2 PUBLISHes beyond its limit and then discards
+ * them, a loss no acknowledgement reveals.
+ */
+export const WINDOW_MAX = 1000;
+
 /** Limits of the sending side. */
 export interface OutboundLimits {
-  /** QoS 1/2 PUBLISH packets awaiting acknowledgement at once. */
-  maxInflight: number;
+  /** QoS 1/2 PUBLISH packets awaiting acknowledgement at once, or `'auto'`: the adaptive window. */
+  maxInflight: number | 'auto';
   /** Operations waiting to be sent. */
   maxQueued: number;
 }
@@ -57,6 +76,10 @@ export class Outbound {
   readonly #queue = new Fifo<Command>();
   readonly #inflight = new Map<number, Flight>();
   #publishesInFlight = 0;
+  /** QoS 2 PUBLISH flows open (PUBLISH or PUBREL awaiting its answer). */
+  #qos2InFlight = 0;
+  /** How many QoS 1/2 PUBLISHes may await acknowledgement now (fixed, or adaptive: see `WINDOW_MAX`). */
+  #window: number;
   /** Where QoS 1/2 flows are recorded (write-ahead, see store.ts), if the client has a store. */
   readonly #journal: Journal | undefined;
   #nextSeq = 1;
@@ -72,6 +95,12 @@ export class Outbound {
   constructor(limits: OutboundLimits, journal?: Journal) {
     this.#limits = limits;
     this.#journal = journal;
+    this.#window = limits.maxInflight === 'auto' ? DEFAULT_WINDOW : limits.maxInflight;
+  }
+
+  /** The current in-flight window for QoS 1/2 PUBLISHes. */
+  get window(): number {
+    return this.#window;
   }
 
   /**
@@ -85,6 +114,7 @@ export class Outbound {
       const packet: PublishPacket = { cmd: 'publish', topic: f.topic, payload: f.payload, qos: f.qos, retain: f.retain, dup: false, packetId: f.packetId };
       this.#inflight.set(f.packetId, { op: undefined, packet, stage: f.stage === 'pubrel' ? 'pubrel' : 'sent', seq: f.seq });
       this.#publishesInFlight++;
+      if (f.qos === 2) this.#qos2InFlight++;
       this.#nextSeq = Math.max(this.#nextSeq, f.seq + 1);
     }
   }
@@ -153,7 +183,9 @@ export class Outbound {
 
   #canSend(cmd: Command): boolean {
     if (cmd.kind !== 'publish') return true;
-    return cmd.qos === 0 ? !this.#blocked : this.#publishesInFlight < this.#limits.maxInflight;
+    if (cmd.qos === 0) return !this.#blocked;
+    if (this.#publishesInFlight >= this.#window) return false;
+    return cmd.qos === 1 || this.#limits.maxInflight !== 'auto' || this.#qos2InFlight < DEFAULT_WINDOW;
   }
 
   /**
@@ -171,6 +203,7 @@ export class Outbound {
     // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
     const packet: PublishPacket = { cmd: 'publish', topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, dup: false, packetId };
     this.#publishesInFlight++;
+    if (cmd.qos === 2) this.#qos2InFlight++;
     const seq = this.#nextSeq++;
     this.#inflight.set(packetId, { op: cmd.op, packet, stage: 'sent', seq });
     this.#journal?.putOutgoing({ seq, packetId, topic: cmd.topic, payload: cmd.payload, qos: cmd.qos, retain: cmd.retain, stage: 'publish' });
@@ -222,6 +255,7 @@ export class Outbound {
    * PUBCOMP [MQTT-4.3.3-2], which completes the flow.
    */
   reconnected(resumed: boolean, sink: Sink): void {
+    this.#window = this.#limits.maxInflight === 'auto' ? DEFAULT_WINDOW : this.#limits.maxInflight;
     const unacknowledged = [...this.#inflight];
     if (!resumed) this.#resubscribe(sink);
     for (const [packetId, flight] of unacknowledged) {
@@ -254,6 +288,8 @@ export class Outbound {
     switch (packet.cmd) {
       case 'puback': // [MQTT-4.3.2-1] QoS 1 is complete
         if (sent.cmd !== 'publish' || sent.qos !== 1) return mismatch(packet, sent);
+        // The adaptive window widens while the server keeps up with a full one.
+        if (this.#limits.maxInflight === 'auto' && this.#publishesInFlight >= this.#window && this.#window < WINDOW_MAX) this.#window++;
         this.#complete(packet.packetId, flight, sink);
         return undefined;
       case 'pubrec': // [MQTT-4.3.3-1] QoS 2: PUBREC → PUBREL with the same id; never resend the PUBLISH now
@@ -304,6 +340,7 @@ export class Outbound {
     this.#ids.release(packetId);
     if (flight.packet.cmd === 'publish') {
       this.#publishesInFlight--;
+      if (flight.packet.qos === 2) this.#qos2InFlight--;
       this.#journal?.deleteOutgoing(packetId);
     }
     if (flight.op !== undefined) sink.event({ type: 'done', op: flight.op });
@@ -322,6 +359,7 @@ export class Outbound {
     for (const cmd of this.#queue.clear()) ops.push(cmd.op);
     this.#inflight.clear();
     this.#publishesInFlight = 0;
+    this.#qos2InFlight = 0;
     for (const op of ops) sink.event({ type: 'failed', op, error });
   }
 }

@@ -25,7 +25,7 @@ export class PacketIdAllocator {
     do {
       id = id >= MAX_PACKET_ID ? 1 : id + 1;
     } while (this.has(id));
-    this.#inUse[id >>> 5] |= 1 << (id & 31);
+    this.#inUse[id >>> 5]! |= 1 << (id & 31); // id <= MAX_PACKET_ID: its word is in the bitset
     this.#size++;
     this.#last = id;
     return id;
@@ -34,7 +34,7 @@ export class PacketIdAllocator {
   /** Marks `id` in use (a flow restored from a store); false when it already was. */
   reserve(id: number): boolean {
     if (this.has(id) || id !== (id | 0) || id < 1 || id > MAX_PACKET_ID) return false;
-    this.#inUse[id >>> 5] |= 1 << (id & 31);
+    this.#inUse[id >>> 5]! |= 1 << (id & 31); // id checked in range above
     this.#size++;
     return true;
   }
@@ -42,13 +42,13 @@ export class PacketIdAllocator {
   /** Makes `id` available again; call only after the flow's final acknowledgement. */
   release(id: number): void {
     if (!this.has(id)) return;
-    this.#inUse[id >>> 5] &= ~(1 << (id & 31));
+    this.#inUse[id >>> 5]! &= ~(1 << (id & 31)); // has(id): id is in range
     this.#size--;
   }
 
   /** Is `id` in use? */
   has(id: number): boolean {
-    return id === (id | 0) && id >= 1 && id <= MAX_PACKET_ID && (this.#inUse[id >>> 5] & (1 << (id & 31))) !== 0;
+    return id === (id | 0) && id >= 1 && id <= MAX_PACKET_ID && (this.#inUse[id >>> 5]! & (1 << (id & 31))) !== 0; // range checked first
   }
 
   /** How many identifiers are in use. */

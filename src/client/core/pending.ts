@@ -32,7 +32,7 @@ const capture = (resolve: PendingOp['resolve'], reject: PendingOp['reject']): vo
 };
 
 function newPromise<T>(): Promise<T> {
-  return new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: Error) => void) => void);
+  return new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: Error) => void) => void); // capture hands over resolve and reject unchanged
 }
 
 /** Operations awaited by the application. */
@@ -68,7 +68,7 @@ export class PendingOps {
     pending.cleanup?.();
     if (event.type === 'failed') pending.reject(event.error);
     // "QoS 0 written": resolved once its bytes are with the transport and it is not backed up.
-    else if (pending.written && link) link.whenWritten(pending.resolve as () => void);
+    else if (pending.written && link) link.whenWritten(() => pending.resolve(undefined));
     else pending.resolve(pending.result?.(event.returnCodes));
   }
 }

@@ -20,15 +20,9 @@ import { connectProtocol, type ConnackPacket, type ConnectPacket, type Packet, t
 import { ClientError, ConnackError } from '../errors.js';
 import { InboundFlows } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
-import { Outbound } from './outbound.js';
+import { DEFAULT_WINDOW, Outbound } from './outbound.js';
 import type { ClientStoreState, Journal } from './store.js';
 import type { Command, PublishCommand, SessionEvent, Sink, Step } from './types.js';
-
-/**
- * The default in-flight window. 20 is what Paho uses and what mosquitto accepts by default; a
- * larger window silently loses QoS 2 messages on a default mosquitto (see `maxInflight`).
- */
-export const DEFAULT_MAX_INFLIGHT = 20;
 
 /** The output of a step that produced nothing: shared, and never written to. */
 const NOTHING: never[] = [];
@@ -38,8 +32,8 @@ Object.freeze(NOTHING);
 export interface SessionOptions extends Pick<ConnectPacket, 'clientId' | 'cleanSession' | 'keepAlive' | 'will' | 'username' | 'password'> {
   /** 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1 (CONNECT "MQIsdp" level 3). */
   protocolVersion?: ProtocolVersion;
-  /** QoS 1/2 publishes awaiting acknowledgement at once (default 20, see `ClientOptions.maxInflight`). */
-  maxInflight?: number;
+  /** QoS 1/2 publishes awaiting acknowledgement at once, or `'auto'` (default 20, see `ClientOptions.maxInflight`). */
+  maxInflight?: number | 'auto';
   /** Operations waiting to be sent, while offline or behind a full window (default 1000). */
   maxQueued?: number;
   /** How long to wait for CONNACK (default 30 000; 0 waits forever). */
@@ -78,7 +72,7 @@ export class ClientSession {
     this.options = options;
     this.#keepAlive = new KeepAlive(options.keepAlive, options.pingTimeout);
     this.#inbound = new InboundFlows(journal);
-    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? DEFAULT_MAX_INFLIGHT, maxQueued: options.maxQueued ?? 1000 }, journal);
+    this.#outbound = new Outbound({ maxInflight: options.maxInflight ?? DEFAULT_WINDOW, maxQueued: options.maxQueued ?? 1000 }, journal);
   }
 
   /**
@@ -119,6 +113,11 @@ export class ClientSession {
   /** Counts for monitoring: queued operations, packets in flight, QoS 2 ids awaiting PUBREL. */
   get counts(): { queued: number; inflight: number; awaitingRelease: number } {
     return { queued: this.#outbound.queued, inflight: this.#outbound.inflight, awaitingRelease: this.#inbound.size };
+  }
+
+  /** How many QoS 1/2 publishes may await acknowledgement now (see `maxInflight`). */
+  get window(): number {
+    return this.#outbound.window;
   }
 
   /** Filters currently held, with the QoS requested for each. */

@@ -76,7 +76,7 @@ export type ClientStoreOp =
 
 /** The recording half shared by the client stores; a backend applies batches for `clientId`. */
 export abstract class BatchedClientStore implements ClientStore {
-  readonly #batches = new GroupCommit<ClientStoreOp>((ops) => this.writeBatch(this.#clientId!, ops));
+  readonly #batches = new GroupCommit<ClientStoreOp>((ops) => this.writeBatch(this.#clientId!, ops)); // batches are written only after open() set the client id
   #clientId: string | undefined;
   #pending = false;
 
@@ -143,9 +143,9 @@ export class MemoryClientStore extends BatchedClientStore {
     return c;
   }
 
-  protected async read(clientId: string): Promise<ClientStoreState> {
+  protected read(clientId: string): Promise<ClientStoreState> {
     const c = this.#client(clientId);
-    return { outgoing: [...c.outgoing.values()].sort((a, b) => a.seq - b.seq), inboundQos2: [...c.inboundQos2] };
+    return Promise.resolve({ outgoing: [...c.outgoing.values()].sort((a, b) => a.seq - b.seq), inboundQos2: [...c.inboundQos2] });
   }
 
   protected writeBatch(clientId: string, ops: readonly ClientStoreOp[]): void {

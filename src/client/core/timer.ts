@@ -27,7 +27,7 @@ export class DeadlineTimer {
       this.#timer = undefined;
       this.#onFire();
     }, Math.max(0, at - Date.now()));
-    (this.#timer as { unref?: () => void }).unref?.();
+    (this.#timer as { unref?: () => void }).unref?.(); // Node's timers have unref; browsers' numbers do not
   }
 
   /** Disarms the timer. */

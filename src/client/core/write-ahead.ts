@@ -47,7 +47,7 @@ export class WriteAhead<L> {
       }
     } catch (error) {
       this.#held = [];
-      this.#fail(error as Error);
+      this.#fail(error as Error); // what is caught here is an Error (Node's or ours)
     } finally {
       this.#draining = undefined;
     }

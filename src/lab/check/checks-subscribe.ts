@@ -35,7 +35,7 @@ export const SUBSCRIBE_CHECKS: Check[] = [
     text: 'The SUBACK has one return code per requested filter.',
     run: async (ctx) => {
       const { probe } = await ctx.connect();
-      probe.send({ cmd: 'subscribe', packetId: 1, subscriptions: [0, 2, 1].map((qos, i) => ({ topicFilter: ctx.topic(`n${i}`), qos: qos as 0 | 1 | 2 })) });
+      probe.send({ cmd: 'subscribe', packetId: 1, subscriptions: [0, 2, 1].map((qos, i) => ({ topicFilter: ctx.topic(`n${i}`), qos: qos as 0 | 1 | 2 })) }); // the literals in the list are QoS values
       const suback = await probe.expect('suback', 'SUBSCRIBE with three filters');
       await probe.disconnect();
       if (suback.returnCodes.length !== 3) throw new CheckFailure(`SUBACK [${suback.returnCodes.join(', ')}] for three filters`);
@@ -47,7 +47,7 @@ export const SUBSCRIBE_CHECKS: Check[] = [
     text: 'SUBACK return codes follow the order of the filters.',
     run: async (ctx) => {
       const { probe } = await ctx.connect();
-      probe.send({ cmd: 'subscribe', packetId: 1, subscriptions: [0, 2, 1].map((qos, i) => ({ topicFilter: ctx.topic(`o${i}`), qos: qos as 0 | 1 | 2 })) });
+      probe.send({ cmd: 'subscribe', packetId: 1, subscriptions: [0, 2, 1].map((qos, i) => ({ topicFilter: ctx.topic(`o${i}`), qos: qos as 0 | 1 | 2 })) }); // the literals in the list are QoS values
       const suback = await probe.expect('suback', 'SUBSCRIBE q0, q2, q1');
       await probe.disconnect();
       if (suback.returnCodes.join() !== '0,2,1') throw new CheckFailure(`SUBACK [${suback.returnCodes.join(', ')}] for filters at QoS 0, 2, 1`);

@@ -117,7 +117,7 @@ export class Probe {
   /** The next packet, which must be a `cmd`; else a {@link CheckFailure} naming what came. */
   async expect<C extends PacketCmd>(cmd: C, what: string, ms?: number): Promise<Extract<Packet, { cmd: C }>> {
     const seen = await this.next(ms);
-    if (seen.kind === 'packet' && seen.packet.cmd === cmd) return seen.packet as Extract<Packet, { cmd: C }>;
+    if (seen.kind === 'packet' && seen.packet.cmd === cmd) return seen.packet as Extract<Packet, { cmd: C }>; // its cmd was compared just before
     throw new CheckFailure(`${what}: expected ${cmd.toUpperCase()}, got: ${evidence(seen)}`);
   }
 

@@ -145,7 +145,7 @@ async function runOne(check: Check, ctx: CheckContext, deadline: number): Promis
     return { ...row, status: 'PASS', detail: detail ?? '' };
   } catch (err) {
     if (err instanceof NotTestable) return { ...row, status: 'NOT TESTABLE', detail: err.message };
-    return { ...row, status: 'FAIL', detail: err instanceof CheckFailure ? err.message : `error: ${(err as Error).message}` };
+    return { ...row, status: 'FAIL', detail: err instanceof CheckFailure ? err.message : `error: ${(err as Error).message}` }; // what is caught here is an Error (Node's or ours)
   } finally {
     clearTimeout(timer);
   }

@@ -14,7 +14,7 @@ export interface Check {
    * Tests the rule: resolves (optionally with evidence) when the broker follows it, throws a
    * `CheckFailure` with the bytes that show it when it does not. Absent when not testable.
    */
-  run?: (ctx: CheckContext) => Promise<string | void>;
+  run?: ((ctx: CheckContext) => Promise<string | void>) | undefined;
   /** Why the rule cannot be tested from the wire (when `run` is absent). */
   why?: string;
 }

@@ -24,6 +24,7 @@ import type { QoS } from '../../../src/codec/index.js';
 import type { PubStats, PubTask } from './publisher.js';
 import { DeliveryCheck, type SubTask } from './subscriber.js';
 import { PAYLOAD_HEADER, topicNames } from './wire.js';
+import { Drain } from './drain.js';
 
 /** A connection's failure reporting and shutdown, as the load worker needs them. */
 export class MqttjsConn {
@@ -77,7 +78,7 @@ export class MqttjsPub {
   #limit = Infinity;
   #starved = false;
   #scheduled = false;
-  #idle: (() => void) | undefined;
+  readonly #drain = new Drain();
   /** When pacing: the time publishing started (ms), and the milliseconds between publishes. */
   #t0 = 0;
   readonly #gapMs: number;
@@ -118,16 +119,7 @@ export class MqttjsPub {
   stop(timeoutMs: number): Promise<void> {
     this.#running = false;
     if (this.#inflight === 0) return Promise.resolve();
-    return new Promise((res) => {
-      const timer = setTimeout(() => {
-        this.#idle = undefined;
-        res();
-      }, timeoutMs);
-      this.#idle = () => {
-        clearTimeout(timer);
-        res();
-      };
-    });
+    return this.#drain.wait(timeoutMs);
   }
 
   stats(): PubStats {
@@ -196,7 +188,7 @@ export class MqttjsPub {
     }
     this.#inflight--;
     this.acked++;
-    if (this.#inflight === 0) this.#idle?.();
+    if (this.#inflight === 0) this.#drain.settled();
     if (!this.#scheduled) this.#next();
   };
 }

@@ -20,6 +20,7 @@
 import type { Packet, QoS } from '../../../src/codec/index.js';
 import { Conn, type PacketSink } from './conn.js';
 import { ackBytes, publishRing, topicNames, type PublishRing } from './wire.js';
+import { Drain } from './drain.js';
 
 /** What one publishing worker process runs. */
 export interface PubTask {
@@ -77,7 +78,7 @@ export class PubConn implements PacketSink {
   #nextId = 1;
   readonly #ids = new Uint8Array(65536);
   #pubrels: number[] = [];
-  #idle: (() => void) | undefined;
+  readonly #drain = new Drain();
   #limit = Infinity;
   #starved = false;
 
@@ -119,16 +120,7 @@ export class PubConn implements PacketSink {
   stop(timeoutMs: number): Promise<void> {
     this.#running = false;
     if (this.#inflight === 0) return Promise.resolve();
-    return new Promise((res) => {
-      const timer = setTimeout(() => {
-        this.#idle = undefined;
-        res();
-      }, timeoutMs);
-      this.#idle = () => {
-        clearTimeout(timer);
-        res();
-      };
-    });
+    return this.#drain.wait(timeoutMs);
   }
 
   get inflight(): number {
@@ -174,7 +166,7 @@ export class PubConn implements PacketSink {
     this.#ids[id] = FREE;
     this.#inflight--;
     this.acked++;
-    if (this.#inflight === 0) this.#idle?.();
+    if (this.#inflight === 0) this.#drain.settled();
   }
 
   /**

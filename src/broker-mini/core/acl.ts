@@ -118,3 +118,32 @@ export class Acl {
     return allowed;
   }
 }
+
+/**
+ * The ACL in force for each session: the broker's, or (per_listener_settings) the ACL of the
+ * listener its client last came through.
+ */
+export class SessionAcls {
+  readonly #broker: Acl;
+  readonly #byClientId = new Map<string, Acl>();
+
+  constructor(rules: readonly AclRule[]) {
+    this.#broker = new Acl(rules);
+  }
+
+  /** The ACL that applies to `clientId`'s session: its listener's, or the broker's. */
+  of(clientId: string): Acl {
+    return this.#byClientId.get(clientId) ?? this.#broker;
+  }
+
+  /** `clientId` connected through a listener with ACL `rules` of its own, or (undefined) without. */
+  follow(clientId: string, rules: readonly AclRule[] | undefined): void {
+    if (rules) this.#byClientId.set(clientId, new Acl(rules));
+    else this.#byClientId.delete(clientId);
+  }
+
+  /** `clientId`'s session is gone: its listener's ACL goes with it. */
+  forget(clientId: string): void {
+    this.#byClientId.delete(clientId);
+  }
+}

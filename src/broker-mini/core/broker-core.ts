@@ -77,7 +77,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     const { options: opts, sessions, stats, retained } = this;
     const log = (line: string, type: LogType): void => this.#log(line, type);
     this.#subscribe = new SubscribeFlow({
-      options: opts, retained, log, aclOf: (clientId) => this.#acls.of(clientId), committed: () => this.#committed(),
+      options: opts, retained, log, aclOf: (clientId) => this.#acls.of(clientId), committed: () => this.#journal?.commit(),
       retainSourceMayPublish: (topic) => this.#retainSourceMayPublish(topic),
       emit: <E extends 'subscribe' | 'unsubscribe'>(event: E, ...args: Parameters<BrokerEvents[E]>) => this.#emit(event, ...args),
     });
@@ -154,14 +154,6 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       if (this.retained.set(topic, payload, qos) !== 'stored') this.#journal.deleteRetained(topic);
     }
     this.#log(`restored ${loaded.sessions.length} session(s) and ${loaded.retained.length} retained message(s)`, 'information');
-  }
-
-  /**
-   * What an acknowledgement must wait for: the storage's commit of every change recorded so far
-   * (group-committed with other clients' in the same turn), or nothing without storage.
-   */
-  #committed(): Promise<void> | undefined {
-    return this.#journal?.commit();
   }
 
   /** Closes every connection (no wills are published). */

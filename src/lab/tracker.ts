@@ -3,13 +3,14 @@
  * which normative statement a packet breaks. It is sans-IO — bytes and times in, records out —
  * so the proxy, `decode --pcap` and the tests drive the same code.
  *
- * Decoding is the codec's (`Decoder`): a malformed packet is reported with the codec's rule and
- * that direction stops being decoded (its receiver must close the connection, [MQTT-4.8.0-1]).
+ * Decoding is the codec's (`Decoder`, one per direction, held in side.ts): a malformed packet is
+ * reported with the codec's rule and that direction stops being decoded (its receiver must close
+ * the connection, [MQTT-4.8.0-1]).
  * The tracker adds what a decoder cannot see: the order of packets, packet identifiers in flight,
  * the QoS 2 handshake, keep-alive, and which subscriptions a delivery belongs to.
  */
-import { ChunkQueue } from './chunk-queue.js';
-import { Decoder, isMqttError, MqttError, topicMatches, type Packet, type PublishPacket, type QoS } from '../codec/index.js';
+import { Side } from './side.js';
+import { topicMatches, type MqttError, type Packet, type PublishPacket, type QoS } from '../codec/index.js';
 
 /** `c2s`: client to server (broker); `s2c`: server to client. */
 export type Direction = 'c2s' | 's2c';
@@ -62,16 +63,6 @@ export interface Flow {
 /** The server's keep-alive deadline is judged with this much slack for its timers and the network. */
 const KEEPALIVE_SLACK_MS = 1_000;
 
-/** Per-direction decoding state: the codec's decoder and the bytes not yet returned as packets. */
-class Side {
-  readonly decoder = new Decoder();
-  /** Bytes pushed but not yet returned as packets, as they came (copied only when a packet spans chunks). */
-  readonly pending = new ChunkQueue();
-  failed = false;
-  packets = 0;
-  last = 0;
-}
-
 /**
  * The flows still unfinished when a CleanSession 0 connection closed, by ClientId. Shared by the
  * trackers of one proxy (or capture), so a later connection of the same session is judged with
@@ -110,33 +101,11 @@ export class ProtocolTracker {
 
   /** Bytes from `dir` arrived at `now`: the packets they complete, each with its violations. */
   feed(dir: Direction, chunk: Uint8Array, now: number): TraceRecord[] {
-    const side = this.sides[dir];
-    if (side.failed || chunk.length === 0) return [];
-    const base = side.decoder.offset;
-    side.pending.push(chunk);
-    try {
-      side.decoder.push(chunk);
-    } catch (err) {
-      return [this.onMalformed(dir, err, now)];
-    }
-    return this.drain(dir, now, base);
-  }
-
-  /** Takes whole packets out of `dir`'s decoder; `consumed` is its offset where `pending` starts. */
-  private drain(dir: Direction, now: number, consumed: number): TraceRecord[] {
-    const side = this.sides[dir];
-    const out: TraceRecord[] = [];
-    let at = consumed;
-    try {
-      for (let p = side.decoder.next(); p !== undefined; p = side.decoder.next()) {
-        const length = side.decoder.offset - at;
-        at = side.decoder.offset;
-        out.push(this.onPacket(dir, p, side.pending.take(length), now));
-      }
-    } catch (err) {
-      out.push(this.onMalformed(dir, err, now));
-    }
-    return out;
+    return this.sides[dir].read(
+      chunk,
+      (packet, bytes) => this.onPacket(dir, packet, bytes, now),
+      (error, bytes) => this.onMalformed(dir, error, bytes, now),
+    );
   }
 
   /**
@@ -179,11 +148,8 @@ export class ProtocolTracker {
     return { time: now, dir, kind: 'event', bytes: new Uint8Array(0), text, violations };
   }
 
-  private onMalformed(dir: Direction, err: unknown, now: number): TraceRecord {
-    const side = this.sides[dir];
-    side.failed = true;
-    const error = isMqttError(err) ? err : new MqttError('INVALID_PACKET', String(err));
-    const bytes = side.pending.take(side.pending.length);
+  /** A malformed frame: `dir` stopped decoding (see side.ts); `bytes` are the ones from it on. */
+  private onMalformed(dir: Direction, error: MqttError, bytes: Uint8Array, now: number): TraceRecord {
     const rule = error.rule ?? error.code;
     // The codec's message ends with the rule; it is printed once, in front.
     const message = error.message.replace(` [${rule}]`, '');

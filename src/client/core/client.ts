@@ -26,7 +26,8 @@ import {
 } from './api.js';
 import { Connector } from './connector.js';
 import { MessageDispatcher, type MessageHandler } from './dispatch.js';
-import { ENDED, handshakeOf, linkOf, OFFLINE, transition, type EndRequest, type Handshake, type ShellState } from './lifecycle.js';
+import { checkEnding, closeAfterDisconnect, waitForWork, workDone, type EndRequest } from './ending.js';
+import { ENDED, handshakeOf, linkOf, OFFLINE, transition, type Handshake, type ShellState } from './lifecycle.js';
 import { Link } from './link.js';
 import { abortedError, openStore } from './open.js';
 import { toMessage } from './message.js';
@@ -185,15 +186,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   async #end({ force = false, timeout = 10_000 }: EndOptions, request: EndRequest): Promise<void> {
-    // Wait for our own work, and for the incoming QoS 2 flows already open now; flows the
-    // server starts meanwhile do not count, or a busy subscriber could never end.
-    const held = this.#session.awaitingRelease();
-    const until = () => this.#session.idle && held.every((id) => !this.#session.isAwaitingRelease(id));
+    // Wait for our own work, and for the incoming QoS 2 flows already open now.
+    const until = workDone(this.#session);
     if (!force && this.#state.name !== 'ended' && !until()) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeout);
-        request.waiter = { until, resolve: () => (clearTimeout(timer), resolve()) };
-      });
+      await waitForWork(request, until, timeout);
       request.waiter = undefined;
     }
     const state = this.#state;
@@ -203,12 +199,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.#apply(this.#session.disconnect(Date.now()));
     await this.#writeAhead?.idle();
     if (link && !link.closed) {
-      // [MQTT-3.14.4-1] after DISCONNECT the client closes the connection; give the bytes a moment to leave.
-      const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
-      link.end();
-      const timer = setTimeout(() => link.destroy(), 2000);
-      await closed;
-      clearTimeout(timer);
+      // [MQTT-3.14.4-1] after DISCONNECT the client closes the connection.
+      await closeAfterDisconnect(link, new Promise<void>((resolve) => this.once('close', () => resolve())));
     }
     this.#finish(closedError());
   }
@@ -386,11 +378,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   #checkIdle(): void {
-    const waiter = this.#ending?.waiter;
-    if (waiter?.until()) {
-      this.#ending!.waiter = undefined;
-      waiter.resolve();
-    }
+    checkEnding(this.#ending);
   }
 
   /** Emits an event; a listener's exception is reported, not lost. */

@@ -22,7 +22,7 @@
  * ```
  * `end()` first waits for queued and in-flight work to finish (bounded by its timeout); the
  * connection keeps living meanwhile — it may even be lost and reconnected — so that wait is not
- * a state here but an `EndRequest` held beside the state. Once the work is done (or the time is
+ * a state here but an `EndRequest` (ending.ts) held beside the state. Once the work is done (or the time is
  * up), `end()` moves the machine to `closing`: DISCONNECT is sent, and no reconnect follows.
  */
 import type { Link } from './link.js';
@@ -87,12 +87,4 @@ export function handshakeOf(state: ShellState): Handshake | undefined {
 /** True once `end()`, `destroy()` or a fatal error stopped the client: nothing reconnects. */
 export function isStopped(state: ShellState): boolean {
   return state.name === 'closing' || state.name === 'ended';
-}
-
-/** `end()` in progress: it waits for `until()` (checked after every step) before closing. */
-export interface EndRequest {
-  /** What `end()` returns, to every caller. */
-  done: Promise<void>;
-  /** Set while `end()` waits for work to finish. */
-  waiter: { until: () => boolean; resolve: () => void } | undefined;
 }

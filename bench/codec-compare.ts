@@ -30,6 +30,7 @@ const ROUND_MS = Number(process.env.ROUND_MS ?? 60);
 const MAX_BATCHES = 10_000;
 
 const WORKLOADS: Array<{ name: string; packets: Packet[]; chunkSize?: number | 'one' }> = [
+  { name: 'encode PUBACK', packets: [{ cmd: 'puback', packetId: 42 }] },
   { name: 'encode PUBLISH q0 16 B', packets: [publish(16, 0)] },
   { name: 'encode PUBLISH q1 1 KiB', packets: [publish(1024, 1)] },
   { name: 'encode PUBLISH q0 64 KiB', packets: [publish(65_536, 0)] },

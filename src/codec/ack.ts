@@ -7,20 +7,17 @@
  *   variable hdr   packet identifier (2 bytes)
  * ```
  */
-import { checkPacketId, writeU16 } from './fields.js';
+import { putU16, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
+import { checkPacketId } from './fields.js';
 import type { AckPacket } from './packets.js';
 import type { FrameReader } from './reader.js';
 
-/** Checks `p` and returns its Remaining Length, always 2. */
-export function ackLength(p: AckPacket): number {
+/** Checks `p` and writes its body, the packet identifier (2 bytes). Nothing follows it. */
+export function writeAck(p: AckPacket, w: BodyWriter): Uint8Array {
   // [MQTT-2.3.1-6] an acknowledgement echoes the non-zero identifier of the packet it answers.
-  checkPacketId(p.packetId);
-  return 2;
-}
-
-/** Writes the packet identifier; returns the position after it. */
-export function writeAck(p: AckPacket, buf: Uint8Array, pos: number): number {
-  return writeU16(buf, pos, p.packetId);
+  putU16(w, checkPacketId(p.packetId));
+  return EMPTY_BYTES;
 }
 
 /** Decodes the body of an acknowledgement of type `cmd` (its length, 2, was checked while framing). */

@@ -10,6 +10,8 @@
  * MQTT 3.1 (section 3.2) has no Session Present flag: byte 1 is "reserved, not used". So for a
  * 3.1 connection the encoder refuses `sessionPresent: true` and the decoder ignores byte 1.
  */
+import { putU8, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
 import { MqttError } from './errors.js';
 import type { ConnackPacket, ConnackReturnCode } from './packets.js';
 import type { FrameReader } from './reader.js';
@@ -18,8 +20,8 @@ import type { ProtocolVersion } from './version.js';
 /** The highest return code table 3.1 defines; 6-255 are reserved. */
 const MAX_RETURN_CODE = 5;
 
-/** Checks `p` for a connection of `version` and returns its Remaining Length, always 2. */
-export function connackLength(p: ConnackPacket, version: ProtocolVersion): number {
+/** Checks `p` for a connection of `version` and writes its two bytes. Nothing follows them. */
+export function writeConnack(p: ConnackPacket, w: BodyWriter, version: ProtocolVersion): Uint8Array {
   const rc = p.returnCode;
   if (typeof rc !== 'number' || !Number.isInteger(rc) || rc < 0 || rc > MAX_RETURN_CODE) {
     throw new MqttError('INVALID_RETURN_CODE', `CONNACK return code must be 0-5, got ${String(rc)}`);
@@ -33,14 +35,9 @@ export function connackLength(p: ConnackPacket, version: ProtocolVersion): numbe
   if (p.sessionPresent && version === 3) {
     throw new MqttError('INVALID_PACKET', 'an MQTT 3.1 CONNACK has no Session Present flag');
   }
-  return 2;
-}
-
-/** Writes the two CONNACK bytes; returns the position after them. */
-export function writeConnack(p: ConnackPacket, buf: Uint8Array, pos: number): number {
-  buf[pos] = p.sessionPresent ? 1 : 0;
-  buf[pos + 1] = p.returnCode;
-  return pos + 2;
+  putU8(w, p.sessionPresent ? 1 : 0);
+  putU8(w, rc);
+  return EMPTY_BYTES;
 }
 
 /** Decodes a CONNACK body (its length, 2, was checked while framing) of a `version` connection. */

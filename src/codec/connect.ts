@@ -20,12 +20,14 @@
  * CONNECT it must refuse; the decoder accepts only "MQTT" level 4 and "MQIsdp" level 3, either
  * with bit 7 of the level set (a bridge, see version.ts).
  */
+import { putBinary, putU16, putU8, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
 import { MqttError } from './errors.js';
-import { checkBytes, checkInteger, checkQos, writeU16 } from './fields.js';
+import { checkBytes, checkInteger, checkQos } from './fields.js';
 import type { ConnectPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicNameByteLength } from './topic.js';
-import { utf8Length, writeBinary, writeString } from './utf8.js';
+import { putTopicName } from './topic.js';
+import { putString } from './utf8.js';
 import { BRIDGE_LEVEL_BIT, MQTT31_MAX_CLIENT_ID_BYTES, protocolVersionOf, versionOfName } from './version.js';
 
 const USERNAME = 0x80;
@@ -36,56 +38,51 @@ const WILL = 0x04;
 const CLEAN_SESSION = 0x02;
 const RESERVED = 0x01;
 
-/** Checks `p` and returns its Remaining Length. */
-export function connectLength(p: ConnectPacket): number {
-  let length = 2 + utf8Length(p.protocolName, 'protocol name') + 1 + 1 + 2;
-  checkInteger(p.protocolLevel, 'protocol level', 0xff);
-  checkInteger(p.keepAlive, 'keep alive', 0xffff);
+/**
+ * Checks `p` and writes its variable header and payload, in field order, each field checked as it
+ * is written. The connect flags byte comes before the fields it describes, so it is filled in
+ * last. Nothing follows the body.
+ */
+export function writeConnect(p: ConnectPacket, w: BodyWriter): Uint8Array {
+  putString(w, p.protocolName, 'protocol name');
+  putU8(w, checkInteger(p.protocolLevel, 'protocol level', 0xff));
+  // Offsets from the body's start: the body may move to a bigger array while it is written.
+  const flagsAt = w.pos - w.start;
+  putU8(w, 0);
+  putU16(w, checkInteger(p.keepAlive, 'keep alive', 0xffff));
   // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
-  const idLength = utf8Length(p.clientId, 'client id');
+  const idAt = w.pos - w.start;
+  putString(w, p.clientId, 'client id');
+  const idLength = w.pos - w.start - idAt - 2;
   // MQTT 3.1 section 3.1: 1-23 characters; a server would refuse anything else with CONNACK 2.
   if (protocolVersionOf(p) === 3 && !(idLength >= 1 && idLength <= MQTT31_MAX_CLIENT_ID_BYTES)) {
     throw clientIdRejected(idLength);
   }
-  length += 2 + idLength;
+  let flags = p.cleanSession ? CLEAN_SESSION : 0;
   const will = p.will;
   if (will !== undefined) {
     if (will === null || typeof will !== 'object') throw new MqttError('INVALID_PACKET', 'will must be an object');
     // [MQTT-3.1.3-10] the will topic is a UTF-8 string, and a topic name.
-    length += 2 + topicNameByteLength(will.topic, 'MQTT-4.7.1-1');
-    length += 2 + checkBytes(will.payload, 'will payload', true).length;
-    checkQos(will.qos, 'will QoS', 'MQTT-3.1.2-14');
+    putTopicName(w, will.topic, 'MQTT-4.7.1-1');
+    putBinary(w, checkBytes(will.payload, 'will payload', true));
+    flags |= WILL | (checkQos(will.qos, 'will QoS', 'MQTT-3.1.2-14') << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
   }
-  if (p.username !== undefined) length += 2 + utf8Length(p.username, 'user name');
-  if (p.password !== undefined) {
+  const username = p.username;
+  if (username !== undefined) {
+    putString(w, username, 'user name');
+    flags |= USERNAME;
+  }
+  const password = p.password;
+  if (password !== undefined) {
     // [MQTT-3.1.2-22] no password without a user name.
-    if (p.username === undefined) {
+    if (username === undefined) {
       throw new MqttError('INVALID_CONNECT_FLAGS', 'a password needs a user name', { rule: 'MQTT-3.1.2-22' });
     }
-    length += 2 + checkBytes(p.password, 'password', true).length;
+    putBinary(w, checkBytes(password, 'password', true));
+    flags |= PASSWORD;
   }
-  return length;
-}
-
-/** Writes the variable header and payload; returns the position after them. */
-export function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number): number {
-  const will = p.will;
-  let flags = p.cleanSession ? CLEAN_SESSION : 0;
-  if (will !== undefined) flags |= WILL | (will.qos << WILL_QOS_SHIFT) | (will.retain ? WILL_RETAIN : 0);
-  if (p.username !== undefined) flags |= USERNAME;
-  if (p.password !== undefined) flags |= PASSWORD;
-  pos = writeString(buf, pos, p.protocolName);
-  buf[pos++] = p.protocolLevel;
-  buf[pos++] = flags;
-  pos = writeU16(buf, pos, p.keepAlive);
-  pos = writeString(buf, pos, p.clientId);
-  if (will !== undefined) {
-    pos = writeString(buf, pos, will.topic);
-    pos = writeBinary(buf, pos, will.payload);
-  }
-  if (p.username !== undefined) pos = writeString(buf, pos, p.username);
-  if (p.password !== undefined) pos = writeBinary(buf, pos, p.password);
-  return pos;
+  w.buf[w.start + flagsAt] = flags;
+  return EMPTY_BYTES;
 }
 
 /**

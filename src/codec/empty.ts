@@ -7,11 +7,6 @@ import type { DisconnectPacket, PingreqPacket, PingrespPacket } from './packets.
 /** A packet that is only a fixed header. */
 export type EmptyPacket = PingreqPacket | PingrespPacket | DisconnectPacket;
 
-/** The Remaining Length of an empty packet: always 0. */
-export function emptyLength(_p: EmptyPacket): number {
-  return 0;
-}
-
 /** Decodes an empty packet (its length, 0, was checked while framing). A fresh object each time. */
 export function decodeEmpty<C extends EmptyPacket['cmd']>(cmd: C): EmptyPacket & { cmd: C } {
   return { cmd } as EmptyPacket & { cmd: C }; // the object has exactly the fields of an empty packet with this cmd

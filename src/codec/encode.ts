@@ -1,18 +1,21 @@
 /**
- * Encoding: compute the size (checking every field on the way), allocate once, write at an offset.
- * Anything that cannot be encoded throws an `MqttError`; no truncated or corrupt bytes come out.
+ * Encoding: one pass over the packet. Its packet module writes the body into a reusable area,
+ * checking each field as it is written (body-writer.ts); then the fixed header, which holds the
+ * body's length, goes just before it. Anything that cannot be encoded throws an `MqttError`;
+ * no truncated or corrupt bytes come out.
  *
- * There is one path, for every packet: each packet module measures (and checks) its fields, then
- * writes them. What makes it fast lives below the packet modules: strings are measured and
- * copied by loops made for ASCII (utf8.ts), and a PUBLISH topic the client has used before is
- * not checked again (the memo of topic-cache.ts).
+ * There is one path, for every packet type and every entry point: `encode` hands out the area's
+ * bytes (carved, for a small packet, or copied into an array of their own), `encodeInto` copies
+ * them to the caller's array, `encodedLength` only counts them, `encodeParts` hands out the
+ * header and body apart from a PUBLISH payload. A payload is never copied through the area; a
+ * PUBLISH topic the client has used before is not checked again (the memo of topic-cache.ts).
  */
-import { allocBytes } from './bytes.js';
+import { BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
 import { MqttError } from './errors.js';
-import { MAX_REMAINING_LENGTH, packetSize, writeFixedHeader } from './header.js';
-import type { Packet, PublishPacket } from './packets.js';
-import { packetTypeOf, PUBLISH } from './packet-types.js';
-import { writePublishHead } from './publish.js';
+import { MAX_REMAINING_LENGTH, packetSize } from './header.js';
+import type { Packet } from './packets.js';
+import { packetTypeOf } from './packet-types.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';
 
 /** Options of the encoders. */
@@ -29,43 +32,55 @@ function versionOf(options: EncodeOptions | undefined): ProtocolVersion {
   return options === undefined || options.protocolVersion === undefined ? 4 : checkProtocolVersion(options.protocolVersion);
 }
 
-/** Checks `p` and returns its Remaining Length. */
-function remainingLength(p: Packet, version: ProtocolVersion): number {
-  const length = packetTypeOf(p).length(p, version);
-  if (length > MAX_REMAINING_LENGTH) {
-    throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${length} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
-  }
-  return length;
+/**
+ * The writer no encode is using. An encode takes it and gives it back when done; one that finds
+ * it taken gets a new one, and one that throws does not give it back (the next encode makes a new
+ * one). It can be found taken only if encode is re-entered while a body is being written, which
+ * happens only if reading a packet's field runs code (a getter, a Proxy) that encodes: then the
+ * inner encode writes into an area of its own, never over the outer's unfinished body.
+ */
+let idle: BodyWriter | undefined;
+
+function takeWriter(): BodyWriter {
+  const w = idle ?? new BodyWriter();
+  idle = undefined;
+  w.begin();
+  return w;
 }
 
-/** Writes the whole packet at `pos`, given its checked Remaining Length; returns the bytes written. */
-function writePacket(p: Packet, remaining: number, buf: Uint8Array, pos: number): number {
-  const t = packetTypeOf(p);
-  const end = t.write(p, buf, writeFixedHeader(buf, pos, t.firstByte(p), remaining));
-  const size = packetSize(remaining);
-  if (end - pos !== size) {
-    // Cannot happen for a packet that is not mutated while being encoded; never hand out such bytes.
-    throw new MqttError('INVALID_PACKET', `wrote ${end - pos} bytes, expected ${size}`);
+/** The Remaining Length of the body `w` holds followed by `tail`; throws if it has no encoding. */
+function remainingLength(w: BodyWriter, tail: Uint8Array): number {
+  const remaining = w.pos - w.start + tail.length;
+  if (remaining > MAX_REMAINING_LENGTH) {
+    throw new MqttError('PACKET_TOO_LONG', `Remaining Length ${remaining} exceeds ${MAX_REMAINING_LENGTH} (spec 2.2.3)`);
   }
-  return size;
+  return remaining;
 }
 
 /**
- * Encodes one packet into a new byte array (a `Buffer` in Node) of exactly its size.
+ * Encodes one packet into a byte array (a `Buffer` in Node) of exactly its size. A packet under
+ * 4 KiB is a view into a slab shared with other packets, as `Buffer.allocUnsafe` would give.
  * @throws MqttError for anything that cannot be encoded, e.g. `INVALID_PACKET_ID` for a packet
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */
 export function encode(packet: Packet, options?: EncodeOptions): Uint8Array {
-  const remaining = remainingLength(packet, versionOf(options));
-  const buf = allocBytes(packetSize(remaining));
-  writePacket(packet, remaining, buf, 0);
-  return buf;
+  const version = versionOf(options);
+  const t = packetTypeOf(packet);
+  const w = takeWriter();
+  const tail = t.write(packet, w, version);
+  const bytes = w.bytes(t.firstByte(packet), remainingLength(w, tail), tail);
+  idle = w;
+  return bytes;
 }
 
-/** The number of bytes `encode(packet)` produces, without encoding. Throws as `encode` does. */
+/** The number of bytes `encode(packet)` produces. Throws as `encode` does. */
 export function encodedLength(packet: Packet, options?: EncodeOptions): number {
-  const remaining = remainingLength(packet, versionOf(options));
-  return packetSize(remaining);
+  const version = versionOf(options);
+  const t = packetTypeOf(packet);
+  const w = takeWriter();
+  const size = packetSize(remainingLength(w, t.write(packet, w, version)));
+  idle = w;
+  return size;
 }
 
 /**
@@ -75,27 +90,34 @@ export function encodedLength(packet: Packet, options?: EncodeOptions): number {
  */
 export function encodeInto(packet: Packet, target: Uint8Array, offset: number, options?: EncodeOptions): number {
   if (!(target instanceof Uint8Array)) throw new MqttError('INVALID_ARGUMENT', 'encodeInto expects a Uint8Array target');
-  const remaining = remainingLength(packet, versionOf(options));
+  const version = versionOf(options);
+  const t = packetTypeOf(packet);
+  const w = takeWriter();
+  const tail = t.write(packet, w, version);
+  const remaining = remainingLength(w, tail);
   const size = packetSize(remaining);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
     throw new MqttError('BUFFER_TOO_SMALL', `${size} bytes do not fit at offset ${offset} of ${target.length}`);
   }
-  return writePacket(packet, remaining, target, offset);
+  w.copyInto(target, offset, t.firstByte(packet), remaining, tail);
+  idle = w;
+  return size;
 }
 
 /**
- * Encodes `packet` as a list of byte arrays to write in order. For a PUBLISH it is
+ * Encodes `packet` as a list of byte arrays to write in order. For a PUBLISH with a payload it is
  * `[fixed header + topic + packet identifier, payload]`, where the payload is the packet's own
  * array, not a copy (so large payloads are never copied; do not change it until written). For any
  * other packet it is `[encode(packet)]`.
  */
 export function encodeParts(packet: Packet, options?: EncodeOptions): Uint8Array[] {
-  if (packet === null || typeof packet !== 'object' || packet.cmd !== 'publish') return [encode(packet, options)];
-  const remaining = remainingLength(packet, 4); // a PUBLISH is the same in both versions
-  const p: PublishPacket = packet;
-  const headSize = packetSize(remaining) - p.payload.length;
-  const head = allocBytes(headSize);
-  const end = writePublishHead(p, head, writeFixedHeader(head, 0, PUBLISH.firstByte(p), remaining));
-  if (end !== headSize) throw new MqttError('INVALID_PACKET', `wrote ${end} header bytes, expected ${headSize}`);
-  return [head, p.payload];
+  const version = versionOf(options);
+  const t = packetTypeOf(packet);
+  const w = takeWriter();
+  const tail = t.write(packet, w, version);
+  const remaining = remainingLength(w, tail);
+  const firstByte = t.firstByte(packet);
+  const parts = tail.length === 0 ? [w.bytes(firstByte, remaining, tail)] : [w.bytes(firstByte, remaining, EMPTY_BYTES), tail];
+  idle = w;
+  return parts;
 }

@@ -40,10 +40,3 @@ export function checkInteger(n: unknown, what: string, max: number): number {
   }
   return n;
 }
-
-/** Writes a 16-bit big-endian integer; returns the position after it. */
-export function writeU16(buf: Uint8Array, pos: number, n: number): number {
-  buf[pos] = n >>> 8;
-  buf[pos + 1] = n & 0xff;
-  return pos + 2;
-}

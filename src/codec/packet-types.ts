@@ -1,25 +1,27 @@
 /**
  * The packet-type table (spec 2.2.1 table 2.1, 2.2.2 table 2.2), written once. One row per type
  * drives framing (the flags and Remaining Length the fixed header must carry), encode dispatch
- * (the first byte, the measure and write of the body) and decode dispatch (the body decoder).
+ * (the first byte, the checked write of the body) and decode dispatch (the body decoder).
  * Types 0 and 15 are reserved and have no row.
  *
  * ```
  *   byte 1 = type << 4 | flags      e.g. PUBREL 0110 0010, PUBLISH 0011 DUP QoS QoS RETAIN
  * ```
  */
-import { ackLength, decodeAck, writeAck } from './ack.js';
-import { connackLength, decodeConnack, writeConnack } from './connack.js';
-import { connectLength, decodeConnect, writeConnect } from './connect.js';
-import { decodeEmpty, emptyLength } from './empty.js';
+import { decodeAck, writeAck } from './ack.js';
+import type { BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
+import { decodeConnack, writeConnack } from './connack.js';
+import { decodeConnect, writeConnect } from './connect.js';
+import { decodeEmpty } from './empty.js';
 import { MqttError } from './errors.js';
 import type { FixedHeader } from './header.js';
 import type { ConnectPacket, Packet, PacketCmd, PublishPacket } from './packets.js';
-import { checkPublishFlags, decodePublish, publishFlags, publishLength, writePublish } from './publish.js';
+import { checkPublishFlags, decodePublish, publishFlags, writePublish } from './publish.js';
 import type { FrameReader } from './reader.js';
-import { decodeSuback, subackLength, writeSuback } from './suback.js';
-import { decodeSubscribe, subscribeLength, writeSubscribe } from './subscribe.js';
-import { decodeUnsubscribe, unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
+import { decodeSuback, writeSuback } from './suback.js';
+import { decodeSubscribe, writeSubscribe } from './subscribe.js';
+import { decodeUnsubscribe, writeUnsubscribe } from './unsubscribe.js';
 import { protocolVersionOf, type ProtocolVersion } from './version.js';
 
 /**
@@ -39,12 +41,15 @@ export interface PacketType<P extends Packet = Packet> {
    * what the type allows on a `version` stream. (So the common case costs one comparison.)
    */
   checkFlags(this: void, flags: number, offset: number, version: ProtocolVersion): void;
-  /** Byte 1 of the fixed header for `p`. */
+  /** Byte 1 of the fixed header for `p`, once `write` has checked `p`. */
   firstByte(this: void, p: P): number;
-  /** Checks `p` and returns its Remaining Length on a `version` stream. */
-  length(this: void, p: P, version: ProtocolVersion): number;
-  /** Writes the body of `p`, checked by `length`, after the fixed header; returns the position after it. */
-  write(this: void, p: P, buf: Uint8Array, pos: number): number;
+  /**
+   * Checks `p` for a `version` stream and writes its body (variable header and payload) into `w`,
+   * field by field in wire order, each checked as it is written, so the first error thrown is
+   * the first in field order. Returns the bytes that follow the body without being copied into
+   * `w` (a PUBLISH payload, which can be 256 MiB), or `EMPTY_BYTES`.
+   */
+  write(this: void, p: P, w: BodyWriter, version: ProtocolVersion): Uint8Array;
   /** Decodes the body `r` spans, whose fixed header is `h`. */
   decode(this: void, r: FrameReader, h: FixedHeader): P;
 }
@@ -77,7 +82,7 @@ function row<C extends PacketCmd>(
   cmd: C,
   required: number,
   fixedLength: number | undefined,
-  codec: Pick<PacketType<Extract<Packet, { cmd: C }>>, 'length' | 'write' | 'decode'>,
+  codec: Pick<PacketType<Extract<Packet, { cmd: C }>>, 'write' | 'decode'>,
   rule = 'MQTT-2.2.2-2',
 ): PacketType<Extract<Packet, { cmd: C }>> {
   const first = (type << 4) | required;
@@ -90,12 +95,13 @@ function row<C extends PacketCmd>(
  * engines and the dispatch sites that read a row's functions stay monomorphic.
  */
 function same<P extends Packet>(t: PacketType<P>): PacketType<P> {
-  const { type, cmd, fixedLength, flags, checkFlags, firstByte, length, write, decode } = t;
-  return { type, cmd, fixedLength, flags, checkFlags, firstByte, length, write, decode };
+  const { type, cmd, fixedLength, flags, checkFlags, firstByte, write, decode } = t;
+  return { type, cmd, fixedLength, flags, checkFlags, firstByte, write, decode };
 }
 
-const ack = { length: ackLength, write: writeAck };
-const empty = { length: emptyLength, write: (_p: Packet, _buf: Uint8Array, pos: number) => pos };
+const ack = { write: writeAck };
+/** An empty packet's body: nothing to check, nothing to write. */
+const empty = { write: () => EMPTY_BYTES };
 
 /** CONNECT: its flags depend on the version its body names. */
 const CONNECT: PacketType<ConnectPacket> = same({
@@ -106,7 +112,6 @@ const CONNECT: PacketType<ConnectPacket> = same({
   // Checked by decodeConnect, once the protocol name says which version's rules apply.
   checkFlags: () => undefined,
   firstByte: () => 1 << 4, // flags 0000 [MQTT-2.2.2-1]
-  length: connectLength,
   write: writeConnect,
   decode(r, h) {
     const connect = decodeConnect(r, h.flags, r.pos - h.headerLength);
@@ -116,15 +121,14 @@ const CONNECT: PacketType<ConnectPacket> = same({
   },
 });
 
-/** PUBLISH: its flags are its own (DUP, QoS, RETAIN). Exported for the encoders that split or skip steps. */
-export const PUBLISH: PacketType<PublishPacket> = same({
+/** PUBLISH: its flags are its own (DUP, QoS, RETAIN). */
+const PUBLISH: PacketType<PublishPacket> = same({
   type: 3,
   cmd: 'publish',
   fixedLength: undefined,
   flags: 0,
   checkFlags: checkPublishFlags, // DUP, QoS, RETAIN
   firstByte: (p) => (3 << 4) | publishFlags(p),
-  length: publishLength,
   write: writePublish,
   decode: (r, h) => decodePublish(r, h.flags),
 });
@@ -134,7 +138,6 @@ export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [
   undefined,
   CONNECT,
   row(2, 'connack', 0, 2, {
-    length: connackLength,
     write: writeConnack,
     decode: (r) => decodeConnack(r, r.version),
   }),
@@ -143,9 +146,8 @@ export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [
   row(5, 'pubrec', 0, 2, { ...ack, decode: (r) => decodeAck(r, 'pubrec') }),
   row(6, 'pubrel', 0b0010, 2, { ...ack, decode: (r) => decodeAck(r, 'pubrel') }, 'MQTT-3.6.1-1'),
   row(7, 'pubcomp', 0, 2, { ...ack, decode: (r) => decodeAck(r, 'pubcomp') }),
-  row(8, 'subscribe', 0b0010, undefined, { length: subscribeLength, write: writeSubscribe, decode: decodeSubscribe }, 'MQTT-3.8.1-1'),
+  row(8, 'subscribe', 0b0010, undefined, { write: writeSubscribe, decode: decodeSubscribe }, 'MQTT-3.8.1-1'),
   row(9, 'suback', 0, undefined, {
-    length: subackLength,
     write: writeSuback,
     decode: (r) => decodeSuback(r, r.version),
   }),
@@ -154,7 +156,7 @@ export const PACKET_TYPES: ReadonlyArray<PacketType | undefined> = [
     'unsubscribe',
     0b0010,
     undefined,
-    { length: unsubscribeLength, write: writeUnsubscribe, decode: decodeUnsubscribe },
+    { write: writeUnsubscribe, decode: decodeUnsubscribe },
     'MQTT-3.10.1-1',
   ),
   row(11, 'unsuback', 0, 2, { ...ack, decode: (r) => decodeAck(r, 'unsuback') }),

@@ -7,24 +7,24 @@
  *   payload        the rest of the packet, zero or more bytes
  * ```
  */
-import { writeBytes } from './bytes.js';
+import { putU16, type BodyWriter } from './body-writer.js';
 import { MqttError } from './errors.js';
-import { checkBytes, checkPacketId, checkQos, writeU16 } from './fields.js';
+import { checkBytes, checkPacketId, checkQos } from './fields.js';
 import type { PublishPacket, QoS } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicNameByteLength } from './topic.js';
-import { writeString } from './utf8.js';
+import { putTopicName } from './topic.js';
 
 /** Rule cited for a wildcard in a PUBLISH topic. */
 const WILDCARD_RULE = 'MQTT-3.3.2-2';
 
 /**
- * Checks `p` and returns its Remaining Length. A topic name found valid before is not scanned
+ * Checks `p` and writes its variable header (topic name, packet identifier); returns the payload,
+ * checked, which follows it and is not copied here. A topic name found valid before is not checked
  * again (the memo of topic-cache.ts): most PUBLISHes go to a topic the client has used before.
  */
-export function publishLength(p: PublishPacket): number {
+export function writePublish(p: PublishPacket, w: BodyWriter): Uint8Array {
   // [MQTT-3.3.2-1] the topic name is a UTF-8 string; [MQTT-3.3.2-2] without wildcards.
-  const topicBytes = topicNameByteLength(p.topic, WILDCARD_RULE);
+  putTopicName(w, p.topic, WILDCARD_RULE);
   const qos = checkQos(p.qos, 'PUBLISH QoS', 'MQTT-3.3.1-4');
   if (qos === 0) {
     // [MQTT-3.3.1-2] DUP is 0 on QoS 0; [MQTT-2.3.1-5] a QoS 0 PUBLISH has no packet identifier.
@@ -33,28 +33,14 @@ export function publishLength(p: PublishPacket): number {
       throw new MqttError('INVALID_PACKET_ID', 'a QoS 0 PUBLISH has no packet identifier', { rule: 'MQTT-2.3.1-5' });
     }
   } else {
-    checkPacketId(p.packetId);
+    putU16(w, checkPacketId(p.packetId));
   }
-  const payload = checkBytes(p.payload, 'PUBLISH payload', false);
-  return 2 + topicBytes + (qos === 0 ? 0 : 2) + payload.length;
+  return checkBytes(p.payload, 'PUBLISH payload', false);
 }
 
 /** Flag bits 3-0 of the fixed header: DUP, QoS, RETAIN. */
 export function publishFlags(p: PublishPacket): number {
   return (p.dup ? 0b1000 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
-}
-
-/** Writes the variable header (topic, packet identifier); returns the position after it. */
-export function writePublishHead(p: PublishPacket, buf: Uint8Array, pos: number): number {
-  pos = writeString(buf, pos, p.topic);
-  return p.qos === 0 ? pos : writeU16(buf, pos, p.packetId as number); // QoS 1 or 2: publishLength required a packet id
-}
-
-/** Writes the variable header and payload; returns the position after them. */
-export function writePublish(p: PublishPacket, buf: Uint8Array, pos: number): number {
-  pos = writePublishHead(p, buf, pos);
-  writeBytes(buf, pos, p.payload);
-  return pos + p.payload.length;
 }
 
 /**

@@ -11,7 +11,9 @@
  * refused on a 3.1 connection.
  */
 import { MqttError } from './errors.js';
-import { checkPacketId, writeU16 } from './fields.js';
+import { putU16, putU8, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
+import { checkPacketId } from './fields.js';
 import type { SubackPacket, SubackReturnCode } from './packets.js';
 import type { FrameReader } from './reader.js';
 import type { ProtocolVersion } from './version.js';
@@ -25,9 +27,9 @@ function allowed(version: ProtocolVersion): string {
   return version === 4 ? '0, 1, 2 or 0x80' : '0, 1 or 2 (MQTT 3.1)';
 }
 
-/** Checks `p` for a connection of `version` and returns its Remaining Length. */
-export function subackLength(p: SubackPacket, version: ProtocolVersion): number {
-  checkPacketId(p.packetId);
+/** Checks `p` for a connection of `version` and writes its body. Nothing follows it. */
+export function writeSuback(p: SubackPacket, w: BodyWriter, version: ProtocolVersion): Uint8Array {
+  putU16(w, checkPacketId(p.packetId));
   const codes = p.returnCodes;
   // A SUBACK answers a SUBSCRIBE, which has at least one filter [MQTT-3.8.3-3], one code each.
   if (!Array.isArray(codes) || codes.length === 0) {
@@ -40,16 +42,9 @@ export function subackLength(p: SubackPacket, version: ProtocolVersion): number 
         rule: 'MQTT-3.9.3-2',
       });
     }
+    putU8(w, rc);
   }
-  return 2 + codes.length;
-}
-
-/** Writes the packet identifier and return codes; returns the position after them. */
-export function writeSuback(p: SubackPacket, buf: Uint8Array, pos: number): number {
-  pos = writeU16(buf, pos, p.packetId);
-  const codes = p.returnCodes;
-  for (let i = 0; i < codes.length; i++) buf[pos++] = codes[i]!; // i < length
-  return pos;
+  return EMPTY_BYTES;
 }
 
 /** Decodes a SUBACK body of a `version` connection. */

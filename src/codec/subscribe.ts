@@ -8,41 +8,29 @@
  * ```
  */
 import { MqttError } from './errors.js';
-import { checkPacketId, checkQos, writeU16 } from './fields.js';
+import { putU16, putU8, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
+import { checkPacketId, checkQos } from './fields.js';
 import type { QoS, SubscribePacket, Subscription } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength } from './topic.js';
-import { writeString } from './utf8.js';
+import { putTopic } from './topic.js';
 
-/** Checks `p` and returns its Remaining Length. */
-export function subscribeLength(p: SubscribePacket): number {
-  checkPacketId(p.packetId);
+/** Checks `p` and writes its body, each filter checked as it is copied. Nothing follows it. */
+export function writeSubscribe(p: SubscribePacket, w: BodyWriter): Uint8Array {
+  putU16(w, checkPacketId(p.packetId));
   const subs = p.subscriptions;
   // [MQTT-3.8.3-3] at least one topic filter / QoS pair.
   if (!Array.isArray(subs) || subs.length === 0) {
     throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'SUBSCRIBE without a topic filter', { rule: 'MQTT-3.8.3-3' });
   }
-  let length = 2;
   for (let i = 0; i < subs.length; i++) {
     const sub = subs[i]!; // i < length
     if (sub === null || typeof sub !== 'object') throw new MqttError('INVALID_PACKET', 'a subscription must be an object');
     // [MQTT-3.8.3-1] filters are UTF-8 strings; spec 4.7.1 places the wildcards.
-    length += 2 + topicByteLength(sub.topicFilter, true, 'MQTT-4.7.1-1') + 1;
-    checkQos(sub.qos, 'requested QoS', 'MQTT-3.8.3-4');
+    putTopic(w, sub.topicFilter, true, 'MQTT-4.7.1-1');
+    putU8(w, checkQos(sub.qos, 'requested QoS', 'MQTT-3.8.3-4'));
   }
-  return length;
-}
-
-/** Writes the packet identifier and the filter list; returns the position after them. */
-export function writeSubscribe(p: SubscribePacket, buf: Uint8Array, pos: number): number {
-  pos = writeU16(buf, pos, p.packetId);
-  const subs = p.subscriptions;
-  for (let i = 0; i < subs.length; i++) {
-    const sub = subs[i]!; // i < length
-    pos = writeString(buf, pos, sub.topicFilter);
-    buf[pos++] = sub.qos;
-  }
-  return pos;
+  return EMPTY_BYTES;
 }
 
 /** Decodes a SUBSCRIBE body. */

@@ -5,9 +5,10 @@
  * hold the wildcards `+` (exactly one level) and `#` (this level and every level below). Levels are
  * separated by `/`; empty levels are allowed (`a//b`, `/a`).
  */
+import type { BodyWriter } from './body-writer.js';
 import { MqttError } from './errors.js';
 import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
-import { loneSurrogate, MAX_STRING_BYTES } from './utf8.js';
+import { loneSurrogate, MAX_STRING_BYTES, putUtf8 } from './utf8.js';
 
 const SLASH = 0x2f;
 // The wildcards, single bytes in UTF-8; the frame reader scans for them too (internal, not in index.ts).
@@ -119,9 +120,8 @@ function checkWildcard(filter: string, i: number, c: number, offset: number | un
 
 /**
  * Checks a topic name and returns its UTF-8 byte length, as `topicByteLength` does, but answers
- * from the memo of valid names (topic-cache.ts) when it can, and remembers a name found valid:
- * a client publishing to a few topics over and over scans each once. `wildcardRule` as for
- * `topicByteLength`.
+ * from the memo of valid names (topic-cache.ts) when it can, and remembers a name found valid.
+ * `wildcardRule` as for `topicByteLength`.
  * @internal
  */
 export function topicNameByteLength(topic: string, wildcardRule: string): number {
@@ -130,6 +130,52 @@ export function topicNameByteLength(topic: string, wildcardRule: string): number
   const bytes = topicByteLength(topic, false, wildcardRule);
   rememberTopicName(topic, bytes);
   return bytes;
+}
+
+/**
+ * Writes a topic name or filter as a string field, checking it as it is copied (the checks and
+ * errors of `topicByteLength`); returns its UTF-8 byte length.
+ * @internal
+ */
+export function putTopic(w: BodyWriter, topic: string, isFilter: boolean, wildcardRule: string): number {
+  // Fast path: a plain ASCII topic whose only special characters are well-placed wildcards in a
+  // filter, each character read once. Anything else takes the full check.
+  if (typeof topic === 'string' && topic.length !== 0 && topic.length <= MAX_STRING_BYTES) {
+    const n = topic.length;
+    w.room(2 + n);
+    const buf = w.buf;
+    const start = w.pos + 2;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = topic.charCodeAt(i);
+      if (c >= 0x80 || SPECIAL_ASCII[c] !== 0) {
+        // A well-placed wildcard in a filter is fine; anything else needs the full check.
+        if (!isFilter || (c !== PLUS && c !== HASH) || !wildcardPlaced(topic, i, c)) break;
+      }
+      buf[start + i] = c;
+    }
+    if (i === n) {
+      buf[start - 2] = n >>> 8;
+      buf[start - 1] = n & 0xff;
+      w.pos = start + n;
+      return n;
+    }
+  }
+  const bytes = checkedTopicByteLength(topic, isFilter, wildcardRule);
+  putUtf8(w, topic, bytes);
+  return bytes;
+}
+
+/**
+ * Writes a topic name as `putTopic` does, but a name the memo of valid names (topic-cache.ts)
+ * knows is copied without a check, and a name found valid is remembered: a client publishing to
+ * a few topics over and over checks each once.
+ * @internal
+ */
+export function putTopicName(w: BodyWriter, topic: string, wildcardRule: string): void {
+  const known = knownTopicNameBytes(topic);
+  if (known !== undefined) putUtf8(w, topic, known);
+  else rememberTopicName(topic, putTopic(w, topic, false, wildcardRule));
 }
 
 /**

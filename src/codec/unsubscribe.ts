@@ -8,38 +8,27 @@
  * ```
  */
 import { MqttError } from './errors.js';
-import { checkPacketId, writeU16 } from './fields.js';
+import { putU16, type BodyWriter } from './body-writer.js';
+import { EMPTY_BYTES } from './bytes.js';
+import { checkPacketId } from './fields.js';
 import type { UnsubscribePacket } from './packets.js';
 import type { FrameReader } from './reader.js';
-import { topicByteLength } from './topic.js';
-import { writeString } from './utf8.js';
+import { putTopic } from './topic.js';
 
-/** Checks `p` and returns its Remaining Length. */
-export function unsubscribeLength(p: UnsubscribePacket): number {
-  checkPacketId(p.packetId);
+/** Checks `p` and writes its body, each filter checked as it is copied. Nothing follows it. */
+export function writeUnsubscribe(p: UnsubscribePacket, w: BodyWriter): Uint8Array {
+  putU16(w, checkPacketId(p.packetId));
   const filters = p.topicFilters;
   // [MQTT-3.10.3-2] at least one topic filter.
   if (!Array.isArray(filters) || filters.length === 0) {
     throw new MqttError('EMPTY_SUBSCRIPTION_LIST', 'UNSUBSCRIBE without a topic filter', { rule: 'MQTT-3.10.3-2' });
   }
-  let length = 2;
   // [MQTT-3.10.3-1] filters are UTF-8 strings, back to back.
   for (let i = 0; i < filters.length; i++) {
     const filter = filters[i]!; // i < length
-    length += 2 + topicByteLength(filter, true, 'MQTT-4.7.1-1');
+    putTopic(w, filter, true, 'MQTT-4.7.1-1');
   }
-  return length;
-}
-
-/** Writes the packet identifier and the filters; returns the position after them. */
-export function writeUnsubscribe(p: UnsubscribePacket, buf: Uint8Array, pos: number): number {
-  pos = writeU16(buf, pos, p.packetId);
-  const filters = p.topicFilters;
-  for (let i = 0; i < filters.length; i++) {
-    const filter = filters[i]!; // i < length
-    pos = writeString(buf, pos, filter);
-  }
-  return pos;
+  return EMPTY_BYTES;
 }
 
 /** Decodes an UNSUBSCRIBE body. */

@@ -2,12 +2,14 @@
  * UTF-8 encoded strings (spec 1.5.3): a 2-byte big-endian length, then at most 65,535 bytes of
  * well-formed UTF-8 with no U+0000.
  *
- * Encoding scans the JavaScript string once to find its byte length and refuse what cannot be
- * sent: a lone surrogate (a JS string may hold one, UTF-8 cannot) [MQTT-1.5.3-1] and U+0000
- * [MQTT-1.5.3-2]. Decoding takes a fast path for ASCII and otherwise uses a strict (`fatal`)
+ * Encoding copies a plain ASCII string (the common case) in one pass, checking each character
+ * as it goes; any other string is first checked in full, then written by the native encoder. The
+ * checks refuse what cannot be sent: a lone surrogate (a JS string may hold one, UTF-8 cannot)
+ * [MQTT-1.5.3-1] and U+0000 [MQTT-1.5.3-2]. Decoding takes a fast path for ASCII and otherwise uses a strict (`fatal`)
  * TextDecoder, which refuses ill-formed sequences, overlong forms and encoded surrogates.
  */
-import { nativeAscii, writeBytes } from './bytes.js';
+import type { BodyWriter } from './body-writer.js';
+import { nativeAscii } from './bytes.js';
 import { MqttError } from './errors.js';
 
 /** The largest string or binary field: its length prefix is 16 bits (spec 1.5.3, 1.5.2). */
@@ -19,22 +21,36 @@ const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Byte length of `s` in UTF-8. Throws `INVALID_UTF8` for a lone surrogate, `NULL_CHARACTER` for
- * U+0000 and `STRING_TOO_LONG` past 65,535 bytes. `field` names the field in messages.
+ * Writes `s` as a UTF-8 string field (2-byte length, then the bytes), checking it as it is copied:
+ * `INVALID_UTF8` for a lone surrogate, `NULL_CHARACTER` for U+0000 and `STRING_TOO_LONG` past
+ * 65,535 bytes. `field` names the field in messages.
  */
-export function utf8Length(s: string, field: string): number {
-  // Fast path, small enough to be inlined: short ASCII without U+0000.
+export function putString(w: BodyWriter, s: string, field: string): void {
+  // Fast path, small enough to be inlined: ASCII without U+0000, each character read once.
   if (typeof s === 'string' && s.length <= MAX_STRING_BYTES) {
     const n = s.length;
+    w.room(2 + n);
+    const buf = w.buf;
+    const start = w.pos + 2;
     let i = 0;
-    // (c - 1) >>> 0 < 0x7f holds exactly for 0x01-0x7f: U+0000 wraps around to 2^32 - 1.
-    while (i < n && (s.charCodeAt(i) - 1) >>> 0 < 0x7f) i++;
-    if (i === n) return n;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      // (c - 1) >>> 0 < 0x7f holds exactly for 0x01-0x7f: U+0000 wraps around to 2^32 - 1.
+      if ((c - 1) >>> 0 >= 0x7f) break;
+      buf[start + i] = c;
+    }
+    if (i === n) {
+      buf[start - 2] = n >>> 8;
+      buf[start - 1] = n & 0xff;
+      w.pos = start + n;
+      return;
+    }
   }
-  return checkedUtf8Length(s, field);
+  // Anything else: the full check (which throws every error), then the whole string again.
+  putUtf8(w, s, checkedUtf8Length(s, field));
 }
 
-/** The full check behind `utf8Length`: multi-byte characters, and every error. */
+/** The full check of a string field: multi-byte characters, and every error. Returns its UTF-8 length. */
 function checkedUtf8Length(s: string, field: string): number {
   if (typeof s !== 'string') {
     throw new MqttError('INVALID_PACKET', `${field} must be a string`);
@@ -72,40 +88,18 @@ export function loneSurrogate(field: string): MqttError {
 }
 
 /**
- * Writes `s` with its 2-byte length prefix at `pos`; returns the position after it.
- * The caller has already checked `s` (with `utf8Length` or a topic check), so the target has
- * room and the string is well-formed.
+ * Writes `s`, already checked and found to be `bytes` bytes of UTF-8, as a string field. Plain
+ * ASCII (as many bytes as characters) is copied by a loop; anything else goes through the encoder.
  */
-export function writeString(buf: Uint8Array, pos: number, s: string): number {
-  const start = pos + 2;
-  const n = s.length;
-  // ASCII fast path: one store per character, no encoder call. Kept small so that it is inlined.
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return writeUtf8Tail(buf, pos, s, i);
-    buf[start + i] = c;
-  }
-  buf[pos] = n >>> 8;
-  buf[pos + 1] = n & 0xff;
-  return start + n;
-}
-
-/** `writeString` past its first non-ASCII character at `i`: the rest goes through the encoder. */
-function writeUtf8Tail(buf: Uint8Array, pos: number, s: string, i: number): number {
-  const start = pos + 2;
-  const len = i + encoder.encodeInto(s.slice(i), buf.subarray(start + i)).written;
-  buf[pos] = len >>> 8;
-  buf[pos + 1] = len & 0xff;
-  return start + len;
-}
-
-/** Writes a binary field (2-byte length, then the bytes) at `pos`; returns the position after it. */
-export function writeBinary(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
-  const len = bytes.length;
-  buf[pos] = len >>> 8;
-  buf[pos + 1] = len & 0xff;
-  writeBytes(buf, pos + 2, bytes);
-  return pos + 2 + len;
+export function putUtf8(w: BodyWriter, s: string, bytes: number): void {
+  w.room(2 + bytes);
+  const buf = w.buf;
+  const start = w.pos + 2;
+  buf[start - 2] = bytes >>> 8;
+  buf[start - 1] = bytes & 0xff;
+  if (bytes === s.length) for (let i = 0; i < bytes; i++) buf[start + i] = s.charCodeAt(i);
+  else encoder.encodeInto(s, buf.subarray(start, start + bytes));
+  w.pos = start + bytes;
 }
 
 /** Decodes `buf[start, end)`, which the caller has checked holds only bytes 0x01-0x7f. */

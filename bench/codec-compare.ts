@@ -6,7 +6,8 @@
  *
  *   git archive <commit> src/codec | tar -x -C /tmp/codec-old      # a codec from history
  *   npx tsx bench/codec-compare.ts /tmp/codec-old/src/codec src/codec
- *   ROUNDS=15 ONLY=decode npx tsx bench/codec-compare.ts A B
+ *   ROUNDS=15 ONLY=decode npx tsx bench/codec-compare.ts A B        # rows whose name has "decode"
+ *   ONLY=PUBACK,CONNECT npx tsx bench/codec-compare.ts A B          # either word
  *
  * Each codec runs in a worker thread of its own, and only one runs at a time. Loaded side by side
  * in one thread, two codecs share V8's feedback for the benchmark loop and compete for its
@@ -127,7 +128,7 @@ async function main(rootA: string, rootB: string): Promise<void> {
   console.log(`B ÷ A, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, packets per CPU second, medians; A = ${rootA}, B = ${rootB}`);
   const only = process.env.ONLY;
   for (const [index, { name }] of WORKLOADS.entries()) {
-    if (only && !name.includes(only)) continue;
+    if (only && !only.split(',').some((o) => name.includes(o))) continue;
     await a.measure(index); // warm up both
     await b.measure(index);
     const ratios: number[] = [];

@@ -46,14 +46,14 @@ const RESERVED = 0x01;
 export function writeConnect(p: ConnectPacket, w: BodyWriter): Uint8Array {
   putString(w, p.protocolName, 'protocol name');
   putU8(w, checkInteger(p.protocolLevel, 'protocol level', 0xff));
-  // Offsets from the body's start: the body may move to a bigger array while it is written.
-  const flagsAt = w.pos - w.start;
+  // A position in `w.buf` stays valid when it grows: the body keeps its offsets.
+  const flagsAt = w.pos;
   putU8(w, 0);
   putU16(w, checkInteger(p.keepAlive, 'keep alive', 0xffff));
   // [MQTT-3.1.3-3] the client id is always present; [MQTT-3.1.3-4] a UTF-8 string.
-  const idAt = w.pos - w.start;
+  const idAt = w.pos;
   putString(w, p.clientId, 'client id');
-  const idLength = w.pos - w.start - idAt - 2;
+  const idLength = w.pos - idAt - 2;
   // MQTT 3.1 section 3.1: 1-23 characters; a server would refuse anything else with CONNACK 2.
   if (protocolVersionOf(p) === 3 && !(idLength >= 1 && idLength <= MQTT31_MAX_CLIENT_ID_BYTES)) {
     throw clientIdRejected(idLength);
@@ -81,7 +81,7 @@ export function writeConnect(p: ConnectPacket, w: BodyWriter): Uint8Array {
     putBinary(w, checkBytes(password, 'password', true));
     flags |= PASSWORD;
   }
-  w.buf[w.start + flagsAt] = flags;
+  w.buf[flagsAt] = flags;
   return EMPTY_BYTES;
 }
 

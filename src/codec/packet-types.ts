@@ -15,7 +15,6 @@ import { decodeConnack, writeConnack } from './connack.js';
 import { decodeConnect, writeConnect } from './connect.js';
 import { decodeEmpty } from './empty.js';
 import { MqttError } from './errors.js';
-import type { FixedHeader } from './header.js';
 import type { ConnectPacket, Packet, PacketCmd, PublishPacket } from './packets.js';
 import { checkPublishFlags, decodePublish, publishFlags, writePublish } from './publish.js';
 import type { FrameReader } from './reader.js';
@@ -23,6 +22,18 @@ import { decodeSuback, writeSuback } from './suback.js';
 import { decodeSubscribe, writeSubscribe } from './subscribe.js';
 import { decodeUnsubscribe, writeUnsubscribe } from './unsubscribe.js';
 import { protocolVersionOf, type ProtocolVersion } from './version.js';
+
+/** A parsed fixed header; the decoder reuses one instance per stream. */
+export class FixedHeader {
+  /** Packet type, 1-14. */
+  type = 0;
+  /** Flag bits 3-0 of byte 1. */
+  flags = 0;
+  /** Bytes after the fixed header. */
+  remainingLength = 0;
+  /** Bytes of the fixed header itself, 2-5. */
+  headerLength = 0;
+}
 
 /**
  * One packet type: its fixed-header rules and its body codec. Methods (not function properties)

@@ -22,7 +22,7 @@
  * @internal
  */
 import { allocBytes, writeBytes } from './bytes.js';
-import { packetSize, writeFixedHeader } from './header.js';
+import { packetSize, writeFixedHeader } from './remaining-length.js';
 
 /** The longest fixed header: the type byte and four Remaining Length bytes (spec 2.2.3). */
 const HEADER_ROOM = 5;

@@ -13,7 +13,7 @@
 import { BodyWriter } from './body-writer.js';
 import { EMPTY_BYTES } from './bytes.js';
 import { MqttError } from './errors.js';
-import { MAX_REMAINING_LENGTH, packetSize } from './header.js';
+import { MAX_REMAINING_LENGTH, packetSize } from './remaining-length.js';
 import type { Packet } from './packets.js';
 import { packetTypeOf } from './packet-types.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';

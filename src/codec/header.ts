@@ -10,42 +10,16 @@
  *
  * Framing happens here, apart from decoding: once the type, flags and length are known, the
  * decoder can refuse a packet before a single byte of its body is buffered. What each type
- * allows comes from the packet-type table (packet-types.ts).
+ * allows comes from the packet-type table (packet-types.ts). Writing a fixed header is in
+ * remaining-length.ts.
  */
 import { MqttError } from './errors.js';
 import { PACKET_TYPES, type FixedHeader } from './packet-types.js';
+import { MAX_REMAINING_LENGTH } from './remaining-length.js';
 import type { ProtocolVersion } from './version.js';
-
-/** The largest Remaining Length 4 bytes can carry: 0xFF 0xFF 0xFF 0x7F (spec 2.2.3). */
-export const MAX_REMAINING_LENGTH = 268_435_455;
 
 /** The largest whole packet: 1 type byte, 4 length bytes, then the maximum Remaining Length. */
 export const MAX_PACKET_SIZE = MAX_REMAINING_LENGTH + 5;
-
-/**
- * Size of a whole packet whose Remaining Length is `n`: the type/flags byte, the Remaining Length
- * field (1-4 bytes, spec table 2.4), then the `n` bytes it counts.
- */
-export function packetSize(n: number): number {
-  return 1 + (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4) + n;
-}
-
-/** Writes the fixed header (type/flags byte, then Remaining Length); returns the position after it. */
-export function writeFixedHeader(buf: Uint8Array, pos: number, firstByte: number, remaining: number): number {
-  buf[pos++] = firstByte;
-  if (remaining < 0x80) {
-    buf[pos] = remaining; // the common case: one length byte
-    return pos + 1;
-  }
-  // Spec 2.2.3's algorithm: 7 bits at a time, least significant first, bit 7 = "more follows".
-  do {
-    let byte = remaining % 128;
-    remaining = Math.floor(remaining / 128);
-    if (remaining > 0) byte |= 0x80;
-    buf[pos++] = byte;
-  } while (remaining > 0);
-  return pos;
-}
 
 /**
  * Parses a fixed header from `buf[start, end)` into `out`. Returns `false` when more bytes are

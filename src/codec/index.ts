@@ -31,7 +31,8 @@ export {
 } from './version.js';
 export { Decoder, decode } from './decode.js';
 export type { DecoderOptions } from './decode.js';
-export { MAX_PACKET_SIZE, MAX_REMAINING_LENGTH } from './header.js';
+export { MAX_PACKET_SIZE } from './header.js';
+export { MAX_REMAINING_LENGTH } from './remaining-length.js';
 export { MAX_STRING_BYTES } from './utf8.js';
 export { validateTopicName, validateTopicFilter, isValidTopicName, isValidTopicFilter, topicMatches } from './topic.js';
 export { inspect, inspectStream } from './inspect.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Decoder, decode, encode, encodedLength, type Packet } from '../../src/codec/index.js';
-import { writeFixedHeader } from '../../src/codec/header.js';
+import { writeFixedHeader } from '../../src/codec/remaining-length.js';
 import { plain } from './arbitraries.js';
 import { FIXTURES } from './fixtures.js';
 import { thrown } from './helpers.js';

@@ -80,6 +80,11 @@ describe('re-entrance and errors', () => {
     }
   });
 
+  it('encodeParts gives one array for a PUBLISH with nothing to hand over apart (an empty payload)', () => {
+    const parts = encodeParts({ cmd: 'publish', topic: 'a', payload: new Uint8Array(0), qos: 0, retain: false, dup: false });
+    expect(parts.map((p) => [...p])).toEqual([[0x30, 0x03, 0x00, 0x01, 0x61]]);
+  });
+
   it('hands out arrays of their own: a later encode does not change an earlier result', () => {
     const first = encode({ cmd: 'unsubscribe', packetId: 4, topicFilters: ['a/b', 'c/#'] });
     const copy = [...first];

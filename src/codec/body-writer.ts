@@ -55,6 +55,7 @@ export class BodyWriter {
     this.pos = HEADER_ROOM;
   }
 
+  /** The view of `scratch[from, from + count)`, made the first time it is asked for. */
   private view(from: number, count: number): Uint8Array {
     const byStart = this.views[from] ?? [];
     return (byStart[count] ??= this.scratch.subarray(from, from + count));

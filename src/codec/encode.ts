@@ -4,11 +4,11 @@
  * body's length, goes just before it. Anything that cannot be encoded throws an `MqttError`;
  * no truncated or corrupt bytes come out.
  *
- * There is one path, for every packet type and every entry point: `encode` hands out the area's
- * bytes (carved, for a small packet, or copied into an array of their own), `encodeInto` copies
- * them to the caller's array, `encodedLength` only counts them, `encodeParts` hands out the
- * header and body apart from a PUBLISH payload. A payload is never copied through the area; a
- * PUBLISH topic the client has used before is not checked again (the memo of topic-cache.ts).
+ * There is one path, for every packet type and every entry point: `encode` copies header and
+ * body out into an array of exactly the packet's size, `encodeInto` into the caller's array once
+ * it knows they fit, `encodedLength` only counts them, `encodeParts` hands out header and body
+ * apart from a PUBLISH payload. A payload is never copied through the area; a PUBLISH topic the
+ * client has used before is copied without a check (the memo of topic-cache.ts).
  */
 import { BodyWriter } from './body-writer.js';
 import { EMPTY_BYTES } from './bytes.js';
@@ -58,8 +58,7 @@ function remainingLength(w: BodyWriter, tail: Uint8Array): number {
 }
 
 /**
- * Encodes one packet into a byte array (a `Buffer` in Node) of exactly its size. A packet under
- * 4 KiB is a view into a slab shared with other packets, as `Buffer.allocUnsafe` would give.
+ * Encodes one packet into a new byte array (a `Buffer` in Node) of exactly its size.
  * @throws MqttError for anything that cannot be encoded, e.g. `INVALID_PACKET_ID` for a packet
  * identifier outside 1-65535, `INVALID_TOPIC` for a PUBLISH topic with a wildcard.
  */

@@ -152,11 +152,24 @@ function writeModeTable(brokers: BrokerSummary[]): string | undefined {
   return table(head, ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...cpuCells(brokers, `${sc}-batched`)]), 1);
 }
 
-/** Broker CPU per delivery under MQTT.js load (`<id>-mqttjs`). */
+/**
+ * The Node floor's CPU per delivery in `sc` (node-floor.ts, not a broker), and its share of the
+ * better rival's: the lowest "mini ÷ better" any broker running on Node could reach there.
+ */
+function floorCells(brokers: BrokerSummary[], sc: string): string[] {
+  const cpu = (b: string): number | undefined => brokers.find((x) => x.scenario === sc && x.broker === b)?.brokerCpuPerDeliveryUs;
+  const floor = cpu('node-floor');
+  const rivals = [cpu('mosquitto'), cpu('aedes')].filter((v): v is number => v !== undefined);
+  return [fmt(floor, 2), floor !== undefined && rivals.length > 0 ? (floor / Math.min(...rivals)).toFixed(2) : '–'];
+}
+
+/** Broker CPU per delivery under MQTT.js load (`<id>-mqttjs`), with the Node floor when it ran. */
 function mqttjsTable(brokers: BrokerSummary[]): string | undefined {
   const ids = [...new Set(brokers.map((b) => b.scenario))].filter((sc) => sc.endsWith('-mqttjs'));
   if (ids.length === 0) return undefined;
-  return table(['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc)]), 1);
+  const head = ['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better'];
+  if (!brokers.some((b) => b.broker === 'node-floor')) return table(head, ids.map((sc) => [sc, ...cpuCells(brokers, sc)]), 1);
+  return table([...head, 'node floor', 'floor ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...floorCells(brokers, sc)]), 1);
 }
 
 /** The whole report. */
@@ -183,7 +196,11 @@ export function renderMarkdown(
     parts.push(
       '\nMQTT.js 5 with its defaults (Nagle on, keep-alive 60 s): QoS 0 publishers send one message per event-loop turn, ' +
         'QoS 1/2 publishers keep 64 in flight and publish the next from each completion callback' +
-        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.\n` : '; unpaced.\n'),
+        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.` : '; unpaced.') +
+        (brokers.some((b) => b.broker === 'node-floor')
+          ? ' "node floor" is no broker: a bare Node `net` server that forwards PUBLISH bytes and sends the acknowledgements (bench/e2e/node-floor.ts), ' +
+            'what Node.js itself costs per delivery; "floor ÷ better" is the lowest "mini ÷ better" a Node broker could reach.\n'
+          : '\n'),
     );
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];

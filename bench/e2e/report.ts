@@ -174,7 +174,8 @@ export function ratios(summaries: BrokerSummary[]): Ratio[] {
   const out: Ratio[] = [];
   for (const mini of summaries.filter((s) => s.broker === 'mini' && Number.isFinite(s.deliveriesPerSec))) {
     if (mini.p50Us !== undefined) continue; // latency runs run at a fixed rate
-    for (const other of summaries.filter((s) => s.scenario === mini.scenario && s.broker !== 'mini')) {
+    // The Node floor is no broker: it is shown beside the brokers, never compared as one.
+    for (const other of summaries.filter((s) => s.scenario === mini.scenario && s.broker !== 'mini' && s.broker !== 'node-floor')) {
       const bound = mini.loadBound && other.loadBound ? 'unknown' : mini.loadBound ? 'at least' : other.loadBound ? 'at most' : 'exact';
       out.push({
         scenario: mini.scenario,

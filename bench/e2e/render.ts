@@ -172,6 +172,21 @@ function mqttjsTable(brokers: BrokerSummary[]): string | undefined {
   return table([...head, 'node floor', 'floor ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...floorCells(brokers, sc)]), 1);
 }
 
+/** System calls per delivery (`--syscalls`): the total, the event loop's sleeps, and the calls made. */
+function syscallTable(brokers: BrokerSummary[]): string | undefined {
+  const traced = brokers.filter((b) => b.syscalls !== undefined);
+  if (traced.length === 0) return undefined;
+  const rows = traced.map((b) => {
+    const s = b.syscalls!; // filtered above
+    const calls = Object.entries(s.calls)
+      .filter(([, n]) => n >= 0.01)
+      .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+      .join(', ');
+    return [b.scenario, b.broker, fmt(s.total, 2), fmt(s.errors, 2), fmt(s.wakeups, 2), calls];
+  });
+  return table(['scenario', 'broker', 'system calls', 'of them failed', 'main-thread sleeps', 'calls (≥ 0.01 per delivery)'], rows);
+}
+
 /** The whole report. */
 export function renderMarkdown(
   machine: MachineNote,
@@ -201,6 +216,15 @@ export function renderMarkdown(
           ? ' "node floor" is no broker: a bare Node `net` server that forwards PUBLISH bytes and sends the acknowledgements (bench/e2e/node-floor.ts), ' +
             'what Node.js itself costs per delivery; "floor ÷ better" is the lowest "mini ÷ better" a Node broker could reach.\n'
           : '\n'),
+    );
+  }
+  const syscalls = syscallTable(brokers);
+  if (syscalls) {
+    parts.push('### System calls per delivery (strace -c over the window, every thread)\n');
+    parts.push(syscalls);
+    parts.push(
+      '\n"main-thread sleeps": the main thread\'s voluntary context switches, each a sleep of its event loop and a wake-up after it. ' +
+        'strace stops a broker at every system call: the CPU numbers of this run are inflated and not comparable with other runs.\n',
     );
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { mosquittoVersion, type BrokerName } from './brokers.js';
 import type { RunResult } from './measure.js';
+import type { SyscallCounts } from './syscalls.js';
 import type { ConnectionsResult } from './connections.js';
 import type { ClientResult } from './client-bench.js';
 import type { ClientLib } from './client-worker.js';
@@ -95,6 +96,8 @@ export interface BrokerSummary {
   misrouted: number;
   unexpected: number;
   unacknowledged: number;
+  /** With `--syscalls`: the counts of the repetition with the median total. */
+  syscalls?: SyscallCounts;
 }
 
 /** Medians of the throughput and latency runs of one scenario × broker. */
@@ -102,6 +105,8 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
   const m = (f: (r: RunResult) => number): number => median(runs.map(f));
   const sum = (f: (r: RunResult) => number): number => runs.reduce((n, r) => n + f(r), 0);
   const lat = runs.filter((r) => r.latency);
+  const traced = runs.flatMap((r) => (r.syscalls ? [r.syscalls] : [])).sort((a, b) => a.total - b.total);
+  const syscalls = traced[Math.floor((traced.length - 1) / 2)];
   return {
     scenario,
     broker,
@@ -128,6 +133,7 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
     misrouted: sum((r) => r.verify.misrouted),
     unexpected: sum((r) => r.verify.unexpected),
     unacknowledged: sum((r) => r.verify.unacknowledged),
+    ...(syscalls ? { syscalls } : {}),
   };
 }
 

@@ -53,6 +53,9 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
   --rate <n>            -mqttjs scenarios: publishes/s in all, at most ~1,000 per publisher
                         (default: as fast as MQTT.js goes)
+  --syscalls            count each broker's system calls per delivery over the window with
+                        strace (throughput scenarios); strace slows the broker, so that
+                        run's CPU numbers are not comparable
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
   --update-docs         put the report between the results markers of docs/BENCHMARKS.md
@@ -105,6 +108,7 @@ function plan(argv: string[]): Plan | undefined {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       rate: { type: 'string' },
+      syscalls: { type: 'boolean' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'update-docs': { type: 'boolean' },
@@ -121,6 +125,7 @@ function plan(argv: string[]): Plan | undefined {
     warmupMs: positive(values.warmup, 'warmup') ?? base.warmupMs,
     connections: positive(values.connections, 'connections') ?? base.connections,
     mqttjsRate: positive(values.rate, 'rate') ?? base.mqttjsRate,
+    syscalls: values.syscalls === true,
   };
   const ids = pickList(values.scenarios, [...SCENARIOS.map((s) => s.id), DURABLE], 'scenario');
   return {

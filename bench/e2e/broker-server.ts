@@ -10,7 +10,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
-import { startNodeFloor } from './node-floor.js';
+import { listenOnFreePort, startNodeFloor } from './node-floor.js';
 import { cpuMicros, serve } from './rpc.js';
 
 /** Options the harness passes to a Node broker. */
@@ -58,14 +58,8 @@ async function startAedes(): Promise<Running> {
     socket.setNoDelay(true);
     broker.handle(socket);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return {
-    port: address.port,
+    port: await listenOnFreePort(server),
     close: () =>
       new Promise<void>((res) => {
         server.close();
@@ -92,13 +86,7 @@ async function startNodeNet(): Promise<Running> {
     socket.once('data', answerConnect);
     socket.on('error', ignoreError);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return { port: address.port, close: () => new Promise<void>((res) => server.close(() => res())), dropped: () => null };
+  return { port: await listenOnFreePort(server), close: () => new Promise<void>((res) => server.close(() => res())), dropped: () => null };
 }
 
 const kind = process.argv[2];

@@ -149,6 +149,17 @@ function onClose(this: FloorSocket): void {
 
 function ignoreError(): void {}
 
+/** Listens on a free port of 127.0.0.1; resolves with the port. */
+export async function listenOnFreePort(server: Server): Promise<number> {
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
 /** Starts the floor on a free port of 127.0.0.1. */
 export async function startNodeFloor(): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer({ noDelay: true }, (plain) => {
@@ -158,11 +169,5 @@ export async function startNodeFloor(): Promise<{ port: number; close(): Promise
     socket.on('close', onClose);
     socket.on('error', ignoreError);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return { port: address.port, close: () => new Promise<void>((res) => server.close(() => res())) };
+  return { port: await listenOnFreePort(server), close: () => new Promise<void>((res) => server.close(() => res())) };
 }

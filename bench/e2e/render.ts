@@ -129,7 +129,7 @@ function brokerRow(b: BrokerSummary): string[] {
   const cores = isConn ? '–' : `${fmt(b.brokerCores, 2)} / ${fmt(b.loadCores, 2)}${b.otherCores > 0.2 ? ` (+${fmt(b.otherCores, 2)} other)` : ''}`;
   const errors = b.errors.length > 0 ? ` ⚠ ${b.errors.length}` : '';
   const capacity = isConn || b.p50Us !== undefined ? '–' : fmtCount(1e6 / b.brokerCpuPerDeliveryUs);
-  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), capacity, cores, memory, lostDup(b)];
+  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), fmt(b.sleepsPerDelivery, 2), capacity, cores, memory, lostDup(b)];
 }
 
 /** broker-mini, mosquitto, aedes CPU per delivery in `sc`, and mini's share of the better rival's. */
@@ -182,9 +182,9 @@ function syscallTable(brokers: BrokerSummary[]): string | undefined {
       .filter(([, n]) => n >= 0.01)
       .map(([name, n]) => `${name} ${n.toFixed(2)}`)
       .join(', ');
-    return [b.scenario, b.broker, fmt(s.total, 2), fmt(s.errors, 2), fmt(s.wakeups, 2), calls];
+    return [b.scenario, b.broker, fmt(s.total, 2), fmt(s.errors, 2), calls];
   });
-  return table(['scenario', 'broker', 'system calls', 'of them failed', 'main-thread sleeps', 'calls (≥ 0.01 per delivery)'], rows);
+  return table(['scenario', 'broker', 'system calls', 'of them failed', 'calls (≥ 0.01 per delivery)'], rows);
 }
 
 /** The whole report. */
@@ -222,10 +222,7 @@ export function renderMarkdown(
   if (syscalls) {
     parts.push('### System calls per delivery (strace -c over the window, every thread)\n');
     parts.push(syscalls);
-    parts.push(
-      '\n"main-thread sleeps": the main thread\'s voluntary context switches, each a sleep of its event loop and a wake-up after it. ' +
-        'strace stops a broker at every system call: the CPU numbers of this run are inflated and not comparable with other runs.\n',
-    );
+    parts.push('\nstrace stops a broker at every system call: the CPU and sleep numbers of this run are inflated and not comparable with other runs.\n');
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];
   if (scenarios.length > 0) {
@@ -252,12 +249,13 @@ export function renderMarkdown(
   }
   if (brokers.length > 0) {
     parts.push('### Brokers (medians)\n');
-    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'capacity est. /s', 'CPU cores broker / load', 'memory', 'lost / dup'];
+    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'sleeps/delivery', 'capacity est. /s', 'CPU cores broker / load', 'memory', 'lost / dup'];
     parts.push(table(head, brokers.map(brokerRow)));
     parts.push(
       '\n"load-bound"/"CPU-contended": the broker had less than 90 % of a core while the load generator, or other programs, ' +
         'filled the machine, so the measured rate (after ">") is only a lower bound. "capacity est." is 1 s ÷ the broker\'s ' +
-        'CPU time per delivery: what one fully busy core would deliver. ' +
+        'CPU time per delivery: what one fully busy core would deliver. "sleeps/delivery": how often the broker\'s main thread ' +
+        'went to sleep (voluntary context switches) per delivery, each followed by a wake-up. ' +
         'For `connections`, "broker CPU µs/delivery" is per accepted connection and "lost" counts refused or dropped connections. ' +
         'Memory is peak RSS of the broker process, or the RSS growth per idle connection. Lost/dup are totals over all repetitions.\n',
     );

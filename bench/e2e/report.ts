@@ -96,6 +96,8 @@ export interface BrokerSummary {
   misrouted: number;
   unexpected: number;
   unacknowledged: number;
+  /** The broker's main thread went to sleep this often per delivery (throughput runs). */
+  sleepsPerDelivery?: number;
   /** With `--syscalls`: the counts of the repetition with the median total. */
   syscalls?: SyscallCounts;
 }
@@ -107,6 +109,7 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
   const lat = runs.filter((r) => r.latency);
   const traced = runs.flatMap((r) => (r.syscalls ? [r.syscalls] : [])).sort((a, b) => a.total - b.total);
   const syscalls = traced[Math.floor((traced.length - 1) / 2)];
+  const slept = runs.flatMap((r) => (r.sleepsPerDelivery !== undefined ? [r.sleepsPerDelivery] : []));
   return {
     scenario,
     broker,
@@ -133,6 +136,7 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
     misrouted: sum((r) => r.verify.misrouted),
     unexpected: sum((r) => r.verify.unexpected),
     unacknowledged: sum((r) => r.verify.unacknowledged),
+    ...(slept.length > 0 ? { sleepsPerDelivery: median(slept) } : {}),
     ...(syscalls ? { syscalls } : {}),
   };
 }

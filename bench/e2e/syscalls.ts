@@ -1,11 +1,12 @@
 /**
- * `--syscalls`: what a broker asks of the kernel per delivery. Over the measured window,
- * `strace -c -f` counts the system calls of every thread of the broker process, and the main
- * thread's voluntary context switches (from /proc) count how often its event loop went to sleep
- * and was woken: at a low rate, about once per packet.
+ * What a broker asks of the kernel per delivery.
  *
- * strace stops the broker at every system call, so a run with `--syscalls` measures counts, not
- * CPU time: its CPU per delivery is inflated and must not be compared with other runs.
+ * - Every run: the main thread's voluntary context switches (from /proc), each a sleep of the
+ *   event loop and a wake-up after it. At a low rate that is about once per packet, and in a VM
+ *   every wake-up is expensive.
+ * - `--syscalls`: over the measured window `strace -c -f` counts the system calls of every thread
+ *   of the broker process. strace stops the broker at every call, so such a run measures counts,
+ *   not time: its CPU per delivery is inflated, and so are its sleeps (each stop is one).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +21,6 @@ export interface SyscallCounts {
   calls: Record<string, number>;
   /** Of the calls, the ones that returned an error (EAGAIN and the like) ÷ deliveries. */
   errors: number;
-  /** The main thread's voluntary context switches ÷ deliveries: its event loop's sleeps. */
-  wakeups: number;
 }
 
 /** A running count, stopped at the end of the window with the window's deliveries. */
@@ -29,8 +28,8 @@ export interface SyscallTrace {
   stop(deliveries: number): Promise<SyscallCounts | undefined>;
 }
 
-/** The main thread's voluntary context switches so far. */
-function voluntarySwitches(pid: number): number {
+/** The voluntary context switches of `pid`'s main thread so far: its event loop's sleeps. */
+export function mainThreadSleeps(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
 }
@@ -58,10 +57,8 @@ export function traceSyscalls(pid: number): SyscallTrace {
   const dir = mkdtempSync(join(tmpdir(), 'mqtt311-strace-'));
   const out = join(dir, 'summary.txt');
   const { child, stderrTail } = spawnTracked('strace', ['-c', '-f', '-o', out, '-p', String(pid)]);
-  const switchesBefore = voluntarySwitches(pid);
   return {
     async stop(deliveries) {
-      const switches = voluntarySwitches(pid) - switchesBefore;
       child.kill('SIGINT'); // strace detaches and writes its summary
       const exited = await waitExit(child, 5000);
       try {
@@ -73,7 +70,7 @@ export function traceSyscalls(pid: number): SyscallTrace {
           per[name] = n / deliveries;
           total += n;
         }
-        return { total: total / deliveries, calls: per, errors: errors / deliveries, wakeups: switches / deliveries };
+        return { total: total / deliveries, calls: per, errors: errors / deliveries };
       } catch {
         return undefined;
       } finally {

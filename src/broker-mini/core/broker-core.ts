@@ -218,7 +218,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     this.#clients.set(clientId, handle);
     this.stats.connectsAccepted++;
     if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
-    handle.run(handle.session.accept(state, sessionPresent, readCheck(this.#acls.of(clientId), handle, this.stats)));
+    handle.run(handle.session.accept(state, sessionPresent, readCheck(this.#acls.of(clientId), handle, this.stats), packet));
     // `handle.info` is built on first use (most idle clients never need one); a bridge's now, to mark it.
     const bridge = (packet.protocolLevel & 0x80) !== 0 ? handle.info : undefined;
     if (bridge) this.#bridges.add(bridge);

@@ -293,9 +293,12 @@ export class Session {
    * session kept was routed under whoever held it before, so the queued and in-flight messages
    * it refuses are discarded here, and every later delivery is checked before it is queued or
    * written. Nothing reaches this connection that it may not read.
+   *
+   * `accepted` is the CONNECT as the broker accepted it, when that differs from the one received:
+   * a listener may give the client another user name (its certificate's subject, say).
    */
-  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck): SessionEffect[] {
-    const connect = this.#connect;
+  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck, accepted?: ConnectPacket): SessionEffect[] {
+    const connect = accepted ?? this.#connect;
     if (this.#phase !== 'connecting' || connect === undefined) return [];
     this.#phase = 'connected';
     this.#connect = undefined;

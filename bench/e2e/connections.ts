@@ -5,7 +5,8 @@
  * Memory per connection = (broker RSS with N connections − RSS before) / N, both read after a
  * full GC for the Node brokers (mosquitto frees eagerly), so the number is the connections' cost,
  * not the collector's timing. For the Node servers the reading with the connections open also
- * waits until V8 has given back the young generation it grew while accepting them (`settleHeap`).
+ * waits until V8 has given back the young generation it grew while accepting them (`settleHeap`),
+ * and every reading waits until the resident size has stopped moving (`quietRss`).
  */
 import { readFileSync } from 'node:fs';
 import type { NodeHeapReading } from './broker-server.js';

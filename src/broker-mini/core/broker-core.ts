@@ -23,7 +23,7 @@ import { resolveOptions } from '../resolve-options.js';
 import { emptyStats, type BrokerStats } from './stats.js';
 import { RetainedStore } from './retained.js';
 import { Session, type CloseReason, type SessionEffect, type SessionOptions } from './session.js';
-import { compactBytes } from './session-state.js';
+import { compactBytes } from './compact-bytes.js';
 import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';

@@ -14,19 +14,10 @@
  *                                      \--refuse--> closing
  * ```
  */
-import type {
-  ConnectPacket,
-  MqttError,
-  Packet,
-  ProtocolVersion,
-  PublishPacket,
-  SubscribePacket,
-  UnsubscribePacket,
-  Will,
-} from '../../codec/index.js';
-import { protocolVersionOf } from '../../codec/index.js';
+import { protocolVersionOf, type ConnectPacket, type MqttError, type Packet, type ProtocolVersion, type PublishPacket, type SubscribePacket, type UnsubscribePacket, type Will } from '../../codec/index.js';
 import { BrokerError } from './errors.js';
-import { compactBytes, type DeliveryLimits, type InflightMessage, type OutboundMessage, type SessionState } from './session-state.js';
+import { compactBytes } from './compact-bytes.js';
+import type { DeliveryLimits, InflightMessage, OutboundMessage, SessionState } from './session-state.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =

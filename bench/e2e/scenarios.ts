@@ -125,6 +125,11 @@ export interface ConnectionsScenario {
    * backlog, not the broker.
    */
   batch: number;
+  /**
+   * Connections per second each process opens at most (batches spaced out, as a fleet of devices
+   * arrives); undefined: as fast as the broker accepts them (a burst, as after a broker restart).
+   */
+  pace?: number | undefined;
 }
 
 /** Our client against MQTT.js, publishing to the same mosquitto. */

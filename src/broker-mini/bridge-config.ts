@@ -36,7 +36,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isValidTopicFilter, isValidTopicName, type QoS } from '../codec/index.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-syntax.js';
 
 export type { BridgeDirection, BridgeOptions, BridgeTls, BridgeTopic } from './bridge-options.js';
 import type { BridgeDirection, BridgeOptions, BridgeTls, BridgeTopic } from './bridge-options.js';

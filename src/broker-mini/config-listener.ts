@@ -3,8 +3,7 @@
  * being defined (protocol, bind scope, limits, mount point, TLS files and certificate identities).
  * TLS files are read when their line is; `finishTls` checks each listener's set at the end.
  */
-import type { ParseState } from './config-parse.js';
-import { bool, fail, int, lineArgs, readDirRef, readRef, unsupported, type Cursor } from './config-syntax.js';
+import { bool, fail, int, lineArgs, readDirRef, readRef, unsupported, type BrokerConfig, type Cursor, type ParseConfigOptions } from './config-syntax.js';
 import type { ListenerOptions, ListenerTlsOptions } from './listener-options.js';
 
 /** TLS collected for one listener, files already read. */
@@ -18,13 +17,25 @@ export interface ListenerDraft extends ListenerOptions {
   at: Cursor;
 }
 
+/** The part of the parse state (config-parse.ts's `ParseState`) that listener directives read and write. */
+export interface ListenerParseState {
+  readonly config: BrokerConfig;
+  readonly options: ParseConfigOptions;
+  readonly listeners: ListenerDraft[];
+  current: ListenerDraft | undefined;
+  /** mosquitto's default listener (`port`, `bind_address`, and listener settings before any `listener`). */
+  readonly defaultListener: ListenerDraft;
+  defaultUsed: boolean;
+  readonly tls: Map<ListenerDraft, TlsDraft>;
+}
+
 /** The listener being defined: the last `listener`, or before any, the default listener. */
-export function currentListener(state: ParseState): ListenerDraft {
+export function currentListener(state: ListenerParseState): ListenerDraft {
   return state.current ?? state.defaultListener;
 }
 
 /** Reads a listener or TLS directive into `state`; false when `directive` is not one. */
-export function readListenerDirective(state: ParseState, directive: string, args: string[], at: Cursor): boolean {
+export function readListenerDirective(state: ListenerParseState, directive: string, args: string[], at: Cursor): boolean {
   const [a, b] = args;
   const { arity, value, oneOf } = lineArgs(directive, args, at);
   const tls = (): TlsDraft => {

@@ -10,11 +10,10 @@
  * Blocks: a directive in `BLOCK_PARSERS` (mosquitto's bridge `connection NAME`) opens a block
  * whose handler sees the following lines first, until it returns false for one.
  */
-import type { AclRule } from './auth.js';
-import type { BrokerConfig } from './config.js';
+import type { AclRule } from './core/acl.js';
 import { BRIDGE_DIRECTIVES, expirationSeconds, NO_EFFECT, REFUSED, TIMESTAMP_CONVERSIONS } from './config-directives.js';
-import { aclRule, bool, fail, int, lineArgs, parseAclFile, parsePasswordFile, readRef, refPath, unsupported, type Cursor, type ParseConfigOptions } from './config-syntax.js';
-import { currentListener, finishTls, readListenerDirective, type ListenerDraft, type TlsDraft } from './config-listener.js';
+import { aclRule, bool, fail, int, lineArgs, parseAclFile, parsePasswordFile, readRef, refPath, unsupported, type BrokerConfig, type Cursor, type ParseConfigOptions } from './config-syntax.js';
+import { currentListener, finishTls, readListenerDirective, type ListenerDraft, type ListenerParseState } from './config-listener.js';
 import type { ListenerAuth, ListenerOptions } from './listener-options.js';
 
 /** Handles one line inside a block; false: not the block's, the block ends and the line is read normally. */
@@ -41,18 +40,10 @@ interface AuthDraft extends ListenerAuth {
   aclUser?: string | undefined;
 }
 
-/** Everything read so far. */
-export interface ParseState {
-  readonly config: BrokerConfig;
-  readonly options: ParseConfigOptions;
-  readonly listeners: ListenerDraft[];
-  current: ListenerDraft | undefined;
-  /** mosquitto's default listener (`port`, `bind_address`, and listener settings before any `listener`). */
-  readonly defaultListener: ListenerDraft;
-  defaultUsed: boolean;
+/** Everything read so far: the listeners' part (config-listener.ts), and the rest. */
+export interface ParseState extends ListenerParseState {
   perListenerSettings: boolean;
   readonly auth: Map<ListenerDraft | 'broker', AuthDraft>;
-  readonly tls: Map<ListenerDraft, TlsDraft>;
   block: BlockHandler | undefined;
   /** Run by `finishConfig` before anything else (blocks complete themselves there). */
   readonly finishers: Array<() => void>;

@@ -6,8 +6,28 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isValidTopicFilter, MqttError } from '../codec/index.js';
-import type { AclAccess, AclRule } from './auth.js';
+import type { AclAccess, AclRule } from './core/acl.js';
+import type { BrokerOptions } from './options.js';
 import { parsePasswordFile as parseMosquittoPasswords, PasswordFileError, type PasswordEntry } from './passwd.js';
+
+/** Where log lines go (`log_dest`). */
+export type LogDest = { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
+
+/** What a config file configures: the broker's options, and what the process around it does. */
+export interface BrokerConfig extends BrokerOptions {
+  /** Port for a WebSocket listener (`ws_port`, broker-mini's own; or use `listener` + `protocol websockets`). */
+  wsPort?: number;
+  /** Write the process id here on start, remove it on stop (`pid_file`). */
+  pidFile?: string;
+  /** Logging (`log_dest`, `log_type`, `log_timestamp`, `log_timestamp_format`); absent keys keep the defaults. */
+  log?: { dest?: LogDest[]; types?: string[]; timestamp?: boolean; timestampFormat?: string };
+  /** The OS user to switch to after binding, when started as root (mosquitto's `user NAME`). */
+  runAsUser?: string;
+  /** The persistence file name (`persistence_file`). */
+  persistenceFile?: string;
+  /** Lines to print on startup about settings read without effect: "file:line: …". */
+  notes?: string[];
+}
 
 /** `ConfigError` codes. */
 export type ConfigErrorCode =

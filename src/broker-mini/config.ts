@@ -30,30 +30,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BRIDGE_DIRECTIVES, includeOrder } from './config-directives.js';
 import { BLOCK_PARSERS, finishConfig, newParseState, readDirective, type ParseState } from './config-parse.js';
-import { ConfigError, fail, lines, readDirRef, readRef, type ParseConfigOptions } from './config-syntax.js';
+import { ConfigError, fail, lines, readDirRef, readRef, type BrokerConfig, type ParseConfigOptions } from './config-syntax.js';
 import { isBridgeDirective, parseBridgeConfig } from './bridge-config.js';
-import type { BrokerOptions } from './options.js';
 
-export { ConfigError, parseAclFile, parsePasswordFile, type ConfigErrorCode, type ParseConfigOptions } from './config-syntax.js';
-
-/** Where log lines go (`log_dest`). */
-export type LogDest = { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
-
-/** What a config file configures: the broker's options, and what the process around it does. */
-export interface BrokerConfig extends BrokerOptions {
-  /** Port for a WebSocket listener (`ws_port`, broker-mini's own; or use `listener` + `protocol websockets`). */
-  wsPort?: number;
-  /** Write the process id here on start, remove it on stop (`pid_file`). */
-  pidFile?: string;
-  /** Logging (`log_dest`, `log_type`, `log_timestamp`, `log_timestamp_format`); absent keys keep the defaults. */
-  log?: { dest?: LogDest[]; types?: string[]; timestamp?: boolean; timestampFormat?: string };
-  /** The OS user to switch to after binding, when started as root (mosquitto's `user NAME`). */
-  runAsUser?: string;
-  /** The persistence file name (`persistence_file`). */
-  persistenceFile?: string;
-  /** Lines to print on startup about settings read without effect: "file:line: …". */
-  notes?: string[];
-}
+export { ConfigError, parseAclFile, parsePasswordFile, type BrokerConfig, type ConfigErrorCode, type LogDest, type ParseConfigOptions } from './config-syntax.js';
 
 /**
  * mosquitto's bridges: `connection NAME` opens one, and the bridge directives after it (up to the

@@ -3,7 +3,7 @@
  * them, and the per-connection policy a listener hands the broker core with each connection.
  * Types only: `listeners.ts` starts the servers.
  */
-import type { AclRule } from './auth.js';
+import type { AclRule } from './core/acl.js';
 import type { PasswordEntry } from './passwd.js';
 
 /** TLS for a listener (mosquitto's `certfile`, `keyfile`, `cafile`/`capath`, …), PEM contents. */

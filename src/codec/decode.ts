@@ -7,8 +7,8 @@
  */
 import { CopyArea, copyBytes, EMPTY_BYTES } from './bytes.js';
 import { MqttError } from './errors.js';
-import { FixedHeader, MAX_PACKET_SIZE, parseFixedHeader } from './header.js';
-import { PACKET_TYPES, type PacketType } from './packet-types.js';
+import { MAX_PACKET_SIZE, parseFixedHeader } from './header.js';
+import { FixedHeader, PACKET_TYPES, type PacketType } from './packet-types.js';
 import type { Packet } from './packets.js';
 import { FrameReader } from './reader.js';
 import { checkProtocolVersion, type ProtocolVersion } from './version.js';

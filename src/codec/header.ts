@@ -13,7 +13,7 @@
  * allows comes from the packet-type table (packet-types.ts).
  */
 import { MqttError } from './errors.js';
-import { PACKET_TYPES } from './packet-types.js';
+import { PACKET_TYPES, type FixedHeader } from './packet-types.js';
 import type { ProtocolVersion } from './version.js';
 
 /** The largest Remaining Length 4 bytes can carry: 0xFF 0xFF 0xFF 0x7F (spec 2.2.3). */
@@ -45,18 +45,6 @@ export function writeFixedHeader(buf: Uint8Array, pos: number, firstByte: number
     buf[pos++] = byte;
   } while (remaining > 0);
   return pos;
-}
-
-/** A parsed fixed header; the decoder reuses one instance per stream. */
-export class FixedHeader {
-  /** Packet type, 1-14. */
-  type = 0;
-  /** Flag bits 3-0 of byte 1. */
-  flags = 0;
-  /** Bytes after the fixed header. */
-  remainingLength = 0;
-  /** Bytes of the fixed header itself, 2-5. */
-  headerLength = 0;
 }
 
 /**

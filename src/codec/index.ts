@@ -34,5 +34,6 @@ export type { DecoderOptions } from './decode.js';
 export { MAX_PACKET_SIZE, MAX_REMAINING_LENGTH } from './header.js';
 export { MAX_STRING_BYTES } from './utf8.js';
 export { validateTopicName, validateTopicFilter, isValidTopicName, isValidTopicFilter, topicMatches } from './topic.js';
-export { inspect, inspectStream, type Inspection, type InspectedField, type StreamInspection } from './inspect.js';
+export { inspect, inspectStream } from './inspect.js';
+export type { Inspection, InspectedField, StreamInspection } from './inspection.js';
 export { formatInspection, formatStreamInspection, describePacket } from './inspect-format.js';

@@ -3,7 +3,7 @@
  * code meanings), the aligned dump `mqtt311 decode` prints, and the one-line `describePacket` for
  * logs. The field walk itself lives in inspect.ts; this module only turns its results into text.
  */
-import type { Inspection, StreamInspection } from './inspect.js';
+import type { Inspection, StreamInspection } from './inspection.js';
 import type { Packet, PublishPacket } from './packets.js';
 
 /** CONNACK return codes and their meaning (spec 3.2.2.3, table 3.1). */

@@ -13,7 +13,6 @@ import { connackLength, decodeConnack, writeConnack } from './connack.js';
 import { connectLength, decodeConnect, writeConnect } from './connect.js';
 import { decodeEmpty, emptyLength } from './empty.js';
 import { MqttError } from './errors.js';
-import type { FixedHeader } from './header.js';
 import type { ConnectPacket, Packet, PacketCmd, PublishPacket } from './packets.js';
 import { checkPublishFlags, decodePublish, publishFlags, publishLength, writePublish } from './publish.js';
 import type { FrameReader } from './reader.js';
@@ -21,6 +20,18 @@ import { decodeSuback, subackLength, writeSuback } from './suback.js';
 import { decodeSubscribe, subscribeLength, writeSubscribe } from './subscribe.js';
 import { decodeUnsubscribe, unsubscribeLength, writeUnsubscribe } from './unsubscribe.js';
 import { protocolVersionOf, type ProtocolVersion } from './version.js';
+
+/** A parsed fixed header; the decoder reuses one instance per stream. */
+export class FixedHeader {
+  /** Packet type, 1-14. */
+  type = 0;
+  /** Flag bits 3-0 of byte 1. */
+  flags = 0;
+  /** Bytes after the fixed header. */
+  remainingLength = 0;
+  /** Bytes of the fixed header itself, 2-5. */
+  headerLength = 0;
+}
 
 /**
  * One packet type: its fixed-header rules and its body codec. Methods (not function properties)

@@ -1,6 +1,8 @@
 /**
  * A Node broker under test, in its own process: `broker-server.ts mini` runs broker-mini,
- * `broker-server.ts aedes` runs aedes, `broker-server.ts node-net` a bare `net` server (the floor). argv[3] is a JSON object of broker options.
+ * `broker-server.ts aedes` runs aedes, `broker-server.ts node-net` a bare `net` server (the memory
+ * floor), `broker-server.ts node-floor` the Node floor of CPU per delivery (node-floor.ts, not a
+ * broker). argv[3] is a JSON object of broker options.
  *
  * It listens on a free port of 127.0.0.1 and answers the harness over IPC: `info` (the port),
  * `cpu` (its own process.cpuUsage, µs), `gc` (a full collection, when started with --expose-gc,
@@ -8,6 +10,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { listenOnFreePort, startNodeFloor } from './node-floor.js';
 import { cpuMicros, serve } from './rpc.js';
 
 /** Options the harness passes to a Node broker. */
@@ -55,14 +58,8 @@ async function startAedes(): Promise<Running> {
     socket.setNoDelay(true);
     broker.handle(socket);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return {
-    port: address.port,
+    port: await listenOnFreePort(server),
     close: () =>
       new Promise<void>((res) => {
         server.close();
@@ -89,13 +86,7 @@ async function startNodeNet(): Promise<Running> {
     socket.once('data', answerConnect);
     socket.on('error', ignoreError);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return { port: address.port, close: () => new Promise<void>((res) => server.close(() => res())), dropped: () => null };
+  return { port: await listenOnFreePort(server), close: () => new Promise<void>((res) => server.close(() => res())), dropped: () => null };
 }
 
 const kind = process.argv[2];
@@ -109,7 +100,9 @@ const starting: Promise<Running> =
       ? startAedes()
       : kind === 'node-net'
         ? startNodeNet()
-        : Promise.reject(new Error(`unknown broker '${kind}'`));
+        : kind === 'node-floor'
+          ? startNodeFloor().then((f) => ({ ...f, dropped: () => null }))
+          : Promise.reject(new Error(`unknown broker '${kind}'`));
 let running: Running | undefined;
 
 serve({

@@ -2,7 +2,9 @@
  * The brokers under test, each in its own process, behind one interface:
  * - `mini`: our broker-mini, in a Node child (`broker-server.ts mini`);
  * - `mosquitto`: Debian's binary with a temporary config;
- * - `aedes`: aedes 1.x in a Node child (`broker-server.ts aedes`).
+ * - `aedes`: aedes 1.x in a Node child (`broker-server.ts aedes`);
+ * - `node-floor`: no broker but the least a Node server does to forward these scenarios' messages
+ *   (node-floor.ts), what Node.js itself costs per delivery. Only when asked for (`--brokers`).
  *
  * CPU: Node children report their own `process.cpuUsage()`; mosquitto's is read from
  * /proc/<pid>/stat (utime + stime). Memory for all three comes from /proc/<pid>/status
@@ -17,9 +19,11 @@ import type { NodeHeapReading } from './broker-server.js';
 import { forkNode, REPO_ROOT, sleep, spawnTracked, stopChild, waitExit } from './procs.js';
 
 /** Which broker. */
-export type BrokerName = 'mini' | 'mosquitto' | 'aedes';
-/** All of them, in the order runs interleave them. */
+export type BrokerName = 'mini' | 'mosquitto' | 'aedes' | 'node-floor';
+/** The brokers a run compares by default, in the order runs interleave them. */
 export const BROKERS: readonly BrokerName[] = ['mini', 'mosquitto', 'aedes'];
+/** Every target `--brokers` may name: the brokers, then the Node floor. */
+export const TARGETS: readonly BrokerName[] = [...BROKERS, 'node-floor'];
 
 /** Per-client queue limit given to every broker, so none drops messages on a small default. */
 export const MAX_QUEUED = 1_000_000;
@@ -64,6 +68,8 @@ export function unavailable(name: BrokerName): string | undefined {
       return existsSync(join(REPO_ROOT, 'src/broker-mini/index.ts')) ? undefined : 'src/broker-mini/index.ts does not exist yet';
     case 'aedes':
       return existsSync(join(REPO_ROOT, 'node_modules/aedes/package.json')) ? undefined : 'aedes is not installed (npm install)';
+    case 'node-floor':
+      return undefined;
   }
 }
 
@@ -115,7 +121,7 @@ export async function startBroker(name: BrokerName | 'node-net'): Promise<Broker
   return name === 'mosquitto' ? startMosquitto() : startNodeBroker(name);
 }
 
-async function startNodeBroker(name: 'mini' | 'aedes' | 'node-net'): Promise<BrokerHandle> {
+async function startNodeBroker(name: 'mini' | 'aedes' | 'node-net' | 'node-floor'): Promise<BrokerHandle> {
   const opts = JSON.stringify({ maxQueuedMessages: MAX_QUEUED });
   const { child, rpc, stderrTail } = forkNode('bench/e2e/broker-server.ts', ['--expose-gc'], [name, opts], name);
   try {

@@ -5,7 +5,8 @@
  * Memory per connection = (broker RSS with N connections − RSS before) / N, both read after a
  * full GC for the Node brokers (mosquitto frees eagerly), so the number is the connections' cost,
  * not the collector's timing. For the Node servers the reading with the connections open also
- * waits until V8 has given back the young generation it grew while accepting them (`settleHeap`).
+ * waits until V8 has given back the young generation it grew while accepting them (`settleHeap`),
+ * and every reading waits until the resident size has stopped moving (`quietRss`).
  */
 import { readFileSync } from 'node:fs';
 import type { NodeHeapReading } from './broker-server.js';
@@ -79,6 +80,29 @@ async function settleHeap(broker: BrokerHandle, newSpaceBefore: number, first: N
   }
 }
 
+/** How long the resident size may take to stop moving after a reading's GC. */
+const QUIET_MS = 10_000;
+/** Resident-size change (bytes) between readings 250 ms apart that still counts as still. */
+const QUIET_BYTES = 64 * 1024;
+
+/**
+ * The resident size once it has stopped moving: a full GC frees V8 pages, and V8 unmaps them
+ * from a background thread over the next second or so — read at once, a Node server's RSS can
+ * still hold 20 MiB it is about to give back. So read every 250 ms, with no GC in between, until
+ * four readings in a row (one second) agree within `QUIET_BYTES`, or `QUIET_MS` passed.
+ */
+async function quietRss(broker: BrokerHandle): Promise<{ rss: number; ok: boolean }> {
+  const deadline = Date.now() + QUIET_MS;
+  const last: number[] = [broker.memory().rss];
+  for (;;) {
+    await sleep(250);
+    last.push(broker.memory().rss);
+    if (last.length > 4) last.shift();
+    const still = last.length === 4 && Math.max(...last) - Math.min(...last) <= QUIET_BYTES;
+    if (still || Date.now() >= deadline) return { rss: last[last.length - 1] ?? 0, ok: still };
+  }
+}
+
 /** Runs the idle-connections scenario once against `brokerName`. */
 export async function runConnections(
   s: ConnectionsScenario,
@@ -95,7 +119,9 @@ export async function runConnections(
   try {
     await sleep(300);
     await broker.gc();
-    const before = broker.memory().rss;
+    const quietBefore = await quietRss(broker);
+    if (!quietBefore.ok) notes.push(`RSS still moving ${QUIET_MS / 1000} s after the GC (before)`);
+    const before = quietBefore.rss;
     const heapBefore = await broker.heap?.();
     await probe?.(broker, 'before');
     const cpu0 = await broker.cpuMicros();
@@ -105,7 +131,7 @@ export async function runConnections(
         const count = Math.min(per, budget.count - i * per);
         // Past ~20k connections one source address runs out of ephemeral ports (28k on Linux).
         const localAddress = budget.count > 20_000 ? `127.0.0.${2 + i}` : undefined;
-        const task = { role: 'idle' as const, port: broker.port, count, batch: s.batch, idBase: i * per, localAddress };
+        const task = { role: 'idle' as const, port: broker.port, count, batch: s.batch, idBase: i * per, localAddress, pace: s.pace };
         return startWorker(task, `${brokerName}${process.pid}c${rep}w${i}`, 180_000);
       }),
     );
@@ -128,7 +154,9 @@ export async function runConnections(
       heapAfter = settled.reading;
       if (!settled.ok) notes.push(`young generation still ${(heapAfter.newSpace / 2 ** 20).toFixed(0)} MiB after ${SETTLE_MS / 1000} s`);
     }
-    const after = broker.memory().rss;
+    const quietAfter = await quietRss(broker);
+    if (!quietAfter.ok) notes.push(`RSS still moving ${QUIET_MS / 1000} s after the GC`);
+    const after = quietAfter.rss;
     await probe?.(broker, 'after');
     const finals = await Promise.all(workers.map((w) => w.rpc.call<{ idle: { dropped: number } }>('final')));
     const firstError = opened.find((o) => o.firstError)?.firstError;

@@ -13,6 +13,7 @@ import type { PubStats } from './load/publisher.js';
 import type { SubStats } from './load/subscriber.js';
 import type { LatencySummary } from './load/latency.js';
 import { topicNames } from './load/wire.js';
+import { mainThreadSleeps, traceSyscalls, type SyscallCounts } from './syscalls.js';
 
 /** Message accounting of a run: every delivery checked. */
 export interface Verification {
@@ -48,6 +49,10 @@ export interface RunResult {
   latency?: { delivery: LatencySummary; puback: LatencySummary };
   /** Connection errors and other notices the load processes reported. */
   notices: string[];
+  /** The broker's main thread went to sleep this often per delivery (see syscalls.ts). */
+  sleepsPerDelivery?: number;
+  /** With `--syscalls`: the broker's system calls per delivery over the window. */
+  syscalls?: SyscallCounts;
 }
 
 interface Final {
@@ -139,9 +144,15 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     await Promise.all(pubWorkers.map((w) => w.rpc.call('start', limit)));
     await sleep(set.warmupMs);
     const all = [...pubWorkers, ...subWorkers];
+    const trace = set.syscalls ? traceSyscalls(broker.pid) : undefined;
+    const sleepsBefore = mainThreadSleeps(broker.pid);
     const a = await snapshot(broker, all, 'begin');
     await sleep(set.durationMs);
     const b = await snapshot(broker, all, 'end');
+    const sleeps = mainThreadSleeps(broker.pid) - sleepsBefore;
+    const received = (snap: typeof a): number => snap.workers.slice(pubWorkers.length).reduce((n, w) => n + w.received, 0);
+    const deliveries = received(b) - received(a);
+    const syscalls = await trace?.stop(deliveries);
     const stopped = await Promise.all(pubWorkers.map((w) => w.rpc.call<{ inflight: number }>('stop', 10_000, 15_000)));
     const pubFinals = await Promise.all(pubWorkers.map((w) => w.rpc.call<Final>('final')));
     const pubs = pubFinals.flatMap((f) => f.pubs);
@@ -155,9 +166,7 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
     const brokerDropped = await broker.dropped(subIds);
 
     const cpu = cpuWindow(a, b);
-    const received = (snap: typeof a): number => snap.workers.slice(pubWorkers.length).reduce((n, w) => n + w.received, 0);
     const sent = (snap: typeof a): number => snap.workers.slice(0, pubWorkers.length).reduce((n, w) => n + w.sent, 0);
-    const deliveries = received(b) - received(a);
     return {
       scenario: s.id,
       broker: brokerName,
@@ -170,6 +179,8 @@ export async function runThroughput(s: ThroughputScenario, brokerName: BrokerNam
         ...(brokerDropped !== null ? { brokerDropped } : {}),
       },
       notices: noticesOf(broker, all),
+      ...(deliveries > 0 ? { sleepsPerDelivery: sleeps / deliveries } : {}),
+      ...(syscalls ? { syscalls } : {}),
     };
   } finally {
     await stopWorkers([...pubWorkers, ...subWorkers]);

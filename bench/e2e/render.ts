@@ -129,7 +129,7 @@ function brokerRow(b: BrokerSummary): string[] {
   const cores = isConn ? '–' : `${fmt(b.brokerCores, 2)} / ${fmt(b.loadCores, 2)}${b.otherCores > 0.2 ? ` (+${fmt(b.otherCores, 2)} other)` : ''}`;
   const errors = b.errors.length > 0 ? ` ⚠ ${b.errors.length}` : '';
   const capacity = isConn || b.p50Us !== undefined ? '–' : fmtCount(1e6 / b.brokerCpuPerDeliveryUs);
-  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), capacity, cores, memory, lostDup(b)];
+  return [b.scenario, b.broker + errors, rate, latency, fmt(b.brokerCpuPerDeliveryUs, 2), fmt(b.sleepsPerDelivery, 2), capacity, cores, memory, lostDup(b)];
 }
 
 /** broker-mini, mosquitto, aedes CPU per delivery in `sc`, and mini's share of the better rival's. */
@@ -152,11 +152,39 @@ function writeModeTable(brokers: BrokerSummary[]): string | undefined {
   return table(head, ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...cpuCells(brokers, `${sc}-batched`)]), 1);
 }
 
-/** Broker CPU per delivery under MQTT.js load (`<id>-mqttjs`). */
+/**
+ * The Node floor's CPU per delivery in `sc` (node-floor.ts, not a broker), and its share of the
+ * better rival's: the lowest "mini ÷ better" any broker running on Node could reach there.
+ */
+function floorCells(brokers: BrokerSummary[], sc: string): string[] {
+  const cpu = (b: string): number | undefined => brokers.find((x) => x.scenario === sc && x.broker === b)?.brokerCpuPerDeliveryUs;
+  const floor = cpu('node-floor');
+  const rivals = [cpu('mosquitto'), cpu('aedes')].filter((v): v is number => v !== undefined);
+  return [fmt(floor, 2), floor !== undefined && rivals.length > 0 ? (floor / Math.min(...rivals)).toFixed(2) : '–'];
+}
+
+/** Broker CPU per delivery under MQTT.js load (`<id>-mqttjs`), with the Node floor when it ran. */
 function mqttjsTable(brokers: BrokerSummary[]): string | undefined {
   const ids = [...new Set(brokers.map((b) => b.scenario))].filter((sc) => sc.endsWith('-mqttjs'));
   if (ids.length === 0) return undefined;
-  return table(['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc)]), 1);
+  const head = ['scenario', 'mini', 'mosquitto', 'aedes', 'mini ÷ better'];
+  if (!brokers.some((b) => b.broker === 'node-floor')) return table(head, ids.map((sc) => [sc, ...cpuCells(brokers, sc)]), 1);
+  return table([...head, 'node floor', 'floor ÷ better'], ids.map((sc) => [sc, ...cpuCells(brokers, sc), ...floorCells(brokers, sc)]), 1);
+}
+
+/** System calls per delivery (`--syscalls`): the total, the event loop's sleeps, and the calls made. */
+function syscallTable(brokers: BrokerSummary[]): string | undefined {
+  const traced = brokers.filter((b) => b.syscalls !== undefined);
+  if (traced.length === 0) return undefined;
+  const rows = traced.map((b) => {
+    const s = b.syscalls!; // filtered above
+    const calls = Object.entries(s.calls)
+      .filter(([, n]) => n >= 0.01)
+      .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+      .join(', ');
+    return [b.scenario, b.broker, fmt(s.total, 2), fmt(s.errors, 2), calls];
+  });
+  return table(['scenario', 'broker', 'system calls', 'of them failed', 'calls (≥ 0.01 per delivery)'], rows);
 }
 
 /** The whole report. */
@@ -183,8 +211,18 @@ export function renderMarkdown(
     parts.push(
       '\nMQTT.js 5 with its defaults (Nagle on, keep-alive 60 s): QoS 0 publishers send one message per event-loop turn, ' +
         'QoS 1/2 publishers keep 64 in flight and publish the next from each completion callback' +
-        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.\n` : '; unpaced.\n'),
+        (settings.mqttjsRate > 0 ? `; all paced to ${settings.mqttjsRate} publishes/s in all.` : '; unpaced.') +
+        (brokers.some((b) => b.broker === 'node-floor')
+          ? ' "node floor" is no broker: a bare Node `net` server that forwards PUBLISH bytes and sends the acknowledgements (bench/e2e/node-floor.ts), ' +
+            'what Node.js itself costs per delivery; "floor ÷ better" is the lowest "mini ÷ better" a Node broker could reach.\n'
+          : '\n'),
     );
+  }
+  const syscalls = syscallTable(brokers);
+  if (syscalls) {
+    parts.push('### System calls per delivery (strace -c over the window, every thread)\n');
+    parts.push(syscalls);
+    parts.push('\nstrace stops a broker at every system call: the CPU and sleep numbers of this run are inflated and not comparable with other runs.\n');
   }
   const scenarios = [...new Set(rs.map((r) => r.scenario))];
   if (scenarios.length > 0) {
@@ -211,12 +249,13 @@ export function renderMarkdown(
   }
   if (brokers.length > 0) {
     parts.push('### Brokers (medians)\n');
-    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'capacity est. /s', 'CPU cores broker / load', 'memory', 'lost / dup'];
+    const head = ['scenario', 'broker', 'deliveries/s', 'p50 / p99 µs', 'broker CPU µs/delivery', 'sleeps/delivery', 'capacity est. /s', 'CPU cores broker / load', 'memory', 'lost / dup'];
     parts.push(table(head, brokers.map(brokerRow)));
     parts.push(
       '\n"load-bound"/"CPU-contended": the broker had less than 90 % of a core while the load generator, or other programs, ' +
         'filled the machine, so the measured rate (after ">") is only a lower bound. "capacity est." is 1 s ÷ the broker\'s ' +
-        'CPU time per delivery: what one fully busy core would deliver. ' +
+        'CPU time per delivery: what one fully busy core would deliver. "sleeps/delivery": how often the broker\'s main thread ' +
+        'went to sleep (voluntary context switches) per delivery, each followed by a wake-up. ' +
         'For `connections`, "broker CPU µs/delivery" is per accepted connection and "lost" counts refused or dropped connections. ' +
         'Memory is peak RSS of the broker process, or the RSS growth per idle connection. Lost/dup are totals over all repetitions.\n',
     );

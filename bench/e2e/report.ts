@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { mosquittoVersion, type BrokerName } from './brokers.js';
 import type { RunResult } from './measure.js';
+import type { SyscallCounts } from './syscalls.js';
 import type { ConnectionsResult } from './connections.js';
 import type { ClientResult } from './client-bench.js';
 import type { ClientLib } from './client-worker.js';
@@ -95,6 +96,10 @@ export interface BrokerSummary {
   misrouted: number;
   unexpected: number;
   unacknowledged: number;
+  /** The broker's main thread went to sleep this often per delivery (throughput runs). */
+  sleepsPerDelivery?: number;
+  /** With `--syscalls`: the counts of the repetition with the median total. */
+  syscalls?: SyscallCounts;
 }
 
 /** Medians of the throughput and latency runs of one scenario × broker. */
@@ -102,6 +107,9 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
   const m = (f: (r: RunResult) => number): number => median(runs.map(f));
   const sum = (f: (r: RunResult) => number): number => runs.reduce((n, r) => n + f(r), 0);
   const lat = runs.filter((r) => r.latency);
+  const traced = runs.flatMap((r) => (r.syscalls ? [r.syscalls] : [])).sort((a, b) => a.total - b.total);
+  const syscalls = traced[Math.floor((traced.length - 1) / 2)];
+  const slept = runs.flatMap((r) => (r.sleepsPerDelivery !== undefined ? [r.sleepsPerDelivery] : []));
   return {
     scenario,
     broker,
@@ -128,6 +136,8 @@ export function summarizeRuns(scenario: string, broker: BrokerName, runs: RunRes
     misrouted: sum((r) => r.verify.misrouted),
     unexpected: sum((r) => r.verify.unexpected),
     unacknowledged: sum((r) => r.verify.unacknowledged),
+    ...(slept.length > 0 ? { sleepsPerDelivery: median(slept) } : {}),
+    ...(syscalls ? { syscalls } : {}),
   };
 }
 
@@ -174,7 +184,8 @@ export function ratios(summaries: BrokerSummary[]): Ratio[] {
   const out: Ratio[] = [];
   for (const mini of summaries.filter((s) => s.broker === 'mini' && Number.isFinite(s.deliveriesPerSec))) {
     if (mini.p50Us !== undefined) continue; // latency runs run at a fixed rate
-    for (const other of summaries.filter((s) => s.scenario === mini.scenario && s.broker !== 'mini')) {
+    // The Node floor is no broker: it is shown beside the brokers, never compared as one.
+    for (const other of summaries.filter((s) => s.scenario === mini.scenario && s.broker !== 'mini' && s.broker !== 'node-floor')) {
       const bound = mini.loadBound && other.loadBound ? 'unknown' : mini.loadBound ? 'at least' : other.loadBound ? 'at most' : 'exact';
       out.push({
         scenario: mini.scenario,

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { BROKERS, unavailable, type BrokerName } from './brokers.js';
+import { BROKERS, TARGETS, unavailable, type BrokerName } from './brokers.js';
 import { CLIENTS, clientUnavailable, runClient, type ClientResult } from './client-bench.js';
 import type { ClientLib } from './client-worker.js';
 import { runConnections, type ConnectionsResult } from './connections.js';
@@ -45,13 +45,17 @@ const HELP = `Usage: tsx bench/e2e/run.ts [options]
   --scenarios <ids>     comma-separated, from: ${SCENARIOS.map((s) => s.id).join(', ')},
                         ${DURABLE} (bench/durable.ts: QoS 1 with persistence on vs off vs
                         mosquitto persistence true; in the default set, last)
-  --brokers <names>     comma-separated, from: ${BROKERS.join(', ')}
+  --brokers <names>     comma-separated, from: ${TARGETS.join(', ')} (default: ${BROKERS.join(', ')};
+                        node-floor is no broker: the least a Node server does per message)
   --clients <names>     comma-separated, from: ${CLIENTS.join(', ')}
   --reps <n>            repetitions per scenario and broker (default ${DEFAULT_SETTINGS.reps})
   --duration <ms>       measured window (default ${DEFAULT_SETTINGS.durationMs})
   --warmup <ms>         warm-up before the window (default ${DEFAULT_SETTINGS.warmupMs})
   --rate <n>            -mqttjs scenarios: publishes/s in all, at most ~1,000 per publisher
                         (default: as fast as MQTT.js goes)
+  --syscalls            count each broker's system calls per delivery over the window with
+                        strace (throughput scenarios); strace slows the broker, so that
+                        run's CPU numbers are not comparable
   --connections <n>     idle connections in the connections scenario (default ${DEFAULT_SETTINGS.connections})
   --out <file>          JSON output (default bench/results/e2e.json)
   --update-docs         put the report between the results markers of docs/BENCHMARKS.md
@@ -104,6 +108,7 @@ function plan(argv: string[]): Plan | undefined {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       rate: { type: 'string' },
+      syscalls: { type: 'boolean' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'update-docs': { type: 'boolean' },
@@ -120,6 +125,7 @@ function plan(argv: string[]): Plan | undefined {
     warmupMs: positive(values.warmup, 'warmup') ?? base.warmupMs,
     connections: positive(values.connections, 'connections') ?? base.connections,
     mqttjsRate: positive(values.rate, 'rate') ?? base.mqttjsRate,
+    syscalls: values.syscalls === true,
   };
   const ids = pickList(values.scenarios, [...SCENARIOS.map((s) => s.id), DURABLE], 'scenario');
   return {
@@ -127,7 +133,7 @@ function plan(argv: string[]): Plan | undefined {
     render: values.render === undefined ? undefined : resolve(values.render),
     settings,
     scenarios: SCENARIOS.filter((s) => ids.includes(s.id)),
-    brokers: pickList(values.brokers, BROKERS, 'broker'),
+    brokers: values.brokers ? pickList(values.brokers, TARGETS, 'broker') : [...BROKERS],
     clients: pickList(values.clients, CLIENTS, 'client'),
     out: resolve(REPO_ROOT, values.out ?? 'bench/results/e2e.json'),
     profileDir: values.profile ? resolve(REPO_ROOT, 'bench/results/profiles') : undefined,

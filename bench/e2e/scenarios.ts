@@ -43,6 +43,8 @@ export interface Settings {
    * packets per wake-up), so brokers run at different rates are not compared like for like.
    */
   mqttjsRate: number;
+  /** Count the broker's system calls over each window (`--syscalls`, see syscalls.ts; inflates CPU time). */
+  syscalls: boolean;
 }
 
 /** The full run: 3 repetitions of every scenario. */
@@ -59,6 +61,7 @@ export const DEFAULT_SETTINGS: Settings = {
   clientMessages: { qos0: 200_000, qos1: 100_000 },
   clientMaxMs: 8000,
   mqttjsRate: 0,
+  syscalls: false,
 };
 
 /** `--quick`: a smoke test of every path, numbers not worth publishing. */
@@ -122,6 +125,11 @@ export interface ConnectionsScenario {
    * backlog, not the broker.
    */
   batch: number;
+  /**
+   * Connections per second each process opens at most (batches spaced out, as a fleet of devices
+   * arrives); undefined: as fast as the broker accepts them (a burst, as after a broker restart).
+   */
+  pace?: number | undefined;
 }
 
 /** Our client against MQTT.js, publishing to the same mosquitto. */

@@ -86,7 +86,8 @@ class Connection implements Link {
   readonly #stream: AttachedStream;
   readonly #core: BrokerCore;
   readonly #options: StreamOptions;
-  readonly #writer: PacketWriter;
+  /** Only while packets wait for this turn's write (see `PacketWriter.take`). */
+  #writer: PacketWriter | undefined;
   /** Set right after construction: the core's handle for this connection. */
   handle!: ClientHandle;
   /** Only while bytes of an incomplete packet are held (see `takeDecoder`). */
@@ -112,7 +113,6 @@ class Connection implements Link {
     this.remoteAddress = (stream as Partial<Socket>).remoteAddress; // a socket has it; other duplex streams leave it undefined
     if (options.protocolVersions !== undefined) this.protocolVersions = options.protocolVersions;
     if (options.policy !== undefined) this.policy = options.policy;
-    this.#writer = new PacketWriter(stream, this);
     this.#framed = isFramedStream(stream) ? stream : undefined;
   }
 
@@ -125,12 +125,13 @@ class Connection implements Link {
     const counters = this.#core.stats;
     for (let p of packets) {
       // Slow reader: QoS 0 is "at most once", so it is the first thing to give up.
-      if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + this.#writer.pendingBytes > highWaterMark) {
+      if (p.cmd === 'publish' && p.qos === 0 && stream.writableLength + (this.#writer?.pendingBytes ?? 0) > highWaterMark) {
         this.handle.session.state?.countDropped();
         continue;
       }
       if (mountPoint !== undefined) p = mountOutbound(p, mountPoint);
-      counters.bytesSent += this.#writer.add(p);
+      // A writer that filled up writes at once and may go back to the pool: take one per packet.
+      counters.bytesSent += (this.#writer ??= PacketWriter.take(stream, this)).add(p);
       counters.packetsSent++;
       if (p.cmd === 'publish') {
         counters.publishSent++;
@@ -142,11 +143,11 @@ class Connection implements Link {
   close(mode: 'flush' | 'destroy'): void {
     const stream = this.#stream;
     if (mode === 'destroy' || stream.destroyed) {
-      this.#writer.discard();
+      this.#releaseWriter();
       stream.destroy();
       return;
     }
-    this.#writer.flush();
+    this.#writer?.flush();
     stream.end();
     // A peer that never reads would keep the socket half-open forever: give it a moment to take
     // its last packets (a refusing CONNACK, say), then cut it.
@@ -173,6 +174,13 @@ class Connection implements Link {
       stream.once('drain', onDrain);
       this.updateFlow();
     }
+    // Everything is written: the writer goes back to the shared pool until the next packet.
+    if (this.#writer?.pendingBytes === 0) this.#releaseWriter();
+  }
+
+  #releaseWriter(): void {
+    this.#writer?.release();
+    this.#writer = undefined;
   }
 
   onError(error: unknown): void {
@@ -278,7 +286,7 @@ class Connection implements Link {
   /** The stream closed, for whatever reason. */
   closed(): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#writer.discard();
+    this.#releaseWriter();
     const stream = this.#stream;
     stream.off('drain', onDrain);
     stream.off(FRAMED_BYTES_EVENT, onFramedChunk);

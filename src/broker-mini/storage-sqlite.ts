@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { checkSyncPolicy } from '../storage/sqlite.js';
 import { StorageError } from '../util/storage-error.js';
 import { BatchedStorage, type StorageOp } from './core/batched-storage.js';
-import { compactBytes } from './core/session-state.js';
+import { compactBytes } from './core/compact-bytes.js';
 import type { LoadedState, SyncPolicy } from './core/storage.js';
 import type { PlainStorageError, StoreReply, StoreRequest } from './storage-sqlite-worker.js';
 

@@ -21,6 +21,8 @@ import type { Packet } from '../codec/index.js';
 export const FLUSH_BYTES = 16 * 1024;
 /** A PUBLISH payload at least this big is handed to the stream as it is, never copied. */
 const LARGE_PAYLOAD = 4 * 1024;
+/** More idle writers than this are left to the garbage collector. */
+const IDLE_WRITERS_KEPT = 64;
 
 /**
  * The QoS 0 PUBLISH most recently seen, and its bytes once a second connection sends it too: a
@@ -68,8 +70,25 @@ export class PacketWriter {
     for (const w of due) w.flush();
   }
 
-  readonly #stream: Duplex;
-  readonly #hooks: WriterHooks;
+  /**
+   * Idle writers, shared by every connection: a connection holds a writer only from its first
+   * packet of a turn until the write (`take`, `release`), so an idle connection costs no writer
+   * and no lists.
+   */
+  static #idle: PacketWriter[] = [];
+
+  /** A writer for `stream`: an idle one, or a new one. */
+  static take(stream: Duplex, hooks: WriterHooks): PacketWriter {
+    const w = PacketWriter.#idle.pop();
+    if (w === undefined) return new PacketWriter(stream, hooks);
+    w.#stream = stream;
+    w.#hooks = hooks;
+    return w;
+  }
+
+  /** Set while a connection holds this writer (see `take`). */
+  #stream: Duplex | undefined;
+  #hooks: WriterHooks | undefined;
   // Emptied after every write and reused: no new arrays per flush.
   readonly #items: Array<Packet | Uint8Array> = [];
   readonly #sizes: number[] = [];
@@ -104,6 +123,14 @@ export class PacketWriter {
     return size;
   }
 
+  /** Drops what is waiting and gives the writer back for another connection to take. */
+  release(): void {
+    this.discard();
+    this.#stream = undefined;
+    this.#hooks = undefined;
+    if (PacketWriter.#idle.length < IDLE_WRITERS_KEPT) PacketWriter.#idle.push(this);
+  }
+
   /** Writes everything gathered now. */
   flush(): void {
     if (this.#items.length === 0) return;
@@ -113,7 +140,7 @@ export class PacketWriter {
       // Only a bug can get here (the session sends nothing the encoder refuses), and it happens
       // at the end of the turn, away from the client's input: it must cost this client only.
       this.discard();
-      this.#hooks.onError(e);
+      this.#hooks?.onError(e);
     }
   }
 
@@ -121,12 +148,12 @@ export class PacketWriter {
     const items = this.#items;
     const sizes = this.#sizes;
     const stream = this.#stream;
-    if (stream.destroyed || stream.writableEnded) return this.discard();
+    if (stream === undefined || stream.destroyed || stream.writableEnded) return this.discard();
     if (!this.#large) {
       const out = this.#encodeRun(items, 0, items.length, this.#bytes);
       this.discard();
       stream.write(out);
-      this.#hooks.afterFlush();
+      this.#hooks?.afterFlush();
       return;
     }
     // Runs of small packets become one buffer each; a large PUBLISH goes as header and payload.
@@ -146,7 +173,7 @@ export class PacketWriter {
     }
     this.discard();
     stream.uncork();
-    this.#hooks.afterFlush();
+    this.#hooks?.afterFlush();
   }
 
   /** Drops whatever is waiting (the stream is gone). */

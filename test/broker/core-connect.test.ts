@@ -238,6 +238,21 @@ describe('CONNECT: authentication', () => {
       ['disconnect', { clientId: 'e', username: 'u', cleanSession: true, keepAlive: 30, remoteAddress: 'memory', protocolVersion: 4 }, 'disconnect'],
     ]);
   });
+
+  it('hands every hook and event of one connection the same client description, also to a broker that only listens for disconnect', () => {
+    const h = new Harness();
+    const seen: ClientInfo[] = [];
+    h.core.on('disconnect', (c) => seen.push(c));
+    // Nothing asked for the description while the client was connected: it is made at the end.
+    h.connect({ clientId: 'quiet', username: 'q', keepAlive: 7, cleanSession: false }).send({ cmd: 'disconnect' });
+    expect(seen).toEqual([{ clientId: 'quiet', username: 'q', cleanSession: false, keepAlive: 7, remoteAddress: 'memory', protocolVersion: 4 }]);
+    h.core.on('connect', (c) => seen.push(c));
+    h.core.on('subscribe', (_s, c) => seen.push(c));
+    h.connect({ clientId: 'busy' }).send({ cmd: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 't', qos: 0 }] }, { cmd: 'disconnect' });
+    expect(seen.slice(1)).toHaveLength(3);
+    expect(seen[2]).toBe(seen[1]);
+    expect(seen[3]).toBe(seen[1]);
+  });
 });
 
 describe('timers', () => {

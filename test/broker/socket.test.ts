@@ -4,7 +4,7 @@ import { Duplex } from 'node:stream';
 import { encode } from '../../src/codec/index.js';
 import type { MqttError, PublishPacket } from '../../src/codec/index.js';
 import { startBroker, type Broker } from '../../src/broker-mini/index.js';
-import type { BrokerError } from '../../src/broker-mini/index.js';
+import type { BrokerError, ClientInfo } from '../../src/broker-mini/index.js';
 import { RawClient, closeAllRawClients, connectPacket } from '../helpers/raw-client.js';
 import { rawConnect } from './bytes.js';
 
@@ -101,6 +101,20 @@ describe('over TCP', () => {
     const started = Date.now();
     expect(await c.closesWithin(5_000)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+  });
+
+  it('tells disconnect listeners the address of a client that vanished before anything asked who it was', async () => {
+    const gone = new Promise<ClientInfo>((resolve) => {
+      const on = (c: ClientInfo) => {
+        if (c.clientId !== 'vanish') return;
+        broker.off('disconnect', on);
+        resolve(c);
+      };
+      broker.on('disconnect', on);
+    });
+    const c = await client('vanish', { keepAlive: 9 });
+    c.destroy();
+    expect(await gone).toEqual({ clientId: 'vanish', username: undefined, cleanSession: true, keepAlive: 9, remoteAddress: '127.0.0.1', protocolVersion: 4 });
   });
 
   it('runs a QoS 2 exchange end to end, exactly once', async () => {

@@ -20,6 +20,8 @@ export interface IdleTask {
   batch: number;
   /** Makes client ids unique across workers. */
   idBase: number;
+  /** Connections per second at most (batches spaced out); undefined: each batch as soon as the last one is up. */
+  pace?: number | undefined;
   /** Source address (127.0.0.x) of this worker's connections; default: the kernel's choice. */
   localAddress?: string | undefined;
 }
@@ -43,6 +45,9 @@ export class IdlePool {
     let failed = 0;
     let firstError: string | undefined;
     for (let i = 0; i < task.count; i += task.batch) {
+      // Paced: batch k starts no earlier than k × batch / pace seconds after the first.
+      const due = task.pace === undefined ? 0 : t0 + (i * 1000) / task.pace - performance.now();
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       const n = Math.min(task.batch, task.count - i);
       const results = await Promise.allSettled(
         Array.from({ length: n }, (_, j) => Conn.open(task.port, `${clientPrefix}-idle-${task.idBase + i + j}`, 0, 20_000, task.localAddress)),

@@ -23,12 +23,12 @@ import { resolveOptions } from '../resolve-options.js';
 import { emptyStats, type BrokerStats } from './stats.js';
 import { RetainedStore } from './retained.js';
 import { Session, type CloseReason, type SessionEffect, type SessionOptions } from './session.js';
-import { compactBytes } from './session-state.js';
+import { compactBytes } from './compact-bytes.js';
 import { Journal } from './journal.js';
 import { SessionStore } from './session-store.js';
 import { TypedEmitter } from '../../util/emitter.js';
 import { isPromise, type Maybe } from './maybe.js';
-import { ConnectFlow, clientInfo, readCheck } from './connect-flow.js';
+import { ConnectFlow, readCheck } from './connect-flow.js';
 import { SubscribeFlow } from './subscribe-flow.js';
 import { OfflineSessions, publishWill, type WillHost } from './session-end.js';
 
@@ -216,17 +216,18 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     state.connectedAs(packet.username);
     // per_listener_settings: a session follows the ACL of the listener its client last came through.
     this.#acls.follow(clientId, policy?.auth?.acl);
-    handle.info = clientInfo(handle, clientId, packet);
-    if ((packet.protocolLevel & 0x80) !== 0) this.#bridges.add(handle.info);
     this.#clients.set(clientId, handle);
     this.stats.connectsAccepted++;
     if (this.#clients.size > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#clients.size;
-    handle.run(handle.session.accept(state, sessionPresent, readCheck(this.#acls.of(clientId), handle.info, this.stats)));
+    handle.run(handle.session.accept(state, sessionPresent, readCheck(this.#acls.of(clientId), handle, this.stats), packet));
+    // `handle.info` is built on first use (most idle clients never need one); a bridge's now, to mark it.
+    const bridge = (packet.protocolLevel & 0x80) !== 0 ? handle.info : undefined;
+    if (bridge) this.#bridges.add(bridge);
     if (this.options.connectionMessages) {
       const user = packet.username === undefined ? '' : ` (user ${packet.username})`;
       this.#log(`connected ${clientId}${user}${sessionPresent ? ' (session resumed)' : ''}${policy ? ` on ${policy.listener}` : ''}`, 'notice');
     }
-    this.#emit('connect', handle.info);
+    if (this.listenerCount('connect') > 0 && handle.info) this.#emit('connect', handle.info);
   }
 
 
@@ -313,7 +314,7 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
       const state = handle?.session.state ?? this.sessions.get(clientId);
       if (!state) continue;
       // A bridge never gets its own messages back: the broker behind it has them already.
-      if (from !== undefined && handle?.info === from && this.#bridges.has(from)) continue;
+      if (from !== undefined && this.#bridges.has(from) && handle?.info === from) continue;
       // [MQTT-3.3.1-9] RETAIN=0 on messages to existing subscriptions; [MQTT-3.3.1-3] DUP is not copied.
       // [MQTT-3.8.4-6] min(message QoS, granted QoS), unless upgrade_outgoing_qos asks otherwise.
       const message = { topic, payload, qos: (upgrade ? granted : Math.min(packet.qos, granted)) as QoS, retain: false };
@@ -355,17 +356,20 @@ export class BrokerCore extends TypedEmitter<BrokerEvents> implements HandleOwne
     handle.ended = true;
     this.#handles.delete(handle);
     const will = handle.session.end(reason);
-    const client = handle.info;
-    if (!client) return;
-    if (this.#clients.get(client.clientId) === handle) {
-      this.#clients.delete(client.clientId);
+    // A session state is set when the CONNECT is accepted: without one there is nothing to end.
+    const state = handle.session.state;
+    if (!state) return;
+    const { clientId } = state;
+    if (this.#clients.get(clientId) === handle) {
+      this.#clients.delete(clientId);
       // [MQTT-3.1.2-6] a CleanSession=1 session ends with its connection; [MQTT-3.1.2-4] others stay.
-      const state = handle.session.state;
-      if (state && !state.persistent) this.#offline.discard(state);
+      if (!state.persistent) this.#offline.discard(state);
       // A takeover's new connection resumes (or discards) the session at once: not offline.
-      else if (state && reason !== 'takeover') this.#offline.wentOffline(state, this.#clock());
+      else if (reason !== 'takeover') this.#offline.wentOffline(state, this.#clock());
     }
-    if (this.options.connectionMessages) this.#log(`disconnected ${client.clientId} (${reason})`, 'notice');
+    if (this.options.connectionMessages) this.#log(`disconnected ${clientId} (${reason})`, 'notice');
+    const client = will || this.listenerCount('disconnect') > 0 ? handle.info : undefined;
+    if (client === undefined) return;
     if (will) publishWill(this.#willHost, client, will);
     this.#emit('disconnect', client, reason);
   }

@@ -134,11 +134,13 @@ export function clientInfo(handle: ClientHandle, clientId: string, packet: Conne
   };
 }
 
-/** What the connection of `client` may read under `acl`, counting refusals (undefined: no ACL, all of it). */
-export function readCheck(acl: Acl, client: ClientInfo, stats: BrokerStats): ReadCheck | undefined {
+/** What the connection of `handle` may read under `acl`, counting refusals (undefined: no ACL, all of it). */
+export function readCheck(acl: Acl, handle: ClientHandle, stats: BrokerStats): ReadCheck | undefined {
   if (acl.open) return undefined;
   return (topic) => {
-    if (acl.canRead(client, topic)) return true;
+    // Asked only once the CONNECT is accepted, when the handle has its client info.
+    const client = handle.info;
+    if (client !== undefined && acl.canRead(client, topic)) return true;
     stats.deniedOnDelivery++;
     return false;
   };

@@ -75,22 +75,23 @@ export interface HandleOwner {
 export class ClientHandle {
   readonly session: Session;
   readonly link: Link;
-  /** Set when the CONNECT is accepted. */
-  info: ClientInfo | undefined;
+  /** Built the first time it is asked for (see `info`). */
+  #info: ClientInfo | undefined;
   /** Set once the connection has ended and the broker has cleaned up after it. */
   ended = false;
   /** Why the broker closed it (when it did). */
   closeReason: CloseReason | undefined;
   readonly #owner: HandleOwner;
   readonly #packetLog: ((line: string) => void) | undefined;
-  #inbox: Array<() => SessionEffect[]> = [];
+  /** Input that arrived while an effect was pending; created then (an idle connection has none). */
+  #inbox: Array<() => SessionEffect[]> | undefined;
   #busy = false;
   /**
    * Packets waiting for storage, in send order: each segment waits for its commit and goes out
    * once every segment before it has. Commits resolve in order, so the acknowledgements of one
-   * commit leave as soon as it is durable, while later ones wait for theirs.
+   * commit leave as soon as it is durable, while later ones wait for theirs. Created on first use.
    */
-  #segments: HeldSegment[] = [];
+  #segments: HeldSegment[] | undefined;
   /** Packets in `#segments`. */
   #heldCount = 0;
   /** Settles once the acknowledgements held by `holdSendsUntil` are out; undefined when none are held. */
@@ -105,9 +106,30 @@ export class ClientHandle {
     this.#packetLog = packetLog;
   }
 
+  /**
+   * What the broker's hooks and events are told about this client, once its CONNECT is accepted.
+   * Built on first use and then kept, so every hook and event sees the same object: a client that
+   * only sits connected (most of a large fleet) never needs one.
+   */
+  get info(): ClientInfo | undefined {
+    if (this.#info !== undefined) return this.#info;
+    const { session } = this;
+    const state = session.state;
+    if (state === undefined) return undefined;
+    this.#info = {
+      clientId: state.clientId,
+      username: session.username,
+      cleanSession: !state.persistent,
+      keepAlive: session.keepAlive,
+      remoteAddress: this.link.remoteAddress,
+      protocolVersion: session.protocolVersion,
+    };
+    return this.#info;
+  }
+
   /** A name for log lines. */
   get label(): string {
-    return this.info?.clientId ?? this.session.connectPacket?.clientId ?? this.link.remoteAddress ?? 'unknown';
+    return this.session.state?.clientId ?? this.session.connectPacket?.clientId ?? this.link.remoteAddress ?? 'unknown';
   }
 
   /** A decoded packet arrived. */
@@ -116,7 +138,7 @@ export class ClientHandle {
     this.#packetLog?.(`${this.label} <- ${describePacket(packet)}`);
     // The common case, nothing pending: straight in, without a closure per packet.
     if (!this.#busy) this.#run(this.session.receive(packet, now), 0);
-    else this.#inbox.push(() => this.session.receive(packet, now));
+    else (this.#inbox ??= []).push(() => this.session.receive(packet, now));
   }
 
   /** The decoder refused the input. */
@@ -150,7 +172,7 @@ export class ClientHandle {
   }
 
   #input(step: () => SessionEffect[]): void {
-    if (this.#busy) this.#inbox.push(step);
+    if (this.#busy) (this.#inbox ??= []).push(step);
     else this.#run(step(), 0);
   }
 
@@ -196,13 +218,15 @@ export class ClientHandle {
   #continue(effects: SessionEffect[], from: number): void {
     this.#busy = false;
     if (!this.#run(effects, from)) return;
-    while (!this.#busy && this.#inbox.length > 0) {
+    while (!this.#busy && this.#inbox !== undefined && this.#inbox.length > 0) {
       if (this.ended) {
-        this.#inbox = [];
+        this.#inbox = undefined;
         break;
       }
       this.#run(this.#inbox.shift()!(), 0); // not empty: checked just before
     }
+    // Emptied: the connection goes back to costing no array.
+    if (this.#inbox?.length === 0) this.#inbox = undefined;
     this.#resumeInput();
   }
 
@@ -223,13 +247,14 @@ export class ClientHandle {
     const acks = this.#hold !== undefined;
     const barrier = this.#owner.beforeSend?.(this) ?? this.#hold;
     this.#hold = undefined;
-    const last = this.#segments[this.#segments.length - 1];
+    const segments = this.#segments;
+    const last = segments?.[segments.length - 1];
     if (barrier === undefined && last === undefined) return this.#write(packets);
     this.#heldCount += packets.length;
     // Nothing new to wait for: they leave with the packets held before them.
     if (barrier === undefined) return void last?.packets.push(...packets);
     const segment: HeldSegment = { packets: [...packets], durable: false, out: undefined };
-    this.#segments.push(segment);
+    (this.#segments ??= []).push(segment);
     if (acks) {
       const acksOut = new Promise<void>((resolve) => (segment.out = resolve)).then(() => {
         if (this.#acksOut === acksOut) this.#acksOut = undefined;
@@ -253,7 +278,7 @@ export class ClientHandle {
   #release(): void {
     const out: Packet[] = [];
     const written: HeldSegment[] = [];
-    while (this.#segments[0]?.durable === true) {
+    while (this.#segments?.[0]?.durable === true) {
       const segment = this.#segments.shift();
       if (segment === undefined) break;
       out.push(...segment.packets);

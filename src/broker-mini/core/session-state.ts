@@ -73,18 +73,6 @@ export function messageSize(m: OutboundMessage): number {
   return m.payload.byteLength + m.topic.length;
 }
 
-/**
- * `bytes`, or a compact copy of them when they are a view into a larger buffer. Decoded payloads
- * are views into the chunk they arrived in; a message kept for later (queued, inflight, retained, a
- * will) is copied once so it does not pin the whole chunk in memory.
- */
-export function compactBytes(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return copy;
-}
-
 const NO_INDEX: SubscriptionIndex = { add: () => undefined, remove: () => undefined };
 
 /** A message waiting in the queue, with its place in the session's order. */
@@ -122,8 +110,15 @@ export class SessionState {
   get #inflight(): Map<number, InflightMessage> {
     return (this.#inflightTable ??= new Map());
   }
-  /** Oldest first. */
-  #queue: Queued[] = [];
+  /** Oldest first; created on first use like the tables above. */
+  #queueList: Queued[] | undefined;
+  get #queue(): Queued[] {
+    return (this.#queueList ??= []);
+  }
+  /** Messages in the queue (without creating it). */
+  get #queueLength(): number {
+    return this.#queueList?.length ?? 0;
+  }
   #nextSeq = 1;
   #inboundQos2Ids: Set<number> | undefined;
   get #inboundQos2(): Set<number> {
@@ -182,7 +177,7 @@ export class SessionState {
 
   /** QoS 1/2 messages waiting for an inflight slot or for the client to come back, oldest first. */
   get queue(): readonly OutboundMessage[] {
-    return this.#queue.map((q) => q.message);
+    return this.#queueList?.map((q) => q.message) ?? [];
   }
 
   /**
@@ -235,7 +230,7 @@ export class SessionState {
    * byte bound can still be delivered: the bound is then that one message.
    */
   #hasRoom(size: number, limits: QueueLimits, queued: boolean): boolean {
-    if (queued && this.#queue.length >= limits.maxQueuedMessages) return false;
+    if (queued && this.#queueLength >= limits.maxQueuedMessages) return false;
     return this.#queuedBytes === 0 || this.#queuedBytes + size <= limits.maxQueuedBytes;
   }
 
@@ -247,7 +242,7 @@ export class SessionState {
    */
   offer(message: OutboundMessage, limits: DeliveryLimits): InflightMessage | 'queued' | 'full' {
     const size = messageSize(message);
-    const direct = this.#queue.length === 0 && this.#windowHasRoom(size, limits);
+    const direct = this.#queueLength === 0 && this.#windowHasRoom(size, limits);
     if (!this.#hasRoom(size, limits, !direct)) {
       this.#dropped++;
       return 'full';
@@ -281,9 +276,11 @@ export class SessionState {
 
   /** The next queued message, moved into the inflight window if it has room (to be sent). */
   nextToSend(limits: DeliveryLimits): InflightMessage | undefined {
-    const first = this.#queue[0];
-    if (first === undefined || !this.#windowHasRoom(messageSize(first.message), limits)) return undefined;
-    const { seq, message } = this.#queue.shift()!; // not empty: checked just before
+    const queue = this.#queueList;
+    const first = queue?.[0];
+    if (queue === undefined || first === undefined || !this.#windowHasRoom(messageSize(first.message), limits)) return undefined;
+    queue.shift();
+    const { seq, message } = first;
     return this.#send(seq, message);
   }
 
@@ -376,7 +373,8 @@ export class SessionState {
       discarded++;
     }
     const kept: Queued[] = [];
-    for (const q of this.#queue) {
+    const queue = this.#queueList ?? [];
+    for (const q of queue) {
       if (keep(q.message.topic)) {
         kept.push(q);
         continue;
@@ -384,8 +382,8 @@ export class SessionState {
       this.#queuedBytes -= messageSize(q.message);
       this.#journal?.deleteOutbound(this.clientId, q.seq);
     }
-    discarded += this.#queue.length - kept.length;
-    this.#queue = kept;
+    discarded += queue.length - kept.length;
+    this.#queueList = kept.length > 0 ? kept : undefined;
     return discarded;
   }
 }

@@ -14,18 +14,10 @@
  *                                      \--refuse--> closing
  * ```
  */
-import type {
-  ConnectPacket,
-  MqttError,
-  Packet,
-  PublishPacket,
-  SubscribePacket,
-  UnsubscribePacket,
-  Will,
-} from '../../codec/index.js';
-import { protocolVersionOf } from '../../codec/index.js';
+import { protocolVersionOf, type ConnectPacket, type MqttError, type Packet, type ProtocolVersion, type PublishPacket, type SubscribePacket, type UnsubscribePacket, type Will } from '../../codec/index.js';
 import { BrokerError } from './errors.js';
-import { compactBytes, type DeliveryLimits, type InflightMessage, type OutboundMessage, type SessionState } from './session-state.js';
+import { compactBytes } from './compact-bytes.js';
+import type { DeliveryLimits, InflightMessage, OutboundMessage, SessionState } from './session-state.js';
 
 /** Why a connection ended (the broker's `disconnect` event reports it). */
 export type CloseReason =
@@ -103,11 +95,19 @@ export class Session {
   /** When the last whole packet arrived (ms); keep-alive is measured from here. */
   lastReceivedAt: number;
   #phase: SessionPhase = 'awaiting-connect';
+  /**
+   * The CONNECT while the broker decides on it. Once accepted only the few fields below are kept:
+   * the packet itself (its protocol name, password, will views into the chunk it came in) would
+   * stay in memory for the whole life of an idle connection.
+   */
   #connect: ConnectPacket | undefined;
+  /** Set when the CONNECT is accepted: a session with a state is an accepted one. */
   #state: SessionState | undefined;
   #will: Will | undefined;
-  #accepted = false;
   #mayRead: ReadCheck | undefined;
+  #keepAlive = 0;
+  #username: string | undefined;
+  #protocolVersion: ProtocolVersion = 4;
 
   constructor(options: SessionOptions, now: number) {
     this.options = options;
@@ -120,9 +120,24 @@ export class Session {
     return this.#phase;
   }
 
-  /** The CONNECT this session was opened with (once received). */
+  /** The CONNECT being decided (between `receive` of it and `accept` or `refuse`'s close). */
   get connectPacket(): ConnectPacket | undefined {
     return this.#connect;
+  }
+
+  /** The accepted CONNECT's keep-alive, seconds (0: none) [MQTT-3.1.2-24]. */
+  get keepAlive(): number {
+    return this.#keepAlive;
+  }
+
+  /** The accepted CONNECT's user name, if any. */
+  get username(): string | undefined {
+    return this.#username;
+  }
+
+  /** The accepted CONNECT's protocol version (4 for MQTT 3.1.1, 3 for MQTT 3.1). */
+  get protocolVersion(): ProtocolVersion {
+    return this.#protocolVersion;
   }
 
   /** The session state in use (once accepted). */
@@ -269,20 +284,27 @@ export class Session {
    * session kept was routed under whoever held it before, so the queued and in-flight messages
    * it refuses are discarded here, and every later delivery is checked before it is queued or
    * written. Nothing reaches this connection that it may not read.
+   *
+   * `accepted` is the CONNECT as the broker accepted it, when that differs from the one received:
+   * a listener may give the client another user name (its certificate's subject, say).
    */
-  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck): SessionEffect[] {
-    if (this.#phase !== 'connecting') return [];
+  accept(state: SessionState, sessionPresent: boolean, mayRead?: ReadCheck, accepted?: ConnectPacket): SessionEffect[] {
+    const connect = accepted ?? this.#connect;
+    if (this.#phase !== 'connecting' || connect === undefined) return [];
     this.#phase = 'connected';
-    this.#accepted = true;
+    this.#connect = undefined;
+    this.#keepAlive = connect.keepAlive;
+    this.#username = connect.username;
+    this.#protocolVersion = protocolVersionOf(connect) ?? 4;
     this.#state = state;
     this.#mayRead = mayRead;
     if (mayRead) state.discardMessages(mayRead);
     // [MQTT-3.1.2-8] keep the will until the connection ends; with Will Flag 0 there is none [MQTT-3.1.2-12].
-    const will = this.#connect!.will;
+    const will = connect.will;
     // The will may wait for the whole connection: it must not pin the chunk its CONNECT came in.
     this.#will = will && { ...will, payload: compactBytes(will.payload) };
     // MQTT 3.1 has no Session Present flag (3.1 section 3.2: the byte is reserved).
-    const present = sessionPresent && protocolVersionOf(this.#connect!) !== 3;
+    const present = sessionPresent && this.#protocolVersion !== 3;
     const out: SessionEffect[] = [send({ cmd: 'connack', sessionPresent: present, returnCode: 0 })];
     for (const m of state.inflight.values()) {
       // [MQTT-3.3.1-1] a re-delivered PUBLISH carries DUP=1.
@@ -349,7 +371,7 @@ export class Session {
       case 'connecting':
         return now - this.openedAt >= this.options.connectTimeout;
       case 'connected': {
-        const keepAlive = this.#connect!.keepAlive; // the CONNECT is kept while connected
+        const keepAlive = this.#keepAlive;
         return keepAlive > 0 && now - this.lastReceivedAt > keepAlive * 1500;
       }
       default:
@@ -370,7 +392,7 @@ export class Session {
    */
   end(reason: CloseReason): Will | undefined {
     this.#phase = 'closed';
-    const will = this.#accepted && reason !== 'disconnect' && reason !== 'broker-closing' ? this.#will : undefined;
+    const will = this.#state !== undefined && reason !== 'disconnect' && reason !== 'broker-closing' ? this.#will : undefined;
     this.#will = undefined;
     return will;
   }

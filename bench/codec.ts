@@ -45,8 +45,11 @@ interface Workload {
   floor?: Batch | undefined;
   /** For an encode floor: the least share of the floor's rate ours must reach (e.g. 0.9). */
   floorTarget?: number | undefined;
-  /** For an encode floor: `FLOOR_BATCH` encodes by ours, and as many of the floor (see `floorPairs`). */
-  floorPair?: { ours: () => void; floor: () => void } | undefined;
+  /**
+   * For an encode floor: `FLOOR_BATCH` encodes by ours, by the floor and by mqtt-packet (see
+   * `floorPairs`); ours is paired with each of the other two.
+   */
+  floorPair?: { ours: () => void; floor: () => void; theirs: () => void } | undefined;
 }
 
 interface Rate {
@@ -111,6 +114,8 @@ function run(w: Workload) {
   }
   // An encode floor gets its own paired measurement (see `floorPairs`).
   const pairs = w.floorPair === undefined ? undefined : floorPairs(w.floorPair.ours, w.floorPair.floor);
+  // The same pairing against mqtt-packet, whose rounds here swing as much as the floor's.
+  const rivalPairs = w.floorPair === undefined ? undefined : floorPairs(w.floorPair.ours, w.floorPair.theirs);
   const med = (rs: Rate[]): Rate => ({
     packetsPerSec: median(rs.map((r) => r.packetsPerSec)),
     mbPerSec: median(rs.map((r) => r.mbPerSec)),
@@ -128,6 +133,8 @@ function run(w: Workload) {
     /** For an encode floor: the pairs' ratios at the ends and the quartiles: lowest, 25 %, 75 %, highest. */
     floorSpread: pairs === undefined ? undefined : [0, 0.25, 0.75, 1].map((q) => pairs[Math.round(q * (pairs.length - 1))] ?? NaN),
     floorTarget: w.floorTarget,
+    /** For an encode floor: ours ÷ mqtt-packet paired the same way, and its middle half. */
+    rivalPaired: rivalPairs === undefined ? undefined : [0.5, 0.25, 0.75].map((q) => rivalPairs[Math.round(q * (rivalPairs.length - 1))] ?? NaN),
   };
 }
 
@@ -199,6 +206,9 @@ function encodeWorkload(name: string, packet: Packet, target: number, floorTarge
               for (let i = 0; i < FLOOR_BATCH; i++) sink += encode(packet).length;
             },
             floor: allocCopyFloor(packet.payload, size, FLOOR_BATCH),
+            theirs: () => {
+              for (let i = 0; i < FLOOR_BATCH; i++) sink += mqttPacket.generate(theirs).length;
+            },
           },
   };
 }
@@ -341,6 +351,10 @@ for (const r of results) {
       `note: ${r.workload}: ours runs at ${share.toFixed(2)} of a bare allocate-and-copy of the same bytes, the median` +
         `${spread} (${fmt(r.ours.packetsPerSec)}/s against ${fmt(floor)}/s in the rounds)${verdict}`,
     );
+    const [mid, quarter, threeQuarters] = (r.rivalPaired ?? []).map((x) => x.toFixed(2));
+    if (mid !== undefined) {
+      console.log(`note: ${r.workload}: paired the same way with mqtt-packet, ours ÷ mqtt-packet ${mid}x (middle half ${quarter}-${threeQuarters})`);
+    }
     continue;
   }
   console.log(

@@ -5,6 +5,7 @@
  * faster.
  *
  *   git archive <commit> src/codec | tar -x -C /tmp/codec-old      # a codec from history
+ *   echo '{"type":"module"}' > /tmp/codec-old/package.json          # so tsx loads it as ESM
  *   npx tsx bench/codec-compare.ts /tmp/codec-old/src/codec src/codec
  *   ROUNDS=15 ONLY=decode npx tsx bench/codec-compare.ts A B        # rows whose name has "decode"
  *   ONLY=PUBACK,CONNECT npx tsx bench/codec-compare.ts A B          # either word

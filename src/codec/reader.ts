@@ -3,7 +3,7 @@
  * end, so a field that claims more bytes than the packet has is an `INVALID_LENGTH` error, never a
  * read into the next packet. Errors carry the stream offset of the field being read.
  */
-import { EMPTY_BYTES } from './bytes.js';
+import { EMPTY_BYTES, viewBytes } from './bytes.js';
 import { MqttError, type MqttErrorCode } from './errors.js';
 import { HASH, PLUS, topicByteLength } from './topic.js';
 import { RecentTopicName } from './topic-cache.js';
@@ -151,14 +151,14 @@ export class FrameReader {
     this.need(len, what, rule);
     const start = this.pos;
     this.pos = start + len;
-    return this.buf.subarray(start, this.pos);
+    return viewBytes(this.buf, start, this.pos);
   }
 
   /** The rest of the frame as a view (no copy). */
   rest(): Uint8Array {
     const start = this.pos;
     this.pos = this.end;
-    return this.buf.subarray(start, this.end);
+    return viewBytes(this.buf, start, this.end);
   }
 
   /** Finds and reports the first byte a topic name must not hold. */

@@ -2,6 +2,7 @@
  * Golden fixtures (fixtures.ts) drive decode, encode, round-trip and length tests; then the
  * encoder's entry points (`encodeInto`, `encodeParts`) and what decoded payloads are in Node.
  */
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   Decoder,
@@ -196,7 +197,26 @@ describe('decoded payloads in Node', () => {
     const chunk = Uint8Array.from(bytes);
     const p = decode(chunk) as PublishPacket;
     expect(p.payload.buffer).toBe(chunk.buffer);
+    expect(Buffer.isBuffer(p.payload)).toBe(false);
     expect([...p.payload]).toEqual([...Buffer.from('hello')]);
+  });
+
+  it('behave as Buffers in every way a caller can see', () => {
+    const withAuth: Packet = { cmd: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId: 'c', cleanSession: true, keepAlive: 0, username: 'u', password: Buffer.from('pw') };
+    const p = decode(Buffer.concat([bytes])) as PublishPacket;
+    const c = decode(Buffer.from(encode(withAuth))) as Extract<Packet, { cmd: 'connect' }>;
+    for (const [view, text] of [[p.payload, 'hello'], [c.password!, 'pw']] as const) {
+      expect(view).toBeInstanceOf(Buffer);
+      expect(view.constructor).toBe(Buffer);
+      expect(view.toString()).toBe(text);
+      expect(inspect(view)).toBe(inspect(Buffer.from(text)));
+      expect(JSON.stringify(view)).toBe(JSON.stringify(Buffer.from(text)));
+      expect(Buffer.from(text).equals(view)).toBe(true);
+      expect(view).toEqual(Buffer.from(text));
+      const part = (view as Buffer).subarray(1);
+      expect(Object.getPrototypeOf(part)).toBe(Buffer.prototype); // Node's own Buffer
+      expect(part.toString()).toBe(text.slice(1));
+    }
   });
 
   it('encode() returns a Buffer in Node', () => {

@@ -9,12 +9,14 @@
  * then sends each subscriber one write instead of one per chunk, and no packet waits longer than
  * the turn it was produced in. The busier the broker, the more each write carries.
  *
- * At the flush, small packets are encoded one after another into one buffer, allocated once;
- * a PUBLISH with a large payload is written as `[header, payload]` (`encodeParts`), so its payload
- * is never copied. A QoS 0 message fanned out to many clients is encoded once and its bytes shared.
+ * A small packet is encoded once, when it is added (its size counts toward `FLUSH_BYTES` and the
+ * connection's backpressure); at the flush the turn's small packets go out in one buffer. A PUBLISH
+ * with a large payload waits as a packet and is written as `[header, payload]` (`encodeParts`), so
+ * its payload is never copied. A QoS 0 message fanned out to many clients is encoded once and its
+ * bytes shared.
  */
 import type { Duplex } from 'node:stream';
-import { encode, encodedLength, encodeInto, encodeParts } from '../codec/index.js';
+import { encode, encodedLength, encodeParts } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 
 /** Bytes gathered for one connection that are written at once instead of at the end of the turn. */
@@ -25,30 +27,30 @@ const LARGE_PAYLOAD = 4 * 1024;
 const IDLE_WRITERS_KEPT = 64;
 
 /**
- * The QoS 0 PUBLISH most recently seen, and its bytes once a second connection sends it too: a
- * fan-out sends the same message to many clients in a row, and a QoS 0 PUBLISH (no packet id)
- * encodes to the same bytes for each.
+ * The QoS 0 PUBLISH most recently encoded, and its bytes: a fan-out sends the same message to
+ * many clients in a row, and a QoS 0 PUBLISH (no packet id) encodes to the same bytes for each.
  */
-const lastQos0: { topic: string; payload: Uint8Array; retain: boolean; bytes: Uint8Array | undefined } = {
+const lastQos0: { topic: string; payload: Uint8Array; retain: boolean; bytes: Uint8Array } = {
   topic: '',
   payload: new Uint8Array(0),
   retain: false,
-  bytes: undefined,
+  bytes: new Uint8Array(0),
 };
 
-/** The packet, or its shared encoding when it is the QoS 0 message another connection just sent. */
-function shareable(p: Packet): Packet | Uint8Array {
-  if (p.cmd !== 'publish' || p.qos !== 0 || p.payload.length >= LARGE_PAYLOAD) return p;
+/** The bytes of `p`, a small packet: the shared ones when it is the QoS 0 message just encoded. */
+function encodeSmall(p: Packet): Uint8Array {
+  if (p.cmd !== 'publish' || p.qos !== 0) return encode(p);
   const c = lastQos0;
-  if (c.payload === p.payload && c.topic === p.topic && c.retain === p.retain) return (c.bytes ??= encode(p));
-  c.topic = p.topic;
-  c.payload = p.payload;
-  c.retain = p.retain;
-  c.bytes = undefined;
-  return p;
+  if (c.payload !== p.payload || c.topic !== p.topic || c.retain !== p.retain) {
+    c.bytes = encode(p);
+    c.topic = p.topic;
+    c.payload = p.payload;
+    c.retain = p.retain;
+  }
+  return c.bytes;
 }
 
-const isLarge = (p: Packet | Uint8Array): p is Packet => !(p instanceof Uint8Array) && p.cmd === 'publish' && p.payload.length >= LARGE_PAYLOAD;
+const isLarge = (p: Packet): boolean => p.cmd === 'publish' && p.payload.length >= LARGE_PAYLOAD;
 
 /** What a `PacketWriter` tells its owner. */
 export interface WriterHooks {
@@ -89,9 +91,9 @@ export class PacketWriter {
   /** Set while a connection holds this writer (see `take`). */
   #stream: Duplex | undefined;
   #hooks: WriterHooks | undefined;
-  // Emptied after every write and reused: no new arrays per flush.
+  // Emptied after every write and reused: no new arrays per flush. A small packet waits as its
+  // bytes, a large PUBLISH as the packet.
   readonly #items: Array<Packet | Uint8Array> = [];
-  readonly #sizes: number[] = [];
   #bytes = 0;
   /** Whether a large PUBLISH is among the items (else they all go in one buffer). */
   #large = false;
@@ -109,11 +111,11 @@ export class PacketWriter {
 
   /** Adds a packet to this turn's write; returns its encoded size. */
   add(packet: Packet): number {
-    const item = shareable(packet);
+    const large = isLarge(packet);
+    const item = large ? packet : encodeSmall(packet);
     const size = item instanceof Uint8Array ? item.length : encodedLength(item);
-    if (!this.#large && isLarge(item)) this.#large = true;
+    if (large) this.#large = true;
     this.#items.push(item);
-    this.#sizes.push(size);
     this.#bytes += size;
     if (this.#bytes >= FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
@@ -146,11 +148,10 @@ export class PacketWriter {
 
   #write(): void {
     const items = this.#items;
-    const sizes = this.#sizes;
     const stream = this.#stream;
     if (stream === undefined || stream.destroyed || stream.writableEnded) return this.discard();
     if (!this.#large) {
-      const out = this.#encodeRun(items, 0, items.length, this.#bytes);
+      const out = this.#joinRun(items, 0, items.length, this.#bytes);
       this.discard();
       stream.write(out);
       this.#hooks?.afterFlush();
@@ -162,11 +163,11 @@ export class PacketWriter {
     let runBytes = 0;
     for (let i = 0; i <= items.length; i++) {
       const item = items[i]; // undefined at i === items.length: the last run is flushed
-      if (item !== undefined && !isLarge(item)) {
-        runBytes += sizes[i]!; // sizes[i] is items[i]'s size
+      if (item instanceof Uint8Array) {
+        runBytes += item.length;
         continue;
       }
-      if (runBytes > 0) stream.write(this.#encodeRun(items, from, i, runBytes));
+      if (runBytes > 0) stream.write(this.#joinRun(items, from, i, runBytes));
       if (item !== undefined) for (const part of encodeParts(item)) stream.write(part);
       from = i + 1;
       runBytes = 0;
@@ -179,22 +180,22 @@ export class PacketWriter {
   /** Drops whatever is waiting (the stream is gone). */
   discard(): void {
     this.#items.length = 0;
-    this.#sizes.length = 0;
     this.#bytes = 0;
     this.#large = false;
   }
 
-  #encodeRun(items: ReadonlyArray<Packet | Uint8Array>, from: number, to: number, bytes: number): Uint8Array {
+  /** The encoded small packets `items[from, to)`, `bytes` in all, as one array. */
+  #joinRun(items: ReadonlyArray<Packet | Uint8Array>, from: number, to: number, bytes: number): Uint8Array {
     const only = items[from];
     if (to - from === 1 && only instanceof Uint8Array) return only;
     const out = Buffer.allocUnsafe(bytes);
     let at = 0;
     for (let i = from; i < to; i++) {
-      const item = items[i]!; // from <= i < to <= length
+      const item = items[i]; // a small packet's bytes: runs hold nothing else
       if (item instanceof Uint8Array) {
         out.set(item, at);
         at += item.length;
-      } else at += encodeInto(item, out, at);
+      }
     }
     return out;
   }

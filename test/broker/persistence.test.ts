@@ -188,6 +188,16 @@ describe('persistence: acknowledgements wait for the commit', () => {
     }
   }
 
+  /** A client of a broker on `storage`, connected as `c` (CleanSession=1), its CONNACK taken. */
+  async function connectedClient(storage: HeldStorage): Promise<ReturnType<Harness['open']>> {
+    const h = await start(storage);
+    const c = h.open();
+    c.send(connectPacket({ clientId: 'c' }));
+    await settle();
+    c.take();
+    return c;
+  }
+
   it('[MQTT-4.3.2-2] [MQTT-4.3.3-2] sends PUBACK and PUBREC, and a persistent CONNACK and SUBACK, only after the commit resolves', async () => {
     const storage = new HeldStorage();
     const h = await start(storage);
@@ -231,11 +241,7 @@ describe('persistence: acknowledgements wait for the commit', () => {
 
   it('[MQTT-4.6.0-2] held PUBACKs leave commit by commit, in order, without waiting for later commits', async () => {
     const storage = new HeldStorage();
-    const h = await start(storage);
-    const c = h.open();
-    c.send(connectPacket({ clientId: 'c' }));
-    await settle();
-    c.take();
+    const c = await connectedClient(storage);
     c.send(pub('r/1', 1, 1, { retain: true }));
     await settle();
     const firstCommit = storage.held.length;
@@ -253,11 +259,7 @@ describe('persistence: acknowledgements wait for the commit', () => {
 
   it('stops reading from a client with 1,024 acknowledgements held, and reads again once they are out', async () => {
     const storage = new HeldStorage();
-    const h = await start(storage);
-    const c = h.open();
-    c.send(connectPacket({ clientId: 'c' }));
-    await settle();
-    c.take();
+    const c = await connectedClient(storage);
     c.send(...Array.from({ length: 1023 }, (_, i) => pub('r', 1, i + 1, { retain: true })));
     await settle();
     expect(c.link.paused).toBe(false);
@@ -272,11 +274,7 @@ describe('persistence: acknowledgements wait for the commit', () => {
 
   it('[MQTT-4.3.2-2] a DISCONNECT after a PUBLISH whose PUBACK is held closes the connection only after the PUBACK', async () => {
     const storage = new HeldStorage();
-    const h = await start(storage);
-    const c = h.open();
-    c.send(connectPacket({ clientId: 'c' }));
-    await settle();
-    c.take();
+    const c = await connectedClient(storage);
     c.send(pub('r', 1, 1, { retain: true }), { cmd: 'disconnect' });
     await settle();
     expect(c.take()).toEqual([]);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker } from './brokers.js';
-import { forkNode, REPO_ROOT, stopChild, waitExit, type NodeChild } from './procs.js';
+import { closeWorker, forkNode, REPO_ROOT, type NodeChild } from './procs.js';
 import type { ClientScenario, Settings } from './scenarios.js';
 import { startWorker, stopWorkers, type LoadWorker } from './workers.js';
 import type { ClientInit, ClientLib, ClientRun, ClientRunResult } from './client-worker.js';
@@ -85,13 +85,7 @@ export async function runClient(s: ClientScenario, lib: ClientLib, rep: number, 
       misrouted: st.misrouted,
     };
   } finally {
-    if (client) {
-      // `close` ends the client; the worker then exits by itself (a CPU profile needs a clean exit).
-      await client.rpc.call('close', null, 5000).catch(() => undefined);
-      client.child.disconnect?.();
-      await waitExit(client.child, 5000);
-      await stopChild(client.child, 1000);
-    }
+    if (client) await closeWorker(client);
     await stopWorkers(workers);
     await broker.stop();
   }

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, stop } from 'esbuild';
 import { BUILD_DIR, buildEntries, builtPath } from './build.js';
-import { forkNode, profileChildren, REPO_ROOT, stopAll, stopChild, useCompiled, waitExit, type NodeChild } from './procs.js';
+import { closeWorker, forkNode, profileChildren, REPO_ROOT, stopAll, useCompiled, type NodeChild } from './procs.js';
 import type { ClientInit, ClientLib, ClientRunResult } from './client-worker.js';
 
 interface Config {
@@ -57,12 +57,7 @@ async function runOne(port: number, config: Config, count: number, maxMs: number
     await client.rpc.call<ClientRunResult>('run', { count: Math.ceil(count / 10), chunk: CHUNK, maxMs: maxMs / 4 }, maxMs + 30_000);
     return await client.rpc.call<ClientRunResult>('run', { count, chunk: CHUNK, maxMs }, maxMs + 30_000);
   } finally {
-    if (client) {
-      await client.rpc.call('close', null, 5000).catch(() => undefined);
-      client.child.disconnect?.();
-      await waitExit(client.child, 5000);
-      await stopChild(client.child, 1000);
-    }
+    if (client) await closeWorker(client);
   }
 }
 

@@ -150,6 +150,18 @@ export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<vo
   clearTimeout(timer);
 }
 
+/**
+ * Ends a forked worker cleanly: asks it to `close` (it ends its client and exits by itself, so a
+ * CPU profile it writes at exit is complete), disconnects its IPC, waits up to 5 s for the exit,
+ * and only then stops it.
+ */
+export async function closeWorker(worker: NodeChild): Promise<void> {
+  await worker.rpc.call('close', null, 5000).catch(() => undefined);
+  worker.child.disconnect?.();
+  await waitExit(worker.child, 5000);
+  await stopChild(worker.child, 1000);
+}
+
 /** Stops every child still running. */
 export async function stopAll(graceMs = 2000): Promise<void> {
   await Promise.all([...children].map((c) => stopChild(c, graceMs)));

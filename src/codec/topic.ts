@@ -8,7 +8,7 @@
 import type { BodyWriter } from './body-writer.js';
 import { MqttError } from './errors.js';
 import { knownTopicNameBytes, rememberTopicName } from './topic-cache.js';
-import { loneSurrogate, MAX_STRING_BYTES, putAscii, putUtf8 } from './utf8.js';
+import { loneSurrogate, MAX_STRING_BYTES, putUtf8 } from './utf8.js';
 
 const SLASH = 0x2f;
 // The wildcards, single bytes in UTF-8; the frame reader scans for them too (internal, not in index.ts).
@@ -175,7 +175,6 @@ export function putTopic(w: BodyWriter, topic: string, isFilter: boolean, wildca
 export function putTopicName(w: BodyWriter, topic: string, wildcardRule: string): void {
   const known = knownTopicNameBytes(topic);
   if (known === undefined) rememberTopicName(topic, putTopic(w, topic, false, wildcardRule));
-  else if (known === topic.length) putAscii(w, topic);
   else putUtf8(w, topic, known);
 }
 

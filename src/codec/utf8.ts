@@ -87,18 +87,6 @@ export function loneSurrogate(field: string): MqttError {
   });
 }
 
-/** Writes `s`, already checked and found to be plain ASCII (0x01-0x7f), as a string field. */
-export function putAscii(w: BodyWriter, s: string): void {
-  const n = s.length;
-  w.room(2 + n);
-  const buf = w.buf;
-  const start = w.pos + 2;
-  for (let i = 0; i < n; i++) buf[start + i] = s.charCodeAt(i);
-  buf[start - 2] = n >>> 8;
-  buf[start - 1] = n & 0xff;
-  w.pos = start + n;
-}
-
 /**
  * Writes `s`, already checked and found to be `bytes` bytes of UTF-8, as a string field. Plain
  * ASCII (as many bytes as characters) is copied by a loop; anything else goes through the encoder.
